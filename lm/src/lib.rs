@@ -1,1 +1,13 @@
-//! (being written)
+//! Language models for fivegram: n-gram counting with a memory budget, interpolated modified Kneser-Ney and
+//! Stupid Backoff estimation, the ARPA format, and scoring through the [`LanguageModel`] trait.
+#![deny(missing_docs)]
+
+pub mod arpa;
+pub mod count;
+pub mod estimate;
+mod error;
+pub mod model;
+pub mod query;
+pub mod vocab;
+
+pub use error::{Error, Result};

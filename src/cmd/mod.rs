@@ -1,6 +1,9 @@
 //! One module per verb; each exposes `Args` (clap) and `run(args) -> anyhow::Result<()>`.
 
 pub mod corpora;
+pub mod estimate;
+pub mod query;
+pub mod tokenize;
 
 use clap::Subcommand;
 
@@ -9,11 +12,20 @@ use clap::Subcommand;
 pub enum Command {
     /// List, locate and verify the corpora in the catalog.
     Corpora(corpora::Args),
+    /// Tokenize or detokenize text (stdin to stdout), or measure the detokenizer's round trip on corpora.
+    Tokenize(tokenize::Args),
+    /// Count n-grams and estimate a modified Kneser-Ney or Stupid Backoff model, written as ARPA.
+    Estimate(estimate::Args),
+    /// Score text with a model: per-sentence log10 totals and perplexity, as KenLM's `query` prints them.
+    Query(query::Args),
 }
 
 /// Runs one verb.
 pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Corpora(args) => corpora::run(args),
+        Command::Tokenize(args) => tokenize::run(args),
+        Command::Estimate(args) => estimate::run(args),
+        Command::Query(args) => query::run(args),
     }
 }
