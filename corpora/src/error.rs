@@ -58,6 +58,16 @@ pub enum Error {
         /// Hex digest of the bytes on disk (or downloaded).
         found: String,
     },
+    /// A file's size is not the one the catalog records (checked before hashing: a truncated file fails fast).
+    #[error("{}: size mismatch: expected {expected} bytes, found {found}; the file is truncated or a different version, delete it and fetch it again", path.display())]
+    Size {
+        /// The file.
+        path: PathBuf,
+        /// Size in bytes recorded in the catalog.
+        expected: u64,
+        /// Size in bytes on disk.
+        found: u64,
+    },
     /// No corpus, split or language of that name in the catalog.
     #[error("{what} not in the catalog; known: {}", known.join(", "))]
     NotInCatalog {
