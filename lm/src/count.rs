@@ -1,1 +1,815 @@
-//! (being written)
+//! Counting the highest-order n-grams of a corpus within a memory budget.
+//!
+//! Like KenLM's `lmplz`, only n-grams of the model's order N are counted; every lower-order statistic (raw counts,
+//! Kneser-Ney continuation counts) is derived later from their sorted stream (see [`crate::estimate`]). Each
+//! sentence is padded on the left with N−1 `<s>` and ends with `</s>`, so the sentence `a b` counted at order 3
+//! gives `<s> <s> a`, `<s> a b` and `a b </s>`.
+//!
+//! [`Counter`] holds a hash table of n-grams → counts that grows up to the memory budget. When it is full, its
+//! entries are sorted in *suffix order* (last word first, then the one before it, …: the order `lmplz` sorts in,
+//! which makes every n-gram's lower-order suffixes contiguous) and written to an anonymous temporary file as a
+//! compact run (shared-suffix length, varint ids, varint count). [`Counter::finish`] returns [`FullCounts`], which
+//! replays the single sorted stream, merging the runs k-way when there are several. Temporary files are unnamed
+//! (`tempfile::tempfile_in`), so they vanish even if the process is killed.
+//!
+//! Keys handed to callers are *reversed*: `key[0]` is the last word of the n-gram, `key[N-1]` the first. In that
+//! form suffix order is plain lexicographic order.
+//!
+//! Memory: the table costs `4·N + 4` bytes per distinct n-gram at a load of at most 3/4, and never grows past the
+//! budget given in [`CountConfig::memory`]; the merge holds a 1 MiB buffer per run.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::slice::ParallelSliceMut;
+
+use crate::vocab::{BOS, EOS, Vocab};
+use crate::{Error, Result};
+
+macro_rules! dispatch {
+    ($table:expr, $t:ident => $body:expr) => {
+        match $table {
+            AnyTable::O1($t) => $body,
+            AnyTable::O2($t) => $body,
+            AnyTable::O3($t) => $body,
+            AnyTable::O4($t) => $body,
+            AnyTable::O5($t) => $body,
+            AnyTable::O6($t) => $body,
+        }
+    };
+}
+
+macro_rules! dispatch_source {
+    ($source:expr, $s:ident => $body:expr) => {
+        match $source {
+            AnySource::O1($s) => $body,
+            AnySource::O2($s) => $body,
+            AnySource::O3($s) => $body,
+            AnySource::O4($s) => $body,
+            AnySource::O5($s) => $body,
+            AnySource::O6($s) => $body,
+        }
+    };
+}
+
+/// The highest supported model order.
+pub const MAX_ORDER: usize = 6;
+
+/// The smallest memory budget accepted (1 MiB).
+pub const MIN_MEMORY: u64 = 1 << 20;
+
+/// The bytes that separate tokens in `lmplz`'s whitespace tokenization: space, tab, carriage return, line feed and
+/// NUL. Other whitespace (vertical tab, form feed, Unicode spaces) is part of a token, as in `lmplz`.
+pub fn is_kenlm_delimiter(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\0')
+}
+
+/// Splits a line the way `lmplz` does: on runs of [`is_kenlm_delimiter`] bytes, dropping empty tokens.
+pub fn whitespace_tokens(line: &str) -> impl Iterator<Item = &str> + '_ {
+    line.split(|c: char| c.is_ascii() && is_kenlm_delimiter(c as u8))
+        .filter(|t| !t.is_empty())
+}
+
+/// How to count.
+#[derive(Debug, Clone)]
+pub struct CountConfig {
+    /// The model order N, 1 to [`MAX_ORDER`].
+    pub order: usize,
+    /// Memory budget for the counting table in bytes (at least [`MIN_MEMORY`]).
+    pub memory: u64,
+    /// Where sorted runs are spilled; the system temporary directory when `None`.
+    pub temp_dir: Option<PathBuf>,
+}
+
+impl CountConfig {
+    /// A configuration for `order` with a 1 GiB budget in the system temporary directory.
+    pub fn new(order: usize) -> Self {
+        CountConfig {
+            order,
+            memory: 1 << 30,
+            temp_dir: None,
+        }
+    }
+
+    /// Checks the order and the budget.
+    pub fn validate(&self) -> Result<()> {
+        if self.order == 0 || self.order > MAX_ORDER {
+            return Err(Error::InvalidOption(format!(
+                "order {} is not supported: use 1 to {MAX_ORDER}",
+                self.order
+            )));
+        }
+        if self.memory < MIN_MEMORY {
+            return Err(Error::InvalidOption(format!(
+                "memory budget of {} bytes is too small: give at least 1M",
+                self.memory
+            )));
+        }
+        Ok(())
+    }
+
+    fn temp_dir(&self) -> PathBuf {
+        self.temp_dir.clone().unwrap_or_else(std::env::temp_dir)
+    }
+}
+
+/// Counts the order-N n-grams of sentences. See the [module documentation](self).
+#[derive(Debug)]
+pub struct Counter {
+    vocab: Vocab,
+    table: AnyTable,
+    ids: Vec<u32>,
+    tokens: u64,
+    sentences: u64,
+}
+
+impl Counter {
+    /// A counter with an empty vocabulary (only the special words).
+    pub fn new(config: CountConfig) -> Result<Self> {
+        Self::with_vocab(config, Vocab::new())
+    }
+
+    /// A counter that numbers words starting from `vocab` (used when reading count files back).
+    pub fn with_vocab(config: CountConfig, vocab: Vocab) -> Result<Self> {
+        config.validate()?;
+        let temp_dir = config.temp_dir();
+        let spill = Spill {
+            dir: temp_dir,
+            runs: Vec::new(),
+        };
+        let table = match config.order {
+            1 => AnyTable::O1(Table::new(config.memory, spill)),
+            2 => AnyTable::O2(Table::new(config.memory, spill)),
+            3 => AnyTable::O3(Table::new(config.memory, spill)),
+            4 => AnyTable::O4(Table::new(config.memory, spill)),
+            5 => AnyTable::O5(Table::new(config.memory, spill)),
+            _ => AnyTable::O6(Table::new(config.memory, spill)),
+        };
+        Ok(Counter {
+            vocab,
+            table,
+            ids: Vec::new(),
+            tokens: 0,
+            sentences: 0,
+        })
+    }
+
+    /// The vocabulary so far.
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    /// Tokens counted so far (words, not `<s>` or `</s>`).
+    pub fn tokens(&self) -> u64 {
+        self.tokens
+    }
+
+    /// Sentences counted so far.
+    pub fn sentences(&self) -> u64 {
+        self.sentences
+    }
+
+    /// Sorted runs written to disk so far.
+    pub fn runs(&self) -> usize {
+        dispatch!(&self.table, t => t.spill.runs.len())
+    }
+
+    /// Counts one sentence. `<s>`, `</s>` and `<unk>` are refused (as `lmplz` does); `path` and `line` only serve
+    /// that error message.
+    pub fn add_sentence<'a>(
+        &mut self,
+        tokens: impl IntoIterator<Item = &'a str>,
+        path: &Path,
+        line: u64,
+    ) -> Result<()> {
+        self.ids.clear();
+        for token in tokens {
+            let id = self.vocab.find_or_insert(token);
+            if Vocab::is_special(id) {
+                return Err(Error::Format {
+                    path: path.to_path_buf(),
+                    line,
+                    message: format!(
+                        "the special word {token} may not appear in the text; rename it (KenLM's lmplz refuses it too)"
+                    ),
+                });
+            }
+            self.ids.push(id);
+        }
+        self.add_ids_unchecked()
+    }
+
+    /// Counts one sentence of word ids from [`Counter::vocab`] (no special ids).
+    pub fn add_ids(&mut self, ids: &[u32]) -> Result<()> {
+        self.ids.clear();
+        self.ids.extend_from_slice(ids);
+        self.add_ids_unchecked()
+    }
+
+    fn add_ids_unchecked(&mut self) -> Result<()> {
+        self.tokens += self.ids.len() as u64;
+        self.sentences += 1;
+        let ids = &self.ids;
+        dispatch!(&mut self.table, t => t.add_sentence(ids))
+    }
+
+    /// Adds `count` occurrences of one order-N n-gram given in reversed form (last word first). Used to rebuild
+    /// counts from count files; does not change the token and sentence totals.
+    pub fn add_reversed(&mut self, key: &[u32], count: u64) -> Result<()> {
+        dispatch!(&mut self.table, t => t.add_reversed(key, count))
+    }
+
+    /// Sets the token and sentence totals (for counts read back from files).
+    pub fn set_totals(&mut self, tokens: u64, sentences: u64) {
+        self.tokens = tokens;
+        self.sentences = sentences;
+    }
+
+    /// Finishes counting: sorts what is in memory and returns the sorted stream.
+    pub fn finish(self) -> Result<FullCounts> {
+        let source = dispatch!(self.table, t => t.finish())?;
+        Ok(FullCounts {
+            vocab: self.vocab,
+            tokens: self.tokens,
+            sentences: self.sentences,
+            source,
+        })
+    }
+}
+
+/// The counted order-N n-grams, replayable in suffix order as many times as needed.
+#[derive(Debug)]
+pub struct FullCounts {
+    /// The vocabulary the ids refer to.
+    pub vocab: Vocab,
+    /// Word tokens counted (without `<s>` and `</s>`).
+    pub tokens: u64,
+    /// Sentences (lines) counted.
+    pub sentences: u64,
+    source: AnySource,
+}
+
+impl FullCounts {
+    /// The model order N.
+    pub fn order(&self) -> usize {
+        dispatch_source!(&self.source, s => s.order())
+    }
+
+    /// The number of sorted runs the stream is merged from (0 when it never left memory).
+    pub fn runs(&self) -> usize {
+        dispatch_source!(&self.source, s => s.runs())
+    }
+
+    /// Calls `f(reversed_key, count)` for every distinct order-N n-gram in suffix order. `reversed_key[0]` is the
+    /// last word. Counts are never 0.
+    pub fn for_each(&self, mut f: impl FnMut(&[u32], u64) -> Result<()>) -> Result<()> {
+        dispatch_source!(&self.source, s => s.for_each(&mut f))
+    }
+}
+
+#[derive(Debug)]
+enum AnyTable {
+    O1(Table<1>),
+    O2(Table<2>),
+    O3(Table<3>),
+    O4(Table<4>),
+    O5(Table<5>),
+    O6(Table<6>),
+}
+
+#[derive(Debug)]
+enum AnySource {
+    O1(Source<1>),
+    O2(Source<2>),
+    O3(Source<3>),
+    O4(Source<4>),
+    O5(Source<5>),
+    O6(Source<6>),
+}
+
+trait IntoAny: Sized {
+    fn into_any(self) -> AnySource;
+}
+
+macro_rules! into_any {
+    ($($n:literal => $v:ident),*) => {
+        $(impl IntoAny for Source<$n> {
+            fn into_any(self) -> AnySource {
+                AnySource::$v(self)
+            }
+        })*
+    };
+}
+into_any!(1 => O1, 2 => O2, 3 => O3, 4 => O4, 5 => O5, 6 => O6);
+
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+struct Slot<const N: usize> {
+    key: [u32; N],
+    /// 0 marks an empty slot.
+    count: u32,
+}
+
+impl<const N: usize> Slot<N> {
+    const EMPTY: Self = Slot {
+        key: [0; N],
+        count: 0,
+    };
+}
+
+#[inline]
+fn hash_key<const N: usize>(key: &[u32; N]) -> u64 {
+    let mut h = 0u64;
+    for &w in key {
+        h = (h.rotate_left(5) ^ u64::from(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    h
+}
+
+/// The sorted runs spilled so far.
+#[derive(Debug)]
+struct Spill {
+    dir: PathBuf,
+    runs: Vec<Run>,
+}
+
+/// One sorted run in an anonymous temporary file.
+#[derive(Debug)]
+struct Run {
+    file: File,
+    entries: u64,
+}
+
+const SPILL_BUFFER: usize = 1 << 20;
+const INITIAL_CAPACITY: usize = 1 << 12;
+
+#[derive(Debug)]
+struct Table<const N: usize> {
+    slots: Vec<Slot<N>>,
+    len: usize,
+    /// The most slots the budget allows.
+    max_capacity: usize,
+    spill: Spill,
+}
+
+impl<const N: usize> Table<N>
+where
+    Source<N>: IntoAny,
+{
+    fn new(memory: u64, spill: Spill) -> Self {
+        let slot = std::mem::size_of::<Slot<N>>() as u64;
+        let max_capacity = usize::try_from(memory / slot)
+            .unwrap_or(usize::MAX)
+            .max(INITIAL_CAPACITY);
+        Table {
+            slots: vec![Slot::EMPTY; INITIAL_CAPACITY.min(max_capacity)],
+            len: 0,
+            max_capacity,
+            spill,
+        }
+    }
+
+    #[inline]
+    fn index(&self, hash: u64) -> usize {
+        ((u128::from(hash) * self.slots.len() as u128) >> 64) as usize
+    }
+
+    fn add_sentence(&mut self, ids: &[u32]) -> Result<()> {
+        let mut key = [BOS; N];
+        for &w in ids.iter().chain(std::iter::once(&EOS)) {
+            key.copy_within(0..N - 1, 1);
+            key[0] = w;
+            self.insert(&key, 1)?;
+        }
+        Ok(())
+    }
+
+    fn add_reversed(&mut self, key: &[u32], mut count: u64) -> Result<()> {
+        let key: [u32; N] = key.try_into().map_err(|_| {
+            Error::InvalidOption(format!(
+                "an n-gram of {} words given to an order-{N} counter",
+                key.len()
+            ))
+        })?;
+        while count > 0 {
+            let step = count.min(u64::from(u32::MAX));
+            self.insert(&key, step as u32)?;
+            count -= step;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn insert(&mut self, key: &[u32; N], add: u32) -> Result<()> {
+        let mut i = self.index(hash_key(key));
+        loop {
+            let slot = &mut self.slots[i];
+            if slot.count == 0 {
+                break;
+            }
+            if slot.key == *key {
+                match slot.count.checked_add(add) {
+                    Some(c) => {
+                        slot.count = c;
+                        return Ok(());
+                    }
+                    None => {
+                        // A count about to overflow 32 bits: write the table out and start afresh.
+                        self.spill_run()?;
+                        return self.insert(key, add);
+                    }
+                }
+            }
+            i += 1;
+            if i == self.slots.len() {
+                i = 0;
+            }
+        }
+        self.slots[i] = Slot {
+            key: *key,
+            count: add,
+        };
+        self.len += 1;
+        if self.len * 4 >= self.slots.len() * 3 {
+            self.grow_or_spill()?;
+        }
+        Ok(())
+    }
+
+    fn grow_or_spill(&mut self) -> Result<()> {
+        let doubled = self.slots.len() * 2;
+        if doubled <= self.max_capacity {
+            self.rehash(doubled);
+            Ok(())
+        } else if self.slots.len() < self.max_capacity && self.len * 2 < self.max_capacity {
+            self.rehash(self.max_capacity);
+            Ok(())
+        } else {
+            self.spill_run()
+        }
+    }
+
+    fn rehash(&mut self, capacity: usize) {
+        let old = std::mem::replace(&mut self.slots, vec![Slot::EMPTY; capacity]);
+        for slot in old {
+            if slot.count == 0 {
+                continue;
+            }
+            let mut i = self.index(hash_key(&slot.key));
+            while self.slots[i].count != 0 {
+                i += 1;
+                if i == capacity {
+                    i = 0;
+                }
+            }
+            self.slots[i] = slot;
+        }
+    }
+
+    /// Moves the occupied slots to the front and sorts them in suffix order.
+    fn sorted_prefix(&mut self) -> usize {
+        let mut out = 0;
+        for i in 0..self.slots.len() {
+            if self.slots[i].count != 0 {
+                self.slots.swap(out, i);
+                out += 1;
+            }
+        }
+        debug_assert_eq!(out, self.len);
+        self.slots[..out].par_sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        out
+    }
+
+    fn spill_run(&mut self) -> Result<()> {
+        let len = self.sorted_prefix();
+        let dir = &self.spill.dir;
+        let file = tempfile::tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+        let mut writer = BufWriter::with_capacity(SPILL_BUFFER, file);
+        let mut encoder = RunEncoder::<N>::default();
+        for slot in &self.slots[..len] {
+            encoder
+                .write(&mut writer, &slot.key, u64::from(slot.count))
+                .map_err(|e| Error::io(dir, e))?;
+        }
+        let mut file = writer
+            .into_inner()
+            .map_err(|e| Error::io(dir, e.into_error()))?;
+        file.flush().map_err(|e| Error::io(dir, e))?;
+        self.spill.runs.push(Run {
+            file,
+            entries: len as u64,
+        });
+        self.slots[..len].fill(Slot::EMPTY);
+        self.len = 0;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<AnySource> {
+        if self.spill.runs.is_empty() {
+            let len = self.sorted_prefix();
+            self.slots.truncate(len);
+            self.slots.shrink_to_fit();
+            return Ok(Source::<N>::Memory(self.slots).into_any());
+        }
+        if self.len > 0 {
+            self.spill_run()?;
+        }
+        let Spill { dir, runs } = self.spill;
+        Ok(Source::<N>::Runs { dir, runs }.into_any())
+    }
+}
+
+#[derive(Debug)]
+enum Source<const N: usize> {
+    Memory(Vec<Slot<N>>),
+    Runs { dir: PathBuf, runs: Vec<Run> },
+}
+
+impl<const N: usize> Source<N> {
+    fn order(&self) -> usize {
+        N
+    }
+
+    fn runs(&self) -> usize {
+        match self {
+            Source::Memory(_) => 0,
+            Source::Runs { runs, .. } => runs.len(),
+        }
+    }
+
+    fn for_each(&self, f: &mut dyn FnMut(&[u32], u64) -> Result<()>) -> Result<()> {
+        match self {
+            Source::Memory(slots) => {
+                for slot in slots {
+                    f(&slot.key, u64::from(slot.count))?;
+                }
+                Ok(())
+            }
+            Source::Runs { dir, runs } => merge_runs::<N>(dir, runs, f),
+        }
+    }
+}
+
+fn merge_runs<const N: usize>(
+    dir: &Path,
+    runs: &[Run],
+    f: &mut dyn FnMut(&[u32], u64) -> Result<()>,
+) -> Result<()> {
+    let io_err = |e: io::Error| Error::io(dir, e);
+    let mut readers = Vec::with_capacity(runs.len());
+    for run in runs {
+        let mut file = run.file.try_clone().map_err(io_err)?;
+        file.seek(SeekFrom::Start(0)).map_err(io_err)?;
+        readers.push(RunDecoder::<N>::new(file, run.entries));
+    }
+    if readers.len() == 1 {
+        let reader = &mut readers[0];
+        while let Some((key, count)) = reader.next().map_err(io_err)? {
+            f(&key, count)?;
+        }
+        return Ok(());
+    }
+    let mut heap = BinaryHeap::with_capacity(readers.len());
+    for (i, reader) in readers.iter_mut().enumerate() {
+        if let Some((key, count)) = reader.next().map_err(io_err)? {
+            heap.push(Reverse((key, i, count)));
+        }
+    }
+    let mut current: Option<([u32; N], u64)> = None;
+    while let Some(Reverse((key, i, count))) = heap.pop() {
+        if let Some(next) = readers[i].next().map_err(io_err)? {
+            heap.push(Reverse((next.0, i, next.1)));
+        }
+        match &mut current {
+            Some((k, c)) if *k == key => *c += count,
+            _ => {
+                if let Some((k, c)) = current.take() {
+                    f(&k, c)?;
+                }
+                current = Some((key, count));
+            }
+        }
+    }
+    if let Some((k, c)) = current {
+        f(&k, c)?;
+    }
+    Ok(())
+}
+
+/// Writes entries of a sorted run: one byte with the number of leading key words shared with the previous entry,
+/// the other words as LEB128 varints, then the count as a varint.
+#[derive(Debug)]
+struct RunEncoder<const N: usize> {
+    previous: [u32; N],
+    first: bool,
+}
+
+impl<const N: usize> Default for RunEncoder<N> {
+    fn default() -> Self {
+        RunEncoder {
+            previous: [0; N],
+            first: true,
+        }
+    }
+}
+
+impl<const N: usize> RunEncoder<N> {
+    fn write(&mut self, out: &mut impl Write, key: &[u32; N], count: u64) -> io::Result<()> {
+        let shared = if self.first {
+            0
+        } else {
+            key.iter()
+                .zip(&self.previous)
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
+        self.first = false;
+        let mut buf = [0u8; 1 + 5 * MAX_ORDER + 10];
+        buf[0] = shared as u8;
+        let mut len = 1;
+        for &w in &key[shared..] {
+            len += put_varint(&mut buf[len..], u64::from(w));
+        }
+        len += put_varint(&mut buf[len..], count);
+        self.previous = *key;
+        out.write_all(&buf[..len])
+    }
+}
+
+fn put_varint(buf: &mut [u8], mut v: u64) -> usize {
+    let mut i = 0;
+    while v >= 0x80 {
+        buf[i] = (v as u8) | 0x80;
+        v >>= 7;
+        i += 1;
+    }
+    buf[i] = v as u8;
+    i + 1
+}
+
+#[derive(Debug)]
+struct RunDecoder<const N: usize> {
+    reader: BufReader<File>,
+    left: u64,
+    key: [u32; N],
+}
+
+impl<const N: usize> RunDecoder<N> {
+    fn new(file: File, entries: u64) -> Self {
+        RunDecoder {
+            reader: BufReader::with_capacity(SPILL_BUFFER, file),
+            left: entries,
+            key: [0; N],
+        }
+    }
+
+    fn byte(&mut self) -> io::Result<u8> {
+        let mut b = [0u8; 1];
+        self.reader.read_exact(&mut b)?;
+        Ok(b[0])
+    }
+
+    fn varint(&mut self) -> io::Result<u64> {
+        let mut v = 0u64;
+        let mut shift = 0;
+        loop {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+            shift += 7;
+            if shift > 63 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "corrupt varint in a count run",
+                ));
+            }
+        }
+    }
+
+    fn next(&mut self) -> io::Result<Option<([u32; N], u64)>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        let shared = usize::from(self.byte()?);
+        if shared > N {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "corrupt count run",
+            ));
+        }
+        for i in shared..N {
+            self.key[i] = u32::try_from(self.varint()?).map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidData, "corrupt word id in a count run")
+            })?;
+        }
+        let count = self.varint()?;
+        Ok(Some((self.key, count)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(lines: &[&str], order: usize, memory: u64) -> (Vec<(Vec<u32>, u64)>, usize, Vocab) {
+        let mut config = CountConfig::new(order);
+        config.memory = memory;
+        let mut counter = Counter::new(config).unwrap();
+        for (i, line) in lines.iter().enumerate() {
+            counter
+                .add_sentence(whitespace_tokens(line), Path::new("t"), i as u64 + 1)
+                .unwrap();
+        }
+        let counts = counter.finish().unwrap();
+        let mut out = Vec::new();
+        counts
+            .for_each(|k, c| {
+                out.push((k.to_vec(), c));
+                Ok(())
+            })
+            .unwrap();
+        (out, counts.runs(), counts.vocab)
+    }
+
+    #[test]
+    fn kenlm_whitespace() {
+        let got: Vec<&str> = whitespace_tokens(" a\tb  c\u{a0}d\x0be \r").collect();
+        assert_eq!(got, ["a", "b", "c\u{a0}d\x0be"]);
+    }
+
+    #[test]
+    fn pads_with_bos_and_sorts_in_suffix_order() {
+        let (got, runs, vocab) = count(&["a b", "b"], 3, 1 << 20);
+        assert_eq!(runs, 0);
+        let (a, b) = (vocab.get("a").unwrap(), vocab.get("b").unwrap());
+        // reversed keys: last word first
+        let want = vec![
+            (vec![EOS, b, BOS], 1), // <s> b </s>
+            (vec![EOS, b, a], 1),   // a b </s>
+            (vec![a, BOS, BOS], 1), // <s> <s> a
+            (vec![b, BOS, BOS], 1), // <s> <s> b
+            (vec![b, a, BOS], 1),   // <s> a b
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn spilling_gives_the_same_stream() {
+        let text: Vec<String> = (0..3000)
+            .map(|i| format!("w{} w{} w{} x w{}", i % 7, i % 13, i % 29, i % 101))
+            .collect();
+        let lines: Vec<&str> = text.iter().map(|s| s.as_str()).collect();
+        let (big, runs_big, _) = count(&lines, 4, 1 << 30);
+        let (small, runs_small, _) = count(&lines, 4, MIN_MEMORY);
+        assert_eq!(runs_big, 0);
+        assert!(runs_small == 0 || small == big);
+        // Force spills with a table that holds few entries.
+        let mut config = CountConfig::new(4);
+        config.memory = MIN_MEMORY;
+        let mut counter = Counter::new(config).unwrap();
+        if let AnyTable::O4(t) = &mut counter.table {
+            t.max_capacity = 64;
+        }
+        for line in &lines {
+            counter
+                .add_sentence(whitespace_tokens(line), Path::new("t"), 1)
+                .unwrap();
+        }
+        let counts = counter.finish().unwrap();
+        assert!(counts.runs() > 10, "{} runs", counts.runs());
+        let mut tiny = Vec::new();
+        counts
+            .for_each(|k, c| {
+                tiny.push((k.to_vec(), c));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(tiny, big);
+    }
+
+    #[test]
+    fn refuses_special_words() {
+        let mut counter = Counter::new(CountConfig::new(3)).unwrap();
+        let err = counter
+            .add_sentence(whitespace_tokens("a <unk> b"), Path::new("corpus.txt"), 7)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("corpus.txt:7"), "{err}");
+        assert!(err.contains("<unk>"), "{err}");
+    }
+
+    #[test]
+    fn bad_options() {
+        assert!(CountConfig::new(0).validate().is_err());
+        assert!(CountConfig::new(7).validate().is_err());
+        let mut c = CountConfig::new(3);
+        c.memory = 10;
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,1 +1,627 @@
-//! (being written)
+//! Estimating a back-off model from counts: interpolated modified Kneser-Ney exactly as KenLM's `lmplz` computes
+//! it, or Stupid Backoff.
+//!
+//! [`estimate`] takes the sorted order-N counts of [`crate::count`], builds the suffix trie of all orders (with
+//! Kneser-Ney adjusted counts, see `trie`), and computes for every n-gram a log10 probability and, below order
+//! N, a log10 backoff weight. The result, [`Model`], writes itself as ARPA ([`Model::write_arpa`]) in the same
+//! n-gram order as `lmplz` (unigrams by word id, which is first-seen order; higher orders in suffix order).
+//!
+//! # Modified Kneser-Ney, as `lmplz` does it
+//! - Discounts D1, D2, D3+ per order from the counts of counts of adjusted counts (Chen & Goodman eq. 26). When
+//!   one is undefined or out of range, estimation fails unless [`EstimateConfig::discount_fallback`] gives
+//!   replacement values (`lmplz --discount_fallback`, default 0.5 1 1.5); the substitution is reported in
+//!   [`Model::warnings`].
+//! - Probabilities are interpolated with the lower order; unigrams with the uniform distribution over the
+//!   vocabulary without `<s>`. `<unk>` gets only interpolation mass (`lmplz`'s default `--interpolate_unigrams`),
+//!   `<s>` gets probability 1 (log10 0) so that scoring it is free.
+//! - Arithmetic is single precision, in the same order of operations as `lmplz`, so that the ARPA values come out
+//!   the same to the last printed digit in the vast majority of entries.
+//! - Pruning (`--prune T1 T2 …`, thresholds padded to the order with the last one): an n-gram of order ≥ 2 whose
+//!   raw count is at most its order's threshold is dropped; its mass goes to the backoff of its context.
+//!   Thresholds must not decrease, so every context and suffix of a kept n-gram is kept. Discounts still come
+//!   from all n-grams.
+//!
+//! # Stupid Backoff
+//! Scores, not probabilities: S(w | c) = count(c w) / count(c) from raw counts (unigrams: count(w) over all
+//! tokens including `</s>`), stored as log10 S, and log10 α as the backoff weight of every n-gram below order N
+//! (except those ending in `</s>`). Scores of a context do not sum to one. `<unk>` scores like a word seen once.
+//! Read through the ARPA back-off rule, an n-gram whose whole context was never seen backs off without paying α
+//! (a context absent from the file has backoff 0), where Brants et al. would charge α once more.
+
+mod trie;
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::count::FullCounts;
+use crate::vocab::{BOS, UNK, Vocab};
+use crate::{Error, Result};
+
+pub(crate) use trie::{Counting, ParentCursor, Trie};
+
+/// Which estimator.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Smoothing {
+    /// Interpolated modified Kneser-Ney, as KenLM's `lmplz`.
+    ModifiedKneserNey,
+    /// Stupid Backoff (Brants et al. 2007) with back-off factor `alpha` (0 < α ≤ 1, usually 0.4).
+    StupidBackoff {
+        /// The back-off factor.
+        alpha: f32,
+    },
+}
+
+/// The discounts of one order: `amount[c]` is subtracted from an adjusted count c (c ≥ 3 uses `amount[3]`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Discount {
+    /// `[0, D1, D2, D3+]`.
+    pub amount: [f32; 4],
+}
+
+impl Discount {
+    /// `lmplz --discount_fallback`'s default: D1 = 0.5, D2 = 1, D3+ = 1.5.
+    pub const FALLBACK: Discount = Discount {
+        amount: [0.0, 0.5, 1.0, 1.5],
+    };
+
+    /// The discount for adjusted count `count`.
+    #[inline]
+    pub fn get(&self, count: u64) -> f32 {
+        self.amount[count.min(3) as usize]
+    }
+
+    /// `count − D(count)` in single precision.
+    #[inline]
+    pub fn apply(&self, count: u64) -> f32 {
+        count as f32 - self.get(count)
+    }
+
+    /// The discounts of Chen & Goodman's eq. 26 from counts of counts `n[1..=4]`, as `lmplz` computes them; `None`
+    /// when one is undefined (a zero count of counts) or out of its range [0, c].
+    pub fn from_counts_of_counts(n: &[u64; 5]) -> Option<Discount> {
+        if n[1] == 0 || n[2] == 0 || n[3] == 0 {
+            return None;
+        }
+        let y = n[1] as f32 / (n[1] as f64 + 2.0 * n[2] as f64) as f32;
+        let mut amount = [0.0f32; 4];
+        for j in 1..4 {
+            amount[j] = j as f32 - (j + 1) as f32 * y * n[j + 1] as f32 / n[j] as f32;
+            if !(0.0..=j as f32).contains(&amount[j]) {
+                return None;
+            }
+        }
+        Some(Discount { amount })
+    }
+}
+
+/// How to estimate.
+#[derive(Debug, Clone)]
+pub struct EstimateConfig {
+    /// The estimator.
+    pub smoothing: Smoothing,
+    /// Pruning thresholds per order as given (`--prune`): at most N values, not decreasing, the first 0; padded
+    /// to N with the last. Empty: no pruning.
+    pub prune: Vec<u64>,
+    /// Discounts to use for an order whose closed-form discounts fail (`None`: fail, as `lmplz` does).
+    pub discount_fallback: Option<Discount>,
+}
+
+impl Default for EstimateConfig {
+    fn default() -> Self {
+        EstimateConfig {
+            smoothing: Smoothing::ModifiedKneserNey,
+            prune: Vec::new(),
+            discount_fallback: None,
+        }
+    }
+}
+
+impl EstimateConfig {
+    /// Checks the options against the model order and returns the thresholds padded to `order`.
+    pub fn thresholds(&self, order: usize) -> Result<Vec<u64>> {
+        if let Smoothing::StupidBackoff { alpha } = self.smoothing
+            && !(alpha > 0.0 && alpha <= 1.0)
+        {
+            return Err(Error::InvalidOption(format!(
+                "Stupid Backoff's alpha must be in (0, 1], not {alpha}"
+            )));
+        }
+        if let Some(d) = &self.discount_fallback {
+            for j in 1..4 {
+                if !(0.0..=j as f32).contains(&d.amount[j]) {
+                    return Err(Error::InvalidOption(format!(
+                        "fallback discount D{j} = {} is not in [0, {j}]",
+                        d.amount[j]
+                    )));
+                }
+            }
+        }
+        if self.prune.is_empty() {
+            return Ok(vec![0; order]);
+        }
+        if self.prune.len() > order {
+            return Err(Error::InvalidOption(format!(
+                "{} pruning thresholds given for an order-{order} model",
+                self.prune.len()
+            )));
+        }
+        if self.prune[0] != 0 {
+            return Err(Error::InvalidOption(
+                "unigrams cannot be pruned: the first pruning threshold must be 0".to_string(),
+            ));
+        }
+        if self.prune.windows(2).any(|w| w[0] > w[1]) {
+            return Err(Error::InvalidOption(
+                "pruning thresholds must not decrease from one order to the next".to_string(),
+            ));
+        }
+        let mut t = self.prune.clone();
+        t.resize(order, *self.prune.last().unwrap_or(&0));
+        Ok(t)
+    }
+}
+
+/// One order of an estimated model: entries in suffix order, as in the trie.
+#[derive(Debug)]
+struct Table {
+    /// Leftmost word of each entry.
+    word: Vec<u32>,
+    /// CSR offsets into the next order (empty for the highest order).
+    child: Vec<u32>,
+    /// log10 probability (or score).
+    prob: Vec<f32>,
+    /// log10 backoff (empty for the highest order).
+    backoff: Vec<f32>,
+    /// Entries kept after pruning (empty: all).
+    keep: Vec<bool>,
+    /// Number of kept entries.
+    kept: u64,
+}
+
+impl Table {
+    fn kept(&self, i: usize) -> bool {
+        self.keep.is_empty() || self.keep[i]
+    }
+}
+
+/// An estimated back-off model. See the [module documentation](self).
+#[derive(Debug)]
+pub struct Model {
+    vocab: Vocab,
+    tables: Vec<Table>,
+    discounts: Vec<Discount>,
+    smoothing: Smoothing,
+    warnings: Vec<String>,
+}
+
+/// The sorted order-N counts → a model. See the [module documentation](self).
+pub fn estimate(counts: &FullCounts, config: &EstimateConfig) -> Result<Model> {
+    let order = counts.order();
+    let thresholds = config.thresholds(order)?;
+    let pruning = thresholds.iter().any(|&t| t > 0);
+    if counts.sentences == 0 && counts.tokens == 0 && counts_is_empty(counts)? {
+        return Err(Error::Empty(
+            "no text to estimate from: the input has no lines".to_string(),
+        ));
+    }
+    match config.smoothing {
+        Smoothing::ModifiedKneserNey => {
+            let counting = if pruning {
+                Counting::AdjustedAndRaw
+            } else {
+                Counting::Adjusted
+            };
+            let trie = Trie::build(counts, counting)?;
+            mkn(
+                trie,
+                counts.vocab.clone(),
+                &thresholds,
+                config.discount_fallback,
+            )
+        }
+        Smoothing::StupidBackoff { alpha } => {
+            let trie = Trie::build(counts, Counting::Raw)?;
+            stupid(trie, counts.vocab.clone(), &thresholds, alpha)
+        }
+    }
+}
+
+fn counts_is_empty(counts: &FullCounts) -> Result<bool> {
+    let mut any = false;
+    counts.for_each(|_, _| {
+        any = true;
+        Ok(())
+    })?;
+    Ok(!any)
+}
+
+/// Marks the entries of each order ≥ 2 whose raw count is at most the threshold.
+fn prune_marks(trie: &Trie, thresholds: &[u64], raw_in_count: bool) -> Vec<Vec<bool>> {
+    trie.levels
+        .iter()
+        .enumerate()
+        .map(|(k, level)| {
+            let t = thresholds[k];
+            if k == 0 || t == 0 {
+                return Vec::new();
+            }
+            let raw = if raw_in_count {
+                &level.count
+            } else {
+                &level.raw
+            };
+            raw.iter().map(|&r| u64::from(r) > t).collect()
+        })
+        .collect()
+}
+
+/// For each entry of level `k` (0-based, k ≥ 1), the index of its context (all words but the last) in level k−1.
+/// `prev_ctx` are the contexts of level k−1 (unused for k = 1).
+fn contexts(trie: &Trie, k: usize, prev_ctx: &[u32]) -> Vec<u32> {
+    let level = &trie.levels[k];
+    if k == 1 {
+        // The context of a bigram "w x" is the unigram w, whose index is its id.
+        return level.word.clone();
+    }
+    let lower = &trie.levels[k - 1];
+    let lower2 = &trie.levels[k - 2];
+    let mut parents = ParentCursor::new(&lower.child);
+    let mut out = Vec::with_capacity(level.len());
+    for (i, &w) in level.word.iter().enumerate() {
+        // entry = w · parent; parent = w2 … wk; context = w · (w2 … wk−1) = w · ctx(parent).
+        let parent = parents.parent_of(i);
+        let t = prev_ctx[parent] as usize;
+        let (lo, hi) = (lower2.child[t] as usize, lower2.child[t + 1] as usize);
+        let pos = lower.word[lo..hi].binary_search(&w).unwrap_or_else(|_| {
+            // Every context of an n-gram is itself an n-gram of the model; the trie guarantees it.
+            unreachable!("context of an n-gram missing from the trie")
+        });
+        out.push((lo + pos) as u32);
+    }
+    out
+}
+
+fn mkn(
+    mut trie: Trie,
+    vocab: Vocab,
+    thresholds: &[u64],
+    fallback: Option<Discount>,
+) -> Result<Model> {
+    let n = trie.order();
+    let mut warnings = Vec::new();
+    let mut discounts = Vec::with_capacity(n);
+    for (k, coc) in trie.counts_of_counts.iter().enumerate() {
+        match Discount::from_counts_of_counts(coc) {
+            Some(d) => discounts.push(d),
+            None => {
+                let message = bad_discount_message(k + 1, coc);
+                match fallback {
+                    Some(d) => {
+                        warnings.push(format!(
+                            "{message}; substituting fallback discounts D1={} D2={} D3+={}",
+                            d.amount[1], d.amount[2], d.amount[3]
+                        ));
+                        discounts.push(d);
+                    }
+                    None => {
+                        return Err(Error::InvalidOption(format!(
+                            "{message}. Is this small or artificial data? Pass --discount-fallback to use fixed \
+                             discounts (0.5 1 1.5) instead"
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    let marks = prune_marks(&trie, thresholds, false);
+    for level in &mut trie.levels {
+        level.raw = Vec::new();
+    }
+
+    // Unigrams: interpolated with the uniform distribution over the vocabulary without <s>.
+    let uni = &trie.levels[0];
+    let d = discounts[0];
+    let (gamma0, den0) = {
+        let mut den = 0u64;
+        let mut c = [0u64; 4];
+        for &a in &uni.count {
+            den += u64::from(a);
+            if a > 0 {
+                c[a.min(3) as usize] += 1;
+            }
+        }
+        let den = den as f32;
+        (gamma(&d, &c, 0, den), den)
+    };
+    let vocab_size = (uni.len() as u64).saturating_sub(1).max(1);
+    let uniform = (1.0f64 / f64::from(vocab_size as f32)) as f32;
+    let mut probs: Vec<f32> = uni
+        .count
+        .iter()
+        .enumerate()
+        .map(|(id, &a)| match id as u32 {
+            UNK => gamma0 * uniform,
+            BOS => 1.0,
+            _ => d.apply(u64::from(a)) / den0 + gamma0 * uniform,
+        })
+        .collect();
+    trie.levels[0].count = Vec::new();
+
+    let mut prob_logs: Vec<Vec<f32>> = Vec::with_capacity(n);
+    let mut backoff_logs: Vec<Vec<f32>> = Vec::with_capacity(n);
+    let mut prev_ctx: Vec<u32> = Vec::new();
+    for k in 1..n {
+        let ctx = contexts(&trie, k, &prev_ctx);
+        let lower = &trie.levels[k - 1];
+        let level = &trie.levels[k];
+        let keep = &marks[k];
+        let d = discounts[k];
+        // Context statistics over the lower level: denominator, counts of kept n-grams by discount class, and the
+        // pruned mass.
+        let m = lower.len();
+        let mut den = vec![0u32; m];
+        let mut classes = vec![[0u32; 3]; m];
+        let mut pruned_mass = if keep.is_empty() {
+            Vec::new()
+        } else {
+            vec![0u32; m]
+        };
+        for (i, &c) in ctx.iter().enumerate() {
+            let c = c as usize;
+            let a = level.count[i];
+            den[c] = den[c]
+                .checked_add(a)
+                .ok_or_else(|| trie::too_big("a denominator"))?;
+            if keep.is_empty() || keep[i] {
+                if a > 0 {
+                    classes[c][(a.min(3) - 1) as usize] += 1;
+                }
+            } else {
+                pruned_mass[c] += a;
+            }
+        }
+        let mut gammas = vec![f32::NAN; m];
+        for c in 0..m {
+            if den[c] == 0 {
+                continue;
+            }
+            let counts = [
+                0u64,
+                u64::from(classes[c][0]),
+                u64::from(classes[c][1]),
+                u64::from(classes[c][2]),
+            ];
+            let pm = if pruned_mass.is_empty() {
+                0
+            } else {
+                u64::from(pruned_mass[c])
+            };
+            gammas[c] = gamma(&d, &counts, pm, den[c] as f32);
+        }
+        drop(classes);
+        drop(pruned_mass);
+        // Probabilities of this level, interpolated with their suffix's.
+        let mut parents = ParentCursor::new(&lower.child);
+        let mut p = vec![0f32; level.len()];
+        for i in 0..level.len() {
+            let parent = parents.parent_of(i);
+            if !(keep.is_empty() || keep[i]) {
+                continue;
+            }
+            let c = ctx[i] as usize;
+            let a = u64::from(level.count[i]);
+            p[i] = d.apply(a) / den[c] as f32 + gammas[c] * probs[parent];
+        }
+        drop(den);
+        trie.levels[k].count = Vec::new();
+        // The lower level is complete: its backoffs are the gammas of the contexts it provides.
+        prob_logs.push(log_probs(&probs));
+        backoff_logs.push(log_backoffs(&gammas));
+        probs = p;
+        prev_ctx = ctx;
+    }
+    drop(prev_ctx);
+    prob_logs.push(log_probs(&probs));
+    backoff_logs.push(Vec::new());
+    Ok(Model::assemble(
+        vocab,
+        trie,
+        prob_logs,
+        backoff_logs,
+        marks,
+        discounts,
+        Smoothing::ModifiedKneserNey,
+        warnings,
+    ))
+}
+
+fn log_probs(p: &[f32]) -> Vec<f32> {
+    p.iter().map(|&p| p.log10().min(0.0)).collect()
+}
+
+/// log10 of the gammas; a lower-order n-gram that is no context (NaN: never set) has backoff 0.
+fn log_backoffs(g: &[f32]) -> Vec<f32> {
+    g.iter()
+        .map(|&g| if g.is_nan() { 0.0 } else { g.log10() })
+        .collect()
+}
+
+fn gamma(d: &Discount, counts: &[u64; 4], pruned_mass: u64, den: f32) -> f32 {
+    let mut g = 0.0f32;
+    for i in 1..4 {
+        g += d.amount[i] * counts[i] as f32;
+    }
+    g += pruned_mass as f32;
+    g / den
+}
+
+fn bad_discount_message(order: usize, n: &[u64; 5]) -> String {
+    for j in 1..4 {
+        if n[j] == 0 {
+            return format!(
+                "could not calculate Kneser-Ney discounts for {order}-grams with adjusted count {}: no {order}-grams \
+                 have adjusted count {j}",
+                j + 1
+            );
+        }
+    }
+    let d = Discount {
+        amount: {
+            let y = n[1] as f32 / (n[1] as f64 + 2.0 * n[2] as f64) as f32;
+            let mut a = [0.0f32; 4];
+            for j in 1..4 {
+                a[j] = j as f32 - (j + 1) as f32 * y * n[j + 1] as f32 / n[j] as f32;
+            }
+            a
+        },
+    };
+    let j = (1..4)
+        .find(|&j| !(0.0..=j as f32).contains(&d.amount[j]))
+        .unwrap_or(1);
+    format!(
+        "{order}-gram discount out of range for adjusted count {j}: {}",
+        d.amount[j]
+    )
+}
+
+fn stupid(trie: Trie, vocab: Vocab, thresholds: &[u64], alpha: f32) -> Result<Model> {
+    let _ = (trie, vocab, thresholds, alpha);
+    Err(Error::InvalidOption("stupid backoff: not yet".into()))
+}
+
+impl Model {
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        vocab: Vocab,
+        trie: Trie,
+        prob: Vec<Vec<f32>>,
+        backoff: Vec<Vec<f32>>,
+        keep: Vec<Vec<bool>>,
+        discounts: Vec<Discount>,
+        smoothing: Smoothing,
+        warnings: Vec<String>,
+    ) -> Model {
+        let tables = trie
+            .levels
+            .into_iter()
+            .zip(prob)
+            .zip(backoff)
+            .zip(keep)
+            .map(|(((level, prob), backoff), keep)| {
+                let kept = if keep.is_empty() {
+                    level.word.len() as u64
+                } else {
+                    keep.iter().filter(|&&k| k).count() as u64
+                };
+                Table {
+                    word: level.word,
+                    child: level.child,
+                    prob,
+                    backoff,
+                    keep,
+                    kept,
+                }
+            })
+            .collect();
+        Model {
+            vocab,
+            tables,
+            discounts,
+            smoothing,
+            warnings,
+        }
+    }
+
+    /// The model order.
+    pub fn order(&self) -> usize {
+        self.tables.len()
+    }
+
+    /// The vocabulary.
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    /// How many n-grams of each order the model has (after pruning): the ARPA `\data\` counts.
+    pub fn ngram_counts(&self) -> Vec<u64> {
+        self.tables.iter().map(|t| t.kept).collect()
+    }
+
+    /// The Kneser-Ney discounts per order (empty for Stupid Backoff).
+    pub fn discounts(&self) -> &[Discount] {
+        &self.discounts
+    }
+
+    /// The estimator used.
+    pub fn smoothing(&self) -> Smoothing {
+        self.smoothing
+    }
+
+    /// Things worth telling the user (fallback discounts substituted, …).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Calls `f(words, log10 prob, log10 backoff)` for every n-gram of order `order` (1-based) in ARPA order;
+    /// `backoff` is `None` at the highest order.
+    pub fn for_each_ngram(
+        &self,
+        order: usize,
+        mut f: impl FnMut(&[&str], f32, Option<f32>) -> Result<()>,
+    ) -> Result<()> {
+        let k = order - 1;
+        let table = &self.tables[k];
+        let mut cursors: Vec<ParentCursor<'_>> = (0..k)
+            .map(|j| ParentCursor::new(&self.tables[j].child))
+            .collect();
+        let mut words: Vec<&str> = vec![""; order];
+        let mut ids = vec![0usize; order];
+        for i in 0..table.word.len() {
+            // ids[j]: the entry of level j on the path of entry i (ids[k] = i).
+            ids[k] = i;
+            for j in (0..k).rev() {
+                ids[j] = cursors[j].parent_of(ids[j + 1]);
+            }
+            if !table.kept(i) {
+                continue;
+            }
+            // Entry at level j contributes its leftmost word, which is word k − j of the n-gram.
+            for j in 0..=k {
+                words[k - j] = self.vocab.word(self.tables[j].word[ids[j]]);
+            }
+            let backoff = if table.backoff.is_empty() {
+                None
+            } else {
+                Some(table.backoff[i])
+            };
+            f(&words, table.prob[i], backoff)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the model as an ARPA file (to a temporary file beside `path`, renamed when complete).
+    pub fn write_arpa(&self, path: &Path) -> Result<()> {
+        let mut writer = crate::arpa::write::ArpaWriter::create(path, &self.ngram_counts())?;
+        for order in 1..=self.order() {
+            writer.begin_order(order)?;
+            self.for_each_ngram(order, |words, prob, backoff| {
+                writer.entry(prob, words, backoff)
+            })?;
+        }
+        writer.finish()
+    }
+
+    /// Writes the model as ARPA text to any writer (no atomic rename).
+    pub fn write_arpa_to(&self, out: impl Write) -> Result<()> {
+        let mut writer =
+            crate::arpa::write::ArpaWriter::new(out, Path::new("<output>"), &self.ngram_counts())?;
+        for order in 1..=self.order() {
+            writer.begin_order(order)?;
+            self.for_each_ngram(order, |words, prob, backoff| {
+                writer.entry(prob, words, backoff)
+            })?;
+        }
+        writer.end()?;
+        Ok(())
+    }
+}

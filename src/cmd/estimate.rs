@@ -1,10 +1,236 @@
-//! `fivegram estimate` (being written).
+//! `fivegram estimate`: count n-grams of text files (or read count files) and write a modified Kneser-Ney or
+//! Stupid Backoff model as ARPA.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use fivegram_corpora::read::{Decoding, TextReader};
+use fivegram_lm::count::{self, CountConfig, Counter, FullCounts, MAX_ORDER, whitespace_tokens};
+use fivegram_lm::estimate::{self, Discount, EstimateConfig, Smoothing};
+
+use crate::usage;
+
+/// Which estimator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SmoothingArg {
+    /// Interpolated modified Kneser-Ney, identical to KenLM's lmplz.
+    Mkn,
+    /// Stupid Backoff (scores, not probabilities).
+    Stupid,
+}
+
+/// How lines become tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TokenizerArg {
+    /// Split on spaces and tabs, keep tokens as they are (KenLM's behaviour).
+    Whitespace,
+    /// The project's Unicode-aware word tokenizer.
+    Words,
+}
 
 /// Flags of `fivegram estimate`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Text files, one sentence per line (plain or gzip); `-` reads standard input.
+    #[arg(
+        value_name = "TEXT",
+        required_unless_present = "counts",
+        conflicts_with = "counts"
+    )]
+    pub text: Vec<PathBuf>,
+    /// Read n-gram counts written by `--write-counts` instead of text.
+    #[arg(long, value_name = "DIR")]
+    pub counts: Option<PathBuf>,
+    /// Where to write the model (ARPA text).
+    #[arg(long, value_name = "OUT.arpa")]
+    pub arpa: Option<PathBuf>,
+    /// Also write the counts (Web1T-style shards and vocab.gz) to this directory.
+    #[arg(long, value_name = "DIR")]
+    pub write_counts: Option<PathBuf>,
+    /// Model order, 1 to 6.
+    #[arg(long, short = 'o', default_value_t = 5)]
+    pub order: usize,
+    /// Estimator.
+    #[arg(long, value_enum, default_value_t = SmoothingArg::Mkn)]
+    pub smoothing: SmoothingArg,
+    /// Tokenization of the text.
+    #[arg(long, value_enum, default_value_t = TokenizerArg::Whitespace)]
+    pub tokenizer: TokenizerArg,
+    /// Lowercase tokens (with `--tokenizer words`).
+    #[arg(long)]
+    pub lower: bool,
+    /// Pruning thresholds per order (lmplz's --prune): n-grams whose count is at most the threshold of their
+    /// order are dropped; the last value applies to the remaining orders; the first must be 0.
+    #[arg(long, num_args = 1.., value_name = "T")]
+    pub prune: Vec<u64>,
+    /// Memory budget for counting, e.g. 500M, 4G (suffixes K, M, G, T are powers of 1024; no suffix: bytes).
+    #[arg(long, short = 'S', default_value = "1G")]
+    pub memory: String,
+    /// Directory for temporary sorted runs (default: the system temporary directory).
+    #[arg(long, short = 'T', value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
+    /// Stupid Backoff's back-off factor.
+    #[arg(long, default_value_t = 0.4)]
+    pub alpha: f32,
+    /// Use these discounts (D1 D2 D3+) for an order whose Kneser-Ney discounts cannot be estimated; without
+    /// values 0.5 1 1.5 (lmplz's --discount_fallback).
+    #[arg(long, num_args = 0..=3, value_name = "D", default_missing_values = ["0.5", "1", "1.5"])]
+    pub discount_fallback: Option<Vec<f32>>,
+}
+
+/// Parses a size like `1G`, `500M`, `64K`, `123` (bytes).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'B' => 1,
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return None,
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    let value: f64 = num.parse().ok()?;
+    if !(value.is_finite() && value >= 0.0) {
+        return None;
+    }
+    let bytes = value * mult as f64;
+    (bytes < u64::MAX as f64).then_some(bytes as u64)
+}
+
+/// The validated configuration.
+struct Plan {
+    count: CountConfig,
+    estimate: EstimateConfig,
+}
+
+fn plan(args: &Args) -> anyhow::Result<Plan> {
+    if args.order == 0 || args.order > MAX_ORDER {
+        usage!(
+            "--order {} is not supported: use 1 to {MAX_ORDER}",
+            args.order
+        );
+    }
+    let Some(memory) = parse_size(&args.memory) else {
+        usage!(
+            "--memory {:?} is not a size (examples: 500M, 4G)",
+            args.memory
+        );
+    };
+    if memory < count::MIN_MEMORY {
+        usage!("--memory {} is too small: give at least 1M", args.memory);
+    }
+    if args.arpa.is_none() && args.write_counts.is_none() {
+        usage!("nothing to write: give --arpa OUT.arpa and/or --write-counts DIR");
+    }
+    if args.lower && args.tokenizer == TokenizerArg::Whitespace {
+        usage!("--lower needs --tokenizer words (whitespace tokens are kept exactly as written)");
+    }
+    let smoothing = match args.smoothing {
+        SmoothingArg::Mkn => Smoothing::ModifiedKneserNey,
+        SmoothingArg::Stupid => Smoothing::StupidBackoff { alpha: args.alpha },
+    };
+    let discount_fallback = match &args.discount_fallback {
+        None => None,
+        Some(v) if v.is_empty() => Some(Discount::FALLBACK),
+        Some(v) => {
+            let mut amount = [0.0f32; 4];
+            for j in 0..3 {
+                amount[j + 1] = v[j.min(v.len() - 1)];
+            }
+            Some(Discount { amount })
+        }
+    };
+    let estimate = EstimateConfig {
+        smoothing,
+        prune: args.prune.clone(),
+        discount_fallback,
+    };
+    if let Err(e) = estimate.thresholds(args.order) {
+        usage!("{e}");
+    }
+    if let Some(dir) = &args.temp_dir
+        && !dir.is_dir()
+    {
+        usage!("--temp-dir {} is not a directory", dir.display());
+    }
+    Ok(Plan {
+        count: CountConfig {
+            order: args.order,
+            memory,
+            temp_dir: args.temp_dir.clone(),
+        },
+        estimate,
+    })
+}
 
 /// Runs `fivegram estimate`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let plan = plan(&args)?;
+    let counts = match &args.counts {
+        Some(dir) => anyhow::bail!("--counts {} : not yet", dir.display()),
+        None => count_text(&args, plan.count.clone())?,
+    };
+    if let Some(dir) = &args.write_counts {
+        anyhow::bail!("--write-counts {}: not yet", dir.display());
+    }
+    if let Some(out) = &args.arpa {
+        let spinner = crate::ui::progress(None, "estimating");
+        let model = estimate::estimate(&counts, &plan.estimate)?;
+        for w in model.warnings() {
+            spinner.suspend(|| eprintln!("fivegram: warning: {w}"));
+        }
+        spinner.set_message("writing ARPA");
+        model
+            .write_arpa(out)
+            .with_context(|| format!("writing {}", out.display()))?;
+        spinner.finish_and_clear();
+        let counts: Vec<String> = model.ngram_counts().iter().map(u64::to_string).collect();
+        eprintln!(
+            "fivegram: wrote {} (order {}, n-grams {})",
+            out.display(),
+            model.order(),
+            counts.join(" / ")
+        );
+    }
     Ok(())
+}
+
+fn count_text(args: &Args, config: CountConfig) -> anyhow::Result<FullCounts> {
+    let mut counter = Counter::new(config)?;
+    let bar = crate::ui::progress(None, "counting tokens");
+    let mut line = String::new();
+    let mut reported = 0u64;
+    for path in &args.text {
+        let mut reader = if path.as_os_str() == "-" {
+            TextReader::stdin(Decoding::Strict)
+        } else {
+            TextReader::open(path, Decoding::Strict)?
+        };
+        while reader.read_line(&mut line)? {
+            let number = reader.line_number();
+            match args.tokenizer {
+                TokenizerArg::Whitespace => {
+                    counter.add_sentence(whitespace_tokens(&line), reader.path(), number)?
+                }
+                TokenizerArg::Words => {
+                    anyhow::bail!("--tokenizer words is not available in this build yet");
+                }
+            }
+            if counter.tokens() - reported > 100_000 {
+                bar.inc(counter.tokens() - reported);
+                reported = counter.tokens();
+            }
+        }
+    }
+    bar.finish_and_clear();
+    if counter.sentences() == 0 {
+        anyhow::bail!("no text to estimate from: the input files are empty");
+    }
+    Ok(counter.finish()?)
 }
