@@ -166,7 +166,8 @@ impl Resolver {
     /// # Errors
     /// [`Error::Unavailable`] for a mirror-only file that is nowhere (or any file when there is no cache
     /// directory), [`Error::Download`] for network and HTTP errors and truncated bodies, [`Error::Checksum`]
-    /// when the downloaded bytes are not the catalog's, [`Error::Io`] for the cache directory.
+    /// (whose `path` is the URL) when the downloaded bytes are not the catalog's, [`Error::Io`] for the cache
+    /// directory.
     pub fn resolve(&self, file: &CatalogFile) -> Result<Located> {
         self.resolve_with_progress(file, &mut |_| {})
     }
