@@ -1,1 +1,246 @@
-//! (being written)
+//! Scoring running text the way KenLM's `query` does: per-sentence totals, OOV counts and perplexities.
+//!
+//! Each line is a sentence. Its words are scored from the begin-of-sentence state, then `</s>` is scored; the
+//! sentence total is the `f32` sum of those log10 probabilities in order. An out-of-vocabulary word scores as
+//! `<unk>` and counts as an OOV. Over a corpus ([`Summary`]):
+//! - tokens = words + one `</s>` per sentence;
+//! - perplexity including OOVs = 10^(−Σ totals / tokens);
+//! - perplexity excluding OOVs = 10^(−(Σ totals − Σ OOV scores) / (tokens − OOVs)).
+//!
+//! Sums over the corpus are kept in `f64`, each OOV score added in text order, exactly as KenLM's
+//! `lm/ngram_query.hh` does, so the figures agree with KenLM's to the last printed digit on KenLM's models.
+//! One difference: KenLM scores the words of a last line that lacks its newline without `</s>` and prints no total
+//! for it; here every line, terminated or not, is a full sentence.
+//!
+//! [`score_sentences`] scores many sentences at once in lock step: position 0 of every sentence in one
+//! [`LanguageModel::score_batch`] call, then position 1, and so on, so the model sees large batches.
+
+use crate::model::{LanguageModel, Scored, State, WordId};
+
+/// The words of a line as KenLM's `query` splits it: on ASCII whitespace (space, tab, vertical tab, form feed,
+/// carriage return, newline); empty pieces are dropped.
+pub fn split_words(line: &str) -> impl Iterator<Item = &str> {
+    line.split([' ', '\t', '\u{b}', '\u{c}', '\r', '\n'])
+        .filter(|w| !w.is_empty())
+}
+
+/// Formats a number as KenLM's output does (double-conversion's shortest representation): the fewest digits
+/// that read back as the same value, ties between two equally short candidates broken towards the even digit.
+///
+/// Rust's `Display` also prints the shortest round-trip digits but breaks such ties upwards
+/// (`-27.2265625f32` prints as `-27.226563`, KenLM prints `-27.226562`), so the last digit is redone here with
+/// round-half-even. KenLM switches to exponent notation below 1e-6 in magnitude; this function does not.
+pub fn kenlm_number<F: KenlmFloat>(x: F) -> String {
+    let shortest = x.to_string();
+    let Some(dot) = shortest.find('.') else {
+        return shortest;
+    };
+    let decimals = shortest.len() - dot - 1;
+    let even = x.fixed(decimals);
+    if even != shortest && F::parse(&even) == Some(x) {
+        even
+    } else {
+        shortest
+    }
+}
+
+/// The float types [`kenlm_number`] formats (`f32` for totals, `f64` for perplexities).
+pub trait KenlmFloat: Copy + PartialEq + std::fmt::Display {
+    /// Formats with `decimals` digits after the point, rounding half to even.
+    fn fixed(self, decimals: usize) -> String;
+    /// Parses a decimal back.
+    fn parse(text: &str) -> Option<Self>;
+}
+
+impl KenlmFloat for f32 {
+    fn fixed(self, decimals: usize) -> String {
+        format!("{self:.decimals$}")
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        text.parse().ok()
+    }
+}
+
+impl KenlmFloat for f64 {
+    fn fixed(self, decimals: usize) -> String {
+        format!("{self:.decimals$}")
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        text.parse().ok()
+    }
+}
+
+/// The score of one sentence.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SentenceScore {
+    /// log10 probability of the sentence, `</s>` included: the `f32` sum of its word scores in order.
+    pub total: f32,
+    /// Words scored as `<unk>`.
+    pub oov: u64,
+    /// Tokens scored: the words plus `</s>`.
+    pub tokens: u64,
+    /// The scores of the OOV words, in order (for the perplexity that excludes them).
+    pub oov_log10: Vec<f32>,
+}
+
+impl SentenceScore {
+    /// The line KenLM's `query` prints for the sentence: `Total: <log10> OOV: <n>`.
+    ///
+    /// The number is the shortest decimal that reads back as the same `f32`, as KenLM prints it
+    /// ([`kenlm_number`]).
+    pub fn kenlm_line(&self) -> String {
+        format!("Total: {} OOV: {}", kenlm_number(self.total), self.oov)
+    }
+}
+
+/// Corpus-level sums, updated sentence by sentence in text order.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Summary {
+    /// Σ sentence totals (log10).
+    pub total: f64,
+    /// Σ scores of OOV words (log10).
+    pub total_oov_only: f64,
+    /// OOV words.
+    pub oov: u64,
+    /// Tokens, `</s>` included.
+    pub tokens: u64,
+    /// Sentences.
+    pub sentences: u64,
+}
+
+impl Summary {
+    /// Adds one sentence (sentences must be added in text order for bit-exact sums).
+    pub fn add(&mut self, sentence: &SentenceScore) {
+        for &p in &sentence.oov_log10 {
+            self.total_oov_only += f64::from(p);
+        }
+        self.total += f64::from(sentence.total);
+        self.oov += sentence.oov;
+        self.tokens += sentence.tokens;
+        self.sentences += 1;
+    }
+
+    /// 10^(−total / tokens); NaN for an empty corpus.
+    pub fn perplexity_including_oovs(&self) -> f64 {
+        10f64.powf(-(self.total / self.tokens as f64))
+    }
+
+    /// 10^(−(total − OOV scores) / (tokens − OOVs)); NaN when every token is an OOV.
+    pub fn perplexity_excluding_oovs(&self) -> f64 {
+        10f64.powf(-((self.total - self.total_oov_only) / (self.tokens - self.oov) as f64))
+    }
+
+    /// The summary lines of KenLM's `query`, each ending in a newline:
+    /// `Perplexity including OOVs:\t…`, `Perplexity excluding OOVs:\t…`, `OOVs:\t…`, `Tokens:\t…`.
+    pub fn kenlm_lines(&self) -> String {
+        format!(
+            "Perplexity including OOVs:\t{}\nPerplexity excluding OOVs:\t{}\nOOVs:\t{}\nTokens:\t{}\n",
+            kenlm_number(self.perplexity_including_oovs()),
+            kenlm_number(self.perplexity_excluding_oovs()),
+            self.oov,
+            self.tokens
+        )
+    }
+}
+
+/// Scores whole sentences (word ids, without `<s>` and `</s>`), each from the begin-of-sentence state and ending
+/// with `</s>`, by lock-step batches; `out` is cleared and receives one score per sentence, in order.
+pub fn score_sentences<M, S>(model: &M, sentences: &[S], out: &mut Vec<SentenceScore>)
+where
+    M: LanguageModel + ?Sized,
+    S: AsRef<[WordId]>,
+{
+    out.clear();
+    out.resize(sentences.len(), SentenceScore::default());
+    let unk = model.unk_id();
+    let eos = model.eos_id();
+    let mut states = vec![model.begin_sentence_state(); sentences.len()];
+    // Sentences still being scored, by index; each step scores position `step` of every one of them.
+    let mut active: Vec<usize> = (0..sentences.len()).collect();
+    let mut queries: Vec<(State, WordId)> = Vec::with_capacity(sentences.len());
+    let mut scored: Vec<Scored> = Vec::with_capacity(sentences.len());
+    let mut step = 0;
+    while !active.is_empty() {
+        queries.clear();
+        for &i in &active {
+            let words = sentences[i].as_ref();
+            let word = words.get(step).copied().unwrap_or(eos);
+            queries.push((states[i], word));
+        }
+        model.score_batch(&queries, &mut scored);
+        for ((&i, &(_, word)), result) in active.iter().zip(&queries).zip(&scored) {
+            let sentence = &mut out[i];
+            sentence.total += result.log10;
+            sentence.tokens += 1;
+            if word == unk {
+                sentence.oov += 1;
+                sentence.oov_log10.push(result.log10);
+            }
+            states[i] = result.state;
+        }
+        // A sentence is done once its `</s>` (position len) has been scored.
+        active.retain(|&i| sentences[i].as_ref().len() > step);
+        step += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_like_kenlm() {
+        let words: Vec<&str> = split_words(" a\tb\u{b}c\u{c}d\re  f\u{a0}g ").collect();
+        assert_eq!(words, ["a", "b", "c", "d", "e", "f\u{a0}g"]);
+        assert_eq!(split_words("   ").count(), 0);
+    }
+
+    #[test]
+    fn summary_arithmetic() {
+        let mut summary = Summary::default();
+        summary.add(&SentenceScore {
+            total: -3.0,
+            oov: 1,
+            tokens: 3,
+            oov_log10: vec![-2.0],
+        });
+        summary.add(&SentenceScore {
+            total: -1.0,
+            oov: 0,
+            tokens: 1,
+            oov_log10: vec![],
+        });
+        assert_eq!(summary.perplexity_including_oovs(), 10.0);
+        assert_eq!(summary.perplexity_excluding_oovs(), 10f64.powf(2.0 / 3.0));
+        assert_eq!(
+            summary.kenlm_lines(),
+            format!(
+                "Perplexity including OOVs:\t10\nPerplexity excluding OOVs:\t{}\nOOVs:\t1\nTokens:\t4\n",
+                10f64.powf(2.0 / 3.0)
+            )
+        );
+        let line = SentenceScore {
+            total: -21.143948,
+            oov: 2,
+            ..SentenceScore::default()
+        }
+        .kenlm_line();
+        assert_eq!(line, "Total: -21.143948 OOV: 2");
+    }
+
+    #[test]
+    fn numbers_break_ties_to_even() {
+        assert_eq!(kenlm_number(-27.226_562_5_f64 as f32), "-27.226562");
+        assert_eq!(kenlm_number(-27.226563f32 - 2e-6), (-27.226563f32 - 2e-6).to_string());
+        assert_eq!(kenlm_number(-21.143948f32), "-21.143948");
+        assert_eq!(kenlm_number(0.0f32), "0");
+        assert_eq!(kenlm_number(-100.0f32), "-100");
+        assert_eq!(kenlm_number(f32::NEG_INFINITY), "-inf");
+        assert_eq!(kenlm_number(53.492586291322944f64), "53.492586291322944");
+        for x in [0.1f32, -1.3, -0.3, 1.0e-3, 123.456, -99.0, 16777215.0] {
+            assert_eq!(kenlm_number(x).parse::<f32>().unwrap(), x);
+        }
+    }
+}
