@@ -267,9 +267,7 @@ impl Table {
     }
 
     fn get_mut(&mut self, ngram: &[WordId]) -> Option<&mut Weights> {
-        self.probe(ngram)
-            .1
-            .map(move |index| &mut self.weights[index])
+        self.probe(ngram).1.map(move |index| &mut self.weights[index])
     }
 
     /// Inserts a new n-gram; `false` (and nothing changes) when it is already there.
@@ -362,17 +360,11 @@ impl ArpaModel {
             return Err(Error::Format {
                 path: reader.path().to_path_buf(),
                 line: reader.line_number(),
-                message: format!(
-                    "order {order} is above the maximum {MAX_ORDER} that models support"
-                ),
+                message: format!("order {order} is above the maximum {MAX_ORDER} that models support"),
             });
         }
         let counts = reader.counts().to_vec();
-        let capacity = |n: usize| {
-            usize::try_from(counts[n - 1])
-                .unwrap_or(usize::MAX)
-                .min(1 << 28)
-        };
+        let capacity = |n: usize| usize::try_from(counts[n - 1]).unwrap_or(usize::MAX).min(1 << 28);
         if counts.iter().any(|&c| c >= u64::from(u32::MAX) - 8) {
             return Err(Error::Format {
                 path: reader.path().to_path_buf(),
@@ -396,9 +388,7 @@ impl ArpaModel {
             flags: 0,
         };
         for special in ["<unk>", "<s>", "</s>"] {
-            model
-                .vocab
-                .insert(special.into(), model.words.len() as WordId);
+            model.vocab.insert(special.into(), model.words.len() as WordId);
             model.words.push(special.into());
             model.unigrams.push(absent);
         }
@@ -432,11 +422,7 @@ impl ArpaModel {
             if !model.tables[entry.order - 2].insert(&ids, weights) {
                 return Err(format_error(
                     &reader,
-                    format!(
-                        "the {}-gram {:?} is listed twice",
-                        entry.order,
-                        entry.words.join(" ")
-                    ),
+                    format!("the {}-gram {:?} is listed twice", entry.order, entry.words.join(" ")),
                 ));
             }
         }
@@ -444,9 +430,7 @@ impl ArpaModel {
             if !model.unigrams[id].is_present() {
                 return Err(format_error(
                     &reader,
-                    format!(
-                        "the model has no {name} among its 1-grams; is it a sentence-level language model?"
-                    ),
+                    format!("the model has no {name} among its 1-grams; is it a sentence-level language model?"),
                 ));
             }
         }
@@ -464,10 +448,7 @@ impl ArpaModel {
     fn add_unigram(&mut self, reader: &ArpaReader, word: &str, weights: Weights) -> Result<()> {
         let id = match self.vocab.get(word) {
             Some(&id) if id > 2 || self.unigrams[id as usize].is_present() => {
-                return Err(format_error(
-                    reader,
-                    format!("the 1-gram {word:?} is listed twice"),
-                ));
+                return Err(format_error(reader, format!("the 1-gram {word:?} is listed twice")));
             }
             Some(&id) => id,
             None => {
@@ -556,11 +537,7 @@ impl ArpaModel {
     }
 
     fn score_one(&self, state: &State, word: WordId) -> Scored {
-        let word = if (word as usize) < self.unigrams.len() {
-            word
-        } else {
-            0
-        };
+        let word = if (word as usize) < self.unigrams.len() { word } else { 0 };
         // The most recent order-1 context words, then the word.
         let context = state.words();
         let context = &context[context.len().saturating_sub(self.order - 1)..];
@@ -659,11 +636,7 @@ impl LanguageModel for ArpaModel {
                     }
                 });
         } else {
-            out.extend(
-                queries
-                    .iter()
-                    .map(|(state, word)| self.score_one(state, *word)),
-            );
+            out.extend(queries.iter().map(|(state, word)| self.score_one(state, *word)));
         }
     }
 }

@@ -9,11 +9,7 @@ fn model(text: &str) -> fivegram_lm::Result<ArpaModel> {
 
 fn format_error(text: &str) -> (u64, String) {
     match model(text) {
-        Err(Error::Format {
-            path,
-            line,
-            message,
-        }) => {
+        Err(Error::Format { path, line, message }) => {
             assert_eq!(path.to_str(), Some("mem.arpa"));
             (line, message)
         }
@@ -21,7 +17,8 @@ fn format_error(text: &str) -> (u64, String) {
     }
 }
 
-const HEAD: &str = "\\data\\\nngram 1=4\nngram 2=2\n\n\\1-grams:\n-1.5\t<unk>\n-99\t<s>\t-0.3\n-0.6\t</s>\n-0.4\ta\t-0.2\n";
+const HEAD: &str =
+    "\\data\\\nngram 1=4\nngram 2=2\n\n\\1-grams:\n-1.5\t<unk>\n-99\t<s>\t-0.3\n-0.6\t</s>\n-0.4\ta\t-0.2\n";
 
 #[test]
 fn missing_unk_gets_kenlm_default() {
@@ -57,12 +54,10 @@ fn duplicates() {
     let (line, message) = format_error(&text);
     assert_eq!(line, 13);
     assert!(message.contains("twice"), "{message}");
-    let text =
-        HEAD.replace("-0.6\t</s>", "-0.6\ta") + "\n\\2-grams:\n-0.1\t<s> a\n-0.2\ta a\n\n\\end\\\n";
+    let text = HEAD.replace("-0.6\t</s>", "-0.6\ta") + "\n\\2-grams:\n-0.1\t<s> a\n-0.2\ta a\n\n\\end\\\n";
     let (line, _) = format_error(&text);
     assert_eq!(line, 9);
-    let text = HEAD.replace("-0.4\ta", "-0.4\t<s>")
-        + "\n\\2-grams:\n-0.1\t<s> <s>\n-0.2\t<s> </s>\n\n\\end\\\n";
+    let text = HEAD.replace("-0.4\ta", "-0.4\t<s>") + "\n\\2-grams:\n-0.1\t<s> <s>\n-0.2\t<s> </s>\n\n\\end\\\n";
     let (line, _) = format_error(&text);
     assert_eq!(line, 9);
 }
@@ -102,19 +97,14 @@ fn missing_context_is_a_pass_through() {
 
 #[test]
 fn out_of_range_ids_score_as_unknown() {
-    let m = model(&format!(
-        "{HEAD}\n\\2-grams:\n-0.1\t<s> a\n-0.2\ta </s>\n\n\\end\\\n"
-    ))
-    .unwrap();
+    let m = model(&format!("{HEAD}\n\\2-grams:\n-0.1\t<s> a\n-0.2\ta </s>\n\n\\end\\\n")).unwrap();
     let state = m.begin_sentence_state();
     assert_eq!(m.score(&state, 1_000_000), m.score(&state, m.unk_id()));
 }
 
 #[test]
 fn unigram_model() {
-    let m =
-        model("\\data\\\nngram 1=3\n\n\\1-grams:\n-1\t<unk>\n-99\t<s>\n-0.5\t</s>\n\n\\end\\\n")
-            .unwrap();
+    let m = model("\\data\\\nngram 1=3\n\n\\1-grams:\n-1\t<unk>\n-99\t<s>\n-0.5\t</s>\n\n\\end\\\n").unwrap();
     assert_eq!(m.order(), 1);
     assert!(m.begin_sentence_state().is_empty());
     assert_eq!(m.score_sentence(&[m.unk_id()], true, true), -1.5);
@@ -122,10 +112,7 @@ fn unigram_model() {
 
 #[test]
 fn word_lookup_round_trips() {
-    let m = model(&format!(
-        "{HEAD}\n\\2-grams:\n-0.1\t<s> a\n-0.2\ta </s>\n\n\\end\\\n"
-    ))
-    .unwrap();
+    let m = model(&format!("{HEAD}\n\\2-grams:\n-0.1\t<s> a\n-0.2\ta </s>\n\n\\end\\\n")).unwrap();
     for word in ["<unk>", "<s>", "</s>", "a"] {
         assert_eq!(m.word(m.word_id(word)), Some(word));
     }

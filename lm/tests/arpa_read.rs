@@ -7,18 +7,11 @@ use fivegram_lm::Error;
 use fivegram_lm::arpa::read::{ArpaReader, Entry, read_all};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 /// Writes `text` to a temporary file and reads it whole.
-fn read_text(
-    text: &[u8],
-) -> (
-    tempfile::TempPath,
-    fivegram_lm::Result<fivegram_lm::arpa::read::Arpa>,
-) {
+fn read_text(text: &[u8]) -> (tempfile::TempPath, fivegram_lm::Result<fivegram_lm::arpa::read::Arpa>) {
     let mut file = tempfile::Builder::new().suffix(".arpa").tempfile().unwrap();
     file.write_all(text).unwrap();
     let path = file.into_temp_path();
@@ -49,10 +42,7 @@ fn reads_the_toy_trigram_fixture() {
     let arpa = read_all(fixture("toy3.arpa")).unwrap();
     assert_eq!(arpa.counts, vec![6, 6, 3]);
     assert_eq!(arpa.order(), 3);
-    assert_eq!(
-        arpa.orders.iter().map(Vec::len).collect::<Vec<_>>(),
-        vec![6, 6, 3]
-    );
+    assert_eq!(arpa.orders.iter().map(Vec::len).collect::<Vec<_>>(), vec![6, 6, 3]);
     let s = &arpa.orders[0][1];
     assert_eq!(
         (s.order, s.words.as_slice(), s.prob, s.backoff),
@@ -137,8 +127,7 @@ fn bad_count_lines() {
     let (line, message) = format_error("\\data\\\nngram 1=x\n\n\\1-grams:\n-1\ta\n\n\\end\\\n");
     assert_eq!(line, 2);
     assert!(message.contains("ngram N=COUNT"), "{message}");
-    let (line, message) =
-        format_error("\\data\\\nngram 1=1\nngram 3=1\n\n\\1-grams:\n-1\ta\n\n\\end\\\n");
+    let (line, message) = format_error("\\data\\\nngram 1=1\nngram 3=1\n\n\\1-grams:\n-1\ta\n\n\\end\\\n");
     assert_eq!(line, 3);
     assert!(message.contains("order 3"), "{message}");
     let (line, _) = format_error("\\data\\\n\n\\1-grams:\n-1\ta\n\n\\end\\\n");
@@ -164,13 +153,11 @@ fn more_entries_than_announced() {
 
 #[test]
 fn sections_out_of_order() {
-    let text =
-        "\\data\\\nngram 1=1\nngram 2=1\n\n\\2-grams:\n-1\ta a\n\n\\1-grams:\n-1\ta\n\n\\end\\\n";
+    let text = "\\data\\\nngram 1=1\nngram 2=1\n\n\\2-grams:\n-1\ta a\n\n\\1-grams:\n-1\ta\n\n\\end\\\n";
     let (line, message) = format_error(text);
     assert_eq!(line, 5);
     assert!(message.contains("\\1-grams:"), "{message}");
-    let text =
-        "\\data\\\nngram 1=1\nngram 2=1\n\n\\1-grams:\n-1\ta\n\n\\3-grams:\n-1\ta a\n\n\\end\\\n";
+    let text = "\\data\\\nngram 1=1\nngram 2=1\n\n\\1-grams:\n-1\ta\n\n\\3-grams:\n-1\ta a\n\n\\end\\\n";
     let (line, message) = format_error(text);
     assert_eq!(line, 8);
     assert!(message.contains("\\2-grams:"), "{message}");
@@ -239,8 +226,7 @@ fn every_truncation_is_an_error() {
 #[test]
 fn truncated_gzip_is_an_error() {
     let mut compressed = Vec::new();
-    let mut encoder =
-        flate2::write::GzEncoder::new(&mut compressed, flate2::Compression::default());
+    let mut encoder = flate2::write::GzEncoder::new(&mut compressed, flate2::Compression::default());
     encoder.write_all(TOY2.as_bytes()).unwrap();
     encoder.finish().unwrap();
     let (_path, result) = read_text(&compressed[..compressed.len() - 12]);
@@ -255,10 +241,7 @@ fn invalid_utf8_names_file_and_line() {
     let (path, result) = read_text(&bytes);
     let err = result.unwrap_err();
     let message = err.to_string();
-    assert!(
-        message.contains(&format!("{}:11", path.display())),
-        "{message}"
-    );
+    assert!(message.contains(&format!("{}:11", path.display())), "{message}");
     assert!(message.contains("UTF-8"), "{message}");
 }
 
@@ -266,10 +249,7 @@ fn invalid_utf8_names_file_and_line() {
 fn error_messages_name_file_and_line() {
     let (path, result) = read_text(TOY2.replace("-0.5\t</s>", "x\t</s>").as_bytes());
     let message = result.unwrap_err().to_string();
-    assert!(
-        message.starts_with(&format!("{}:7: ", path.display())),
-        "{message}"
-    );
+    assert!(message.starts_with(&format!("{}:7: ", path.display())), "{message}");
 }
 
 #[test]
@@ -281,11 +261,7 @@ fn missing_file() {
 #[test]
 fn iterator_stops_after_an_error() {
     let text = TOY2.replace("-0.3\ta </s>", "bad\ta </s>");
-    let reader = ArpaReader::from_reader(
-        "mem.arpa",
-        Box::new(std::io::Cursor::new(text.into_bytes())),
-    )
-    .unwrap();
+    let reader = ArpaReader::from_reader("mem.arpa", Box::new(std::io::Cursor::new(text.into_bytes()))).unwrap();
     let results: Vec<_> = reader.collect();
     assert_eq!(results.len(), 5);
     assert!(results[4].is_err());

@@ -16,9 +16,7 @@ use std::path::{Path, PathBuf};
 use fivegram_lm::model::{ArpaModel, LanguageModel, Scored, State, WordId};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 fn close(a: f32, b: f32) -> bool {
@@ -42,11 +40,7 @@ fn ids<M: LanguageModel + ?Sized>(model: &M, words: &[&str]) -> Vec<WordId> {
 }
 
 /// Checks one sentence from `<s>`: expected (log10, n-gram length, state words) per word, then the total.
-fn check_sentence<M: LanguageModel + ?Sized>(
-    model: &M,
-    words: &[&str],
-    expected: &[(f32, u8, &[&str])],
-) {
+fn check_sentence<M: LanguageModel + ?Sized>(model: &M, words: &[&str], expected: &[(f32, u8, &[&str])]) {
     let got = walk(model, model.begin_sentence_state(), words);
     assert_eq!(got.len(), expected.len());
     for (i, (scored, (log10, length, state))) in got.iter().zip(expected).enumerate() {
@@ -55,24 +49,14 @@ fn check_sentence<M: LanguageModel + ?Sized>(
             "{words:?} word {i}: log10 {} != {log10}",
             scored.log10
         );
-        assert_eq!(
-            scored.ngram_length, *length,
-            "{words:?} word {i}: n-gram length"
-        );
-        assert_eq!(
-            scored.state.words(),
-            ids(model, state),
-            "{words:?} word {i}: state"
-        );
+        assert_eq!(scored.ngram_length, *length, "{words:?} word {i}: n-gram length");
+        assert_eq!(scored.state.words(), ids(model, state), "{words:?} word {i}: state");
     }
     let body = &words[..words.len() - 1];
     assert_eq!(words.last(), Some(&"</s>"));
     let total = model.score_sentence(&ids(model, body), true, true);
     let sum = got.iter().fold(0.0f32, |acc, s| acc + s.log10);
-    assert_eq!(
-        total, sum,
-        "score_sentence sums the word scores in f32, in order"
-    );
+    assert_eq!(total, sum, "score_sentence sums the word scores in f32, in order");
     let expected_total: f32 = expected.iter().map(|e| e.0).sum();
     assert!(
         close(total, expected_total),
@@ -86,21 +70,13 @@ pub fn toy3_basics<M: LanguageModel + ?Sized>(model: &M) {
     let specials = [model.unk_id(), model.bos_id(), model.eos_id()];
     assert_eq!(
         specials,
-        [
-            model.word_id("<unk>"),
-            model.word_id("<s>"),
-            model.word_id("</s>")
-        ]
+        [model.word_id("<unk>"), model.word_id("<s>"), model.word_id("</s>")]
     );
     let mut distinct = ids(model, &["<unk>", "<s>", "</s>", "a", "b", "c"]);
     distinct.sort_unstable();
     distinct.dedup();
     assert_eq!(distinct.len(), 6, "every word has its own id");
-    assert!(
-        distinct
-            .iter()
-            .all(|&id| (id as usize) < model.vocab_size())
-    );
+    assert!(distinct.iter().all(|&id| (id as usize) < model.vocab_size()));
     assert_eq!(model.begin_sentence_state().words(), &[model.bos_id()]);
     assert!(model.null_context_state().is_empty());
 }
@@ -113,8 +89,8 @@ pub fn toy3_scores<M: LanguageModel + ?Sized>(model: &M) {
         &[
             (-0.4, 2, &["<s>", "a"]), // "<s> a" = -0.4; no backoff, but it extends to "<s> a b": kept
             (-0.2, 3, &["a", "b"]),   // "<s> a b" = -0.2; "a b" has a backoff
-            (-0.35, 3, &["a"]), // "a b a" = -0.35; "b a" has no backoff and no extension: state "a"
-            (-1.0 - 0.3, 1, &[]), // "a </s>" absent: p(</s>) -1.0 + backoff(a) -0.3; "</s>" never a context
+            (-0.35, 3, &["a"]),       // "a b a" = -0.35; "b a" has no backoff and no extension: state "a"
+            (-1.0 - 0.3, 1, &[]),     // "a </s>" absent: p(</s>) -1.0 + backoff(a) -0.3; "</s>" never a context
         ],
     );
     // <s> a c </s>: the trigram is missing, so back off from "<s> a" to the bigram "a c".
@@ -174,11 +150,7 @@ pub fn unknown_words<M: LanguageModel + ?Sized>(model: &M) {
 
 /// Every history of up to `len` words over `vocab`, from `<s>` and from no context: the words the state
 /// stands for (with `<s>` first when it was the start) and the state the model reached.
-fn histories<M: LanguageModel + ?Sized>(
-    model: &M,
-    vocab: &[WordId],
-    len: usize,
-) -> Vec<(Vec<WordId>, State)> {
+fn histories<M: LanguageModel + ?Sized>(model: &M, vocab: &[WordId], len: usize) -> Vec<(Vec<WordId>, State)> {
     let mut all = vec![
         (vec![model.bos_id()], model.begin_sentence_state()),
         (Vec::new(), model.null_context_state()),
@@ -236,10 +208,7 @@ pub fn equal_states_have_equal_futures<M: LanguageModel + ?Sized>(model: &M) {
 
 pub fn batch_equals_singles<M: LanguageModel + ?Sized>(model: &M) {
     let vocab = test_vocab(model);
-    let states: Vec<State> = histories(model, &vocab, 2)
-        .into_iter()
-        .map(|(_, s)| s)
-        .collect();
+    let states: Vec<State> = histories(model, &vocab, 2).into_iter().map(|(_, s)| s).collect();
     let mut rng = 0x2545_F491_4F6C_DD1Du64;
     let mut next = || {
         rng ^= rng << 13;
@@ -298,11 +267,7 @@ macro_rules! contract_tests {
 }
 
 fn arpa_model(parallel: bool) -> Box<ArpaModel> {
-    Box::new(
-        ArpaModel::open(fixture("toy3.arpa"))
-            .unwrap()
-            .with_parallel(parallel),
-    )
+    Box::new(ArpaModel::open(fixture("toy3.arpa")).unwrap().with_parallel(parallel))
 }
 
 contract_tests!(arpa_model_parallel, arpa_model(true));

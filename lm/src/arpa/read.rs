@@ -191,9 +191,7 @@ impl ArpaReader {
                 )));
             }
             if order > MAX_ARPA_ORDER {
-                return Err(self.error(format!(
-                    "order {order} is above the supported maximum {MAX_ARPA_ORDER}"
-                )));
+                return Err(self.error(format!("order {order} is above the supported maximum {MAX_ARPA_ORDER}")));
             }
             self.counts.push(count);
         }
@@ -256,10 +254,7 @@ impl ArpaReader {
                 )));
             }
             self.parse_entry(order, entry)?;
-            self.position = Position::Section {
-                order,
-                seen: seen + 1,
-            };
+            self.position = Position::Section { order, seen: seen + 1 };
             return Ok(true);
         }
     }
@@ -274,10 +269,7 @@ impl ArpaReader {
         }
         while self.input.read_line(&mut self.line)? {
             if !self.line.trim().is_empty() {
-                return Err(self.error(format!(
-                    "unexpected text after \\end\\: {:?}",
-                    shorten(&self.line)
-                )));
+                return Err(self.error(format!("unexpected text after \\end\\: {:?}", shorten(&self.line))));
             }
         }
         self.position = Position::Done;
@@ -461,8 +453,7 @@ mod tests {
 
     #[test]
     fn minimal_file() {
-        let arpa =
-            read("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n-0.5\t</s>\n\n\\end\\\n").unwrap();
+        let arpa = read("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n-0.5\t</s>\n\n\\end\\\n").unwrap();
         assert_eq!(arpa.counts, vec![2]);
         assert_eq!(arpa.orders[0][1].words, vec!["</s>".to_string()]);
         assert_eq!(arpa.orders[0][1].backoff, None);
@@ -471,11 +462,8 @@ mod tests {
     #[test]
     fn entries_reuse_buffers_without_leaking_words() {
         let text = "\\data\\\nngram 1=1\nngram 2=1\n\n\\1-grams:\n-1\ta\t-0.1\n\n\\2-grams:\n-0.2\ta a\n\n\\end\\\n";
-        let mut reader = ArpaReader::from_reader(
-            "t",
-            Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
-        )
-        .unwrap();
+        let mut reader =
+            ArpaReader::from_reader("t", Box::new(std::io::Cursor::new(text.as_bytes().to_vec()))).unwrap();
         let mut entry = Entry::default();
         assert!(reader.read_entry(&mut entry).unwrap());
         assert_eq!(entry.words, vec!["a"]);
