@@ -18,6 +18,8 @@
 //! Memory: the table costs `4·N + 4` bytes per distinct n-gram at a load of at most 3/4, and never grows past the
 //! budget given in [`CountConfig::memory`]; the merge holds a 1 MiB buffer per run.
 
+pub mod files;
+
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
@@ -116,6 +118,119 @@ impl CountConfig {
     }
 }
 
+/// How [`count_files`] turns a line into tokens.
+#[derive(Clone, Copy)]
+pub enum Tokenizer<'t> {
+    /// [`whitespace_tokens`]: KenLM's splitting, tokens kept exactly as written.
+    Whitespace,
+    /// Any tokenizer: appends the tokens of the line to the vector (which arrives empty).
+    Custom(&'t (dyn Fn(&str, &mut Vec<String>) + Sync)),
+}
+
+impl std::fmt::Debug for Tokenizer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tokenizer::Whitespace => f.write_str("Whitespace"),
+            Tokenizer::Custom(_) => f.write_str("Custom"),
+        }
+    }
+}
+
+/// Lines per batch handed from the reading thread to the counting thread.
+const BATCH_LINES: usize = 4096;
+
+/// Counts the order-N n-grams of text files (plain or gzip, one sentence per line), in the order given.
+///
+/// Files are read and decompressed on a second thread while this one counts; with a custom tokenizer, each batch
+/// of lines is tokenized in parallel (rayon) before its words are numbered in order. `progress` is called with
+/// the number of tokens counted so far after every batch. An empty line is an empty sentence (`<s> </s>`), as in
+/// `lmplz`.
+pub fn count_files(
+    paths: &[PathBuf],
+    config: CountConfig,
+    tokenizer: Tokenizer<'_>,
+    mut progress: impl FnMut(u64),
+) -> Result<FullCounts> {
+    use fivegram_corpora::read::{Decoding, TextReader};
+    use rayon::prelude::*;
+
+    config.validate()?;
+    let mut counter = Counter::new(config)?;
+    type Batch = (PathBuf, u64, Vec<String>);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(4);
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<String>>();
+    std::thread::scope(|scope| -> Result<()> {
+        let reader = scope.spawn(move || {
+            for path in paths {
+                let mut reader = match TextReader::open(path, Decoding::Strict) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.into()));
+                        return;
+                    }
+                };
+                loop {
+                    let first_line = reader.line_number() + 1;
+                    let mut batch = back_rx.try_recv().unwrap_or_default();
+                    let mut used = 0;
+                    let mut eof = false;
+                    while used < BATCH_LINES {
+                        if batch.len() == used {
+                            batch.push(String::new());
+                        }
+                        match reader.read_line(&mut batch[used]) {
+                            Ok(true) => used += 1,
+                            Ok(false) => {
+                                eof = true;
+                                break;
+                            }
+                            Err(e) => {
+                                let _ = tx.send(Err(e.into()));
+                                return;
+                            }
+                        }
+                    }
+                    batch.truncate(used);
+                    if used > 0 && tx.send(Ok((path.clone(), first_line, batch))).is_err() {
+                        return;
+                    }
+                    if eof {
+                        break;
+                    }
+                }
+            }
+        });
+        let mut tokens: Vec<Vec<String>> = Vec::new();
+        for message in rx {
+            let (path, first_line, batch) = message?;
+            match tokenizer {
+                Tokenizer::Whitespace => {
+                    for (i, line) in batch.iter().enumerate() {
+                        counter.add_sentence(whitespace_tokens(line), &path, first_line + i as u64)?;
+                    }
+                }
+                Tokenizer::Custom(f) => {
+                    tokens.resize_with(batch.len(), Vec::new);
+                    batch.par_iter().zip(tokens.par_iter_mut()).for_each(|(line, out)| {
+                        out.clear();
+                        f(line, out);
+                    });
+                    for (i, t) in tokens[..batch.len()].iter().enumerate() {
+                        counter.add_sentence(t.iter().map(String::as_str), &path, first_line + i as u64)?;
+                    }
+                }
+            }
+            progress(counter.tokens());
+            let _ = back_tx.send(batch);
+        }
+        reader
+            .join()
+            .map_err(|_| Error::InvalidOption("the reading thread panicked".to_string()))?;
+        Ok(())
+    })?;
+    counter.finish()
+}
+
 /// Counts the order-N n-grams of sentences. See the [module documentation](self).
 #[derive(Debug)]
 pub struct Counter {
@@ -170,6 +285,16 @@ impl Counter {
     /// Sentences counted so far.
     pub fn sentences(&self) -> u64 {
         self.sentences
+    }
+
+    /// Caps the table at `slots` slots, whatever the budget (tests use it to force many spills).
+    #[cfg(test)]
+    pub(crate) fn limit_table(&mut self, slots: usize) {
+        dispatch!(&mut self.table, t => {
+            t.max_capacity = slots.max(16);
+            t.slots = vec![Slot::EMPTY; t.max_capacity];
+            t.len = 0;
+        })
     }
 
     /// Sorted runs written to disk so far.
@@ -314,10 +439,7 @@ struct Slot<const N: usize> {
 }
 
 impl<const N: usize> Slot<N> {
-    const EMPTY: Self = Slot {
-        key: [0; N],
-        count: 0,
-    };
+    const EMPTY: Self = Slot { key: [0; N], count: 0 };
 }
 
 #[inline]
@@ -428,10 +550,7 @@ where
                 i = 0;
             }
         }
-        self.slots[i] = Slot {
-            key: *key,
-            count: add,
-        };
+        self.slots[i] = Slot { key: *key, count: add };
         self.len += 1;
         if self.len * 4 >= self.slots.len() * 3 {
             self.grow_or_spill()?;
@@ -494,9 +613,7 @@ where
                 .write(&mut writer, &slot.key, u64::from(slot.count))
                 .map_err(|e| Error::io(dir, e))?;
         }
-        let mut file = writer
-            .into_inner()
-            .map_err(|e| Error::io(dir, e.into_error()))?;
+        let mut file = writer.into_inner().map_err(|e| Error::io(dir, e.into_error()))?;
         file.flush().map_err(|e| Error::io(dir, e))?;
         self.spill.runs.push(Run {
             file,
@@ -553,11 +670,7 @@ impl<const N: usize> Source<N> {
     }
 }
 
-fn merge_runs<const N: usize>(
-    dir: &Path,
-    runs: &[Run],
-    f: &mut dyn FnMut(&[u32], u64) -> Result<()>,
-) -> Result<()> {
+fn merge_runs<const N: usize>(dir: &Path, runs: &[Run], f: &mut dyn FnMut(&[u32], u64) -> Result<()>) -> Result<()> {
     let io_err = |e: io::Error| Error::io(dir, e);
     let mut readers = Vec::with_capacity(runs.len());
     for run in runs {
@@ -621,10 +734,7 @@ impl<const N: usize> RunEncoder<N> {
         let shared = if self.first {
             0
         } else {
-            key.iter()
-                .zip(&self.previous)
-                .take_while(|(a, b)| a == b)
-                .count()
+            key.iter().zip(&self.previous).take_while(|(a, b)| a == b).count()
         };
         self.first = false;
         let mut buf = [0u8; 1 + 5 * MAX_ORDER + 10];
@@ -698,15 +808,11 @@ impl<const N: usize> RunDecoder<N> {
         self.left -= 1;
         let shared = usize::from(self.byte()?);
         if shared > N {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "corrupt count run",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "corrupt count run"));
         }
         for i in shared..N {
-            self.key[i] = u32::try_from(self.varint()?).map_err(|_| {
-                io::Error::new(io::ErrorKind::InvalidData, "corrupt word id in a count run")
-            })?;
+            self.key[i] = u32::try_from(self.varint()?)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "corrupt word id in a count run"))?;
         }
         let count = self.varint()?;
         Ok(Some((self.key, count)))
@@ -773,9 +879,7 @@ mod tests {
         let mut config = CountConfig::new(4);
         config.memory = MIN_MEMORY;
         let mut counter = Counter::new(config).unwrap();
-        if let AnyTable::O4(t) = &mut counter.table {
-            t.max_capacity = 64;
-        }
+        counter.limit_table(64);
         for line in &lines {
             counter
                 .add_sentence(whitespace_tokens(line), Path::new("t"), 1)

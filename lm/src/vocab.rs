@@ -173,10 +173,7 @@ mod tests {
         assert_eq!(v.find_or_insert("b"), 3);
         assert_eq!(v.get("a"), Some(4));
         assert_eq!(v.get("zz"), None);
-        assert_eq!(
-            v.iter().collect::<Vec<_>>(),
-            ["<unk>", "<s>", "</s>", "b", "a"]
-        );
+        assert_eq!(v.iter().collect::<Vec<_>>(), ["<unk>", "<s>", "</s>", "b", "a"]);
         assert!(Vocab::is_special(EOS) && !Vocab::is_special(3));
     }
 

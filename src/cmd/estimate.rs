@@ -4,8 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use fivegram_corpora::read::{Decoding, TextReader};
-use fivegram_lm::count::{self, CountConfig, Counter, FullCounts, MAX_ORDER, whitespace_tokens};
+use fivegram_lm::count::{self, CountConfig, FullCounts, MAX_ORDER, Tokenizer};
 use fivegram_lm::estimate::{self, Discount, EstimateConfig, Smoothing};
 
 use crate::usage;
@@ -31,12 +30,8 @@ pub enum TokenizerArg {
 /// Flags of `fivegram estimate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Text files, one sentence per line (plain or gzip); `-` reads standard input.
-    #[arg(
-        value_name = "TEXT",
-        required_unless_present = "counts",
-        conflicts_with = "counts"
-    )]
+    /// Text files, one sentence per line (plain or gzip).
+    #[arg(value_name = "TEXT", required_unless_present = "counts", conflicts_with = "counts")]
     pub text: Vec<PathBuf>,
     /// Read n-gram counts written by `--write-counts` instead of text.
     #[arg(long, value_name = "DIR")]
@@ -111,16 +106,10 @@ struct Plan {
 
 fn plan(args: &Args) -> anyhow::Result<Plan> {
     if args.order == 0 || args.order > MAX_ORDER {
-        usage!(
-            "--order {} is not supported: use 1 to {MAX_ORDER}",
-            args.order
-        );
+        usage!("--order {} is not supported: use 1 to {MAX_ORDER}", args.order);
     }
     let Some(memory) = parse_size(&args.memory) else {
-        usage!(
-            "--memory {:?} is not a size (examples: 500M, 4G)",
-            args.memory
-        );
+        usage!("--memory {:?} is not a size (examples: 500M, 4G)", args.memory);
     };
     if memory < count::MIN_MEMORY {
         usage!("--memory {} is too small: give at least 1M", args.memory);
@@ -173,11 +162,12 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let plan = plan(&args)?;
     let counts = match &args.counts {
-        Some(dir) => anyhow::bail!("--counts {} : not yet", dir.display()),
+        Some(dir) => count::files::read_counts(dir, plan.count.clone())
+            .with_context(|| format!("reading counts from {}", dir.display()))?,
         None => count_text(&args, plan.count.clone())?,
     };
     if let Some(dir) = &args.write_counts {
-        anyhow::bail!("--write-counts {}: not yet", dir.display());
+        count::files::write_counts(&counts, dir).with_context(|| format!("writing counts to {}", dir.display()))?;
     }
     if let Some(out) = &args.arpa {
         let spinner = crate::ui::progress(None, "estimating");
@@ -202,35 +192,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn count_text(args: &Args, config: CountConfig) -> anyhow::Result<FullCounts> {
-    let mut counter = Counter::new(config)?;
-    let bar = crate::ui::progress(None, "counting tokens");
-    let mut line = String::new();
-    let mut reported = 0u64;
     for path in &args.text {
-        let mut reader = if path.as_os_str() == "-" {
-            TextReader::stdin(Decoding::Strict)
-        } else {
-            TextReader::open(path, Decoding::Strict)?
-        };
-        while reader.read_line(&mut line)? {
-            let number = reader.line_number();
-            match args.tokenizer {
-                TokenizerArg::Whitespace => {
-                    counter.add_sentence(whitespace_tokens(&line), reader.path(), number)?
-                }
-                TokenizerArg::Words => {
-                    anyhow::bail!("--tokenizer words is not available in this build yet");
-                }
-            }
-            if counter.tokens() - reported > 100_000 {
-                bar.inc(counter.tokens() - reported);
-                reported = counter.tokens();
-            }
+        if !path.is_file() {
+            anyhow::bail!("{}: no such file", path.display());
         }
     }
+    let bar = crate::ui::progress(None, "counting tokens");
+    let tokenizer = match args.tokenizer {
+        TokenizerArg::Whitespace => Tokenizer::Whitespace,
+        TokenizerArg::Words => anyhow::bail!("--tokenizer words is not available in this build yet"),
+    };
+    let counts = count::count_files(&args.text, config, tokenizer, |tokens| bar.set_position(tokens))?;
     bar.finish_and_clear();
-    if counter.sentences() == 0 {
+    if counts.sentences == 0 {
         anyhow::bail!("no text to estimate from: the input files are empty");
     }
-    Ok(counter.finish()?)
+    Ok(counts)
 }

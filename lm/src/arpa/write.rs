@@ -43,23 +43,24 @@ pub fn format_f32(value: f32, out: &mut String) {
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let mut digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
-    // Ties: the exact value has exactly one more significant digit, a 5.
+    // Ties: the exact value has exactly one more significant digit, a 5. Then the other candidate (one unit
+    // lower or higher in the last digit) also reads back to the value; when neither does, there is no tie and
+    // the costly exact expansion is skipped.
     let d = digits.len();
+    if !neighbour_round_trips(&digits, exp, value.abs()) {
+        write_digits(value, &digits, exp, out);
+        return;
+    }
     let exact = format!("{:.*e}", d + 120, f64::from(value.abs()));
     let (exact_mantissa, exact_exp) = exact.split_once('e').unwrap_or((&exact, "0"));
     let exact_exp: i32 = exact_exp.parse().unwrap_or(0);
     let exact_digits: Vec<u8> = exact_mantissa.bytes().filter(u8::is_ascii_digit).collect();
-    let significant = exact_digits.len()
-        - exact_digits
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b'0')
-            .count();
+    let significant = exact_digits.len() - exact_digits.iter().rev().take_while(|&&b| b == b'0').count();
     let mut exp = exp;
     if significant == d + 1 && exact_digits[d] == b'5' {
         // Candidates: the exact digits truncated to d (lower) and that plus one unit in the last place (upper).
         let lower = &exact_digits[..d];
-        if (lower[d - 1] - b'0') % 2 == 0 {
+        if (lower[d - 1] - b'0').is_multiple_of(2) {
             digits = lower.to_vec();
             exp = exact_exp;
         } else {
@@ -87,10 +88,35 @@ pub fn format_f32(value: f32, out: &mut String) {
             digits = upper;
         }
     }
+    write_digits(value, &digits, exp, out);
+}
+
+/// Whether the decimal one unit below or above `digits × 10^exp` in the last digit parses to `value`.
+fn neighbour_round_trips(digits: &[u8], exp: i32, value: f32) -> bool {
+    let last = digits[digits.len() - 1];
+    [last.checked_sub(1), (last < b'9').then_some(last + 1)]
+        .into_iter()
+        .flatten()
+        .filter(|&l| l >= b'0')
+        .any(|l| {
+            let mut s: Vec<u8> = digits.to_vec();
+            let n = s.len();
+            s[n - 1] = l;
+            let mut text = String::with_capacity(n + 8);
+            text.push_str(std::str::from_utf8(&s[..1]).unwrap_or("0"));
+            text.push('.');
+            text.push_str(std::str::from_utf8(&s[1..]).unwrap_or(""));
+            let _ = write!(text, "e{exp}");
+            text.parse::<f32>() == Ok(value)
+        })
+}
+
+/// Writes `digits × 10^exp` (d.ddd form) with the sign of `value`, fixed or exponent notation as KenLM does.
+fn write_digits(value: f32, digits: &[u8], exp: i32, out: &mut String) {
     if value < 0.0 {
         out.push('-');
     }
-    let digits = std::str::from_utf8(&digits).unwrap_or("0");
+    let digits = std::str::from_utf8(digits).unwrap_or("0");
     if (-6..21).contains(&exp) {
         if exp >= 0 {
             let int_len = exp as usize + 1;
@@ -137,9 +163,7 @@ impl ArpaWriter<BufWriter<NamedTempFile>> {
     pub fn finish(self) -> Result<()> {
         let path = self.path.clone();
         let out = self.end()?;
-        let temp = out
-            .into_inner()
-            .map_err(|e| Error::io(&path, e.into_error()))?;
+        let temp = out.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
         temp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
         temp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         Ok(())
@@ -162,8 +186,7 @@ impl<W: Write> ArpaWriter<W> {
             let _ = writeln!(header, "ngram {}={c}", k + 1);
         }
         header.push('\n');
-        out.write_all(header.as_bytes())
-            .map_err(|e| Error::io(path, e))?;
+        out.write_all(header.as_bytes()).map_err(|e| Error::io(path, e))?;
         Ok(ArpaWriter {
             out,
             path: path.to_path_buf(),
@@ -198,9 +221,7 @@ impl<W: Write> ArpaWriter<W> {
             )));
         }
         if self.order > 0 {
-            self.out
-                .write_all(b"\n")
-                .map_err(|e| Error::io(&self.path, e))?;
+            self.out.write_all(b"\n").map_err(|e| Error::io(&self.path, e))?;
         }
         self.order = order;
         self.written = 0;
@@ -277,8 +298,8 @@ mod tests {
         assert_eq!(fmt(0.000001), "0.000001");
         assert_eq!(fmt(-1.5e-7), "-1.5e-7");
         assert_eq!(fmt(1e-7), "1e-7");
-        assert_eq!(fmt(-1.53515625), "-1.5351562");
-        assert_eq!(fmt(-1.53515635), "-1.5351564");
+        // -1.53515625 is exactly halfway between two 8-digit decimals: the even one wins.
+        assert_eq!(fmt(-(1.0 + 137.0 / 256.0)), "-1.5351562");
         assert_eq!(fmt(100.0), "100");
         assert_eq!(fmt(-12.5), "-12.5");
         assert_eq!(fmt(0.5), "0.5");

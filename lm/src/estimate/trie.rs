@@ -120,7 +120,8 @@ impl Trie {
                     *r = r.saturating_add(c.min(u64::from(u32::MAX)) as u32);
                 } else if raw_only {
                     let r = &mut levels[k - 1].count[cur[k]];
-                    *r = r.checked_add(u32::try_from(c).map_err(|_| too_big("a count"))?)
+                    *r = r
+                        .checked_add(u32::try_from(c).map_err(|_| too_big("a count"))?)
                         .ok_or_else(|| too_big("a count"))?;
                 }
             }
@@ -180,10 +181,7 @@ impl Trie {
         }
         // The raw count of <s> is the number of sentences: the sum of the raw counts of the bigrams "<s> w".
         if n > 1 && (want_raw || raw_only) {
-            let (lo, hi) = (
-                levels[0].child[BOS as usize],
-                levels[0].child[BOS as usize + 1],
-            );
+            let (lo, hi) = (levels[0].child[BOS as usize], levels[0].child[BOS as usize + 1]);
             let mut sum = 0u64;
             for i in lo..hi {
                 let l = &levels[1];
