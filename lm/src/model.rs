@@ -338,6 +338,21 @@ pub struct ArpaModel {
     counts: Vec<u64>,
 }
 
+/// Opens a model for scoring, choosing the backend from what `path` is: today an ARPA file (plain or gzip),
+/// loaded into an [`ArpaModel`]. This is the one place where a path becomes a model, so every verb that scores
+/// (query, spell, translate) accepts the same kinds of model.
+pub fn open(path: impl AsRef<Path>) -> Result<Box<dyn LanguageModel>> {
+    let path = path.as_ref();
+    if path.is_dir() {
+        return Err(Error::InvalidOption(format!(
+            "{} is a directory: model directories (fivegram build) cannot be opened by this version; \
+             give an ARPA file",
+            path.display()
+        )));
+    }
+    Ok(Box::new(ArpaModel::open(path)?))
+}
+
 /// log10 probability given to `<unk>` when the ARPA file lacks it (KenLM's `unknown_missing_logprob`).
 pub const MISSING_UNK_LOG10: f32 = -100.0;
 
@@ -364,7 +379,9 @@ impl ArpaModel {
             });
         }
         let counts = reader.counts().to_vec();
-        let capacity = |n: usize| usize::try_from(counts[n - 1]).unwrap_or(usize::MAX).min(1 << 28);
+        // Preallocate from the header, but not beyond 64k entries per order: a small (or hostile) file may
+        // announce counts it does not hold; bigger tables grow as entries arrive.
+        let capacity = |n: usize| usize::try_from(counts[n - 1]).unwrap_or(usize::MAX).min(1 << 16);
         if counts.iter().any(|&c| c >= u64::from(u32::MAX) - 8) {
             return Err(Error::Format {
                 path: reader.path().to_path_buf(),

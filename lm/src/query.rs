@@ -15,7 +15,10 @@
 //! [`score_sentences`] scores many sentences at once in lock step: position 0 of every sentence in one
 //! [`LanguageModel::score_batch`] call, then position 1, and so on, so the model sees large batches.
 
+use rayon::prelude::*;
+
 use crate::model::{LanguageModel, Scored, State, WordId};
+use crate::{Error, Result};
 
 /// The words of a line as KenLM's `query` splits it: on ASCII whitespace (space, tab, vertical tab, form feed,
 /// carriage return, newline); empty pieces are dropped.
@@ -184,6 +187,45 @@ where
         active.retain(|&i| sentences[i].as_ref().len() > step);
         step += 1;
     }
+}
+
+/// Tokenizes `lines` (in parallel), maps the tokens to the model's ids and scores each line as a sentence with
+/// [`score_sentences`]; `out` is cleared and receives one score per line.
+///
+/// `tokenize(line, emit)` calls `emit` with each token of the line: [`split_words`] for KenLM's whitespace
+/// splitting, or any other tokenizer.
+pub fn score_lines<M, L, T>(model: &M, lines: &[L], tokenize: T, out: &mut Vec<SentenceScore>)
+where
+    M: LanguageModel + ?Sized,
+    L: AsRef<str> + Sync,
+    T: Fn(&str, &mut dyn FnMut(&str)) + Sync,
+{
+    let sentences: Vec<Vec<WordId>> = lines
+        .par_iter()
+        .with_min_len(256)
+        .map(|line| {
+            let mut ids = Vec::new();
+            tokenize(line.as_ref(), &mut |word| ids.push(model.word_id(word)));
+            ids
+        })
+        .collect();
+    score_sentences(model, &sentences, out);
+}
+
+/// Runs `work` on a rayon pool of `threads` threads (all cores when `None`), so that the batch scoring and
+/// tokenization inside it use exactly that many.
+pub fn in_thread_pool<R: Send>(threads: Option<usize>, work: impl FnOnce() -> R + Send) -> Result<R> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(Error::InvalidOption("--threads must be at least 1".into()));
+        }
+        builder = builder.num_threads(n);
+    }
+    let pool = builder
+        .build()
+        .map_err(|e| Error::InvalidOption(format!("cannot start a pool of {threads:?} threads: {e}")))?;
+    Ok(pool.install(work))
 }
 
 #[cfg(test)]

@@ -362,7 +362,7 @@ pub fn collect(mut reader: ArpaReader) -> Result<Arpa> {
     let counts = reader.counts().to_vec();
     let mut orders: Vec<Vec<Entry>> = counts
         .iter()
-        .map(|&c| Vec::with_capacity(usize::try_from(c.min(1 << 20)).unwrap_or(0)))
+        .map(|&c| Vec::with_capacity(usize::try_from(c.min(1 << 12)).unwrap_or(0)))
         .collect();
     let mut entry = Entry::default();
     while reader.read_entry(&mut entry)? {
