@@ -1,8 +1,25 @@
-//! Streaming readers: text files (plain or gzip) line by line, never loading a whole corpus.
+//! Streaming readers: every corpus format the project reads, one record at a time, never loading a whole file.
 //!
-//! [`TextReader`] is the building block: it opens a file (gzip is recognised by its magic bytes, not its name),
-//! hands out one line at a time without its line terminator, counts lines, and turns invalid UTF-8 into
-//! [`Error::Utf8`] naming file and line unless [`Decoding::Lossy`] was asked for.
+//! - [`TextReader`]: plain or gzip text (gzip is recognised by its magic bytes, not its name), one line at a time
+//!   without its terminator (`\n` or `\r\n`), counting lines; invalid UTF-8 is [`Error::Utf8`] naming file and
+//!   line unless [`Decoding::Lossy`] was asked for. The other readers are built on it.
+//! - [`ParallelReader`]: sentence pairs from two line-aligned files or one TSV file (Tatoeba).
+//! - [`MisspellingReader`]: (target, misspelling) pairs from Norvig's or Mitton's spelling-error lists.
+//! - [`PtbReader`]: token vectors from whitespace-tokenized text (Penn Treebank, WikiText).
+//! - [`SentenceReader`]: sentences from paragraph-per-line text, through the
+//!   [`SentenceSplitter`](crate::tokenize::SentenceSplitter).
+//!
+//! Every reader offers an iterator of `Result<record>` and reports errors with the file and 1-based line.
+
+mod misspell;
+mod parallel;
+mod ptb;
+mod sentences;
+
+pub use misspell::{Misspelling, MisspellingFormat, MisspellingReader};
+pub use parallel::{ParallelReader, SentencePair};
+pub use ptb::{PTB_NUMBER, PTB_UNK, PtbReader, TokenLine};
+pub use sentences::{Sentence, SentenceReader};
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
