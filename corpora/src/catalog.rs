@@ -239,8 +239,7 @@ impl Catalog {
     /// data file without a split or an extra with one, a language not listed by its corpus, a file with neither
     /// an `http(s)` URL nor `mirror_only` and `built_from`, or one path recorded with two different contents.
     pub fn from_toml_str(text: &str) -> Result<Self> {
-        let parsed: CatalogToml =
-            toml::from_str(text).map_err(|e| Error::Catalog(e.to_string()))?;
+        let parsed: CatalogToml = toml::from_str(text).map_err(|e| Error::Catalog(e.to_string()))?;
         let mut corpora = parsed.corpus;
         for corpus in &mut corpora {
             let (mirror_only, built_from) = (corpus.mirror_only, corpus.built_from.clone());
@@ -259,8 +258,7 @@ impl Catalog {
     }
 
     fn check(&self) -> Result<()> {
-        let bad =
-            |corpus: &str, what: String| Err(Error::Catalog(format!("corpus {corpus:?}: {what}")));
+        let bad = |corpus: &str, what: String| Err(Error::Catalog(format!("corpus {corpus:?}: {what}")));
         let mut names = HashSet::new();
         let mut contents: BTreeMap<&str, (&str, u64)> = BTreeMap::new();
         for corpus in &self.corpora {
@@ -279,10 +277,7 @@ impl Catalog {
                 return bad(name, "no languages".into());
             }
             if corpus.kind == Kind::Parallel && corpus.languages.len() < 2 {
-                return bad(
-                    name,
-                    "a parallel corpus needs at least two languages".into(),
-                );
+                return bad(name, "a parallel corpus needs at least two languages".into());
             }
             if corpus.files.is_empty() {
                 return bad(name, "no data files".into());
@@ -301,12 +296,7 @@ impl Catalog {
                 if !paths.insert(file.path.as_str()) {
                     return at("listed twice");
                 }
-                if file.sha256.len() != 64
-                    || !file
-                        .sha256
-                        .bytes()
-                        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-                {
+                if file.sha256.len() != 64 || !file.sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
                     return at("sha256 must be 64 lowercase hex digits");
                 }
                 match (extra, &file.split) {
@@ -318,15 +308,11 @@ impl Catalog {
                 if let Some(lang) = &file.lang
                     && !corpus.languages.contains(lang)
                 {
-                    return at(&format!(
-                        "lang {lang:?} is not among the corpus's languages"
-                    ));
+                    return at(&format!("lang {lang:?} is not among the corpus's languages"));
                 }
                 match (&file.url, file.is_mirror_only()) {
                     (Some(_), true) => return at("has a url but is marked mirror_only"),
-                    (Some(url), false)
-                        if !(url.starts_with("https://") || url.starts_with("http://")) =>
-                    {
+                    (Some(url), false) if !(url.starts_with("https://") || url.starts_with("http://")) => {
                         return at("url must be http(s)");
                     }
                     (None, false) => {
@@ -376,12 +362,7 @@ impl Catalog {
     ///
     /// # Errors
     /// [`Error::NotInCatalog`] listing the corpora, splits or languages that exist.
-    pub fn split_files(
-        &self,
-        name: &str,
-        split: &str,
-        lang: Option<&str>,
-    ) -> Result<Vec<&CatalogFile>> {
+    pub fn split_files(&self, name: &str, split: &str, lang: Option<&str>) -> Result<Vec<&CatalogFile>> {
         self.corpus(name)?.split_files(split, lang)
     }
 
@@ -478,18 +459,10 @@ built_from = "typed by hand"
             assert!(!corpus.splits().is_empty());
             for file in corpus.all_files() {
                 assert_eq!(file.sha256.len(), 64, "{}", file.path);
-                assert!(
-                    file.sha256.bytes().all(|b| b.is_ascii_hexdigit()),
-                    "{}",
-                    file.path
-                );
+                assert!(file.sha256.bytes().all(|b| b.is_ascii_hexdigit()), "{}", file.path);
                 assert!(file.size > 0, "{}", file.path);
                 if file.is_mirror_only() {
-                    assert!(
-                        file.url.is_none() && file.built_from.is_some(),
-                        "{}",
-                        file.path
-                    );
+                    assert!(file.url.is_none() && file.built_from.is_some(), "{}", file.path);
                 } else {
                     let url = file.url.as_deref().unwrap_or("");
                     assert!(
@@ -511,28 +484,16 @@ built_from = "typed by hand"
         assert_eq!(multi30k.kind, Kind::Parallel);
         assert_eq!(multi30k.splits(), ["train", "val", "test_2016_flickr"]);
         assert_eq!(multi30k.split_files("val", None).unwrap().len(), 4);
-        let de = multi30k
-            .split_files("test_2016_flickr", Some("de"))
-            .unwrap();
+        let de = multi30k.split_files("test_2016_flickr", Some("de")).unwrap();
         assert_eq!(de.len(), 1);
         assert_eq!(de[0].path, "multi30k/test_2016_flickr.de.gz");
         assert_eq!(de[0].size, 22890);
-        let train = catalog
-            .split_files("gutenberg", "train", Some("en"))
-            .unwrap();
+        let train = catalog.split_files("gutenberg", "train", Some("en")).unwrap();
         assert_eq!(train.len(), 10);
-        assert!(
-            train.windows(2).all(|w| w[0].path < w[1].path),
-            "shards in order"
-        );
-        assert!(
-            train.iter().all(|f| f.is_mirror_only()),
-            "inherited from the corpus"
-        );
+        assert!(train.windows(2).all(|w| w[0].path < w[1].path), "shards in order");
+        assert!(train.iter().all(|f| f.is_mirror_only()), "inherited from the corpus");
         // A TSV holding both languages answers for either.
-        let tsv = catalog
-            .split_files("tatoeba-deu-eng", "all", Some("de"))
-            .unwrap();
+        let tsv = catalog.split_files("tatoeba-deu-eng", "all", Some("de")).unwrap();
         assert_eq!(tsv[0].format, Some(Format::Tsv));
         assert_eq!(
             catalog
@@ -559,9 +520,7 @@ built_from = "typed by hand"
             Err(Error::NotInCatalog { known, .. }) => assert_eq!(known, ["train", "test"]),
             other => panic!("{other:?}"),
         }
-        let err = catalog
-            .split_files("tiny", "train", Some("fr"))
-            .unwrap_err();
+        let err = catalog.split_files("tiny", "train", Some("fr")).unwrap_err();
         assert_eq!(
             err.to_string(),
             "language \"fr\" of tiny not in the catalog; known: en, de"
@@ -602,46 +561,17 @@ built_from = "typed by hand"
         rejects("tiny/train.de", "tiny/train.en", "listed twice");
         rejects("tiny/train.de", "../train.de", "'..'");
         rejects("tiny/train.de", "/abs/train.de", "relative");
-        rejects(
-            "lang = \"de\"",
-            "lang = \"fr\"",
-            "not among the corpus's languages",
-        );
-        rejects(
-            "url = \"https://example.org/train.en\"\n",
-            "",
-            "needs a url",
-        );
-        rejects(
-            "url = \"https://example.org/train.en\"",
-            "url = \"ftp://x\"",
-            "http(s)",
-        );
+        rejects("lang = \"de\"", "lang = \"fr\"", "not among the corpus's languages");
+        rejects("url = \"https://example.org/train.en\"\n", "", "needs a url");
+        rejects("url = \"https://example.org/train.en\"", "url = \"ftp://x\"", "http(s)");
         rejects("built_from = \"typed by hand\"\n", "", "needs built_from");
         rejects("split = \"test\"\n", "", "needs a split");
-        rejects(
-            "kind = \"parallel\"",
-            "kind = \"bilingual\"",
-            "unknown variant",
-        );
-        rejects(
-            "languages = [\"en\", \"de\"]",
-            "languages = [\"en\"]",
-            "two languages",
-        );
+        rejects("kind = \"parallel\"", "kind = \"bilingual\"", "unknown variant");
+        rejects("languages = [\"en\", \"de\"]", "languages = [\"en\"]", "two languages");
         rejects("name = \"tiny\"", "name = \"Tiny\"", "lowercase");
-        rejects(
-            "size = 3\n",
-            "size = 3\ncolour = \"red\"\n",
-            "unknown field",
-        );
-        let twice = format!(
-            "{FIXTURE}\n{}",
-            FIXTURE.replace("tiny/README.md", "tiny/other.md")
-        );
-        assert!(
-            matches!(Catalog::from_toml_str(&twice), Err(Error::Catalog(m)) if m.contains("appears twice"))
-        );
+        rejects("size = 3\n", "size = 3\ncolour = \"red\"\n", "unknown field");
+        let twice = format!("{FIXTURE}\n{}", FIXTURE.replace("tiny/README.md", "tiny/other.md"));
+        assert!(matches!(Catalog::from_toml_str(&twice), Err(Error::Catalog(m)) if m.contains("appears twice")));
     }
 
     #[test]

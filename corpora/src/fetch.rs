@@ -123,9 +123,7 @@ impl Resolver {
 
     /// Where `file` is in the mirror, whether or not it exists.
     pub fn mirror_path(&self, file: &CatalogFile) -> Option<PathBuf> {
-        self.mirror
-            .as_ref()
-            .map(|m| join_catalog_path(m, &file.path))
+        self.mirror.as_ref().map(|m| join_catalog_path(m, &file.path))
     }
 
     /// Where `file` is (or would be) in the cache.
@@ -176,11 +174,7 @@ impl Resolver {
     ///
     /// # Errors
     /// As [`resolve`](Self::resolve).
-    pub fn resolve_with_progress(
-        &self,
-        file: &CatalogFile,
-        progress: &mut dyn FnMut(u64),
-    ) -> Result<Located> {
+    pub fn resolve_with_progress(&self, file: &CatalogFile, progress: &mut dyn FnMut(u64)) -> Result<Located> {
         if let Some(found) = self.locate(file) {
             return Ok(found);
         }
@@ -200,9 +194,7 @@ impl Resolver {
             return Err(Error::Unavailable {
                 file: file.path.clone(),
                 searched,
-                hint: format!(
-                    "there is no cache directory to download {url} into; set {CACHE_ENV}"
-                ),
+                hint: format!("there is no cache directory to download {url} into; set {CACHE_ENV}"),
             });
         };
         download(&url, file, &dest, progress)?;
@@ -232,12 +224,7 @@ fn join_catalog_path(dir: &Path, path: &str) -> PathBuf {
 }
 
 /// Downloads `url` to `dest` through a temporary file in the same directory, checking size and sha256.
-fn download(
-    url: &str,
-    file: &CatalogFile,
-    dest: &Path,
-    progress: &mut dyn FnMut(u64),
-) -> Result<()> {
+fn download(url: &str, file: &CatalogFile, dest: &Path, progress: &mut dyn FnMut(u64)) -> Result<()> {
     let failed = |message: String| Error::Download {
         url: url.to_string(),
         message,
@@ -289,8 +276,7 @@ fn download(
             )));
         }
         hasher.update(&buffer[..n]);
-        temp.write_all(&buffer[..n])
-            .map_err(|e| Error::io(temp.path(), e))?;
+        temp.write_all(&buffer[..n]).map_err(|e| Error::io(temp.path(), e))?;
         progress(n as u64);
     }
     if received != file.size {
@@ -307,9 +293,7 @@ fn download(
             found,
         });
     }
-    temp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(temp.path(), e))?;
+    temp.as_file().sync_all().map_err(|e| Error::io(temp.path(), e))?;
     temp.persist(dest).map_err(|e| Error::io(dest, e.error))?;
     Ok(())
 }

@@ -111,9 +111,7 @@ fn a_truncated_file_fails_on_size_without_hashing() {
     let file = catalog.split_files("tiny", "train", None).unwrap()[0];
     let mut hashed = 0;
     match verify_file(&path, file, &mut |n| hashed += n) {
-        Err(Error::Size {
-            expected, found, ..
-        }) => {
+        Err(Error::Size { expected, found, .. }) => {
             assert_eq!((expected, found), (TRAIN.len() as u64, 10));
         }
         other => panic!("expected a size mismatch, got {other:?}"),

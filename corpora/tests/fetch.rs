@@ -43,11 +43,7 @@ impl Server {
                 let _ = answer(stream, &table);
             }
         });
-        Server {
-            base,
-            requests,
-            routes,
-        }
+        Server { base, requests, routes }
     }
 
     fn route(&self, path: &str, reply: Reply) -> String {
@@ -70,11 +66,7 @@ fn answer(stream: TcpStream, routes: &Mutex<Vec<(String, Reply)>>) -> std::io::R
             break;
         }
     }
-    let path = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("")
-        .to_string();
+    let path = request_line.split_whitespace().nth(1).unwrap_or("").to_string();
     let reply = routes
         .lock()
         .unwrap()
@@ -192,26 +184,17 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 fn downloads_into_the_cache_then_reuses_it() {
     let server = Server::start();
     let body = payload(300_000);
-    let catalog = fixture(
-        &server.route("/data/train.txt.gz", Reply::Ok(body.clone())),
-        &body,
-    );
+    let catalog = fixture(&server.route("/data/train.txt.gz", Reply::Ok(body.clone())), &body);
     let cache = tempfile::tempdir().unwrap();
     let resolver = Resolver::new().with_cache(Some(cache.path().to_path_buf()));
     let train = file(&catalog, "train");
 
     let mut reported = 0;
-    let first = resolver
-        .resolve_with_progress(train, &mut |n| reported += n)
-        .unwrap();
+    let first = resolver.resolve_with_progress(train, &mut |n| reported += n).unwrap();
     assert_eq!(first.origin, Origin::Downloaded);
     assert_eq!(
         first.path,
-        cache
-            .path()
-            .join("corpora")
-            .join("tiny")
-            .join("train.txt.gz")
+        cache.path().join("corpora").join("tiny").join("train.txt.gz")
     );
     assert_eq!(std::fs::read(&first.path).unwrap(), body);
     assert_eq!(reported, body.len() as u64);
@@ -237,10 +220,7 @@ fn downloads_into_the_cache_then_reuses_it() {
 fn the_mirror_comes_first_and_is_used_as_it_is() {
     let server = Server::start();
     let body = payload(1000);
-    let catalog = fixture(
-        &server.route("/train.txt.gz", Reply::Ok(body.clone())),
-        &body,
-    );
+    let catalog = fixture(&server.route("/train.txt.gz", Reply::Ok(body.clone())), &body);
     let mirror = tempfile::tempdir().unwrap();
     std::fs::create_dir(mirror.path().join("tiny")).unwrap();
     // Not the catalog's bytes: resolving does not read mirror files; verifying does.
@@ -271,22 +251,14 @@ fn a_wrong_checksum_leaves_nothing_behind() {
     let resolver = Resolver::new().with_cache(Some(cache.path().to_path_buf()));
 
     match resolver.resolve(file(&catalog, "train")) {
-        Err(Error::Checksum {
-            path,
-            expected,
-            found,
-        }) => {
+        Err(Error::Checksum { path, expected, found }) => {
             assert!(path.to_string_lossy().ends_with("/train.txt.gz"));
             assert_eq!(expected, sha256_hex(&body));
             assert_ne!(found, expected);
         }
         other => panic!("expected a checksum error, got {other:?}"),
     }
-    assert!(
-        files_under(cache.path()).is_empty(),
-        "{:?}",
-        files_under(cache.path())
-    );
+    assert!(files_under(cache.path()).is_empty(), "{:?}", files_under(cache.path()));
     assert!(resolver.locate(file(&catalog, "train")).is_none());
 }
 
@@ -313,10 +285,7 @@ fn a_connection_dropped_mid_body_leaves_nothing_behind() {
         let cache = tempfile::tempdir().unwrap();
         let resolver = Resolver::new().with_cache(Some(cache.path().to_path_buf()));
         match resolver.resolve(file(&catalog, "train")) {
-            Err(Error::Download {
-                url: failed,
-                message,
-            }) => {
+            Err(Error::Download { url: failed, message }) => {
                 assert_eq!(failed, url);
                 assert!(message.contains("of 500000 bytes"), "{message}");
             }
@@ -340,10 +309,7 @@ fn a_body_longer_than_the_catalog_says_is_refused() {
     let cache = tempfile::tempdir().unwrap();
     let resolver = Resolver::new().with_cache(Some(cache.path().to_path_buf()));
     let err = resolver.resolve(file(&catalog, "train")).unwrap_err();
-    assert!(
-        err.to_string().contains("more than the 10000 bytes"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("more than the 10000 bytes"), "{err}");
     assert!(files_under(cache.path()).is_empty());
 }
 
@@ -374,11 +340,7 @@ fn a_mirror_only_file_missing_everywhere_is_unavailable() {
     let cache = tempfile::tempdir().unwrap();
     let resolver = Resolver::new().with_cache(Some(cache.path().to_path_buf()));
     match resolver.resolve(file(&catalog, "dev")) {
-        Err(Error::Unavailable {
-            file,
-            searched,
-            hint,
-        }) => {
+        Err(Error::Unavailable { file, searched, hint }) => {
             assert_eq!(file, "tiny/dev.txt");
             assert!(searched.contains("FIVEGRAM_MIRROR unset"), "{searched}");
             assert!(
@@ -433,9 +395,7 @@ fn without_a_cache_directory_nothing_is_downloaded() {
     let server = Server::start();
     let body = payload(10);
     let catalog = fixture(&server.route("/t", Reply::Ok(body.clone())), &body);
-    let err = Resolver::new()
-        .resolve(file(&catalog, "train"))
-        .unwrap_err();
+    let err = Resolver::new().resolve(file(&catalog, "train")).unwrap_err();
     assert!(err.to_string().contains("set FIVEGRAM_CACHE"), "{err}");
     assert_eq!(server.requests(), 0);
 }
