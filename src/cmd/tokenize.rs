@@ -45,6 +45,9 @@ pub struct Args {
     /// With --roundtrip: fail (exit 1) when the exact round-trip rate is below this fraction.
     #[arg(long, value_name = "RATE", default_value_t = 0.0, requires = "roundtrip")]
     min_rate: f64,
+    /// Replace invalid UTF-8 with U+FFFD instead of stopping with an error.
+    #[arg(long)]
+    lossy: bool,
     /// Print the report as one JSON object.
     #[arg(long)]
     json: bool,
@@ -64,13 +67,14 @@ pub fn run(args: Args) -> Result<()> {
     if args.column == Some(0) {
         usage!("--column counts from 1");
     }
+    let decoding = if args.lossy { Decoding::Lossy } else { Decoding::Strict };
     if let Some(path) = &args.roundtrip {
-        return roundtrip(&args, path);
+        return roundtrip(&args, path, decoding);
     }
     if args.count {
-        return count(&args);
+        return count(&args, decoding);
     }
-    let mut input = TextReader::stdin(Decoding::Strict);
+    let mut input = TextReader::stdin(decoding);
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut line = String::new();
@@ -104,9 +108,9 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// `--count`: tokens of stdin and the tokenizer's speed.
-fn count(args: &Args) -> Result<()> {
+fn count(args: &Args, decoding: Decoding) -> Result<()> {
     let tok = Tokenizer::new(args.lang).with_lowercase(args.lower);
-    let mut input = TextReader::stdin(Decoding::Strict);
+    let mut input = TextReader::stdin(decoding);
     let bar = ui::progress(None, "tokenizing");
     let started = Instant::now();
     let mut in_tokenizer = Duration::ZERO;
@@ -156,10 +160,10 @@ struct Failure {
 }
 
 /// `--roundtrip FILE`: how many lines come back exactly from detok(tok(line)).
-fn roundtrip(args: &Args, path: &PathBuf) -> Result<()> {
+fn roundtrip(args: &Args, path: &PathBuf, decoding: Decoding) -> Result<()> {
     let tok = Tokenizer::new(args.lang);
     let detok = Detokenizer::new(args.lang);
-    let mut input = TextReader::open(path, Decoding::Strict)?;
+    let mut input = TextReader::open(path, decoding)?;
     let bar = ui::progress(None, "round trip");
     let (mut lines, mut exact, mut whitespace_only) = (0u64, 0u64, 0u64);
     let mut failures = Vec::new();
