@@ -35,6 +35,40 @@ pub enum Error {
     /// There is nothing to estimate from.
     #[error("{0}")]
     Empty(String),
+    /// A model file is damaged: truncated, overwritten, or inconsistent with the rest of the model.
+    #[error("{}: corrupt model file ({what}); rebuild the model or restore the file from a copy", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the byte offset where it helps.
+        what: String,
+    },
+    /// A model file written by a format version this build does not read.
+    #[error(
+        "{}: model format version {found}, but this build reads versions {oldest} to {newest}; rebuild the model",
+        path.display()
+    )]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u32,
+        /// The oldest version this build reads.
+        oldest: u32,
+        /// The newest version this build reads.
+        newest: u32,
+    },
+    /// A checksum over a model file's contents does not match: the file changed after it was written.
+    #[error("{}: checksum mismatch ({what}); the file is damaged, rebuild the model", path.display())]
+    Checksum {
+        /// The file.
+        path: PathBuf,
+        /// Which checksum, with the expected and computed values.
+        what: String,
+    },
+    /// A long operation was stopped on request before it finished (nothing half-written was left behind).
+    #[error("cancelled: {0}")]
+    Cancelled(String),
 }
 
 impl Error {

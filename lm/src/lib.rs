@@ -8,6 +8,7 @@ pub mod estimate;
 mod error;
 pub mod model;
 pub mod query;
+pub mod store;
 pub mod vocab;
 
 pub use error::{Error, Result};

@@ -1,0 +1,368 @@
+//! Elias-Fano coding of non-decreasing integer sequences, with random access and successor search.
+//!
+//! A sequence of `n` values below the universe `u` is split into `l = ⌊log2(u/n)⌋` low bits, stored verbatim in
+//! a fixed-width array, and high parts stored in unary in a bit vector of `n + (u >> l) + 1` bits: value `i`
+//! sets bit `high(i) + i`. That costs at most `2 + l` bits per value, close to the information-theoretic minimum
+//! for a sorted sequence. Samples of every 256th one and every 256th zero make `select` (value `i`) and the jump
+//! to a bucket of high parts (successor search) constant-time.
+//!
+//! The blob layout is `[low bits][high bits][one samples][zero samples]`, each part a whole number of words; its
+//! size is a function of `(n, u)` alone ([`EliasFano::words_needed`]), which is what opening a file validates.
+
+use super::bits::{IntVec, IntVecBuilder, mask, select_in_word, word, words_for_bits};
+
+/// One sample per this many ones (or zeros).
+const SAMPLE: u64 = 256;
+
+/// The layout that `(n, u)` determines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Layout {
+    low_width: u32,
+    low_words: u64,
+    high_bits: u64,
+    high_words: u64,
+    one_samples: u64,
+    zero_samples: u64,
+}
+
+impl Layout {
+    fn new(n: u64, u: u64) -> Layout {
+        let low_width = if n > 0 && u > n { (u / n).ilog2() } else { 0 };
+        let high_bits = n + (u >> low_width) + 1;
+        let zeros = (u >> low_width) + 1;
+        Layout {
+            low_width,
+            low_words: IntVec::words_needed(n, low_width),
+            high_bits,
+            high_words: words_for_bits(high_bits),
+            one_samples: n.div_ceil(SAMPLE),
+            zero_samples: zeros.div_ceil(SAMPLE),
+        }
+    }
+
+    fn words(&self) -> u64 {
+        self.low_words + self.high_words + self.one_samples + self.zero_samples
+    }
+}
+
+/// Builds an Elias-Fano blob from values pushed in non-decreasing order.
+#[derive(Debug, Clone)]
+pub(crate) struct EliasFanoBuilder {
+    n: u64,
+    u: u64,
+    layout: Layout,
+    low: IntVecBuilder,
+    high: Vec<u64>,
+    pushed: u64,
+    last: u64,
+}
+
+impl EliasFanoBuilder {
+    /// A builder for exactly `n` values, each below `u`.
+    pub(crate) fn new(n: u64, u: u64) -> EliasFanoBuilder {
+        let layout = Layout::new(n, u);
+        EliasFanoBuilder {
+            n,
+            u,
+            layout,
+            low: IntVecBuilder::with_capacity(layout.low_width, n),
+            high: vec![0; layout.high_words as usize],
+            pushed: 0,
+            last: 0,
+        }
+    }
+
+    /// Appends `value` (`last <= value < u`).
+    pub(crate) fn push(&mut self, value: u64) {
+        assert!(self.pushed < self.n, "more than {} values pushed", self.n);
+        assert!(value < self.u && value >= self.last, "value {value} out of order or universe");
+        self.low.push(value & mask(self.layout.low_width));
+        let bit = (value >> self.layout.low_width) + self.pushed;
+        self.high[(bit / 64) as usize] |= 1 << (bit % 64);
+        self.pushed += 1;
+        self.last = value;
+    }
+
+    /// The blob, exactly [`EliasFano::words_needed`]`(n, u)` words.
+    pub(crate) fn finish(self) -> Vec<u64> {
+        assert_eq!(self.pushed, self.n, "fewer values pushed than announced");
+        let mut out = self.low.finish();
+        let mut ones = Vec::with_capacity(self.layout.one_samples as usize);
+        let mut zeros = Vec::with_capacity(self.layout.zero_samples as usize);
+        let (mut seen_ones, mut seen_zeros) = (0u64, 0u64);
+        for pos in 0..self.layout.high_bits {
+            if (self.high[(pos / 64) as usize] >> (pos % 64)) & 1 == 1 {
+                if seen_ones % SAMPLE == 0 {
+                    ones.push(pos);
+                }
+                seen_ones += 1;
+            } else {
+                if seen_zeros % SAMPLE == 0 {
+                    zeros.push(pos);
+                }
+                seen_zeros += 1;
+            }
+        }
+        out.extend_from_slice(&self.high);
+        out.extend(ones);
+        out.extend(zeros);
+        debug_assert_eq!(out.len() as u64, self.layout.words());
+        out
+    }
+}
+
+/// A read-only Elias-Fano sequence over borrowed bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EliasFano<'a> {
+    low: IntVec<'a>,
+    high: &'a [u8],
+    ones: &'a [u8],
+    zeros: &'a [u8],
+    n: u64,
+    u: u64,
+    low_width: u32,
+    high_bits: u64,
+}
+
+impl<'a> EliasFano<'a> {
+    /// The words a sequence of `n` values below `u` occupies.
+    pub(crate) fn words_needed(n: u64, u: u64) -> u64 {
+        Layout::new(n, u).words()
+    }
+
+    /// A view of `bytes`, which the caller has checked to hold [`words_needed`](Self::words_needed)`(n, u)` words.
+    pub(crate) fn new(bytes: &'a [u8], n: u64, u: u64) -> EliasFano<'a> {
+        let layout = Layout::new(n, u);
+        let split = |from: u64, words: u64| {
+            let start = (from * 8) as usize;
+            let end = ((from + words) * 8) as usize;
+            bytes.get(start..end).unwrap_or(&[])
+        };
+        let high_start = layout.low_words;
+        let ones_start = high_start + layout.high_words;
+        let zeros_start = ones_start + layout.one_samples;
+        EliasFano {
+            low: IntVec::new(split(0, layout.low_words), layout.low_width),
+            high: split(high_start, layout.high_words),
+            ones: split(ones_start, layout.one_samples),
+            zeros: split(zeros_start, layout.zero_samples),
+            n,
+            u,
+            low_width: layout.low_width,
+            high_bits: layout.high_bits,
+        }
+    }
+
+    /// The number of values.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> u64 {
+        self.n
+    }
+
+    /// The position of the `i`-th set bit of the high bits (0-based).
+    #[inline]
+    fn select1(&self, i: u64) -> Option<u64> {
+        if i >= self.n {
+            return None;
+        }
+        let sample = word(self.ones, (i / SAMPLE) as usize);
+        self.scan(sample, i % SAMPLE, false)
+    }
+
+    /// The position of the `i`-th clear bit of the high bits (0-based).
+    #[inline]
+    fn select0(&self, i: u64) -> Option<u64> {
+        let sample = word(self.zeros, (i / SAMPLE) as usize);
+        self.scan(sample, i % SAMPLE, true)
+    }
+
+    /// From position `from` (itself a one, or a zero when `zeros`), the position `skip` ones (zeros) further.
+    #[inline]
+    fn scan(&self, from: u64, mut skip: u64, zeros: bool) -> Option<u64> {
+        let mut index = (from / 64) as usize;
+        let flip = if zeros { u64::MAX } else { 0 };
+        let mut w = (word(self.high, index) ^ flip) & !mask((from % 64) as u32);
+        let last = (self.high_bits.saturating_sub(1) / 64) as usize;
+        loop {
+            let count = u64::from(w.count_ones());
+            if skip < count {
+                let pos = index as u64 * 64 + u64::from(select_in_word(w, skip as u32));
+                return (pos < self.high_bits).then_some(pos);
+            }
+            skip -= count;
+            index += 1;
+            if index > last {
+                return None;
+            }
+            w = word(self.high, index) ^ flip;
+        }
+    }
+
+    /// The next set bit at or after `pos`.
+    #[inline]
+    fn next_one(&self, pos: u64) -> Option<u64> {
+        self.scan(pos, 0, false)
+    }
+
+    #[inline]
+    fn value_at(&self, i: u64, pos: u64) -> u64 {
+        ((pos - i) << self.low_width) | self.low.get(i)
+    }
+
+    /// Value number `i`.
+    #[inline]
+    pub(crate) fn get(&self, i: u64) -> Option<u64> {
+        let pos = self.select1(i)?;
+        Some(self.value_at(i, pos))
+    }
+
+    /// Values `i` and `i + 1` (a range of a pointer sequence).
+    #[inline]
+    pub(crate) fn pair(&self, i: u64) -> Option<(u64, u64)> {
+        let pos = self.select1(i)?;
+        if i + 1 >= self.n {
+            return None;
+        }
+        let next = self.next_one(pos + 1)?;
+        Some((self.value_at(i, pos), self.value_at(i + 1, next)))
+    }
+
+    /// The index of `target` among the values at indices `begin..end`, if it is there.
+    #[inline]
+    pub(crate) fn find(&self, target: u64, begin: u64, end: u64) -> Option<u64> {
+        let end = end.min(self.n);
+        if begin >= end || target >= self.u {
+            return None;
+        }
+        // Short ranges: scan from the start. Long ones: jump to the bucket of target's high part first.
+        let (mut i, mut pos) = if end - begin <= 8 {
+            (begin, self.select1(begin)?)
+        } else {
+            let high = target >> self.low_width;
+            let (first, pos) = if high == 0 {
+                (0, 0)
+            } else {
+                let zero = self.select0(high - 1)?;
+                (zero + 1 - high, zero + 1)
+            };
+            if first <= begin {
+                (begin, self.select1(begin)?)
+            } else {
+                (first, self.next_one(pos)?)
+            }
+        };
+        while i < end {
+            let value = self.value_at(i, pos);
+            if value >= target {
+                return (value == target).then_some(i);
+            }
+            i += 1;
+            if i >= end {
+                break;
+            }
+            pos = self.next_one(pos + 1)?;
+        }
+        None
+    }
+
+    /// All values in order (for tests and verification).
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        (0..self.n).map(|i| self.get(i).unwrap_or(u64::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn to_bytes(words: &[u64]) -> Vec<u8> {
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    fn build(values: &[u64], u: u64) -> Vec<u8> {
+        let mut builder = EliasFanoBuilder::new(values.len() as u64, u);
+        for &v in values {
+            builder.push(v);
+        }
+        let words = builder.finish();
+        assert_eq!(words.len() as u64, EliasFano::words_needed(values.len() as u64, u));
+        to_bytes(&words)
+    }
+
+    #[test]
+    fn empty_and_single() {
+        let bytes = build(&[], 1);
+        let ef = EliasFano::new(&bytes, 0, 1);
+        assert_eq!(ef.get(0), None);
+        assert_eq!(ef.find(0, 0, 0), None);
+        let bytes = build(&[41], 42);
+        let ef = EliasFano::new(&bytes, 1, 42);
+        assert_eq!(ef.get(0), Some(41));
+        assert_eq!(ef.find(41, 0, 1), Some(0));
+        assert_eq!(ef.find(40, 0, 1), None);
+        assert_eq!(ef.find(42, 0, 1), None);
+    }
+
+    #[test]
+    fn duplicates_are_found_within_the_asked_range() {
+        let values = [3, 3, 3, 7, 7, 10];
+        let bytes = build(&values, 11);
+        let ef = EliasFano::new(&bytes, 6, 11);
+        assert_eq!(ef.find(3, 1, 3), Some(1));
+        assert_eq!(ef.find(3, 2, 6), Some(2));
+        assert_eq!(ef.find(7, 4, 6), Some(4));
+        assert_eq!(ef.find(7, 5, 6), None);
+        assert_eq!(ef.pair(3), Some((7, 7)));
+    }
+
+    #[test]
+    fn damaged_bytes_give_none_or_garbage_not_panics() {
+        let values: Vec<u64> = (0..1000).map(|i| i * 37).collect();
+        let mut bytes = build(&values, 37_000);
+        for b in bytes.iter_mut() {
+            *b = 0xFF;
+        }
+        let ef = EliasFano::new(&bytes, 1000, 37_000);
+        for i in 0..1001 {
+            let _ = ef.get(i);
+            let _ = ef.find(i * 37, 0, 1000);
+        }
+        let ef = EliasFano::new(&bytes[..16], 1000, 37_000);
+        assert_eq!(ef.get(5), None);
+        assert_eq!(ef.find(37, 0, 1000), None);
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips_and_finds(
+            mut values in proptest::collection::vec(0u64..5000, 0..700),
+            extra in 1u64..10_000,
+            probes in proptest::collection::vec(0u64..16_000, 0..40),
+        ) {
+            values.sort_unstable();
+            let u = values.last().map_or(0, |&v| v + 1) + extra - 1;
+            let bytes = build(&values, u);
+            let ef = EliasFano::new(&bytes, values.len() as u64, u);
+            prop_assert_eq!(ef.len(), values.len() as u64);
+            prop_assert_eq!(ef.iter().collect::<Vec<_>>(), values.clone());
+            for i in 0..values.len() {
+                // Every value is found, at its first occurrence at or after i.
+                let end = values.len() as u64;
+                let found = ef.find(values[i], i as u64, end);
+                let expected = (i..values.len()).find(|&k| values[k] == values[i]).map(|k| k as u64);
+                prop_assert_eq!(found, expected);
+                if i + 1 < values.len() {
+                    prop_assert_eq!(ef.pair(i as u64), Some((values[i], values[i + 1])));
+                }
+            }
+            for &t in &probes {
+                for (b, e) in [(0, values.len()), (values.len() / 3, values.len() / 2), (values.len() / 2, values.len())] {
+                    let expected = (b..e).find(|&k| values[k] == t).map(|k| k as u64);
+                    prop_assert_eq!(ef.find(t, b as u64, e as u64), expected);
+                }
+            }
+        }
+    }
+}

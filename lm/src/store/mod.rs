@@ -1,0 +1,512 @@
+//! The sharded, compressed, memory-mapped n-gram store, and its batched lookups through [`LanguageModel`].
+//!
+//! # The types
+//! - [`build::build_from_arpa`] writes a model directory from an ARPA file; [`build::BuildOptions`] chooses the
+//!   shard count and the quantization.
+//! - [`Store`] opens one ([`Store::open`] maps the files; [`Store::from_parts`] takes any bytes, e.g. `Vec<u8>`
+//!   in tests) and implements [`LanguageModel`]. It is `Send + Sync` and reads without locks.
+//! - [`Store::verify`] checks every checksum; [`Store::info`] reports sizes.
+//!
+//! ```no_run
+//! use fivegram_lm::model::LanguageModel;
+//! use fivegram_lm::store::Store;
+//! use fivegram_lm::store::build::{BuildOptions, build_from_arpa};
+//! use std::path::Path;
+//!
+//! let options = BuildOptions { shards: 4, quantize: 8, ..BuildOptions::default() };
+//! build_from_arpa(Path::new("model.arpa.gz"), Path::new("model"), &options)?;
+//! let store = Store::open(Path::new("model"))?;
+//! let words: Vec<_> = "a small test".split(' ').map(|w| store.word_id(w)).collect();
+//! println!("log10 p = {}", store.score_sentence(&words, true, true));
+//! # Ok::<(), fivegram_lm::Error>(())
+//! ```
+//!
+//! # A model directory
+//! `manifest.json` (format, version, order, smoothing, vocabulary size, counts per order, quantization, shard
+//! count, and each file's length, CRC-32 and SHA-256), `vocab.fst` (the words as an `fst::Map` to ids, and the
+//! special ids and counts) and `shard-00000.fgs` … one file per shard. Every binary file has a magic, a format
+//! version, a kind tag, a sanity block and a checksummed footer ([`format`]). Opening checks each file's header,
+//! footer, sizes and the CRC recorded in the manifest against the footer's, reading no n-gram data; `verify`
+//! recomputes every CRC and SHA-256.
+//!
+//! # Scoring, and why one query touches one shard
+//! For a state (context) `c1 … cm`, oldest first, and a word `w`, the score is that of KenLM's back-off model:
+//! with `k` the length of the longest listed n-gram `c(m-k+2) … cm w`, `log10 p = prob(that n-gram) +
+//! Σ backoff(c(m-j+1) … cm)` over `j = k … m`. Apart from the unigram `w`, every n-gram read is
+//! `… cm w` (second-to-last word `cm`) and every backoff read is that of a context `… cm` (last word `cm`). The
+//! successor state is the longest suffix of `c1 … cm w` that can still change a later score — again n-grams
+//! `… cm w`, or the unigram `w` — so it needs one bit stored with each of those n-grams. (States are minimised
+//! as [`crate::model`] describes; a state's words are exactly what these lookups need.)
+//!
+//! So the store puts every context ending in the word `v` — its backoff and its extensions `… v w` with their
+//! probabilities — in shard `shard_of(v)`, and replicates the unigram probabilities (one code per word) in every
+//! shard. A query with context `… cm` is answered entirely by shard `shard_of(cm)`; one with an empty context
+//! by any shard (the word's own, for balance). The rule needs only the word id, so it holds equally when shards
+//! live on different machines. The same codebooks are used in every shard, so scores do not depend on the shard
+//! count.
+//!
+//! Brants et al. (2007) sharded by the last two words of an n-gram, `cm w`, for Stupid Backoff: every n-gram a
+//! query reads ends in `cm w`, and there are no backoff weights. With Kneser-Ney's backoff weights the contexts
+//! `… cm` must be read too, and they do not end in `w`, so hashing `(cm, w)` would send one query to two shards.
+//! Hashing `cm` alone keeps one shard per query, at the price of coarser shards: all n-grams after a frequent
+//! word such as "the" land in one shard, so shard sizes are less even than with two-word hashing.
+//!
+//! # Layout inside a shard
+//! A right-to-left trie of contexts with, under each context, its extensions; word keys Elias-Fano coded, the
+//! word of an extension `c1 … cj w` stored as its position among the extensions of `c2 … cj` (a few bits), and
+//! probabilities and backoffs as codes into per-order codebooks (or raw `f32` for `--quantize 0`). No backoff is
+//! stored for the highest order (it has no contexts). See [`shard`](self) sources for the sections.
+//!
+//! # Memory
+//! Opening maps the files and reads headers, footers, directories and codebooks (a few KB per shard). Pages of
+//! n-gram data are read when lookups touch them; the maps are advised for random access.
+//!
+//! # Quirks
+//! - Word ids are assigned by decreasing unigram probability (not in ARPA file order, unlike
+//!   [`ArpaModel`](crate::model::ArpaModel)), so states of the two implementations hold different ids for the
+//!   same words; the scores are the same.
+//! - A query whose state holds ids from another model gets the scores of whatever those ids mean here (the
+//!   trait's contract says not to mix states).
+//! - Model files must not be edited in place while a model is open (see [`mmap`](self)).
+
+pub mod build;
+pub mod format;
+pub mod manifest;
+
+mod bits;
+mod ef;
+mod mmap;
+mod quant;
+mod shard;
+mod vocab;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+pub use manifest::Manifest;
+pub use mmap::MappedFile;
+pub use shard::shard_of;
+pub use vocab::SubBytes;
+
+use crate::model::{LanguageModel, MAX_ORDER, Scored, State, WordId};
+use crate::{Error, Result};
+use format::{Container, Kind};
+use manifest::{MANIFEST, VOCAB};
+use shard::{ShardLayout, tag};
+use vocab::VocabFile;
+
+/// Queries per rayon task in [`Store::score_batch`](LanguageModel::score_batch); smaller batches are answered
+/// on the calling thread.
+const CHUNK: usize = 1024;
+
+/// One opened shard file.
+#[derive(Debug)]
+struct ShardFile<D: AsRef<[u8]>> {
+    data: D,
+    layout: ShardLayout,
+    container: Container,
+    path: PathBuf,
+}
+
+/// An opened model directory: the vocabulary and the shards, over bytes of type `D` (a [`MappedFile`] from
+/// [`Store::open`], or e.g. `Vec<u8>`).
+#[derive(Debug)]
+pub struct Store<D: AsRef<[u8]>> {
+    dir: PathBuf,
+    manifest: Manifest,
+    manifest_bytes: Vec<u8>,
+    vocab: VocabFile<D>,
+    shards: Vec<ShardFile<D>>,
+    order: usize,
+    vocab_size: usize,
+    parallel: bool,
+}
+
+impl Store<MappedFile> {
+    /// Opens the model directory `dir`: reads `manifest.json`, maps `vocab.fst` and every shard, and validates
+    /// their headers, footers, sizes and recorded checksums (see the module documentation). Reads no n-gram
+    /// data. The files must not be modified in place while the store is open.
+    pub fn open(dir: &Path) -> Result<Store<MappedFile>> {
+        let manifest_path = dir.join(MANIFEST);
+        let manifest_bytes = match std::fs::read(&manifest_path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::Corrupt {
+                    path: manifest_path,
+                    what: "no manifest: not a model directory, or its build did not finish (build it again)".into(),
+                });
+            }
+            Err(e) => return Err(Error::io(&manifest_path, e)),
+        };
+        let manifest = Manifest::parse(&manifest_path, &manifest_bytes)?;
+        let vocab = MappedFile::open(&dir.join(VOCAB))?;
+        let shards = manifest.files[1..]
+            .iter()
+            .map(|f| MappedFile::open(&dir.join(&f.name)))
+            .collect::<Result<Vec<_>>>()?;
+        Store::from_parts(dir, &manifest_bytes, vocab, shards)
+    }
+}
+
+impl<D: AsRef<[u8]>> Store<D> {
+    /// Opens a model from its files' bytes: the manifest, the vocabulary file and the shard files in order.
+    /// `dir` only names the files in error messages. Validates as [`Store::open`] does.
+    pub fn from_parts(dir: &Path, manifest_bytes: &[u8], vocab: D, shards: Vec<D>) -> Result<Store<D>> {
+        let manifest_path = dir.join(MANIFEST);
+        let manifest = Manifest::parse(&manifest_path, manifest_bytes)?;
+        let mismatch = |path: &Path, what: String| Error::Corrupt {
+            path: path.to_path_buf(),
+            what,
+        };
+        if shards.len() != manifest.shards as usize {
+            return Err(mismatch(
+                &manifest_path,
+                format!("{} shard files given for a manifest of {}", shards.len(), manifest.shards),
+            ));
+        }
+        let check_file = |path: &Path, bytes: &[u8], entry: &manifest::FileEntry, container: &Container| -> Result<()> {
+            if bytes.len() as u64 != entry.bytes {
+                return Err(mismatch(
+                    path,
+                    format!("{} bytes, the manifest records {} (truncated or from another build)", bytes.len(), entry.bytes),
+                ));
+            }
+            if format!("{:08x}", container.body_crc) != entry.crc32 {
+                return Err(mismatch(path, "the footer's checksum differs from the manifest's: a file from another build".into()));
+            }
+            Ok(())
+        };
+        let vocab_path = dir.join(VOCAB);
+        let vocab = VocabFile::open(&vocab_path, vocab)?;
+        check_file(&vocab_path, vocab.map.as_fst().as_inner().whole().as_ref(), &manifest.files[0], &vocab.container)?;
+        let f = vocab.container.fields;
+        let q = manifest.quantization.prob_bits;
+        if f.order as usize != manifest.order
+            || f.vocab_size != manifest.vocab_size
+            || f.shards != manifest.shards
+            || f.quant_bits != q
+            || vocab.counts != manifest.counts
+            || vocab.smoothing != manifest.smoothing
+        {
+            return Err(mismatch(&manifest_path, format!("the manifest disagrees with {VOCAB}")));
+        }
+        let mut files = Vec::with_capacity(shards.len());
+        for (i, data) in shards.into_iter().enumerate() {
+            let entry = &manifest.files[i + 1];
+            let path = dir.join(&entry.name);
+            let bytes = data.as_ref();
+            let container = Container::parse(&path, bytes, Kind::Shard)?;
+            check_file(&path, bytes, entry, &container)?;
+            let cf = container.fields;
+            if cf.order != f.order || cf.vocab_size != f.vocab_size || cf.shards != f.shards || cf.quant_bits != f.quant_bits || cf.ngrams != f.ngrams || cf.shard != i as u32 {
+                return Err(mismatch(&path, format!("its header disagrees with {VOCAB} or its place in the manifest")));
+            }
+            let layout = ShardLayout::parse(&path, bytes, &container)?;
+            files.push(ShardFile {
+                data,
+                layout,
+                container,
+                path,
+            });
+        }
+        if files.windows(2).any(|w| w[0].layout.books != w[1].layout.books) {
+            return Err(mismatch(&manifest_path, "the shards' codebooks differ".into()));
+        }
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            order: manifest.order,
+            vocab_size: manifest.vocab_size as usize,
+            manifest,
+            manifest_bytes: manifest_bytes.to_vec(),
+            vocab,
+            shards: files,
+            parallel: true,
+        })
+    }
+
+    /// Answers batches on the calling thread only (`false`) or with rayon (`true`, the default).
+    pub fn with_parallel(mut self, parallel: bool) -> Store<D> {
+        self.parallel = parallel;
+        self
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The model directory (as given to open).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Reads every byte of every file: recomputes each CRC-32 and SHA-256 and compares them with the footers and
+    /// the manifest, checks the vocabulary FST's own checksum and that the manifest is byte for byte what the
+    /// builder writes. Returns one result per file (manifest first).
+    pub fn verify_files(&self) -> Vec<(PathBuf, Result<()>)>
+    where
+        D: Sync,
+    {
+        let mut results = Vec::with_capacity(self.shards.len() + 2);
+        let manifest_path = self.dir.join(MANIFEST);
+        let canonical = if self.manifest.to_bytes() == self.manifest_bytes {
+            Ok(())
+        } else {
+            Err(Error::Checksum {
+                path: manifest_path.clone(),
+                what: "the manifest is not byte for byte what the builder wrote".into(),
+            })
+        };
+        results.push((manifest_path, canonical));
+        let sha_check = |path: &Path, bytes: &[u8], expected: &str| -> Result<()> {
+            let sha = hex::encode(Sha256::digest(bytes));
+            if sha != expected {
+                return Err(Error::Checksum {
+                    path: path.to_path_buf(),
+                    what: format!("SHA-256 {sha}, the manifest records {expected}"),
+                });
+            }
+            Ok(())
+        };
+        let vocab_path = self.dir.join(VOCAB);
+        let vocab_bytes = self.vocab.map.as_fst().as_inner().whole().as_ref();
+        let vocab_result = self
+            .vocab
+            .container
+            .verify(&vocab_path, vocab_bytes)
+            .and_then(|()| sha_check(&vocab_path, vocab_bytes, &self.manifest.files[0].sha256))
+            .and_then(|()| {
+                self.vocab.map.as_fst().verify().map_err(|e| Error::Checksum {
+                    path: vocab_path.clone(),
+                    what: format!("vocabulary FST: {e}"),
+                })
+            });
+        results.push((vocab_path, vocab_result));
+        let shard_results: Vec<(PathBuf, Result<()>)> = self
+            .shards
+            .par_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let bytes = s.data.as_ref();
+                let result = s
+                    .container
+                    .verify(&s.path, bytes)
+                    .and_then(|()| sha_check(&s.path, bytes, &self.manifest.files[i + 1].sha256));
+                (s.path.clone(), result)
+            })
+            .collect();
+        results.extend(shard_results);
+        results
+    }
+
+    /// [`verify_files`](Self::verify_files), stopping at the first error.
+    pub fn verify(&self) -> Result<()>
+    where
+        D: Sync,
+    {
+        self.verify_files().into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Sizes: bytes per order and in total.
+    pub fn info(&self) -> Info {
+        let order = self.order;
+        let mut by_order = vec![0u64; order];
+        let mut overhead = 0u64;
+        let mut total = self.manifest_bytes.len() as u64;
+        let vocab_bytes = self.manifest.files[0].bytes;
+        total += vocab_bytes;
+        let mut contexts = vec![0u64; order];
+        for s in &self.shards {
+            let file_bytes = s.data.as_ref().len() as u64;
+            total += file_bytes;
+            let mut attributed = 0;
+            for &(t, len) in &s.layout.section_bytes {
+                let n = match t {
+                    tag::UNI_PROB | tag::UNI_KEEP | tag::CTX1_SET => Some(1),
+                    t if t >= 100 => {
+                        let j = (t / 100) as usize;
+                        match t % 100 {
+                            tag::CTX_BACKOFF | tag::CTX_CHILD | tag::CTX_KEY => Some(j),
+                            tag::CTX_EXT | tag::EXT_KEY | tag::EXT_PROB | tag::EXT_KEEP => Some(j + 1),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                if let Some(n) = n.filter(|&n| n >= 1 && n <= order) {
+                    by_order[n - 1] += len;
+                    attributed += len;
+                }
+            }
+            overhead += file_bytes - attributed;
+            for (j, c) in s.layout.level_counts().enumerate() {
+                contexts[j] += c.contexts;
+            }
+        }
+        Info {
+            order,
+            vocab_size: self.vocab_size as u64,
+            counts: self.manifest.counts.clone(),
+            contexts,
+            quant_bits: self.manifest.quantization.prob_bits,
+            shards: self.manifest.shards,
+            bytes_by_order: by_order,
+            vocab_bytes,
+            overhead_bytes: overhead + self.manifest_bytes.len() as u64,
+            total_bytes: total,
+        }
+    }
+
+    #[inline]
+    fn clamp_word(&self, word: WordId) -> WordId {
+        if (word as usize) < self.vocab_size { word } else { self.vocab.unk }
+    }
+
+    /// The context that matters for `state`: its last `order - 1` words.
+    #[inline]
+    fn context<'s>(&self, state: &'s State) -> &'s [WordId] {
+        let words = state.words();
+        &words[words.len().saturating_sub(self.order - 1)..]
+    }
+
+    /// The shard that answers `(state, word)`.
+    #[inline]
+    fn shard_for(&self, state: &State, word: WordId) -> u32 {
+        let key = self.context(state).last().copied().unwrap_or(word);
+        shard_of(key, self.manifest.shards)
+    }
+
+    #[inline]
+    fn score_one(&self, state: &State, word: WordId) -> Scored {
+        let word = self.clamp_word(word);
+        let context = self.context(state);
+        let shard = &self.shards[self.shard_for(state, word) as usize];
+        let lookup = shard.layout.score(shard.data.as_ref(), context, word);
+        let mut buf = [0 as WordId; MAX_ORDER];
+        let m = context.len();
+        buf[..m].copy_from_slice(context);
+        buf[m] = word;
+        let keep = lookup.keep.min(m + 1);
+        Scored {
+            log10: lookup.log10,
+            state: State::new(&buf[m + 1 - keep..=m]).unwrap_or_default(),
+            ngram_length: if word == self.vocab.unk { 0 } else { lookup.matched as u8 },
+        }
+    }
+}
+
+/// Sizes of a model, from [`Store::info`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Info {
+    /// The n-gram order.
+    pub order: usize,
+    /// Words in the vocabulary.
+    pub vocab_size: u64,
+    /// N-grams per order as listed in the source.
+    pub counts: Vec<u64>,
+    /// Context nodes per order (orders 1 to N-1), summed over shards.
+    pub contexts: Vec<u64>,
+    /// Bits per quantized value (0 = f32).
+    pub quant_bits: u32,
+    /// The number of shards.
+    pub shards: u32,
+    /// Bytes of the sections that hold each order's n-grams: extensions of order n and contexts of order n
+    /// (unigram probabilities counted once per shard, as stored).
+    pub bytes_by_order: Vec<u64>,
+    /// Bytes of `vocab.fst`.
+    pub vocab_bytes: u64,
+    /// Headers, footers, directories, codebooks, padding and the manifest.
+    pub overhead_bytes: u64,
+    /// Every file of the model.
+    pub total_bytes: u64,
+}
+
+impl Info {
+    /// All n-grams of all orders.
+    pub fn ngrams(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// Total bytes per n-gram (every file of the model).
+    pub fn bytes_per_ngram(&self) -> f64 {
+        self.total_bytes as f64 / self.ngrams().max(1) as f64
+    }
+}
+
+impl<D: AsRef<[u8]> + Send + Sync> LanguageModel for Store<D> {
+    fn order(&self) -> usize {
+        self.order
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    fn word_id(&self, word: &str) -> WordId {
+        self.vocab.get(word).unwrap_or(self.vocab.unk)
+    }
+
+    fn unk_id(&self) -> WordId {
+        self.vocab.unk
+    }
+
+    fn bos_id(&self) -> WordId {
+        self.vocab.bos
+    }
+
+    fn eos_id(&self) -> WordId {
+        self.vocab.eos
+    }
+
+    fn begin_sentence_state(&self) -> State {
+        if self.order == 1 {
+            State::EMPTY
+        } else {
+            State::new(&[self.vocab.bos]).unwrap_or_default()
+        }
+    }
+
+    fn score_batch(&self, queries: &[(State, WordId)], out: &mut Vec<Scored>) {
+        out.clear();
+        if !self.parallel || queries.len() <= CHUNK {
+            out.extend(queries.iter().map(|(state, word)| self.score_one(state, *word)));
+            return;
+        }
+        // Group the queries by shard (a counting sort that keeps their order within a shard), answer the groups
+        // in parallel chunks, and put the answers back in query order.
+        let shards = self.shards.len();
+        let mut order: Vec<u32> = Vec::with_capacity(queries.len());
+        if shards == 1 {
+            order.extend(0..queries.len() as u32);
+        } else {
+            let keys: Vec<u32> = queries.par_iter().map(|(s, w)| self.shard_for(s, self.clamp_word(*w))).collect();
+            let mut starts = vec![0usize; shards + 1];
+            for &k in &keys {
+                starts[k as usize + 1] += 1;
+            }
+            for s in 0..shards {
+                starts[s + 1] += starts[s];
+            }
+            order.resize(queries.len(), 0);
+            for (i, &k) in keys.iter().enumerate() {
+                order[starts[k as usize]] = i as u32;
+                starts[k as usize] += 1;
+            }
+        }
+        let answers: Vec<Scored> = order
+            .par_chunks(CHUNK)
+            .flat_map_iter(|chunk| {
+                chunk.iter().map(|&i| {
+                    let (state, word) = &queries[i as usize];
+                    self.score_one(state, *word)
+                })
+            })
+            .collect();
+        out.resize(queries.len(), Scored::default());
+        for (&i, answer) in order.iter().zip(answers) {
+            out[i as usize] = answer;
+        }
+    }
+}

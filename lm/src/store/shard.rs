@@ -1,0 +1,589 @@
+//! One shard file: its sections, how they are written, validated at open and searched.
+//!
+//! A shard holds, for the words `v` with `shard_of(v) == shard`:
+//! - the **context trie** of every context (an n-gram that can precede a word) ending in `v`, stored right to
+//!   left: level 1 is `v` itself, the children of a level-`j` node `c1 … cj` are the level-`j+1` contexts
+//!   `x c1 … cj`. Each node carries its backoff. Level 1 is found through a rank bit vector over the vocabulary;
+//!   a level-`j+1` node is found among its parent's children by its new (oldest) word.
+//! - under each context node `c`, its **extensions**: the n-grams `c w`, with the probability of `w` after `c`
+//!   and one bit saying whether `c w` must be kept in a state. The word `w` is stored as is under level-1
+//!   contexts; under a longer context `c1 … cj` it is stored as its position among the extensions of the parent
+//!   context `c2 … cj` (context-based remapping, as in Pibiri and Venturini's Elias-Fano tries), which needs a
+//!   few bits where a word id needs twenty.
+//! - the probability and the state bit of every unigram (replicated in every shard).
+//!
+//! Sorted sequences (child and extension pointers, keys within a node's range made globally non-decreasing by
+//! adding the previous range's last value) are Elias-Fano coded; probabilities and backoffs are fixed-width codes
+//! into per-order codebooks, or raw `f32` bits when unquantized.
+
+use std::ops::Range;
+use std::path::Path;
+
+use super::bits::{IntVec, IntVecBuilder, RankBits, RankBitsBuilder};
+use super::ef::{EliasFano, EliasFanoBuilder};
+use super::format::{Container, Section};
+use super::quant::Codebook;
+use crate::model::{MAX_ORDER, WordId};
+use crate::{Error, Result};
+
+/// Section tags of a shard file (frozen).
+pub(crate) mod tag {
+    /// Scalar parameters: counts and universes per level, codebook sizes.
+    pub const DIRECTORY: u32 = 1;
+    /// The codebooks' values, `f32` little-endian.
+    pub const CODEBOOKS: u32 = 2;
+    /// Unigram probability codes, indexed by word id.
+    pub const UNI_PROB: u32 = 10;
+    /// Unigram state bits.
+    pub const UNI_KEEP: u32 = 11;
+    /// Which words are level-1 contexts in this shard (rank bit vector).
+    pub const CTX1_SET: u32 = 12;
+    /// Per level `j`, tag `100 * j + k`: the backoff codes of the contexts.
+    pub const CTX_BACKOFF: u32 = 0;
+    /// Pointers from contexts to their children (Elias-Fano).
+    pub const CTX_CHILD: u32 = 1;
+    /// Pointers from contexts to their extensions (Elias-Fano).
+    pub const CTX_EXT: u32 = 2;
+    /// The contexts' oldest words, globally non-decreasing (Elias-Fano), levels 2 and up.
+    pub const CTX_KEY: u32 = 3;
+    /// The extensions' keys, globally non-decreasing (Elias-Fano).
+    pub const EXT_KEY: u32 = 4;
+    /// The extensions' probability codes.
+    pub const EXT_PROB: u32 = 5;
+    /// The extensions' state bits (all orders below the highest).
+    pub const EXT_KEEP: u32 = 6;
+
+    /// The tag of section `k` of level `j`.
+    pub fn level(j: usize, k: u32) -> u32 {
+        100 * j as u32 + k
+    }
+}
+
+/// Maps a word (the last word of a context) to its shard. The same on every machine: a fixed 64-bit mix of the
+/// id, scaled to `shards`.
+#[inline]
+pub fn shard_of(word: WordId, shards: u32) -> u32 {
+    let mut h = u64::from(word).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^= h >> 31;
+    (((h >> 32) * u64::from(shards)) >> 32) as u32
+}
+
+/// How probabilities and backoffs are stored.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Values {
+    /// Raw `f32` bits, 32 per value.
+    Raw,
+    /// Codes into a codebook.
+    Book(Codebook),
+}
+
+impl Values {
+    #[inline]
+    pub(crate) fn decode(&self, code: u64) -> f32 {
+        match self {
+            Values::Raw => f32::from_bits(code as u32),
+            Values::Book(book) => book.decode(code),
+        }
+    }
+
+    pub(crate) fn encode(&self, value: f32) -> u64 {
+        match self {
+            // One NaN for "no probability", whatever NaN the builder held.
+            Values::Raw if value.is_nan() => u64::from(f32::NAN.to_bits()),
+            Values::Raw => u64::from(value.to_bits()),
+            Values::Book(book) => u64::from(book.encode(value)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Values::Raw => 0,
+            Values::Book(book) => book.values().len(),
+        }
+    }
+}
+
+/// The codebooks of a model (the same in every shard).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Codebooks {
+    /// Bits per code, or 32 for raw `f32`.
+    pub width: u32,
+    /// Unigram probabilities.
+    pub unigram: Values,
+    /// Per level `j` (index `j - 1`): probabilities of the order-`j+1` extensions.
+    pub prob: Vec<Values>,
+    /// Per level `j` (index `j - 1`): backoffs of the order-`j` contexts.
+    pub backoff: Vec<Values>,
+}
+
+/// Counts and universes of one level, as written in the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct LevelCounts {
+    /// Context nodes of order `j`.
+    pub contexts: u64,
+    /// Extensions (n-grams of order `j + 1`).
+    pub extensions: u64,
+    /// Universe of the context keys (levels 2 and up).
+    pub ctx_key_universe: u64,
+    /// Universe of the extension keys.
+    pub ext_key_universe: u64,
+}
+
+/// A shard's contents, ready to write.
+#[derive(Debug, Default)]
+pub(crate) struct ShardSections {
+    /// `(tag, words)` in file order.
+    pub sections: Vec<(u32, Vec<u64>)>,
+    /// Per level.
+    pub levels: Vec<LevelCounts>,
+}
+
+impl ShardSections {
+    /// The directory words.
+    pub(crate) fn directory(&self, order: usize, vocab: u64, shard: u32, shards: u32, books: &Codebooks) -> Vec<u64> {
+        let mut d = vec![order as u64, vocab, u64::from(books.width), u64::from(shard), u64::from(shards)];
+        for l in &self.levels {
+            d.extend([l.contexts, l.extensions, l.ctx_key_universe, l.ext_key_universe]);
+        }
+        d.push(books.unigram.len() as u64);
+        for (p, b) in books.prob.iter().zip(&books.backoff) {
+            d.push(p.len() as u64);
+            d.push(b.len() as u64);
+        }
+        d
+    }
+}
+
+/// Serialises the codebooks' values.
+pub(crate) fn codebook_bytes(books: &Codebooks) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut put = |v: &Values| {
+        if let Values::Book(b) = v {
+            for x in b.values() {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+    };
+    put(&books.unigram);
+    for (p, b) in books.prob.iter().zip(&books.backoff) {
+        put(p);
+        put(b);
+    }
+    out
+}
+
+/// Where an Elias-Fano sequence lies and its parameters.
+#[derive(Debug, Clone)]
+struct EfSpec {
+    bytes: Range<usize>,
+    n: u64,
+    u: u64,
+}
+
+/// Where a fixed-width array lies.
+#[derive(Debug, Clone)]
+struct IntSpec {
+    bytes: Range<usize>,
+    width: u32,
+}
+
+/// The sections of one level, located.
+#[derive(Debug, Clone)]
+struct LevelView {
+    counts: LevelCounts,
+    backoff: IntSpec,
+    child: Option<EfSpec>,
+    ext: EfSpec,
+    ctx_key: Option<EfSpec>,
+    ext_key: EfSpec,
+    prob: IntSpec,
+    keep: Option<IntSpec>,
+}
+
+/// A validated shard: section locations, parameters and codebooks. Holds no n-gram data itself.
+#[derive(Debug, Clone)]
+pub(crate) struct ShardLayout {
+    vocab: u64,
+    pub books: Codebooks,
+    uni_prob: IntSpec,
+    uni_keep: IntSpec,
+    ctx1: Range<usize>,
+    levels: Vec<LevelView>,
+    /// Bytes per section tag, for `info`.
+    pub section_bytes: Vec<(u32, u64)>,
+}
+
+fn word_at(bytes: &[u8], i: usize) -> u64 {
+    super::bits::word(bytes, i)
+}
+
+impl ShardLayout {
+    /// Reads the directory and codebooks and checks every section's size; reads no n-gram data.
+    pub(crate) fn parse(path: &Path, bytes: &[u8], container: &Container) -> Result<ShardLayout> {
+        let corrupt = |what: String| Error::Corrupt {
+            path: path.to_path_buf(),
+            what,
+        };
+        let range = |s: &Section| s.offset as usize..(s.offset + s.len) as usize;
+        let find = |tag: u32| {
+            container
+                .section(tag)
+                .map(range)
+                .ok_or_else(|| corrupt(format!("section {tag} is missing")))
+        };
+        let dir = find(tag::DIRECTORY)?;
+        let d = &bytes[dir.clone()];
+        let words = d.len() / 8;
+        let at = |i: usize| word_at(d, i);
+        if words < 5 || d.len() % 8 != 0 {
+            return Err(corrupt("directory too short".into()));
+        }
+        let order = at(0);
+        let vocab = at(1);
+        let width = at(2);
+        let (shard, shards) = (at(3), at(4));
+        if !(1..=MAX_ORDER as u64).contains(&order) {
+            return Err(corrupt(format!("order {order} in the directory")));
+        }
+        let order = order as usize;
+        let levels = order - 1;
+        let expected_words = 5 + 4 * levels + 1 + 2 * levels;
+        if words != expected_words {
+            return Err(corrupt(format!("directory of {words} words, expected {expected_words} for order {order}")));
+        }
+        if !(width == 32 || (1..=16).contains(&width)) {
+            return Err(corrupt(format!("value width {width} bits")));
+        }
+        let f = container.fields;
+        if u64::from(f.order) != order as u64
+            || f.vocab_size != vocab
+            || u64::from(f.shard) != shard
+            || u64::from(f.shards) != shards
+            || (f.quant_bits == 0 && width != 32)
+            || (f.quant_bits != 0 && u64::from(f.quant_bits) != width)
+            || shard >= shards
+        {
+            return Err(corrupt("the directory disagrees with the header".into()));
+        }
+        const LIMIT: u64 = 1 << 40;
+        let mut counts = Vec::with_capacity(levels);
+        for j in 0..levels {
+            let c = LevelCounts {
+                contexts: at(5 + 4 * j),
+                extensions: at(6 + 4 * j),
+                ctx_key_universe: at(7 + 4 * j),
+                ext_key_universe: at(8 + 4 * j),
+            };
+            if c.contexts > LIMIT || c.extensions > LIMIT || c.ctx_key_universe > 1 << 62 || c.ext_key_universe > 1 << 62
+            {
+                return Err(corrupt(format!("implausible counts at level {}", j + 1)));
+            }
+            counts.push(c);
+        }
+        if vocab > LIMIT {
+            return Err(corrupt(format!("vocabulary of {vocab} words")));
+        }
+        // Codebooks.
+        let mut sizes = Vec::with_capacity(1 + 2 * levels);
+        for i in 0..1 + 2 * levels {
+            sizes.push(at(5 + 4 * levels + i));
+        }
+        let books_range = find(tag::CODEBOOKS)?;
+        let total: u64 = sizes.iter().sum();
+        if width == 32 && total != 0 || width != 32 && sizes.iter().any(|&s| s == 0 || s > 1 << width) {
+            return Err(corrupt("codebook sizes do not match the value width".into()));
+        }
+        if books_range.len() as u64 != total * 4 {
+            return Err(corrupt(format!(
+                "codebook section of {} bytes, expected {}",
+                books_range.len(),
+                total * 4
+            )));
+        }
+        let mut floats = bytes[books_range]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        let mut take = |n: u64| -> Values {
+            if width == 32 {
+                Values::Raw
+            } else {
+                Values::Book(Codebook::from_values(floats.by_ref().take(n as usize).collect()))
+            }
+        };
+        let unigram = take(sizes[0]);
+        let mut prob = Vec::with_capacity(levels);
+        let mut backoff = Vec::with_capacity(levels);
+        for j in 0..levels {
+            prob.push(take(sizes[1 + 2 * j]));
+            backoff.push(take(sizes[2 + 2 * j]));
+        }
+        let books = Codebooks {
+            width: width as u32,
+            unigram,
+            prob,
+            backoff,
+        };
+        let width = width as u32;
+        let exact = |tag: u32, words: u64| -> Result<Range<usize>> {
+            let r = find(tag)?;
+            if r.len() as u64 != words * 8 {
+                return Err(corrupt(format!(
+                    "section {tag} has {} bytes, the directory implies {}",
+                    r.len(),
+                    words * 8
+                )));
+            }
+            Ok(r)
+        };
+        let int = |tag: u32, n: u64, width: u32| -> Result<IntSpec> {
+            Ok(IntSpec {
+                bytes: exact(tag, IntVec::words_needed(n, width))?,
+                width,
+            })
+        };
+        let ef = |tag: u32, n: u64, u: u64| -> Result<EfSpec> {
+            Ok(EfSpec {
+                bytes: exact(tag, EliasFano::words_needed(n, u))?,
+                n,
+                u,
+            })
+        };
+        let uni_prob = int(tag::UNI_PROB, vocab, width)?;
+        let uni_keep = int(tag::UNI_KEEP, vocab, 1)?;
+        let ctx1 = exact(tag::CTX1_SET, RankBits::words_needed(vocab))?;
+        let mut views = Vec::with_capacity(levels);
+        for j in 1..=levels {
+            let c = counts[j - 1];
+            let next_contexts = counts.get(j).map_or(0, |n| n.contexts);
+            if j == 1 && RankBits::new(&bytes[ctx1.clone()], vocab).ones() != c.contexts {
+                return Err(corrupt("the level-1 context set disagrees with the directory".into()));
+            }
+            views.push(LevelView {
+                counts: c,
+                backoff: int(tag::level(j, tag::CTX_BACKOFF), c.contexts, width)?,
+                child: if j < levels {
+                    Some(ef(tag::level(j, tag::CTX_CHILD), c.contexts + 1, next_contexts + 1)?)
+                } else {
+                    None
+                },
+                ext: ef(tag::level(j, tag::CTX_EXT), c.contexts + 1, c.extensions + 1)?,
+                ctx_key: if j >= 2 {
+                    Some(ef(tag::level(j, tag::CTX_KEY), c.contexts, c.ctx_key_universe.max(1))?)
+                } else {
+                    None
+                },
+                ext_key: ef(tag::level(j, tag::EXT_KEY), c.extensions, c.ext_key_universe.max(1))?,
+                prob: int(tag::level(j, tag::EXT_PROB), c.extensions, width)?,
+                keep: if j < levels {
+                    Some(int(tag::level(j, tag::EXT_KEEP), c.extensions, 1)?)
+                } else {
+                    None
+                },
+            });
+        }
+        Ok(ShardLayout {
+            vocab,
+            books,
+            uni_prob,
+            uni_keep,
+            ctx1,
+            levels: views,
+            section_bytes: container.sections.iter().map(|s| (s.tag, s.len)).collect(),
+        })
+    }
+
+    /// Per level: contexts and extensions in this shard.
+    pub(crate) fn level_counts(&self) -> impl Iterator<Item = LevelCounts> + '_ {
+        self.levels.iter().map(|l| l.counts)
+    }
+
+    #[inline]
+    fn ef<'a>(bytes: &'a [u8], spec: &EfSpec) -> EliasFano<'a> {
+        EliasFano::new(bytes.get(spec.bytes.clone()).unwrap_or(&[]), spec.n, spec.u)
+    }
+
+    #[inline]
+    fn int<'a>(bytes: &'a [u8], spec: &IntSpec) -> IntVec<'a> {
+        IntVec::new(bytes.get(spec.bytes.clone()).unwrap_or(&[]), spec.width)
+    }
+
+    /// Finds `key` among the entries `range` of a sequence whose ranges are made non-decreasing by adding the
+    /// previous range's last value.
+    #[inline]
+    fn find_in_range(seq: &EliasFano<'_>, range: (u64, u64), key: u64) -> Option<u64> {
+        let (begin, end) = range;
+        if begin >= end {
+            return None;
+        }
+        let base = if begin == 0 { 0 } else { seq.get(begin - 1)? };
+        seq.find(base.checked_add(key)?, begin, end)
+    }
+
+    /// Scores `word` after `context` (at most `order - 1` words, oldest first, the last one mapping to this shard;
+    /// `word` a valid id). See the module documentation of `store` for the rules.
+    pub(crate) fn score(&self, bytes: &[u8], context: &[WordId], word: WordId) -> Lookup {
+        let w = u64::from(word);
+        let uni_prob = self.books.unigram.decode(Self::int(bytes, &self.uni_prob).get(w));
+        let mut out = Lookup {
+            log10: uni_prob,
+            matched: 1,
+            keep: usize::from(Self::int(bytes, &self.uni_keep).get(w) == 1),
+        };
+        let m = context.len();
+        if m == 0 || self.levels.is_empty() {
+            return out;
+        }
+        let ctx1 = RankBits::new(bytes.get(self.ctx1.clone()).unwrap_or(&[]), self.vocab);
+        let Some(mut node) = ctx1.index_of(u64::from(context[m - 1])) else {
+            return out;
+        };
+        let mut prob = uni_prob;
+        let mut backoffs = [0f32; MAX_ORDER];
+        let mut found = 0;
+        // The extension chain: the position of `w` (remapped) among the current context's extensions.
+        let mut ext_key = Some(w);
+        for j in 1..=m.min(self.levels.len()) {
+            let level = &self.levels[j - 1];
+            if j > 1 {
+                // Descend from the level j-1 node to its child keyed by the context word j back.
+                let prev = &self.levels[j - 2];
+                let Some(child) = prev.child.as_ref() else { break };
+                let Some(range) = Self::ef(bytes, child).pair(node) else { break };
+                let Some(keys) = level.ctx_key.as_ref() else { break };
+                let keys = Self::ef(bytes, keys);
+                match Self::find_in_range(&keys, range, u64::from(context[m - j])) {
+                    Some(n) => node = n,
+                    None => break,
+                }
+            }
+            found = j;
+            backoffs[j] = level.books_backoff(&self.books, j, Self::int(bytes, &level.backoff).get(node));
+            if let Some(key) = ext_key {
+                ext_key = None;
+                if let Some(range) = Self::ef(bytes, &level.ext).pair(node) {
+                    let keys = Self::ef(bytes, &level.ext_key);
+                    if let Some(index) = Self::find_in_range(&keys, range, key) {
+                        let p = self.books.prob[j - 1].decode(Self::int(bytes, &level.prob).get(index));
+                        if !p.is_nan() {
+                            prob = p;
+                            out.matched = j + 1;
+                        }
+                        if level.keep.as_ref().is_some_and(|k| Self::int(bytes, k).get(index) == 1) {
+                            out.keep = j + 1;
+                        }
+                        ext_key = Some(index - range.0);
+                    }
+                }
+            }
+        }
+        let mut log10 = prob;
+        for b in &backoffs[out.matched..=found.max(out.matched - 1)] {
+            log10 += *b;
+        }
+        out.log10 = log10;
+        out
+    }
+}
+
+impl LevelView {
+    #[inline]
+    fn books_backoff(&self, books: &Codebooks, j: usize, code: u64) -> f32 {
+        books.backoff[j - 1].decode(code)
+    }
+}
+
+/// What a shard answers for one query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Lookup {
+    /// log10 probability.
+    pub log10: f32,
+    /// Length of the longest n-gram with a probability that matched (1 = unigram).
+    pub matched: usize,
+    /// Length of the longest suffix of context + word to keep in the state (0 = none).
+    pub keep: usize,
+}
+
+/// Appends values to a builder of globally non-decreasing keys, range by range.
+#[derive(Debug)]
+pub(crate) struct RangedKeys {
+    values: Vec<u64>,
+    base: u64,
+}
+
+impl RangedKeys {
+    pub(crate) fn new() -> RangedKeys {
+        RangedKeys {
+            values: Vec::new(),
+            base: 0,
+        }
+    }
+
+    /// Starts a new range.
+    pub(crate) fn start_range(&mut self) {
+        self.base = self.values.last().copied().unwrap_or(0);
+    }
+
+    /// Appends a key of the current range (strictly increasing within the range).
+    pub(crate) fn push(&mut self, key: u64) {
+        self.values.push(self.base + key);
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.values.len() as u64
+    }
+
+    /// The Elias-Fano words and the universe.
+    pub(crate) fn finish(self) -> (Vec<u64>, u64) {
+        let u = self.values.last().map_or(1, |&v| v + 1);
+        (encode_ef(&self.values, u), u)
+    }
+}
+
+/// Elias-Fano words for non-decreasing `values`, each below `u`.
+pub(crate) fn encode_ef(values: &[u64], u: u64) -> Vec<u64> {
+    let mut b = EliasFanoBuilder::new(values.len() as u64, u);
+    for &v in values {
+        b.push(v);
+    }
+    b.finish()
+}
+
+/// Fixed-width codes.
+pub(crate) fn encode_ints(values: impl Iterator<Item = u64>, width: u32) -> Vec<u64> {
+    let mut b = IntVecBuilder::new(width);
+    for v in values {
+        b.push(v);
+    }
+    b.finish()
+}
+
+/// A rank bit vector of `len` bits with `ones` set.
+pub(crate) fn encode_rank_bits(len: u64, ones: impl Iterator<Item = u64>) -> Vec<u64> {
+    let mut b = RankBitsBuilder::new(len);
+    for i in ones {
+        b.set(i);
+    }
+    b.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_of_spreads_and_stays_in_range() {
+        for shards in [1, 2, 7, 64] {
+            let mut counts = vec![0u32; shards as usize];
+            for w in 0..10_000 {
+                let s = shard_of(w, shards);
+                assert!(s < shards);
+                counts[s as usize] += 1;
+            }
+            let expected = 10_000 / shards;
+            assert!(counts.iter().all(|&c| c > expected * 7 / 10), "{counts:?}");
+        }
+        assert_eq!(shard_of(12345, 1), 0);
+    }
+}
