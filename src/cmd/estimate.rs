@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use fivegram_corpora::tokenize::{Lang, Tokenizer as WordTokenizer};
 use fivegram_lm::count::{self, CountConfig, FullCounts, MAX_ORDER, Tokenizer};
 use fivegram_lm::estimate::{self, Discount, EstimateConfig, Smoothing};
 
@@ -54,6 +55,9 @@ pub struct Args {
     /// Lowercase tokens (with `--tokenizer words`).
     #[arg(long)]
     pub lower: bool,
+    /// Language conventions of `--tokenizer words` (en or de).
+    #[arg(long, default_value = "en")]
+    pub lang: String,
     /// Pruning thresholds per order (lmplz's --prune): n-grams whose count is at most the threshold of their
     /// order are dropped; the last value applies to the remaining orders; the first must be 0.
     #[arg(long, num_args = 1.., value_name = "T")]
@@ -120,6 +124,9 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
     if args.lower && args.tokenizer == TokenizerArg::Whitespace {
         usage!("--lower needs --tokenizer words (whitespace tokens are kept exactly as written)");
     }
+    if let Err(e) = args.lang.parse::<Lang>() {
+        usage!("--lang: {e}");
+    }
     let smoothing = match args.smoothing {
         SmoothingArg::Mkn => Smoothing::ModifiedKneserNey,
         SmoothingArg::Stupid => Smoothing::StupidBackoff { alpha: args.alpha },
@@ -170,22 +177,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         count::files::write_counts(&counts, dir).with_context(|| format!("writing counts to {}", dir.display()))?;
     }
     if let Some(out) = &args.arpa {
-        let spinner = crate::ui::progress(None, "estimating");
-        let model = estimate::estimate(&counts, &plan.estimate)?;
-        for w in model.warnings() {
-            spinner.suspend(|| eprintln!("fivegram: warning: {w}"));
-        }
-        spinner.set_message("writing ARPA");
-        model
-            .write_arpa(out)
-            .with_context(|| format!("writing {}", out.display()))?;
+        let spinner = crate::ui::progress(None, "estimating and writing ARPA");
+        spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+        let (ngrams, warnings) = estimate::estimate_to_arpa(counts, &plan.estimate, out)
+            .with_context(|| format!("estimating {}", out.display()))?;
         spinner.finish_and_clear();
-        let counts: Vec<String> = model.ngram_counts().iter().map(u64::to_string).collect();
+        for w in warnings {
+            eprintln!("fivegram: warning: {w}");
+        }
+        let ngrams: Vec<String> = ngrams.iter().map(u64::to_string).collect();
         eprintln!(
             "fivegram: wrote {} (order {}, n-grams {})",
             out.display(),
-            model.order(),
-            counts.join(" / ")
+            args.order,
+            ngrams.join(" / ")
         );
     }
     Ok(())
@@ -198,9 +203,21 @@ fn count_text(args: &Args, config: CountConfig) -> anyhow::Result<FullCounts> {
         }
     }
     let bar = crate::ui::progress(None, "counting tokens");
-    let tokenizer = match args.tokenizer {
-        TokenizerArg::Whitespace => Tokenizer::Whitespace,
-        TokenizerArg::Words => anyhow::bail!("--tokenizer words is not available in this build yet"),
+    let words = match args.tokenizer {
+        TokenizerArg::Whitespace => None,
+        TokenizerArg::Words => {
+            let lang: Lang = args.lang.parse()?;
+            Some(WordTokenizer::new(lang).with_lowercase(args.lower))
+        }
+    };
+    let tokenize = |line: &str, out: &mut Vec<String>| {
+        if let Some(t) = &words {
+            t.tokenize_into(line, out);
+        }
+    };
+    let tokenizer = match words {
+        None => Tokenizer::Whitespace,
+        Some(_) => Tokenizer::Custom(&tokenize),
     };
     let counts = count::count_files(&args.text, config, tokenizer, |tokens| bar.set_position(tokens))?;
     bar.finish_and_clear();

@@ -34,6 +34,16 @@ pub struct ArpaWriter<W: Write> {
 /// exponent is below −6 (or at least 21). When two shortest decimals are equally close to the value, the one with
 /// an even last digit wins (double-conversion's rule; Rust's formatter would round the tie up).
 pub fn format_f32(value: f32, out: &mut String) {
+    if value == 0.0 || !value.is_finite() || (fixed_range(value) && !may_tie(value)) {
+        // Rust's shortest round-trip digits in fixed notation are exactly what KenLM prints.
+        let _ = write!(out, "{value}");
+        return;
+    }
+    format_f32_exact(value, out);
+}
+
+/// [`format_f32`] without the fast path: always checks for ties.
+fn format_f32_exact(value: f32, out: &mut String) {
     if value == 0.0 || !value.is_finite() {
         let _ = write!(out, "{value}");
         return;
@@ -89,6 +99,27 @@ pub fn format_f32(value: f32, out: &mut String) {
         }
     }
     write_digits(value, &digits, exp, out);
+}
+
+/// Comfortably inside the range KenLM prints in fixed notation (decimal exponent −6 to 20).
+fn fixed_range(value: f32) -> bool {
+    (1e-5..1e20).contains(&value.abs())
+}
+
+/// Whether the exact value can be halfway between two shortest candidates: that needs an exact decimal
+/// expansion of at most ten significant digits. An f32 with F fractional bits has exactly F decimal places, at
+/// least F − 5 of them significant above 1e-5, so F ≤ 15 is needed (−1.53515625 = −393/256 has F = 8).
+fn may_tie(value: f32) -> bool {
+    let bits = value.to_bits();
+    let biased = ((bits >> 23) & 0xff) as i32;
+    let mantissa = if biased == 0 {
+        (bits & 0x7f_ffff) << 1
+    } else {
+        (bits & 0x7f_ffff) | 0x80_0000
+    };
+    let exponent = if biased == 0 { -150 } else { biased - 150 };
+    let fractional_bits = -(exponent + mantissa.trailing_zeros() as i32);
+    fractional_bits <= 17
 }
 
 /// Whether the decimal one unit below or above `digits × 10^exp` in the last digit parses to `value`.
@@ -310,6 +341,26 @@ mod tests {
             if v.is_finite() {
                 assert_eq!(fmt(v).parse::<f32>().unwrap(), v, "{v:e}");
             }
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_exact_one() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..200_000u32 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Log-probability-like values, and values with few fractional bits.
+            let v = if i % 2 == 0 {
+                -((state >> 40) as f32 / (1u64 << 24) as f32) * 8.0
+            } else {
+                -((state >> 48) as f32) / 256.0
+            };
+            let (mut a, mut b) = (String::new(), String::new());
+            format_f32(v, &mut a);
+            format_f32_exact(v, &mut b);
+            assert_eq!(a, b, "{v:e}");
         }
     }
 
