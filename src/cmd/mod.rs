@@ -2,6 +2,7 @@
 
 pub mod corpora;
 pub mod estimate;
+pub mod eval;
 pub mod query;
 pub mod tokenize;
 
@@ -18,6 +19,8 @@ pub enum Command {
     Estimate(estimate::Args),
     /// Score text with a model: per-sentence log10 totals and perplexity, as KenLM's `query` prints them.
     Query(query::Args),
+    /// Score translations with BLEU or chrF, identical to sacreBLEU 2.6.0's defaults.
+    Eval(eval::Args),
 }
 
 /// Runs one verb.
@@ -27,5 +30,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Tokenize(args) => tokenize::run(args),
         Command::Estimate(args) => estimate::run(args),
         Command::Query(args) => query::run(args),
+        Command::Eval(args) => eval::run(args),
     }
 }
