@@ -33,6 +33,8 @@ mod trie;
 use std::io::Write;
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use crate::count::FullCounts;
 use crate::vocab::{BOS, UNK, Vocab};
 use crate::{Error, Result};
@@ -340,25 +342,73 @@ impl Sink for ArpaSink<'_> {
         writer.begin_order(k + 1)?;
         let words: Vec<&[u32]> = trie.levels.iter().map(|l| l.word.as_slice()).collect();
         let child: Vec<&[u32]> = trie.levels.iter().map(|l| l.child.as_slice()).collect();
-        walk_level(self.vocab, &words, &child, k, keep, |i, w| {
-            writer.entry(prob[i], w, backoff.get(i).copied())
-        })
+        // Lines are formatted in parallel, a group of chunks at a time, and written in order.
+        const CHUNK: usize = 1 << 14;
+        const GROUP: usize = 32;
+        let len = words[k].len();
+        let vocab = self.vocab;
+        let mut start = 0;
+        while start < len {
+            let end = (start + CHUNK * GROUP).min(len);
+            let chunks: Vec<(usize, usize)> = (start..end).step_by(CHUNK).map(|a| (a, (a + CHUNK).min(end))).collect();
+            let texts: Vec<Result<(String, u64)>> = chunks
+                .par_iter()
+                .map(|&(a, b)| {
+                    let mut text = String::with_capacity((b - a) * 40);
+                    let mut lines = 0u64;
+                    walk_range(vocab, &words, &child, k, keep, a..b, |i, w| {
+                        crate::arpa::write::format_entry(prob[i], w, backoff.get(i).copied(), &mut text);
+                        lines += 1;
+                        Ok(())
+                    })?;
+                    Ok((text, lines))
+                })
+                .collect();
+            for t in texts {
+                let (text, lines) = t?;
+                writer.preformatted(&text, lines)?;
+            }
+            start = end;
+        }
+        Ok(())
     }
 }
 
-/// Calls `f(index, words)` for every kept entry of level `k` (0-based), in order, with its words oldest first.
+/// [`walk_range`] over the whole level.
 fn walk_level(
     vocab: &Vocab,
     words: &[&[u32]],
     child: &[&[u32]],
     k: usize,
     keep: &[bool],
+    f: impl FnMut(usize, &[&str]) -> Result<()>,
+) -> Result<()> {
+    walk_range(vocab, words, child, k, keep, 0..words[k].len(), f)
+}
+
+/// Calls `f(index, words)` for every kept entry of level `k` (0-based) in `range`, in order, with its words
+/// oldest first.
+fn walk_range(
+    vocab: &Vocab,
+    words: &[&[u32]],
+    child: &[&[u32]],
+    k: usize,
+    keep: &[bool],
+    range: std::ops::Range<usize>,
     mut f: impl FnMut(usize, &[&str]) -> Result<()>,
 ) -> Result<()> {
-    let mut cursors: Vec<ParentCursor<'_>> = (0..k).map(|j| ParentCursor::new(child[j])).collect();
     let mut text: Vec<&str> = vec![""; k + 1];
     let mut ids = vec![0usize; k + 1];
-    for i in 0..words[k].len() {
+    // Cursors positioned at the path of the first entry.
+    let mut cursors: Vec<ParentCursor<'_>> = Vec::with_capacity(k);
+    ids[k] = range.start;
+    for j in (0..k).rev() {
+        let cursor = ParentCursor::starting_at(child[j], ids[j + 1]);
+        ids[j] = cursor.current();
+        cursors.push(cursor);
+    }
+    cursors.reverse();
+    for i in range {
         // ids[j]: the entry of level j on the path of entry i (ids[k] = i).
         ids[k] = i;
         for j in (0..k).rev() {

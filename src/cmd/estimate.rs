@@ -71,6 +71,9 @@ pub struct Args {
     /// Stupid Backoff's back-off factor.
     #[arg(long, default_value_t = 0.4)]
     pub alpha: f32,
+    /// Print what each phase took (time, tokens, runs spilled) to standard error.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// Use these discounts (D1 D2 D3+) for an order whose Kneser-Ney discounts cannot be estimated; without
     /// values 0.5 1 1.5 (lmplz's --discount_fallback).
     #[arg(long, num_args = 0..=3, value_name = "D", default_missing_values = ["0.5", "1", "1.5"])]
@@ -168,11 +171,22 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
 /// Runs `fivegram estimate`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let plan = plan(&args)?;
+    let started = std::time::Instant::now();
     let counts = match &args.counts {
         Some(dir) => count::files::read_counts(dir, plan.count.clone())
             .with_context(|| format!("reading counts from {}", dir.display()))?,
         None => count_text(&args, plan.count.clone())?,
     };
+    if args.verbose {
+        eprintln!(
+            "fivegram: counted {} tokens in {} sentences, {} words, {} sorted runs spilled: {:.1} s",
+            counts.tokens,
+            counts.sentences,
+            counts.vocab.len(),
+            counts.runs(),
+            started.elapsed().as_secs_f64()
+        );
+    }
     if let Some(dir) = &args.write_counts {
         count::files::write_counts(&counts, dir).with_context(|| format!("writing counts to {}", dir.display()))?;
     }
@@ -184,6 +198,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         spinner.finish_and_clear();
         for w in warnings {
             eprintln!("fivegram: warning: {w}");
+        }
+        if args.verbose {
+            eprintln!(
+                "fivegram: estimated and written: {:.1} s in all",
+                started.elapsed().as_secs_f64()
+            );
         }
         let ngrams: Vec<String> = ngrams.iter().map(u64::to_string).collect();
         eprintln!(

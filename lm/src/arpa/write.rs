@@ -174,6 +174,23 @@ fn write_digits(value: f32, digits: &[u8], exp: i32, out: &mut String) {
     }
 }
 
+/// Appends one ARPA entry line (with its newline) to `out`: `prob<TAB>words[<TAB>backoff]`.
+pub fn format_entry(prob: f32, words: &[&str], backoff: Option<f32>, out: &mut String) {
+    format_f32(prob, out);
+    out.push('\t');
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    if let Some(b) = backoff {
+        out.push('\t');
+        format_f32(b, out);
+    }
+    out.push('\n');
+}
+
 impl ArpaWriter<BufWriter<NamedTempFile>> {
     /// Starts writing `path` through a temporary file in the same directory; `counts` are the n-gram counts per
     /// order for the header.
@@ -271,23 +288,21 @@ impl<W: Write> ArpaWriter<W> {
         }
         let line = &mut self.line;
         line.clear();
-        format_f32(prob, line);
-        line.push('\t');
-        for (i, w) in words.iter().enumerate() {
-            if i > 0 {
-                line.push(' ');
-            }
-            line.push_str(w);
-        }
-        if let Some(b) = backoff {
-            line.push('\t');
-            format_f32(b, line);
-        }
-        line.push('\n');
+        format_entry(prob, words, backoff, line);
         self.out
             .write_all(line.as_bytes())
             .map_err(|e| Error::io(&self.path, e))?;
         self.written += 1;
+        Ok(())
+    }
+
+    /// Writes `lines` entries of the current order formatted by [`format_entry`] (for callers that format in
+    /// parallel).
+    pub fn preformatted(&mut self, text: &str, lines: u64) -> Result<()> {
+        self.out
+            .write_all(text.as_bytes())
+            .map_err(|e| Error::io(&self.path, e))?;
+        self.written += lines;
         Ok(())
     }
 

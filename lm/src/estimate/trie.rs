@@ -247,6 +247,17 @@ impl<'a> ParentCursor<'a> {
         ParentCursor { child, parent: 0 }
     }
 
+    /// A cursor whose first query may be `first` or later (found by binary search).
+    pub fn starting_at(child: &'a [u32], first: usize) -> Self {
+        let parent = child.partition_point(|&c| c as usize <= first).saturating_sub(1);
+        ParentCursor { child, parent }
+    }
+
+    /// The parent found by the last query (or the starting position).
+    pub fn current(&self) -> usize {
+        self.parent
+    }
+
     /// The parent of entry `i`; `i` must not decrease between calls.
     #[inline]
     pub fn parent_of(&mut self, i: usize) -> usize {
