@@ -276,3 +276,33 @@ contract_tests!(
     arpa_model_gzip_as_dyn,
     Box::new(ArpaModel::open(fixture("toy3.arpa.gz")).unwrap()) as Box<dyn LanguageModel>
 );
+
+/// The store (`fivegram_lm::store`), built from the same fixture and opened from bytes in memory.
+fn store_model(shards: u32, quantize: u32, parallel: bool) -> Box<fivegram_lm::store::Store<Vec<u8>>> {
+    use fivegram_lm::store::Store;
+    use fivegram_lm::store::build::{BuildOptions, build_from_arpa};
+    let dir = tempfile::tempdir().unwrap();
+    let options = BuildOptions {
+        shards,
+        quantize,
+        ..BuildOptions::default()
+    };
+    let manifest = build_from_arpa(&fixture("toy3.arpa"), dir.path(), &options).unwrap();
+    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+    let store = Store::from_parts(
+        dir.path(),
+        &read("manifest.json"),
+        read(&manifest.files[0].name),
+        manifest.files[1..].iter().map(|f| read(&f.name)).collect(),
+    )
+    .unwrap();
+    Box::new(store.with_parallel(parallel))
+}
+
+contract_tests!(store_1_shard_exact, store_model(1, 0, true));
+contract_tests!(store_2_shards_8_bits, store_model(2, 8, true));
+contract_tests!(store_7_shards_8_bits_serial, store_model(7, 8, false));
+contract_tests!(
+    store_64_shards_exact_as_dyn,
+    store_model(64, 0, true) as Box<dyn LanguageModel>
+);

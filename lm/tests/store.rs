@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use fivegram_lm::model::{ArpaModel, LanguageModel, Scored, State, WordId};
 use fivegram_lm::store::Store;
 use fivegram_lm::store::build::{BuildOptions, build_from_arpa};
+use proptest::prelude::*;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
@@ -36,9 +37,17 @@ fn store_words<M: LanguageModel>(model: &M, vocab: &[String]) -> Vec<String> {
     out
 }
 
+/// The same `f32`, bit for bit, except that 0 and -0 are the same: a probability of `-0` in the file plus a
+/// backoff of `0` is `0` for the reference, which adds the zero backoffs of contexts that the store does not keep.
+fn same(a: f32, b: f32) -> bool {
+    a.to_bits() == b.to_bits() || (a == 0.0 && b == 0.0)
+}
+
 /// Walks every sentence through both models and compares each step exactly.
 fn compare_exact(reference: &ArpaModel, store: &impl LanguageModel, sentences: &[Vec<String>]) {
-    let vocab: Vec<String> = (0..reference.vocab_size() as WordId).map(|i| reference.word(i).unwrap().to_string()).collect();
+    let vocab: Vec<String> = (0..reference.vocab_size() as WordId)
+        .map(|i| reference.word(i).unwrap().to_string())
+        .collect();
     let store_vocab = store_words(store, &vocab);
     for sentence in sentences {
         let mut rs = reference.begin_sentence_state();
@@ -46,9 +55,18 @@ fn compare_exact(reference: &ArpaModel, store: &impl LanguageModel, sentences: &
         for word in sentence.iter().map(String::as_str).chain(["</s>"]) {
             let r: Scored = reference.score(&rs, reference.word_id(word));
             let s: Scored = store.score(&ss, store.word_id(word));
-            assert_eq!(r.log10.to_bits(), s.log10.to_bits(), "{sentence:?} at {word}: {} vs {}", r.log10, s.log10);
+            assert!(
+                same(r.log10, s.log10),
+                "{sentence:?} at {word}: {} vs {}",
+                r.log10,
+                s.log10
+            );
             assert_eq!(r.ngram_length, s.ngram_length, "{sentence:?} at {word}");
-            assert_eq!(state_words(&vocab, &r.state), state_words(&store_vocab, &s.state), "{sentence:?} at {word}");
+            assert_eq!(
+                state_words(&vocab, &r.state),
+                state_words(&store_vocab, &s.state),
+                "{sentence:?} at {word}"
+            );
             rs = r.state;
             ss = s.state;
         }
@@ -72,6 +90,162 @@ fn toy3_matches_reference_for_every_shard_count() {
         for quantize in [0, 8] {
             let (_dir, store) = build(&arpa, shards, quantize);
             compare_exact(&reference, &store, &sentences);
+        }
+    }
+}
+
+#[test]
+fn srilm_style_files_match_reference() {
+    // -inf probabilities, `-99` for <s>, no <unk>, and (in the inline model) n-grams whose contexts and
+    // suffixes are missing, as SRILM's pruning leaves them.
+    let gaps = "\\data\\\nngram 1=6\nngram 2=3\nngram 3=3\nngram 4=1\n\n\\1-grams:\n-99\t<s>\t-0.4\n-1.1\t</s>\n\
+                -0.9\ta\t-0.2\n-1.3\tb\t-0.3\n-1.7\tc\n-inf\td\n\n\\2-grams:\n-0.3\t<s> a\t-0.1\n-0.6\tb c\t-0.5\n\
+                -0.2\tc </s>\n\n\\3-grams:\n-0.25\ta b c\t-0.05\n-0.4\t<s> a c\n-0.7\tb a b\t0.2\n\n\\4-grams:\n\
+                -0.1\ta b c </s>\n\n\\end\\\n";
+    let dir = tempfile::tempdir().unwrap();
+    let gaps_path = dir.path().join("gaps.arpa");
+    std::fs::write(&gaps_path, gaps).unwrap();
+    for arpa in [fixture("srilm-style.arpa"), gaps_path] {
+        let reference = ArpaModel::open(&arpa).unwrap();
+        let vocab: Vec<String> = (0..reference.vocab_size() as WordId)
+            .map(|i| reference.word(i).unwrap().to_string())
+            .collect();
+        let mut sentences = Vec::new();
+        for a in &vocab {
+            for b in &vocab {
+                for c in &vocab {
+                    sentences.push(vec![
+                        a.clone(),
+                        b.clone(),
+                        c.clone(),
+                        "a".into(),
+                        "b".into(),
+                        "c".into(),
+                    ]);
+                }
+            }
+        }
+        for shards in [1, 3] {
+            for quantize in [0, 8] {
+                let (_dir, store) = build(&arpa, shards, quantize);
+                compare_exact(&reference, &store, &sentences);
+            }
+        }
+    }
+}
+
+/// A random back-off model in ARPA text: `words` words, n-grams of each order drawn at random (so contexts and
+/// suffixes are often missing), random probabilities and backoffs (some zero, some absent, some positive).
+fn random_arpa(seed: u64, words: usize, order: usize, per_order: usize) -> String {
+    let mut rng = seed | 1;
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let mut vocab: Vec<String> = vec!["<s>".into(), "</s>".into()];
+    vocab.extend((0..words).map(|i| format!("w{i}")));
+    if next(2) == 0 {
+        vocab.push("<unk>".into());
+    }
+    let mut sections: Vec<Vec<String>> = Vec::new();
+    let value = |next: &mut dyn FnMut(u64) -> u64, highest: bool| -> String {
+        let prob = -(next(3000) as f32) / 1000.0;
+        if highest {
+            return format!("{prob}");
+        }
+        match next(4) {
+            0 => format!("{prob}"),
+            1 => format!("{prob}\t0"),
+            2 => format!("{prob}\t{}", (next(1000) as f32 - 800.0) / 1000.0),
+            _ => format!("{prob}\t{}", -(next(2000) as f32) / 1000.0),
+        }
+    };
+    sections.push(
+        vocab
+            .iter()
+            .map(|w| format!("{}\t{w}", value(&mut next, order == 1)).replacen('\t', "\t", 1))
+            .collect(),
+    );
+    for n in 2..=order {
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..per_order {
+            let gram: Vec<&str> = (0..n)
+                .map(|_| vocab[next(vocab.len() as u64) as usize].as_str())
+                .collect();
+            seen.insert(gram.join(" "));
+        }
+        sections.push(
+            seen.into_iter()
+                .map(|g| {
+                    let v = value(&mut next, n == order);
+                    match v.split_once('\t') {
+                        Some((p, b)) => format!("{p}\t{g}\t{b}"),
+                        None => format!("{v}\t{g}"),
+                    }
+                })
+                .collect(),
+        );
+    }
+    // Unigram lines are "prob<TAB>word[<TAB>backoff]".
+    sections[0] = sections[0]
+        .iter()
+        .map(|line| {
+            let mut parts = line.split('\t');
+            let prob = parts.next().unwrap();
+            let second = parts.next().unwrap();
+            match parts.next() {
+                Some(word) => format!("{prob}\t{word}\t{second}"),
+                None => format!("{prob}\t{second}"),
+            }
+        })
+        .collect();
+    let mut text = String::from("\\data\\\n");
+    for (i, s) in sections.iter().enumerate() {
+        text += &format!("ngram {}={}\n", i + 1, s.len());
+    }
+    for (i, s) in sections.iter().enumerate() {
+        text += &format!("\n\\{}-grams:\n", i + 1);
+        for line in s {
+            text += line;
+            text += "\n";
+        }
+    }
+    text + "\n\\end\\\n"
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Random models with arbitrary gaps: every query from every short state (minimised or spelled out),
+    /// exactly as the reference, for a random shard count.
+    #[test]
+    fn random_models_match_reference(seed in any::<u64>(), words in 2usize..7, order in 1usize..=5, per_order in 1usize..40, shards in 1u32..9) {
+        let text = random_arpa(seed, words, order, per_order);
+        let dir = tempfile::tempdir().unwrap();
+        let arpa = dir.path().join("random.arpa");
+        std::fs::write(&arpa, &text).unwrap();
+        let reference = ArpaModel::open(&arpa).unwrap();
+        let (_store_dir, store) = build(&arpa, shards, 0);
+        let vocab: Vec<String> = (0..reference.vocab_size() as WordId).map(|i| reference.word(i).unwrap().to_string()).collect();
+        let store_vocab = store_words(&store, &vocab);
+        // Every context of up to order-1 words, given in full (not minimised).
+        let mut contexts: Vec<Vec<usize>> = vec![vec![]];
+        for _ in 0..order.saturating_sub(1).min(3) {
+            let longer: Vec<Vec<usize>> = contexts.iter().filter(|c| c.len() + 1 == contexts.last().unwrap().len() + 1).flat_map(|c| (0..vocab.len()).map(move |w| { let mut c = c.clone(); c.push(w); c })).collect();
+            contexts.extend(longer);
+        }
+        for context in &contexts {
+            let rs = State::new(&context.iter().map(|&w| w as WordId).collect::<Vec<_>>()).unwrap();
+            let ss = State::new(&context.iter().map(|&w| store.word_id(&vocab[w])).collect::<Vec<_>>()).unwrap();
+            for w in &vocab {
+                let r = reference.score(&rs, reference.word_id(w));
+                let s = store.score(&ss, store.word_id(w));
+                prop_assert!(same(r.log10, s.log10), "{:?} {}: {} vs {}\n{}", context, w, r.log10, s.log10, text);
+                prop_assert_eq!(r.ngram_length, s.ngram_length);
+                prop_assert_eq!(state_words(&vocab, &r.state), state_words(&store_vocab, &s.state));
+            }
         }
     }
 }

@@ -36,7 +36,9 @@ fn reference_dir() -> Option<PathBuf> {
 }
 
 fn dirs(test: &str) -> Option<(PathBuf, PathBuf)> {
-    let mirror = std::env::var_os("FIVEGRAM_MIRROR").map(PathBuf::from).filter(|d| d.is_dir());
+    let mirror = std::env::var_os("FIVEGRAM_MIRROR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_dir());
     match (reference_dir(), mirror) {
         (Some(reference), Some(mirror)) => Some((reference, mirror)),
         _ => {
@@ -98,10 +100,21 @@ fn compare_steps(reference: &ArpaModel, store: &Store<MappedFile>, sentences: &[
         for word in sentence.iter().map(String::as_str).chain(["</s>"]) {
             let r: Scored = reference.score(&rs, reference.word_id(word));
             let s: Scored = store.score(&ss, store.word_id(word));
-            assert_eq!(r.log10.to_bits(), s.log10.to_bits(), "{sentence:?} at {word}: {} vs {}", r.log10, s.log10);
+            assert_eq!(
+                r.log10.to_bits(),
+                s.log10.to_bits(),
+                "{sentence:?} at {word}: {} vs {}",
+                r.log10,
+                s.log10
+            );
             assert_eq!(r.ngram_length, s.ngram_length, "{sentence:?} at {word}");
             let rw: Vec<&str> = r.state.words().iter().map(|&i| reference.word(i).unwrap()).collect();
-            let sw: Vec<&str> = s.state.words().iter().map(|&i| store_words[i as usize].as_str()).collect();
+            let sw: Vec<&str> = s
+                .state
+                .words()
+                .iter()
+                .map(|&i| store_words[i as usize].as_str())
+                .collect();
             assert_eq!(rw, sw, "{sentence:?} at {word}: states");
             (rs, ss) = (r.state, s.state);
         }
@@ -114,7 +127,10 @@ fn check(model_file: &str, cases: &[Case]) {
     };
     let arpa = reference.join(model_file);
     let arpa_model = ArpaModel::open(&arpa).unwrap();
-    let texts: Vec<Vec<Vec<String>>> = cases.iter().map(|c| read_lines(&mirror.join(c.text), c.rename_unk)).collect();
+    let texts: Vec<Vec<Vec<String>>> = cases
+        .iter()
+        .map(|c| read_lines(&mirror.join(c.text), c.rename_unk))
+        .collect();
     let mut first_totals: Option<Vec<Vec<u32>>> = None;
     let mut unquantized_perplexity = Vec::new();
     for shards in [1, 2, 7, 64] {
@@ -146,8 +162,16 @@ fn check(model_file: &str, cases: &[Case]) {
             let (incl, excl, oov, tokens) = case.perplexity;
             assert_eq!((summary.oov, summary.tokens), (oov, tokens), "{what}");
             let got = (summary.perplexity_including_oovs(), summary.perplexity_excluding_oovs());
-            assert!((got.0 - incl).abs() <= 1e-6, "{what}: perplexity {} vs KenLM {incl}", got.0);
-            assert!((got.1 - excl).abs() <= 1e-6, "{what}: perplexity excluding OOVs {} vs KenLM {excl}", got.1);
+            assert!(
+                (got.0 - incl).abs() <= 1e-6,
+                "{what}: perplexity {} vs KenLM {incl}",
+                got.0
+            );
+            assert!(
+                (got.1 - excl).abs() <= 1e-6,
+                "{what}: perplexity excluding OOVs {} vs KenLM {excl}",
+                got.1
+            );
             totals.push(scores.iter().map(|s| s.total.to_bits()).collect::<Vec<_>>());
             if shards == 1 {
                 unquantized_perplexity.push(got.0);
@@ -169,13 +193,23 @@ fn check(model_file: &str, cases: &[Case]) {
             let (scores, summary) = score(&store, sentences);
             let got = summary.perplexity_including_oovs();
             let change = (got / exact - 1.0) * 100.0;
-            eprintln!("{model_file} on {}, 8 bits, {shards} shards: perplexity {got} ({change:+.3}%)", case.text);
-            assert!(change.abs() < 0.5, "{model_file} on {}: 8-bit perplexity {got} vs {exact}", case.text);
+            eprintln!(
+                "{model_file} on {}, 8 bits, {shards} shards: perplexity {got} ({change:+.3}%)",
+                case.text
+            );
+            assert!(
+                change.abs() < 0.5,
+                "{model_file} on {}: 8-bit perplexity {got} vs {exact}",
+                case.text
+            );
             totals.push(scores.iter().map(|s| s.total.to_bits()).collect::<Vec<_>>());
         }
         match &quantized_totals {
             None => quantized_totals = Some(totals),
-            Some(first) => assert!(first == &totals, "{model_file}: 8 bits, {shards} shards differ from 1 shard"),
+            Some(first) => assert!(
+                first == &totals,
+                "{model_file}: 8 bits, {shards} shards differ from 1 shard"
+            ),
         }
     }
 }

@@ -1,10 +1,13 @@
 //! One module per verb; each exposes `Args` (clap) and `run(args) -> anyhow::Result<()>`.
 
+pub mod build;
 pub mod corpora;
 pub mod estimate;
+pub mod info;
 pub mod eval;
 pub mod query;
 pub mod tokenize;
+pub mod verify;
 
 use clap::Subcommand;
 
@@ -19,6 +22,12 @@ pub enum Command {
     Estimate(estimate::Args),
     /// Score text with a model: per-sentence log10 totals and perplexity, as KenLM's `query` prints them.
     Query(query::Args),
+    /// Build a sharded, compressed model directory from an ARPA file.
+    Build(build::Args),
+    /// Check every checksum of a model directory.
+    Verify(verify::Args),
+    /// Show a model directory's counts and bytes per n-gram by order.
+    Info(info::Args),
     /// Score translations with BLEU or chrF, identical to sacreBLEU 2.6.0's defaults.
     Eval(eval::Args),
 }
@@ -30,6 +39,9 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Tokenize(args) => tokenize::run(args),
         Command::Estimate(args) => estimate::run(args),
         Command::Query(args) => query::run(args),
+        Command::Build(args) => build::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Info(args) => info::run(args),
         Command::Eval(args) => eval::run(args),
     }
 }

@@ -101,7 +101,8 @@ impl IntVecBuilder {
 
     /// The words, exactly [`IntVec::words_needed`] of them.
     pub(crate) fn finish(mut self) -> Vec<u64> {
-        self.words.resize(IntVec::words_needed(self.len, self.width) as usize, 0);
+        self.words
+            .resize(IntVec::words_needed(self.len, self.width) as usize, 0);
         self.words
     }
 }

@@ -29,11 +29,11 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::format::{ContainerWriter, FORMAT_VERSION, HeaderFields, Kind};
-use super::manifest::{FileEntry, FORMAT, MANIFEST, Manifest, Quantization, VOCAB, shard_file_name};
+use super::manifest::{FORMAT, FileEntry, MANIFEST, Manifest, Quantization, VOCAB, shard_file_name};
 use super::quant::Codebook;
 use super::shard::{
-    Codebooks, LevelCounts, RangedKeys, ShardSections, Values, codebook_bytes, encode_ef, encode_ints, encode_rank_bits,
-    shard_of, tag,
+    Codebooks, LevelCounts, RangedKeys, ShardSections, Values, codebook_bytes, encode_ef, encode_ints,
+    encode_rank_bits, shard_of, tag,
 };
 use super::vocab;
 use crate::arpa::read::{ArpaReader, Entry};
@@ -67,7 +67,10 @@ impl Default for BuildOptions {
 impl BuildOptions {
     fn validate(&self) -> Result<()> {
         if self.shards == 0 || self.shards > 1 << 16 {
-            return Err(Error::InvalidOption(format!("--shards {}: use 1 to 65536", self.shards)));
+            return Err(Error::InvalidOption(format!(
+                "--shards {}: use 1 to 65536",
+                self.shards
+            )));
         }
         if self.quantize > 16 {
             return Err(Error::InvalidOption(format!(
@@ -77,7 +80,10 @@ impl BuildOptions {
         }
         if self.smoothing.is_empty()
             || self.smoothing.len() > 64
-            || !self.smoothing.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            || !self
+                .smoothing
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
             return Err(Error::InvalidOption(format!(
                 "smoothing label {:?}: use letters, digits, '-' or '_'",
@@ -155,7 +161,9 @@ impl Packing {
     }
 
     fn reverse(&self, key: u128, n: usize) -> u128 {
-        (0..n).fold(0u128, |rev, i| (rev << self.bits) | u128::from(self.word(key, n, n - 1 - i)))
+        (0..n).fold(0u128, |rev, i| {
+            (rev << self.bits) | u128::from(self.word(key, n, n - 1 - i))
+        })
     }
 }
 
@@ -296,7 +304,11 @@ impl Model {
         }
         let vocab = words.len();
         if vocab >= u32::MAX as usize {
-            return Err(format_error(&reader, reader.line_number(), "more words than 32-bit ids hold".into()));
+            return Err(format_error(
+                &reader,
+                reader.line_number(),
+                "more words than 32-bit ids hold".into(),
+            ));
         }
         // Ids by decreasing probability (ties in file order): frequent words get small ids, which keeps the
         // Elias-Fano universes small.
@@ -321,7 +333,9 @@ impl Model {
             return Err(format_error(
                 &reader,
                 reader.line_number(),
-                format!("a vocabulary of {vocab} words is too large for order {order} (at most 128 bits per n-gram key)"),
+                format!(
+                    "a vocabulary of {vocab} words is too large for order {order} (at most 128 bits per n-gram key)"
+                ),
             ));
         }
         let pack = Packing { bits };
@@ -366,7 +380,9 @@ impl Model {
             perm.par_sort_unstable();
             if let Some(pair) = perm.windows(2).find(|p| p[0].0 == p[1].0) {
                 let later = pair[0].1.max(pair[1].1);
-                let listed: Vec<&str> = (0..n).map(|i| by_id[pack.word(pair[0].0, n, i) as usize].as_str()).collect();
+                let listed: Vec<&str> = (0..n)
+                    .map(|i| by_id[pack.word(pair[0].0, n, i) as usize].as_str())
+                    .collect();
                 return Err(format_error(
                     &reader,
                     first_line[n] + u64::from(later),
@@ -471,7 +487,11 @@ impl Model {
     /// without a probability take their prefix's.
     fn joint_log10(&self) -> Vec<Vec<f32>> {
         let mut joint: Vec<Vec<f32>> = vec![Vec::new(); self.order + 1];
-        joint[1] = self.uni_prob.iter().map(|&p| if p.is_finite() { p } else { -99.0 }).collect();
+        joint[1] = self
+            .uni_prob
+            .iter()
+            .map(|&p| if p.is_finite() { p } else { -99.0 })
+            .collect();
         for n in 2..=self.order {
             let table = &self.tables[n];
             let mut out = Vec::with_capacity(table.keys.len());
@@ -485,7 +505,11 @@ impl Model {
                     while q < lower.len() && lower[q] < prefix {
                         q += 1;
                     }
-                    if q < lower.len() && lower[q] == prefix { joint[n - 1][q] } else { -99.0 }
+                    if q < lower.len() && lower[q] == prefix {
+                        joint[n - 1][q]
+                    } else {
+                        -99.0
+                    }
                 };
                 let p = table.prob[i];
                 out.push(if p.is_finite() { base + p } else { base });
@@ -516,7 +540,9 @@ impl Model {
         let mut backoff = Vec::with_capacity(levels);
         for j in 1..=levels {
             let upper = &self.tables[j + 1];
-            let chosen: Vec<usize> = (0..upper.keys.len()).filter(|&i| upper.flags[i] & flag::EXT != 0).collect();
+            let chosen: Vec<usize> = (0..upper.keys.len())
+                .filter(|&i| upper.flags[i] & flag::EXT != 0)
+                .collect();
             let values: Vec<f32> = chosen.iter().map(|&i| upper.prob[i]).collect();
             let weights: Vec<f32> = chosen.iter().map(|&i| joint[j + 1][i]).collect();
             prob.push(train(&values, &weights, false));
@@ -576,7 +602,11 @@ impl Model {
 
     /// The key (ids, packed) of a context node at level `j`.
     fn context_key(&self, j: usize, index: u32) -> u128 {
-        if j == 1 { u128::from(index) } else { self.tables[j].keys[index as usize] }
+        if j == 1 {
+            u128::from(index)
+        } else {
+            self.tables[j].keys[index as usize]
+        }
     }
 
     fn context_backoff(&self, j: usize, index: u32) -> f32 {
@@ -609,7 +639,10 @@ impl Model {
             ),
         ));
         let ctx1: &[u32] = parts.first().map_or(&[], |(c, _)| c.shard(shard));
-        out.sections.push((tag::CTX1_SET, encode_rank_bits(vocab, ctx1.iter().map(|&w| u64::from(w)))));
+        out.sections.push((
+            tag::CTX1_SET,
+            encode_rank_bits(vocab, ctx1.iter().map(|&w| u64::from(w))),
+        ));
 
         // Level by level: the parent of each context (levels 2+), each context's extension range.
         let mut prev_ext_start: Vec<u64> = Vec::new();
@@ -629,7 +662,11 @@ impl Model {
                 }
             }
             ext_start.push(e as u64);
-            assert_eq!(e, extensions.len(), "level {j}: an extension whose context is not a node");
+            assert_eq!(
+                e,
+                extensions.len(),
+                "level {j}: an extension whose context is not a node"
+            );
             // Parents (levels 2+) and the previous level's child pointers.
             let mut parent = Vec::with_capacity(contexts.len());
             if j >= 2 {
@@ -700,16 +737,23 @@ impl Model {
             out.sections.push((
                 tag::level(j, tag::CTX_BACKOFF),
                 encode_ints(
-                    contexts.iter().map(|&c| books.backoff[j - 1].encode(self.context_backoff(j, c))),
+                    contexts
+                        .iter()
+                        .map(|&c| books.backoff[j - 1].encode(self.context_backoff(j, c))),
                     width,
                 ),
             ));
-            out.sections.push((tag::level(j, tag::CTX_EXT), encode_ef(&ext_start, extensions.len() as u64 + 1)));
+            out.sections.push((
+                tag::level(j, tag::CTX_EXT),
+                encode_ef(&ext_start, extensions.len() as u64 + 1),
+            ));
             out.sections.push((tag::level(j, tag::EXT_KEY), key_words));
             out.sections.push((
                 tag::level(j, tag::EXT_PROB),
                 encode_ints(
-                    extensions.iter().map(|&x| books.prob[j - 1].encode(upper.prob[x as usize])),
+                    extensions
+                        .iter()
+                        .map(|&x| books.prob[j - 1].encode(upper.prob[x as usize])),
                     width,
                 ),
             ));
@@ -739,7 +783,12 @@ impl Model {
     }
 
     /// Writes the model directory.
-    fn write(&self, out: &Path, options: &BuildOptions, on_file: &(dyn Fn(&Path) -> ControlFlow<()> + Sync)) -> Result<Manifest> {
+    fn write(
+        &self,
+        out: &Path,
+        options: &BuildOptions,
+        on_file: &(dyn Fn(&Path) -> ControlFlow<()> + Sync),
+    ) -> Result<Manifest> {
         fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
         let manifest_path = out.join(MANIFEST);
         match fs::remove_file(&manifest_path) {
@@ -760,11 +809,19 @@ impl Model {
         let check = |path: &Path| -> Result<()> {
             match on_file(path) {
                 ControlFlow::Continue(()) => Ok(()),
-                ControlFlow::Break(()) => Err(Error::Cancelled(format!("build stopped after writing {}", path.display()))),
+                ControlFlow::Break(()) => Err(Error::Cancelled(format!(
+                    "build stopped after writing {}",
+                    path.display()
+                ))),
             }
         };
         // The vocabulary.
-        let mut sorted: Vec<(&str, WordId)> = self.words.iter().enumerate().map(|(i, w)| (w.as_str(), i as WordId)).collect();
+        let mut sorted: Vec<(&str, WordId)> = self
+            .words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.as_str(), i as WordId))
+            .collect();
         sorted.sort_unstable();
         let fst = vocab::build_fst(&sorted)?;
         let mut meta: Vec<u64> = vec![u64::from(self.unk), u64::from(self.bos), u64::from(self.eos)];
@@ -816,10 +873,11 @@ impl Model {
             files,
         };
         let bytes = manifest.to_bytes();
-        let mut tmp = tempfile::NamedTempFile::new_in(out).map_err(|e| Error::io(out, e))?;
+        let mut tmp = temp_file(out)?;
         tmp.write_all(&bytes).map_err(|e| Error::io(tmp.path(), e))?;
         tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
-        tmp.persist(&manifest_path).map_err(|e| Error::io(&manifest_path, e.error))?;
+        tmp.persist(&manifest_path)
+            .map_err(|e| Error::io(&manifest_path, e.error))?;
         sync_dir(out)?;
         remove_stale_shards(out, shards);
         check(&manifest_path)?;
@@ -881,7 +939,7 @@ fn write_file(
     body: impl FnOnce(&mut FileWriter) -> io::Result<()>,
 ) -> Result<FileEntry> {
     let path = dir.join(name);
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    let tmp = temp_file(dir)?;
     let tmp_path: PathBuf = tmp.path().to_path_buf();
     let io_err = |e: io::Error| Error::io(&tmp_path, e);
     let sink = HashWriter {
@@ -905,9 +963,24 @@ fn write_file(
     })
 }
 
+/// A temporary file in `dir`, readable by all (as files created normally are, within the umask), unlike
+/// `NamedTempFile`'s private default.
+fn temp_file(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".fivegram-tmp-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o644));
+    }
+    builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))
+}
+
 /// Syncs a directory so that renames and removals in it are durable.
 fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
 }
 
 /// Removes shard files of an earlier build with more shards (best effort: they are not part of the model).

@@ -75,7 +75,10 @@ impl EliasFanoBuilder {
     /// Appends `value` (`last <= value < u`).
     pub(crate) fn push(&mut self, value: u64) {
         assert!(self.pushed < self.n, "more than {} values pushed", self.n);
-        assert!(value < self.u && value >= self.last, "value {value} out of order or universe");
+        assert!(
+            value < self.u && value >= self.last,
+            "value {value} out of order or universe"
+        );
         self.low.push(value & mask(self.layout.low_width));
         let bit = (value >> self.layout.low_width) + self.pushed;
         self.high[(bit / 64) as usize] |= 1 << (bit % 64);

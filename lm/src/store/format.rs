@@ -271,7 +271,9 @@ impl Container {
             return Err(corrupt("not a fivegram model file: bad magic at offset 0".into()));
         }
         if len < HEADER_LEN + TRAILER_LEN {
-            return Err(corrupt(format!("truncated: {len} bytes, shorter than a header and footer")));
+            return Err(corrupt(format!(
+                "truncated: {len} bytes, shorter than a header and footer"
+            )));
         }
         let version = u32_at(bytes, 8);
         if !(OLDEST_VERSION..=FORMAT_VERSION).contains(&version) {
@@ -294,7 +296,9 @@ impl Container {
         let body_crc = u32_at(bytes, trailer + 16);
         let meta_crc = u32_at(bytes, trailer + 20);
         if file_len != len as u64 {
-            return Err(corrupt(format!("truncated: the footer records {file_len} bytes, the file has {len}")));
+            return Err(corrupt(format!(
+                "truncated: the footer records {file_len} bytes, the file has {len}"
+            )));
         }
         if Some(footer_len) != count.checked_mul(ENTRY_LEN).and_then(|t| t.checked_add(TRAILER_LEN))
             || footer_len > len - HEADER_LEN
@@ -316,10 +320,17 @@ impl Container {
         }
         let found_kind = u32_at(bytes, 12);
         if Kind::from_u32(found_kind) != Some(kind) {
-            return Err(corrupt(format!("kind tag {found_kind} at offset 12, expected {} ({})", kind as u32, kind.name())));
+            return Err(corrupt(format!(
+                "kind tag {found_kind} at offset 12, expected {} ({})",
+                kind as u32,
+                kind.name()
+            )));
         }
         if u32_at(bytes, 16) as usize != HEADER_LEN {
-            return Err(corrupt(format!("header length {} at offset 16, expected {HEADER_LEN}", u32_at(bytes, 16))));
+            return Err(corrupt(format!(
+                "header length {} at offset 16, expected {HEADER_LEN}",
+                u32_at(bytes, 16)
+            )));
         }
         if u32_at(bytes, 44) != 0 || u64_at(bytes, 56) != 0 {
             return Err(corrupt("reserved header fields are not zero".into()));
@@ -348,7 +359,10 @@ impl Container {
             };
             let fits = section.offset % 8 == 0
                 && section.offset >= end
-                && section.offset.checked_add(section.len).is_some_and(|e| e <= footer_start as u64);
+                && section
+                    .offset
+                    .checked_add(section.len)
+                    .is_some_and(|e| e <= footer_start as u64);
             if !fits || u32_at(bytes, at + 4) != 0 {
                 return Err(corrupt(format!(
                     "section {i} (tag {}) at offset {} of {} bytes lies outside the file's body",
@@ -425,7 +439,10 @@ mod tests {
         assert_eq!(&bytes[s.offset as usize..(s.offset + s.len) as usize], b"abc");
         assert_eq!(c.section(11).unwrap().len, 0);
         c.verify(path, &bytes).unwrap();
-        assert!(matches!(Container::parse(path, &bytes, Kind::Vocab), Err(Error::Corrupt { .. })));
+        assert!(matches!(
+            Container::parse(path, &bytes, Kind::Vocab),
+            Err(Error::Corrupt { .. })
+        ));
     }
 
     #[test]
@@ -433,7 +450,10 @@ mod tests {
         let bytes = sample();
         let path = Path::new("x.fgs");
         for len in 0..bytes.len() {
-            assert!(Container::parse(path, &bytes[..len], Kind::Shard).is_err(), "truncated to {len}");
+            assert!(
+                Container::parse(path, &bytes[..len], Kind::Shard).is_err(),
+                "truncated to {len}"
+            );
         }
         let c = Container::parse(path, &bytes, Kind::Shard).unwrap();
         let protected = (0..HEADER_LEN).chain(c.footer_start as usize..bytes.len());
@@ -441,7 +461,10 @@ mod tests {
             for flip in [0x01u8, 0x80, 0xFF] {
                 let mut damaged = bytes.clone();
                 damaged[at] ^= flip;
-                assert!(Container::parse(path, &damaged, Kind::Shard).is_err(), "byte {at} ^ {flip:#x}");
+                assert!(
+                    Container::parse(path, &damaged, Kind::Shard).is_err(),
+                    "byte {at} ^ {flip:#x}"
+                );
             }
         }
         // Every byte anywhere is covered by the body CRC.

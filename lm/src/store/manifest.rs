@@ -68,20 +68,22 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// The canonical bytes: pretty JSON and a final newline. `verify` requires the file to be exactly these.
+    /// The canonical bytes: pretty JSON and a final newline. A manifest file must be exactly these.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
         bytes.push(b'\n');
         bytes
     }
 
-    /// Parses and checks the fields that need no other file.
+    /// Parses and checks the fields that need no other file, and that `bytes` are exactly the canonical
+    /// serialisation (so that any edit, truncation or damage that still parses is refused too).
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<Manifest> {
         let corrupt = |what: String| Error::Corrupt {
             path: path.to_path_buf(),
             what,
         };
-        let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not a valid manifest: {e}")))?;
+        let manifest: Manifest =
+            serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not a valid manifest: {e}")))?;
         if manifest.format != FORMAT {
             return Err(corrupt(format!("format {:?}, expected {FORMAT:?}", manifest.format)));
         }
@@ -101,16 +103,27 @@ impl Manifest {
                 .enumerate()
                 .all(|(i, f)| f.name == shard_file_name(i as u32));
         if shards == 0 || !names_ok {
-            return Err(corrupt(format!("the file list does not name {VOCAB} and {shards} shards in order")));
+            return Err(corrupt(format!(
+                "the file list does not name {VOCAB} and {shards} shards in order"
+            )));
         }
         for f in &manifest.files {
-            let hex_ok = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            let hex_ok = |s: &str, len: usize| {
+                s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            };
             if !hex_ok(&f.crc32, 8) || !hex_ok(&f.sha256, 64) {
                 return Err(corrupt(format!("checksums of {} are not lowercase hex", f.name)));
             }
         }
         if manifest.counts.len() != manifest.order || manifest.counts.first() != Some(&manifest.vocab_size) {
-            return Err(corrupt("counts per order disagree with the order or the vocabulary size".into()));
+            return Err(corrupt(
+                "counts per order disagree with the order or the vocabulary size".into(),
+            ));
+        }
+        if manifest.to_bytes() != bytes {
+            return Err(corrupt(
+                "not byte for byte what the builder writes (edited, truncated or damaged)".into(),
+            ));
         }
         let q = manifest.quantization;
         if q.prob_bits != q.backoff_bits || q.prob_bits > 16 {

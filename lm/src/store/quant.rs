@@ -24,11 +24,23 @@
 const ITERATIONS: usize = 2000;
 
 /// A trained codebook: code `i` stands for `values[i]`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Codebook {
     values: Vec<f32>,
     /// The finite values, ascending, with their codes, for encoding.
     finite: Vec<(f32, u32)>,
+}
+
+impl PartialEq for Codebook {
+    /// Bit for bit (NaN, the code for "no probability", equals itself).
+    fn eq(&self, other: &Codebook) -> bool {
+        self.values.len() == other.values.len()
+            && self
+                .values
+                .iter()
+                .zip(&other.values)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+    }
 }
 
 impl Codebook {
@@ -93,14 +105,22 @@ impl Codebook {
     /// the training data held them).
     pub(crate) fn encode(&self, value: f32) -> u32 {
         if !value.is_finite()
-            && let Some(i) = self.values.iter().position(|&v| v == value || (v.is_nan() && value.is_nan()))
+            && let Some(i) = self
+                .values
+                .iter()
+                .position(|&v| v == value || (v.is_nan() && value.is_nan()))
         {
             return i as u32;
         }
         let at = self.finite.partition_point(|&(v, _)| v < value);
         let candidates = [at.checked_sub(1), Some(at)];
         let mut best: Option<(f32, u32)> = None;
-        for (v, code) in candidates.into_iter().flatten().filter_map(|i| self.finite.get(i)).copied() {
+        for (v, code) in candidates
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.finite.get(i))
+            .copied()
+        {
             let distance = (v - value).abs();
             if best.is_none_or(|(d, _)| distance < d) {
                 best = Some((distance, code));
@@ -139,7 +159,11 @@ fn cluster(values: &[(f32, f64)], k: usize) -> Vec<f32> {
     let mut lo = 0;
     for i in 0..k {
         let target = total * (i + 1) as f64 / k as f64;
-        let hi = if i + 1 == k { n } else { weight.partition_point(|&w| w < target).clamp(lo, n) };
+        let hi = if i + 1 == k {
+            n
+        } else {
+            weight.partition_point(|&w| w < target).clamp(lo, n)
+        };
         if hi > lo {
             centroids.push(mean(lo, hi));
         }
@@ -194,7 +218,10 @@ mod tests {
         let book = Codebook::train(&values, None, 4, true);
         assert!(book.values().len() <= 16);
         assert!(book.decode(u64::from(book.encode(f32::NAN))).is_nan());
-        assert_eq!(book.decode(u64::from(book.encode(f32::NEG_INFINITY))), f32::NEG_INFINITY);
+        assert_eq!(
+            book.decode(u64::from(book.encode(f32::NEG_INFINITY))),
+            f32::NEG_INFINITY
+        );
         assert_eq!(book.decode(u64::from(book.encode(0.0))), 0.0);
         assert!(book.decode(99).is_nan());
     }

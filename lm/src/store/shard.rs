@@ -143,7 +143,13 @@ pub(crate) struct ShardSections {
 impl ShardSections {
     /// The directory words.
     pub(crate) fn directory(&self, order: usize, vocab: u64, shard: u32, shards: u32, books: &Codebooks) -> Vec<u64> {
-        let mut d = vec![order as u64, vocab, u64::from(books.width), u64::from(shard), u64::from(shards)];
+        let mut d = vec![
+            order as u64,
+            vocab,
+            u64::from(books.width),
+            u64::from(shard),
+            u64::from(shards),
+        ];
         for l in &self.levels {
             d.extend([l.contexts, l.extensions, l.ctx_key_universe, l.ext_key_universe]);
         }
@@ -251,7 +257,9 @@ impl ShardLayout {
         let levels = order - 1;
         let expected_words = 5 + 4 * levels + 1 + 2 * levels;
         if words != expected_words {
-            return Err(corrupt(format!("directory of {words} words, expected {expected_words} for order {order}")));
+            return Err(corrupt(format!(
+                "directory of {words} words, expected {expected_words} for order {order}"
+            )));
         }
         if !(width == 32 || (1..=16).contains(&width)) {
             return Err(corrupt(format!("value width {width} bits")));
@@ -276,7 +284,10 @@ impl ShardLayout {
                 ctx_key_universe: at(7 + 4 * j),
                 ext_key_universe: at(8 + 4 * j),
             };
-            if c.contexts > LIMIT || c.extensions > LIMIT || c.ctx_key_universe > 1 << 62 || c.ext_key_universe > 1 << 62
+            if c.contexts > LIMIT
+                || c.extensions > LIMIT
+                || c.ctx_key_universe > 1 << 62
+                || c.ext_key_universe > 1 << 62
             {
                 return Err(corrupt(format!("implausible counts at level {}", j + 1)));
             }
@@ -450,7 +461,9 @@ impl ShardLayout {
                 // Descend from the level j-1 node to its child keyed by the context word j back.
                 let prev = &self.levels[j - 2];
                 let Some(child) = prev.child.as_ref() else { break };
-                let Some(range) = Self::ef(bytes, child).pair(node) else { break };
+                let Some(range) = Self::ef(bytes, child).pair(node) else {
+                    break;
+                };
                 let Some(keys) = level.ctx_key.as_ref() else { break };
                 let keys = Self::ef(bytes, keys);
                 match Self::find_in_range(&keys, range, u64::from(context[m - j])) {

@@ -82,7 +82,9 @@ impl<D: AsRef<[u8]>> VocabFile<D> {
             if v < vocab {
                 Ok(v as WordId)
             } else {
-                Err(corrupt(format!("special word id {v} outside the vocabulary of {vocab}")))
+                Err(corrupt(format!(
+                    "special word id {v} outside the vocabulary of {vocab}"
+                )))
             }
         };
         let (unk, bos, eos) = (id(words[0])?, id(words[1])?, id(words[2])?);
@@ -93,10 +95,13 @@ impl<D: AsRef<[u8]>> VocabFile<D> {
         let smoothing = String::from_utf8(bytes[section(tag::SMOOTHING)?].to_vec())
             .map_err(|_| corrupt("smoothing label is not UTF-8".into()))?;
         let fst_range = section(tag::FST)?;
-        let map = fst::Map::new(SubBytes { data, range: fst_range })
-            .map_err(|e| corrupt(format!("vocabulary FST: {e}")))?;
+        let map =
+            fst::Map::new(SubBytes { data, range: fst_range }).map_err(|e| corrupt(format!("vocabulary FST: {e}")))?;
         if map.len() as u64 != vocab {
-            return Err(corrupt(format!("the FST holds {} words, the header says {vocab}", map.len())));
+            return Err(corrupt(format!(
+                "the FST holds {} words, the header says {vocab}",
+                map.len()
+            )));
         }
         Ok(VocabFile {
             map,
