@@ -341,17 +341,14 @@ pub struct ArpaModel {
     counts: Vec<u64>,
 }
 
-/// Opens a model for scoring, choosing the backend from what `path` is: today an ARPA file (plain or gzip),
-/// loaded into an [`ArpaModel`]. This is the one place where a path becomes a model, so every verb that scores
-/// (query, spell, translate) accepts the same kinds of model.
+/// Opens a model for scoring, choosing the backend from what `path` is: a model directory written by
+/// `fivegram build` is opened as a [`Store`](crate::store::Store) (memory-mapped); anything else is read as an
+/// ARPA file (plain or gzip) into an [`ArpaModel`]. This is the one place where a path becomes a model, so every
+/// verb that scores (query, spell, translate) accepts the same kinds of model.
 pub fn open(path: impl AsRef<Path>) -> Result<Box<dyn LanguageModel>> {
     let path = path.as_ref();
     if path.is_dir() {
-        return Err(Error::InvalidOption(format!(
-            "{} is a directory: model directories (fivegram build) cannot be opened by this version; \
-             give an ARPA file",
-            path.display()
-        )));
+        return Ok(Box::new(crate::store::Store::open(path)?));
     }
     Ok(Box::new(ArpaModel::open(path)?))
 }
