@@ -5,18 +5,19 @@
 //! sentence is padded on the left with N−1 `<s>` and ends with `</s>`, so the sentence `a b` counted at order 3
 //! gives `<s> <s> a`, `<s> a b` and `a b </s>`.
 //!
-//! [`Counter`] holds a hash table of n-grams → counts that grows up to the memory budget. When it is full, its
-//! entries are sorted in *suffix order* (last word first, then the one before it, …: the order `lmplz` sorts in,
-//! which makes every n-gram's lower-order suffixes contiguous) and written to an anonymous temporary file as a
-//! compact run (shared-suffix length, varint ids, varint count). [`Counter::finish`] returns [`FullCounts`], which
-//! replays the single sorted stream, merging the runs k-way when there are several. Temporary files are unnamed
-//! (`tempfile::tempfile_in`), so they vanish even if the process is killed.
+//! [`Counter`] appends every n-gram occurrence to a buffer of at most [`CountConfig::memory`] bytes. When it is
+//! full, its entries are sorted in *suffix order* (last word first, then the one before it, …: the order `lmplz`
+//! sorts in, which makes every n-gram's lower-order suffixes contiguous; rayon's parallel sort) and equal
+//! n-grams are combined. When that leaves the buffer more than half full, it is written to an anonymous temporary
+//! file as a compact run (shared-suffix length, varint ids, varint count) and emptied. [`Counter::finish`] returns
+//! [`FullCounts`], which replays the single sorted stream, merging the runs k-way when there are several.
+//! Temporary files are unnamed (`tempfile::tempfile_in`), so they vanish even if the process is killed.
 //!
 //! Keys handed to callers are *reversed*: `key[0]` is the last word of the n-gram, `key[N-1]` the first. In that
 //! form suffix order is plain lexicographic order.
 //!
-//! Memory: the table costs `4·N + 4` bytes per distinct n-gram at a load of at most 3/4, and never grows past the
-//! budget given in [`CountConfig::memory`]; the merge holds a 1 MiB buffer per run.
+//! Memory: an entry costs `4·N + 4` bytes; the buffer's address space is reserved up front but pages are used only
+//! as entries arrive, so a small corpus costs little whatever the budget. The merge holds a 1 MiB buffer per run.
 
 pub mod files;
 
@@ -256,12 +257,12 @@ impl Counter {
             runs: Vec::new(),
         };
         let table = match config.order {
-            1 => AnyTable::O1(Table::new(config.memory, spill)),
-            2 => AnyTable::O2(Table::new(config.memory, spill)),
-            3 => AnyTable::O3(Table::new(config.memory, spill)),
-            4 => AnyTable::O4(Table::new(config.memory, spill)),
-            5 => AnyTable::O5(Table::new(config.memory, spill)),
-            _ => AnyTable::O6(Table::new(config.memory, spill)),
+            1 => AnyTable::O1(Table::new(config.memory, spill)?),
+            2 => AnyTable::O2(Table::new(config.memory, spill)?),
+            3 => AnyTable::O3(Table::new(config.memory, spill)?),
+            4 => AnyTable::O4(Table::new(config.memory, spill)?),
+            5 => AnyTable::O5(Table::new(config.memory, spill)?),
+            _ => AnyTable::O6(Table::new(config.memory, spill)?),
         };
         Ok(Counter {
             vocab,
@@ -292,8 +293,7 @@ impl Counter {
     pub(crate) fn limit_table(&mut self, slots: usize) {
         dispatch!(&mut self.table, t => {
             t.max_capacity = slots.max(16);
-            t.slots = vec![Slot::EMPTY; t.max_capacity];
-            t.len = 0;
+            t.slots = Vec::with_capacity(t.max_capacity);
         })
     }
 
@@ -388,6 +388,12 @@ impl FullCounts {
         dispatch_source!(&self.source, s => s.runs())
     }
 
+    /// Moves sorted counts held in memory to a temporary file when they take more than `bytes`, freeing the
+    /// memory; later passes read them back from disk.
+    pub fn spill_if_larger_than(&mut self, bytes: usize) -> Result<()> {
+        dispatch_source!(&mut self.source, s => s.spill_if_larger_than(bytes))
+    }
+
     /// Calls `f(reversed_key, count)` for every distinct order-N n-gram in suffix order. `reversed_key[0]` is the
     /// last word. Counts are never 0.
     pub fn for_each(&self, mut f: impl FnMut(&[u32], u64) -> Result<()>) -> Result<()> {
@@ -434,21 +440,7 @@ into_any!(1 => O1, 2 => O2, 3 => O3, 4 => O4, 5 => O5, 6 => O6);
 #[repr(C)]
 struct Slot<const N: usize> {
     key: [u32; N],
-    /// 0 marks an empty slot.
     count: u32,
-}
-
-impl<const N: usize> Slot<N> {
-    const EMPTY: Self = Slot { key: [0; N], count: 0 };
-}
-
-#[inline]
-fn hash_key<const N: usize>(key: &[u32; N]) -> u64 {
-    let mut h = 0u64;
-    for &w in key {
-        h = (h.rotate_left(5) ^ u64::from(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    h
 }
 
 /// The sorted runs spilled so far.
@@ -468,11 +460,12 @@ struct Run {
 const SPILL_BUFFER: usize = 1 << 20;
 const INITIAL_CAPACITY: usize = 1 << 12;
 
+/// The n-grams counted since the last spill: appended in text order, sorted and combined when the buffer is
+/// full, spilled as a run when combining does not free enough room.
 #[derive(Debug)]
 struct Table<const N: usize> {
     slots: Vec<Slot<N>>,
-    len: usize,
-    /// The most slots the budget allows.
+    /// The most entries the budget allows.
     max_capacity: usize,
     spill: Spill,
 }
@@ -481,22 +474,23 @@ impl<const N: usize> Table<N>
 where
     Source<N>: IntoAny,
 {
-    fn new(memory: u64, spill: Spill) -> Self {
+    fn new(memory: u64, spill: Spill) -> Result<Self> {
         let slot = std::mem::size_of::<Slot<N>>() as u64;
         let max_capacity = usize::try_from(memory / slot)
             .unwrap_or(usize::MAX)
             .max(INITIAL_CAPACITY);
-        Table {
-            slots: vec![Slot::EMPTY; INITIAL_CAPACITY.min(max_capacity)],
-            len: 0,
+        // Reserving address space touches no memory: pages are only used as entries arrive.
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(max_capacity).map_err(|_| {
+            Error::InvalidOption(format!(
+                "cannot reserve a counting buffer of {memory} bytes: lower the memory budget"
+            ))
+        })?;
+        Ok(Table {
+            slots,
             max_capacity,
             spill,
-        }
-    }
-
-    #[inline]
-    fn index(&self, hash: u64) -> usize {
-        ((u128::from(hash) * self.slots.len() as u128) >> 64) as usize
+        })
     }
 
     fn add_sentence(&mut self, ids: &[u32]) -> Result<()> {
@@ -526,112 +520,57 @@ where
 
     #[inline]
     fn insert(&mut self, key: &[u32; N], add: u32) -> Result<()> {
-        let mut i = self.index(hash_key(key));
-        loop {
-            let slot = &mut self.slots[i];
-            if slot.count == 0 {
-                break;
-            }
-            if slot.key == *key {
-                match slot.count.checked_add(add) {
-                    Some(c) => {
-                        slot.count = c;
-                        return Ok(());
-                    }
-                    None => {
-                        // A count about to overflow 32 bits: write the table out and start afresh.
-                        self.spill_run()?;
-                        return self.insert(key, add);
-                    }
-                }
-            }
-            i += 1;
-            if i == self.slots.len() {
-                i = 0;
-            }
+        if self.slots.len() == self.max_capacity {
+            self.make_room()?;
         }
-        self.slots[i] = Slot { key: *key, count: add };
-        self.len += 1;
-        if self.len * 4 >= self.slots.len() * 3 {
-            self.grow_or_spill()?;
+        self.slots.push(Slot { key: *key, count: add });
+        Ok(())
+    }
+
+    /// Sorts and combines; spills when that leaves the buffer more than half full.
+    fn make_room(&mut self) -> Result<()> {
+        self.sort_combine();
+        if self.slots.len() * 2 > self.max_capacity {
+            self.spill_run()?;
         }
         Ok(())
     }
 
-    fn grow_or_spill(&mut self) -> Result<()> {
-        let doubled = self.slots.len() * 2;
-        if doubled <= self.max_capacity {
-            self.rehash(doubled);
-            Ok(())
-        } else if self.slots.len() < self.max_capacity && self.len * 2 < self.max_capacity {
-            self.rehash(self.max_capacity);
-            Ok(())
-        } else {
-            self.spill_run()
-        }
-    }
-
-    fn rehash(&mut self, capacity: usize) {
-        let old = std::mem::replace(&mut self.slots, vec![Slot::EMPTY; capacity]);
-        for slot in old {
-            if slot.count == 0 {
+    /// Sorts the entries in suffix order and adds up the counts of equal n-grams (as long as they fit 32 bits;
+    /// readers add up whatever equal neighbours remain).
+    fn sort_combine(&mut self) {
+        let slots = &mut self.slots;
+        slots.par_sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        let mut w = 0;
+        for r in 1..slots.len() {
+            let next = slots[r];
+            let cur = &mut slots[w];
+            if cur.key == next.key
+                && let Some(c) = cur.count.checked_add(next.count)
+            {
+                cur.count = c;
                 continue;
             }
-            let mut i = self.index(hash_key(&slot.key));
-            while self.slots[i].count != 0 {
-                i += 1;
-                if i == capacity {
-                    i = 0;
-                }
-            }
-            self.slots[i] = slot;
+            w += 1;
+            slots[w] = next;
         }
-    }
-
-    /// Moves the occupied slots to the front and sorts them in suffix order.
-    fn sorted_prefix(&mut self) -> usize {
-        let mut out = 0;
-        for i in 0..self.slots.len() {
-            if self.slots[i].count != 0 {
-                self.slots.swap(out, i);
-                out += 1;
-            }
-        }
-        debug_assert_eq!(out, self.len);
-        self.slots[..out].par_sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        out
+        slots.truncate((w + 1).min(slots.len()));
     }
 
     fn spill_run(&mut self) -> Result<()> {
-        let len = self.sorted_prefix();
-        let dir = &self.spill.dir;
-        let file = tempfile::tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
-        let mut writer = BufWriter::with_capacity(SPILL_BUFFER, file);
-        let mut encoder = RunEncoder::<N>::default();
-        for slot in &self.slots[..len] {
-            encoder
-                .write(&mut writer, &slot.key, u64::from(slot.count))
-                .map_err(|e| Error::io(dir, e))?;
-        }
-        let mut file = writer.into_inner().map_err(|e| Error::io(dir, e.into_error()))?;
-        file.flush().map_err(|e| Error::io(dir, e))?;
-        self.spill.runs.push(Run {
-            file,
-            entries: len as u64,
-        });
-        self.slots[..len].fill(Slot::EMPTY);
-        self.len = 0;
+        let run = write_run::<N>(&self.spill.dir, &self.slots)?;
+        self.spill.runs.push(run);
+        self.slots.clear();
         Ok(())
     }
 
     fn finish(mut self) -> Result<AnySource> {
+        self.sort_combine();
         if self.spill.runs.is_empty() {
-            let len = self.sorted_prefix();
-            self.slots.truncate(len);
-            self.slots.shrink_to_fit();
-            return Ok(Source::<N>::Memory(self.slots).into_any());
+            let Spill { dir, .. } = self.spill;
+            return Ok(Source::<N>::Memory { slots: self.slots, dir }.into_any());
         }
-        if self.len > 0 {
+        if !self.slots.is_empty() {
             self.spill_run()?;
         }
         let Spill { dir, runs } = self.spill;
@@ -641,7 +580,7 @@ where
 
 #[derive(Debug)]
 enum Source<const N: usize> {
-    Memory(Vec<Slot<N>>),
+    Memory { slots: Vec<Slot<N>>, dir: PathBuf },
     Runs { dir: PathBuf, runs: Vec<Run> },
 }
 
@@ -652,22 +591,63 @@ impl<const N: usize> Source<N> {
 
     fn runs(&self) -> usize {
         match self {
-            Source::Memory(_) => 0,
+            Source::Memory { .. } => 0,
             Source::Runs { runs, .. } => runs.len(),
         }
     }
 
+    fn spill_if_larger_than(&mut self, bytes: usize) -> Result<()> {
+        let Source::Memory { slots, dir } = self else {
+            return Ok(());
+        };
+        if std::mem::size_of_val(slots.as_slice()) <= bytes {
+            return Ok(());
+        }
+        let run = write_run::<N>(dir, slots)?;
+        *self = Source::Runs {
+            dir: dir.clone(),
+            runs: vec![run],
+        };
+        Ok(())
+    }
+
     fn for_each(&self, f: &mut dyn FnMut(&[u32], u64) -> Result<()>) -> Result<()> {
         match self {
-            Source::Memory(slots) => {
-                for slot in slots {
-                    f(&slot.key, u64::from(slot.count))?;
+            Source::Memory { slots, .. } => {
+                let mut i = 0;
+                while i < slots.len() {
+                    let key = &slots[i].key;
+                    let mut count = u64::from(slots[i].count);
+                    i += 1;
+                    while i < slots.len() && slots[i].key == *key {
+                        count += u64::from(slots[i].count);
+                        i += 1;
+                    }
+                    f(key, count)?;
                 }
                 Ok(())
             }
             Source::Runs { dir, runs } => merge_runs::<N>(dir, runs, f),
         }
     }
+}
+
+/// Writes sorted entries as a run in an anonymous temporary file in `dir`.
+fn write_run<const N: usize>(dir: &Path, slots: &[Slot<N>]) -> Result<Run> {
+    let file = tempfile::tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+    let mut writer = BufWriter::with_capacity(SPILL_BUFFER, file);
+    let mut encoder = RunEncoder::<N>::default();
+    for slot in slots {
+        encoder
+            .write(&mut writer, &slot.key, u64::from(slot.count))
+            .map_err(|e| Error::io(dir, e))?;
+    }
+    let mut file = writer.into_inner().map_err(|e| Error::io(dir, e.into_error()))?;
+    file.flush().map_err(|e| Error::io(dir, e))?;
+    Ok(Run {
+        file,
+        entries: slots.len() as u64,
+    })
 }
 
 fn merge_runs<const N: usize>(dir: &Path, runs: &[Run], f: &mut dyn FnMut(&[u32], u64) -> Result<()>) -> Result<()> {
@@ -677,13 +657,6 @@ fn merge_runs<const N: usize>(dir: &Path, runs: &[Run], f: &mut dyn FnMut(&[u32]
         let mut file = run.file.try_clone().map_err(io_err)?;
         file.seek(SeekFrom::Start(0)).map_err(io_err)?;
         readers.push(RunDecoder::<N>::new(file, run.entries));
-    }
-    if readers.len() == 1 {
-        let reader = &mut readers[0];
-        while let Some((key, count)) = reader.next().map_err(io_err)? {
-            f(&key, count)?;
-        }
-        return Ok(());
     }
     let mut heap = BinaryHeap::with_capacity(readers.len());
     for (i, reader) in readers.iter_mut().enumerate() {
@@ -895,6 +868,33 @@ mod tests {
             })
             .unwrap();
         assert_eq!(tiny, big);
+    }
+
+    #[test]
+    fn spilling_the_finished_counts_keeps_the_stream() {
+        let mut counter = Counter::new(CountConfig::new(3)).unwrap();
+        for line in ["a b c", "b c d", "a b c"] {
+            counter
+                .add_sentence(whitespace_tokens(line), Path::new("t"), 1)
+                .unwrap();
+        }
+        let mut counts = counter.finish().unwrap();
+        let collect = |c: &FullCounts| {
+            let mut v = Vec::new();
+            c.for_each(|k, n| {
+                v.push((k.to_vec(), n));
+                Ok(())
+            })
+            .unwrap();
+            v
+        };
+        let before = collect(&counts);
+        counts.spill_if_larger_than(1 << 20).unwrap();
+        assert_eq!(counts.runs(), 0);
+        counts.spill_if_larger_than(0).unwrap();
+        assert_eq!(counts.runs(), 1);
+        assert_eq!(collect(&counts), before);
+        assert_eq!(collect(&counts), before, "replayable");
     }
 
     #[test]

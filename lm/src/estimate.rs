@@ -202,7 +202,13 @@ pub fn estimate(counts: &FullCounts, config: &EstimateConfig) -> Result<Model> {
 /// order as soon as it is final instead of keeping the whole model: this needs about 12 bytes per n-gram less
 /// than [`estimate`] followed by [`Model::write_arpa`], and gives the same bytes. `counts` is consumed and freed
 /// as soon as the trie is built. Returns the n-gram counts per order and any warnings.
-pub fn estimate_to_arpa(counts: FullCounts, config: &EstimateConfig, path: &Path) -> Result<(Vec<u64>, Vec<String>)> {
+pub fn estimate_to_arpa(
+    mut counts: FullCounts,
+    config: &EstimateConfig,
+    path: &Path,
+) -> Result<(Vec<u64>, Vec<String>)> {
+    // Sorted counts still in memory go to disk first, so that they and the trie are never in memory together.
+    counts.spill_if_larger_than(SPILL_BEFORE_BUILD)?;
     let trie = build(&counts, config)?;
     let vocab = counts.vocab.clone();
     drop(counts);
@@ -217,6 +223,9 @@ pub fn estimate_to_arpa(counts: FullCounts, config: &EstimateConfig, path: &Path
     }
     Ok((kept_counts(&est.trie, &est.marks), est.warnings))
 }
+
+/// In-memory sorted counts above this many bytes are written to disk before the trie is built.
+const SPILL_BEFORE_BUILD: usize = 64 << 20;
 
 fn build(counts: &FullCounts, config: &EstimateConfig) -> Result<Trie> {
     let order = counts.order();
@@ -514,6 +523,7 @@ fn mkn(mut trie: Trie, thresholds: &[u64], fallback: Option<Discount>, sink: &mu
     let mut prev_ctx: Vec<u32> = Vec::new();
     for k in 1..n {
         let ctx = contexts(&trie, k, &prev_ctx);
+        drop(std::mem::take(&mut prev_ctx));
         let lower = &trie.levels[k - 1];
         let level = &trie.levels[k];
         let keep = &marks[k];
@@ -572,18 +582,17 @@ fn mkn(mut trie: Trie, thresholds: &[u64], fallback: Option<Discount>, sink: &mu
         trie.levels[k].count = Vec::new();
         // The lower level is complete: its backoffs are the gammas of the contexts it provides.
         let lower_probs = std::mem::replace(&mut probs, p);
-        drop(prev_ctx);
         prev_ctx = ctx;
         sink.level(
             &trie,
             k - 1,
-            log_probs(&lower_probs),
-            log_backoffs(&gammas),
+            log_probs(lower_probs),
+            log_backoffs(gammas),
             &marks[k - 1],
         )?;
     }
     drop(prev_ctx);
-    sink.level(&trie, n - 1, log_probs(&probs), Vec::new(), &marks[n - 1])?;
+    sink.level(&trie, n - 1, log_probs(probs), Vec::new(), &marks[n - 1])?;
     Ok(Estimated {
         trie,
         marks,
@@ -592,13 +601,17 @@ fn mkn(mut trie: Trie, thresholds: &[u64], fallback: Option<Discount>, sink: &mu
     })
 }
 
-fn log_probs(p: &[f32]) -> Vec<f32> {
-    p.iter().map(|&p| p.log10().min(0.0)).collect()
+/// log10 of probabilities, in place.
+fn log_probs(mut p: Vec<f32>) -> Vec<f32> {
+    p.par_iter_mut().for_each(|p| *p = p.log10().min(0.0));
+    p
 }
 
-/// log10 of the gammas; a lower-order n-gram that is no context (NaN: never set) has backoff 0.
-fn log_backoffs(g: &[f32]) -> Vec<f32> {
-    g.iter().map(|&g| if g.is_nan() { 0.0 } else { g.log10() }).collect()
+/// log10 of the gammas, in place; a lower-order n-gram that is no context (NaN: never set) has backoff 0.
+fn log_backoffs(mut g: Vec<f32>) -> Vec<f32> {
+    g.par_iter_mut()
+        .for_each(|g| *g = if g.is_nan() { 0.0 } else { g.log10() });
+    g
 }
 
 #[allow(clippy::needless_range_loop)]
