@@ -1,13 +1,14 @@
 //! `fivegram query`: score text with a language model and print what KenLM's `query` prints.
 //!
-//! Each stdin line is a sentence. Plain output, as `query -v sentence` then `query -v summary`:
+//! Each stdin line is a sentence. Plain output, as `query -v sentence` then `query -v summary` (the summary
+//! fields are separated by a tab):
 //! ```text
 //! Total: -21.143948 OOV: 0
 //! …
-//! Perplexity including OOVs:	53.492586291322944
-//! Perplexity excluding OOVs:	44.231768580598136
-//! OOVs:	273
-//! Tokens:	13181
+//! Perplexity including OOVs: 53.492586291322944
+//! Perplexity excluding OOVs: 44.231768580598136
+//! OOVs: 273
+//! Tokens: 13181
 //! ```
 //! With `--json`, one object per sentence (`{"sentence":1,"total":-21.143948,"oov":0,"tokens":12}`) and a final
 //! summary object. Lines are read and scored in batches of many sentences, so the model answers large batches.
@@ -39,7 +40,7 @@ pub enum TokenizerArg {
 #[command(after_help = "Examples:\n  fivegram query model.arpa.gz < test.txt\n  \
                         zcat test.txt.gz | fivegram query model.arpa --json --threads 2")]
 pub struct Args {
-    /// The model: an ARPA file, plain or gzip.
+    /// The model: an ARPA file (plain or gzip), or a model directory written by `fivegram build`.
     pub model: PathBuf,
     /// Print one JSON object per sentence, then a summary object.
     #[arg(long)]
