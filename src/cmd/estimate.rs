@@ -59,8 +59,10 @@ pub struct Args {
     #[arg(long, default_value = "en")]
     pub lang: String,
     /// Pruning thresholds per order (lmplz's --prune): n-grams whose count is at most the threshold of their
-    /// order are dropped; the last value applies to the remaining orders; the first must be 0.
-    #[arg(long, num_args = 1.., value_name = "T")]
+    /// order are dropped; the last value applies to the remaining orders; the first must be 0. `--prune 0 0 1`
+    /// or `--prune 0,0,1`, followed by another option or at the end (a text file right after it would be read as
+    /// a threshold).
+    #[arg(long, num_args = 1.., value_delimiter = ',', value_name = "T")]
     pub prune: Vec<u64>,
     /// Memory budget for counting, e.g. 500M, 4G (suffixes K, M, G, T are powers of 1024; no suffix: bytes).
     #[arg(long, short = 'S', default_value = "1G")]
@@ -74,9 +76,10 @@ pub struct Args {
     /// Print what each phase took (time, tokens, runs spilled) to standard error.
     #[arg(long, short = 'v')]
     pub verbose: bool,
-    /// Use these discounts (D1 D2 D3+) for an order whose Kneser-Ney discounts cannot be estimated; without
-    /// values 0.5 1 1.5 (lmplz's --discount_fallback).
-    #[arg(long, num_args = 0..=3, value_name = "D", default_missing_values = ["0.5", "1", "1.5"])]
+    /// Use fixed discounts for an order whose Kneser-Ney discounts cannot be estimated (lmplz's
+    /// --discount_fallback): 0.5 1 1.5, or the values given as `--discount-fallback=D1,D2,D3`.
+    #[arg(long, num_args = 0..=1, require_equals = true, value_delimiter = ',', value_name = "D1,D2,D3",
+          default_missing_values = ["0.5", "1", "1.5"])]
     pub discount_fallback: Option<Vec<f32>>,
 }
 
@@ -138,6 +141,9 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
         None => None,
         Some(v) if v.is_empty() => Some(Discount::FALLBACK),
         Some(v) => {
+            if v.len() > 3 {
+                usage!("--discount-fallback takes at most three discounts (D1, D2, D3+)");
+            }
             let mut amount = [0.0f32; 4];
             for j in 0..3 {
                 amount[j + 1] = v[j.min(v.len() - 1)];

@@ -213,6 +213,14 @@ impl ArpaWriter<BufWriter<NamedTempFile>> {
         let out = self.end()?;
         let temp = out.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
         temp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
+        // Temporary files are created private (0600); the model is an ordinary file.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            temp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+                .map_err(|e| Error::io(&path, e))?;
+        }
         temp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         Ok(())
     }

@@ -181,6 +181,12 @@ pub fn write_counts(counts: &FullCounts, dir: &Path) -> Result<()> {
     if dir.exists() {
         fs::remove_dir(dir).map_err(|e| Error::io(dir, e))?;
     }
+    // Temporary directories are created private (0700); the counts are ordinary files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o755)).map_err(|e| Error::io(dir, e))?;
+    }
     let temp_path = temp.keep();
     fs::rename(&temp_path, dir).map_err(|e| Error::io(dir, e))?;
     Ok(())
