@@ -39,7 +39,7 @@ fn report(err: &anyhow::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let usage = err.downcast_ref::<ui::UsageError>().is_some();
-    eprintln!("fivegram: error: {err:#}");
+    eprintln!("fivegram: error: {}", ui::error_chain(err));
     if usage {
         eprintln!("Try 'fivegram --help' for more information.");
         ExitCode::from(2)

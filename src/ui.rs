@@ -33,6 +33,23 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// The error and its causes joined by ": ", leaving out a cause whose text the message before it already ends
+/// with (library errors print their source in their own message and also expose it as `source()`).
+pub fn error_chain(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let message = cause.to_string();
+        if text.ends_with(&message) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&message);
+    }
+    text
+}
+
 /// Writes one JSON object as one line.
 pub fn json_line(out: &mut impl Write, value: &serde_json::Value) -> io::Result<()> {
     serde_json::to_writer(&mut *out, value)?;
@@ -56,4 +73,27 @@ pub fn progress(len: Option<u64>, message: &str) -> ProgressBar {
     bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
     bar.set_message(message.to_string());
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_chain_drops_a_cause_already_in_the_message() {
+        let io = io::Error::new(io::ErrorKind::NotFound, "No such file or directory");
+        let lib = fivegram_corpora::Error::io("/data/x.txt", io);
+        let err = anyhow::Error::new(lib).context("reading the corpus");
+        assert_eq!(
+            error_chain(&err),
+            "reading the corpus: /data/x.txt: No such file or directory"
+        );
+    }
+
+    #[test]
+    fn broken_pipe_is_found_through_context() {
+        let err = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe)).context("writing");
+        assert!(is_broken_pipe(&err));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
+    }
 }
