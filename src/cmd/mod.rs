@@ -7,6 +7,8 @@ pub mod info;
 pub mod eval;
 pub mod query;
 pub mod tokenize;
+pub mod train_translation;
+pub mod translate;
 pub mod verify;
 
 use clap::Subcommand;
@@ -30,6 +32,10 @@ pub enum Command {
     Info(info::Args),
     /// Score translations with BLEU or chrF, identical to sacreBLEU 2.6.0's defaults.
     Eval(eval::Args),
+    /// Train a phrase-based translation model from a parallel corpus.
+    TrainTranslation(train_translation::Args),
+    /// Translate text, one line out per line in.
+    Translate(translate::Args),
 }
 
 /// Runs one verb.
@@ -43,5 +49,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Verify(args) => verify::run(args),
         Command::Info(args) => info::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::TrainTranslation(args) => train_translation::run(args),
+        Command::Translate(args) => translate::run(args),
     }
 }

@@ -23,7 +23,9 @@ pub enum Error {
     #[error(transparent)]
     Lm(#[from] fivegram_lm::Error),
     /// Two inputs that must have one line per segment do not (hypotheses and references, source and target).
-    #[error("{what}: {found} lines, but {expected} were expected (one per segment); check that the files belong together")]
+    #[error(
+        "{what}: {found} lines, but {expected} were expected (one per segment); check that the files belong together"
+    )]
     LineCount {
         /// Which input, e.g. the reference file's path.
         what: String,

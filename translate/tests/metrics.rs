@@ -27,7 +27,10 @@ const REFS2: [&str; 5] = [
 ];
 
 fn streams(n: usize) -> Vec<Vec<String>> {
-    [REFS1, REFS2][..n].iter().map(|s| s.iter().map(|r| r.to_string()).collect()).collect()
+    [REFS1, REFS2][..n]
+        .iter()
+        .map(|s| s.iter().map(|r| r.to_string()).collect())
+        .collect()
 }
 
 fn close(got: f64, expected: f64) {
@@ -53,13 +56,25 @@ fn bleu_one_and_two_references() {
 
 #[test]
 fn chrf_and_chrf_plus() {
-    close(Chrf::default().corpus_score(&HYPS, &streams(1)).unwrap().score, 47.578440528847494);
-    close(Chrf::default().corpus_score(&HYPS, &streams(2)).unwrap().score, 50.49763388811063);
+    close(
+        Chrf::default().corpus_score(&HYPS, &streams(1)).unwrap().score,
+        47.578440528847494,
+    );
+    close(
+        Chrf::default().corpus_score(&HYPS, &streams(2)).unwrap().score,
+        50.49763388811063,
+    );
     let plus = Chrf::plus().corpus_score(&HYPS, &streams(1)).unwrap();
     close(plus.score, 48.47065789211189);
     assert_eq!(plus.name, "chrF2++");
-    assert_eq!(plus.signature, "nrefs:1|case:mixed|eff:yes|nc:6|nw:2|space:no|version:2.6.0");
-    close(Chrf::plus().corpus_score(&HYPS, &streams(2)).unwrap().score, 50.52291487102355);
+    assert_eq!(
+        plus.signature,
+        "nrefs:1|case:mixed|eff:yes|nc:6|nw:2|space:no|version:2.6.0"
+    );
+    close(
+        Chrf::plus().corpus_score(&HYPS, &streams(2)).unwrap().score,
+        50.52291487102355,
+    );
 }
 
 #[test]
@@ -68,17 +83,35 @@ fn degenerate_inputs() {
     assert_eq!(Bleu::default().corpus_score(&["", ""], &refs).unwrap().score, 0.0);
     assert_eq!(Chrf::default().corpus_score(&["", ""], &refs).unwrap().score, 0.0);
     // No 4-grams in the hypothesis: sacreBLEU stops at the missing order and the score is 0.
-    let short = Bleu::default().corpus_score(&["a b c"], &[vec!["a b c d e f"]]).unwrap();
+    let short = Bleu::default()
+        .corpus_score(&["a b c"], &[vec!["a b c d e f"]])
+        .unwrap();
     assert_eq!(short.score, 0.0);
-    assert_eq!(short.verbose(), "100.0/100.0/100.0/0.0 (BP = 0.368 ratio = 0.500 hyp_len = 3 ref_len = 6)");
+    assert_eq!(
+        short.verbose(),
+        "100.0/100.0/100.0/0.0 (BP = 0.368 ratio = 0.500 hyp_len = 3 ref_len = 6)"
+    );
 }
 
 #[test]
 fn mismatched_streams_are_errors() {
     let refs = vec![vec!["a".to_string()]];
     let err = Bleu::default().corpus_score(&["a", "b"], &refs).unwrap_err();
-    assert!(matches!(err, Error::LineCount { expected: 2, found: 1, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::LineCount {
+                expected: 2,
+                found: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(Chrf::default().corpus_score(&["a", "b"], &refs).is_err());
     let none: Vec<Vec<String>> = Vec::new();
-    assert!(matches!(Bleu::default().corpus_score(&["a"], &none), Err(Error::Empty(_))));
+    assert!(matches!(
+        Bleu::default().corpus_score(&["a"], &none),
+        Err(Error::Empty(_))
+    ));
 }

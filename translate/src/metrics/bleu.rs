@@ -83,7 +83,12 @@ impl BleuScore {
 
     /// The part after the score: `p1/p2/p3/p4 (BP = … ratio = … hyp_len = … ref_len = …)`.
     pub fn verbose(&self) -> String {
-        let precisions = self.precisions.iter().map(|p| format!("{p:.1}")).collect::<Vec<_>>().join("/");
+        let precisions = self
+            .precisions
+            .iter()
+            .map(|p| format!("{p:.1}"))
+            .collect::<Vec<_>>()
+            .join("/");
         format!(
             "{precisions} (BP = {:.3} ratio = {:.3} hyp_len = {} ref_len = {})",
             self.bp,
@@ -212,19 +217,22 @@ pub(crate) fn bleu_from_stats(stats: &BleuStats, precisions: &mut [f64; MAX_ORDE
         return 0.0;
     }
     let mut smooth = 1.0f64;
-    for n in 0..MAX_ORDER {
-        if stats.total[n] == 0 {
+    for ((precision, &correct), &total) in precisions.iter_mut().zip(&stats.correct).zip(&stats.total) {
+        if total == 0 {
             break;
         }
-        if stats.correct[n] == 0 {
+        if correct == 0 {
             smooth *= 2.0;
-            precisions[n] = 100.0 / (smooth * stats.total[n] as f64);
+            *precision = 100.0 / (smooth * total as f64);
         } else {
-            precisions[n] = 100.0 * stats.correct[n] as f64 / stats.total[n] as f64;
+            *precision = 100.0 * correct as f64 / total as f64;
         }
     }
     // sacreBLEU's my_log floors log(0) at -9999999999.
-    let log_sum: f64 = precisions.iter().map(|&p| if p == 0.0 { -9_999_999_999.0 } else { p.ln() }).sum();
+    let log_sum: f64 = precisions
+        .iter()
+        .map(|&p| if p == 0.0 { -9_999_999_999.0 } else { p.ln() })
+        .sum();
     *bp * (log_sum / MAX_ORDER as f64).exp()
 }
 

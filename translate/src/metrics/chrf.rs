@@ -77,7 +77,11 @@ type Counts<'a> = HashMap<&'a str, u32>;
 
 /// The character n-grams of orders 1..=`max_order` of `line`.
 fn char_ngrams(line: &str, max_order: usize) -> Vec<Counts<'_>> {
-    let bounds: Vec<usize> = line.char_indices().map(|(i, _)| i).chain(std::iter::once(line.len())).collect();
+    let bounds: Vec<usize> = line
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(line.len()))
+        .collect();
     let chars = bounds.len() - 1;
     (1..=max_order)
         .map(|n| {
@@ -124,12 +128,14 @@ impl OrderCounts<'_> {
     /// count, clipped matches].
     fn match_stats(&self, reference: &OrderCounts<'_>) -> [u64; 3] {
         let matches: u64 = match (self, reference) {
-            (OrderCounts::Chars(h), OrderCounts::Chars(r)) => {
-                h.iter().map(|(k, &v)| u64::from(v.min(r.get(k).copied().unwrap_or(0)))).sum()
-            }
-            (OrderCounts::Words(h), OrderCounts::Words(r)) => {
-                h.iter().map(|(k, &v)| u64::from(v.min(r.get(k).copied().unwrap_or(0)))).sum()
-            }
+            (OrderCounts::Chars(h), OrderCounts::Chars(r)) => h
+                .iter()
+                .map(|(k, &v)| u64::from(v.min(r.get(k).copied().unwrap_or(0))))
+                .sum(),
+            (OrderCounts::Words(h), OrderCounts::Words(r)) => h
+                .iter()
+                .map(|(k, &v)| u64::from(v.min(r.get(k).copied().unwrap_or(0))))
+                .sum(),
             _ => 0,
         };
         let hyp = if reference.is_empty() { 0 } else { self.total() };
@@ -166,15 +172,19 @@ impl Chrf {
 
     fn check(&self) -> Result<()> {
         if self.char_order == 0 && self.word_order == 0 {
-            return Err(Error::InvalidOption("chrF needs a character or a word order above 0".into()));
+            return Err(Error::InvalidOption(
+                "chrF needs a character or a word order above 0".into(),
+            ));
         }
         Ok(())
     }
 
     /// All the n-gram counters of a segment whose whitespace has already been dealt with.
     fn ngrams<'a>(&self, chars: &'a str, words: &[&str]) -> Vec<OrderCounts<'a>> {
-        let mut all: Vec<OrderCounts<'a>> =
-            char_ngrams(chars, self.char_order).into_iter().map(OrderCounts::Chars).collect();
+        let mut all: Vec<OrderCounts<'a>> = char_ngrams(chars, self.char_order)
+            .into_iter()
+            .map(OrderCounts::Chars)
+            .collect();
         for n in 1..=self.word_order {
             all.push(OrderCounts::Words(word_ngrams(words, n)));
         }

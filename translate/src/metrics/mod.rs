@@ -61,7 +61,9 @@ pub fn python_rstrip(text: &str) -> &str {
 /// returns the number of segments.
 fn check_streams<R: AsRef<str>>(hypotheses: usize, references: &[Vec<R>]) -> Result<usize> {
     if references.is_empty() {
-        return Err(Error::Empty("no references given: at least one reference stream is needed".into()));
+        return Err(Error::Empty(
+            "no references given: at least one reference stream is needed".into(),
+        ));
     }
     for (i, stream) in references.iter().enumerate() {
         if stream.len() != hypotheses {
@@ -99,7 +101,10 @@ mod tests {
 
     #[test]
     fn python_whitespace() {
-        assert_eq!(python_split(" a\u{1c}b\u{a0}c  d\t").collect::<Vec<_>>(), ["a", "b", "c", "d"]);
+        assert_eq!(
+            python_split(" a\u{1c}b\u{a0}c  d\t").collect::<Vec<_>>(),
+            ["a", "b", "c", "d"]
+        );
         assert_eq!(python_rstrip("x \u{1f}\u{3000}\r"), "x");
         assert!(!is_python_space('\u{200b}'));
     }

@@ -32,26 +32,41 @@ pub fn tokenize_13a(line: &str) -> String {
     let is_digit = |c: char| c.is_ascii_digit();
     let is_period_comma = |c: char| c == '.' || c == ',';
     // ([^0-9])([\.,]) -> "\1 \2 "
-    let step = substitute_pairs(&step, |a| !is_digit(a), is_period_comma, |a, b, out| {
-        out.push(a);
-        out.push(' ');
-        out.push(b);
-        out.push(' ');
-    });
+    let step = substitute_pairs(
+        &step,
+        |a| !is_digit(a),
+        is_period_comma,
+        |a, b, out| {
+            out.push(a);
+            out.push(' ');
+            out.push(b);
+            out.push(' ');
+        },
+    );
     // ([\.,])([^0-9]) -> " \1 \2"
-    let step = substitute_pairs(&step, is_period_comma, |b| !is_digit(b), |a, b, out| {
-        out.push(' ');
-        out.push(a);
-        out.push(' ');
-        out.push(b);
-    });
+    let step = substitute_pairs(
+        &step,
+        is_period_comma,
+        |b| !is_digit(b),
+        |a, b, out| {
+            out.push(' ');
+            out.push(a);
+            out.push(' ');
+            out.push(b);
+        },
+    );
     // ([0-9])(-) -> "\1 \2 "
-    let step = substitute_pairs(&step, is_digit, |b| b == '-', |a, b, out| {
-        out.push(a);
-        out.push(' ');
-        out.push(b);
-        out.push(' ');
-    });
+    let step = substitute_pairs(
+        &step,
+        is_digit,
+        |b| b == '-',
+        |a, b, out| {
+            out.push(a);
+            out.push(' ');
+            out.push(b);
+            out.push(' ');
+        },
+    );
     super::python_split(&step).collect::<Vec<_>>().join(" ")
 }
 
@@ -91,7 +106,10 @@ mod tests {
     #[test]
     fn matches_sacrebleu() {
         let cases = [
-            ("Two young, White males are outside.", "Two young , White males are outside ."),
+            (
+                "Two young, White males are outside.",
+                "Two young , White males are outside .",
+            ),
             ("3.14 and 1,000 and 5-6 and a-b", "3.14 and 1,000 and 5 - 6 and a-b"),
             ("end...", "end . . ."),
             (".,x", ". , x"),

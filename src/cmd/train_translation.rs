@@ -1,0 +1,246 @@
+//! `fivegram train-translation`: train a phrase-based model from a parallel corpus, and tune its weights.
+//!
+//! Steps: tokenize both sides and learn truecasers; estimate the target 5-gram model (modified Kneser-Ney) from
+//! the truecased target side unless `--lm` names one; align words with IBM Model 1 and the HMM in both directions
+//! and symmetrize (grow-diag-final-and); extract phrases up to 7 words and score them; write the phrase table.
+//! With `--tune-src`/`--tune-ref`, MERT then tunes the feature weights on that development set (fixed seed) and
+//! stores them in the model. The model is written to a temporary directory and renamed into place.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use fivegram_corpora::read::{Decoding, ParallelReader, TextReader};
+use fivegram_corpora::tokenize::Lang;
+use fivegram_translate::model::{PhraseModel, default_model_dir};
+use fivegram_translate::train::{LmSource, TrainConfig, train};
+use fivegram_translate::tune::{TuneConfig, tune};
+use serde_json::json;
+
+use crate::{ui, usage};
+
+/// Flags of `fivegram train-translation`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples (the default en→de model that `fivegram translate --from en --to de` uses):\n  \
+    M=$FIVEGRAM_MIRROR/multi30k\n  \
+    fivegram train-translation --from en --to de --src $M/train.en.gz --tgt $M/train.de.gz \\\n    \
+    --tune-src $M/val.en.gz --tune-ref $M/val.de.gz\n\n  \
+    fivegram train-translation --from de --to en --src $M/train.de.gz --tgt $M/train.en.gz -o models/de-en\n  \
+    fivegram train-translation --tune-only -o models/de-en --tune-src $M/val.de.gz --tune-ref $M/val.en.gz"
+)]
+pub struct Args {
+    /// Source side of the parallel corpus (plain or gzip, one sentence per line).
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["tune_only", "tsv"])]
+    src: Option<PathBuf>,
+    /// Target side, line-aligned with --src.
+    #[arg(long, value_name = "FILE", requires = "src")]
+    tgt: Option<PathBuf>,
+    /// Further parallel data in one tab-separated file (e.g. Tatoeba's `English<TAB>German`).
+    #[arg(long, value_name = "FILE")]
+    tsv: Vec<PathBuf>,
+    /// The 1-based columns of --tsv holding the source and the target sentence.
+    #[arg(long, value_name = "SRC,TGT", default_value = "1,2")]
+    tsv_columns: String,
+    /// Source language (en or de); guessed from the --src file name (train.en.gz) when absent.
+    #[arg(long, value_name = "LANG")]
+    from: Option<Lang>,
+    /// Target language.
+    #[arg(long, value_name = "LANG")]
+    to: Option<Lang>,
+    /// The target language model to use as it is (ARPA file or model directory); it must be over tokenized,
+    /// truecased text like the decoder's. Without it, a 5-gram model is estimated from the target side.
+    #[arg(long, value_name = "MODEL", conflicts_with = "lm_text")]
+    lm: Option<PathBuf>,
+    /// Order of the estimated language model.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    lm_order: usize,
+    /// Further target-language text (one sentence per line) for the estimated language model.
+    #[arg(long, value_name = "FILE")]
+    lm_text: Vec<PathBuf>,
+    /// Where to write the model (default: the default model directory of the language pair).
+    #[arg(long, short = 'o', value_name = "TM_DIR")]
+    output: Option<PathBuf>,
+    /// Skip sentence pairs with more tokens than this on either side.
+    #[arg(long, value_name = "N", default_value_t = 80)]
+    max_length: usize,
+    /// IBM Model 1 iterations.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    ibm1: usize,
+    /// HMM iterations.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    hmm: usize,
+    /// Longest phrase.
+    #[arg(long, value_name = "N", default_value_t = 7)]
+    max_phrase_length: usize,
+    /// Options kept per source phrase in the table.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    max_options: usize,
+    /// Development set source for tuning (MERT).
+    #[arg(long, value_name = "FILE", requires = "tune_ref")]
+    tune_src: Option<PathBuf>,
+    /// Development set reference.
+    #[arg(long, value_name = "FILE", requires = "tune_src")]
+    tune_ref: Option<PathBuf>,
+    /// Only tune the existing model in --output.
+    #[arg(long, requires = "tune_src")]
+    tune_only: bool,
+    /// MERT iterations (decoding the development set each time).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    tune_iterations: usize,
+    /// Translations per sentence collected for MERT.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    tune_nbest: usize,
+    /// Seed of MERT's random starting points.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn guess_lang(path: &std::path::Path) -> Option<Lang> {
+    let name = path.file_name()?.to_str()?;
+    let name = name.strip_suffix(".gz").unwrap_or(name);
+    name.rsplit('.').next()?.parse().ok()
+}
+
+fn read_lines(path: &PathBuf) -> Result<Vec<String>> {
+    let reader = TextReader::open(path, Decoding::Strict)?;
+    let mut lines = Vec::new();
+    for line in reader {
+        lines.push(line?.text);
+    }
+    Ok(lines)
+}
+
+/// Runs `fivegram train-translation`.
+pub fn run(args: Args) -> Result<()> {
+    if args.threads == Some(0) {
+        usage!("--threads must be at least 1");
+    }
+    if args.max_phrase_length == 0 || args.max_length == 0 || args.max_options == 0 || args.tune_nbest == 0 {
+        usage!("--max-phrase-length, --max-length, --max-options and --tune-nbest must be at least 1");
+    }
+    if !(1..=6).contains(&args.lm_order) {
+        usage!("--lm-order must be between 1 and 6");
+    }
+    let columns: Vec<usize> = args
+        .tsv_columns
+        .split(',')
+        .map(|c| c.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .ok()
+        .filter(|c: &Vec<usize>| c.len() == 2 && c.iter().all(|&x| x >= 1) && c[0] != c[1])
+        .unwrap_or_default();
+    if columns.is_empty() {
+        usage!("--tsv-columns takes two different 1-based columns, like 1,2 or 2,1");
+    }
+    let from = args.from.or_else(|| args.src.as_deref().and_then(guess_lang));
+    let to = args.to.or_else(|| args.tgt.as_deref().and_then(guess_lang));
+    let output = match (&args.output, from, to) {
+        (Some(dir), _, _) => dir.clone(),
+        (None, Some(from), Some(to)) => default_model_dir(from.code(), to.code())?,
+        _ => usage!("give --output TM_DIR, or --from and --to for the default model directory"),
+    };
+    let threads = args.threads;
+    fivegram_lm::query::in_thread_pool(threads, move || -> Result<()> {
+        let mut report = json!({"model": output.display().to_string()});
+        if !args.tune_only {
+            let (Some(from), Some(to)) = (from, to) else {
+                usage!("cannot tell the languages from the file names: give --from and --to (en or de)");
+            };
+            if from == to {
+                usage!("source and target language are both {from}");
+            }
+            let mut corpora = Vec::new();
+            if let (Some(src), Some(tgt)) = (&args.src, &args.tgt) {
+                corpora.push(ParallelReader::open(src, tgt, Decoding::Strict)?);
+            } else if args.src.is_some() {
+                usage!("--src needs --tgt");
+            }
+            for tsv in &args.tsv {
+                corpora.push(
+                    ParallelReader::open_tsv(tsv, Decoding::Strict)?.with_columns(columns[0] - 1, columns[1] - 1),
+                );
+            }
+            let mut config = TrainConfig::new(from, to);
+            config.max_length = args.max_length;
+            config.align.ibm1_iterations = args.ibm1;
+            config.align.hmm_iterations = args.hmm;
+            config.extract.max_phrase_length = args.max_phrase_length;
+            config.extract.max_options = args.max_options;
+            config.decoder.max_phrase_length = args.max_phrase_length;
+            config.lm = match &args.lm {
+                Some(path) => LmSource::Existing(path.clone()),
+                None => LmSource::Estimate {
+                    order: args.lm_order,
+                    extra_text: args.lm_text.clone(),
+                },
+            };
+            let bar = ui::progress(None, "training");
+            let trained = train(corpora, &config, &output, &mut |step| bar.set_message(step.to_string()))
+                .with_context(|| format!("training {}", output.display()))?;
+            bar.finish_and_clear();
+            report["pairs"] = json!(trained.pairs);
+            report["skipped"] = json!(trained.skipped);
+            report["tokens"] = json!([trained.tokens.0, trained.tokens.1]);
+            report["source_phrases"] = json!(trained.phrases.0);
+            report["options"] = json!(trained.phrases.1);
+            report["lm_ngrams"] = json!(trained.lm_ngrams);
+            report["seconds"] = trained.seconds.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            if !args.json {
+                eprintln!(
+                    "trained {}: {} sentence pairs ({} skipped), {} source phrases, {} options",
+                    output.display(),
+                    trained.pairs,
+                    trained.skipped,
+                    trained.phrases.0,
+                    trained.phrases.1
+                );
+            }
+        }
+        if let (Some(src), Some(reference)) = (&args.tune_src, &args.tune_ref) {
+            let sources = read_lines(src)?;
+            let references = read_lines(reference)?;
+            if sources.len() != references.len() {
+                bail!(
+                    "{} has {} lines but {} has {}: a development set needs one reference per source line",
+                    src.display(),
+                    sources.len(),
+                    reference.display(),
+                    references.len()
+                );
+            }
+            let mut model = PhraseModel::open(&output).with_context(|| format!("opening {}", output.display()))?;
+            let config = TuneConfig {
+                iterations: args.tune_iterations,
+                nbest: args.tune_nbest,
+                seed: args.seed,
+                ..TuneConfig::default()
+            };
+            let bar = ui::progress(Some(args.tune_iterations as u64), "tuning (MERT)");
+            let tuned = tune(&mut model, &sources, &references, &config, &mut |iteration, bleu| {
+                bar.set_position(iteration as u64);
+                bar.set_message(format!("tuning (MERT), dev BLEU {bleu:.2}"));
+            })?;
+            bar.finish_and_clear();
+            report["tuning"] = tuned.to_json();
+            if !args.json {
+                eprintln!(
+                    "tuned on {} sentences: dev BLEU {:.2} with the default weights, {:.2} after {} iterations",
+                    sources.len(),
+                    tuned.initial_bleu,
+                    tuned.final_bleu,
+                    tuned.iterations.len()
+                );
+            }
+        }
+        if args.json {
+            ui::json_line(&mut std::io::stdout().lock(), &report)?;
+        }
+        Ok(())
+    })?
+}

@@ -1,0 +1,218 @@
+//! `fivegram translate`: translate stdin (or files) to stdout, one line out per line in, in order.
+//!
+//! Lines are read in batches and each batch is translated in parallel (`--threads`) through the `Translator`
+//! trait. Empty lines give empty lines. With `--nbest K` the plain output is Moses' n-best format
+//! (`LINE ||| translation ||| score`, K lines per input, LINE counting from 0); `--json` prints one object per
+//! input line with every translation, its score and (with `--features`) its feature values. `--stats` reports
+//! speed, language-model queries and batches per sentence, the time spent in the language model and the peak
+//! resident memory on stderr.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use fivegram_corpora::read::{Decoding, TextReader};
+use fivegram_translate::model::PhraseModel;
+use fivegram_translate::{TranslateOptions, Translator};
+use serde_json::json;
+
+use crate::{ui, usage};
+
+/// Which translation backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// The phrase-based decoder over a 5-gram language model.
+    Ngram,
+    /// The neural sequence-to-sequence model.
+    Neural,
+}
+
+/// Flags of `fivegram translate`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  fivegram translate --from en --to de < test.en > hyp.de\n  \
+                        fivegram translate --model models/en-de --threads 2 --stats < test.en > hyp.de\n  \
+                        echo 'A dog runs.' | fivegram translate --model models/en-de --nbest 5 --json --features\n\n\
+                        The default model for --from L1 --to L2 is $XDG_DATA_HOME/fivegram/models/translate-L1-L2 \
+                        (see `fivegram train-translation --help`)."
+)]
+pub struct Args {
+    /// The backend.
+    #[arg(long, value_enum, default_value_t = Backend::Ngram)]
+    backend: Backend,
+    /// The model directory (from `fivegram train-translation`).
+    #[arg(long, short = 'm', value_name = "DIR", conflicts_with_all = ["from", "to"])]
+    model: Option<PathBuf>,
+    /// Source language of the default model.
+    #[arg(long, value_name = "LANG", requires = "to")]
+    from: Option<String>,
+    /// Target language of the default model.
+    #[arg(long, value_name = "LANG", requires = "from")]
+    to: Option<String>,
+    /// Input files (plain or gzip) instead of stdin.
+    #[arg(value_name = "FILE")]
+    input: Vec<PathBuf>,
+    /// Hypotheses kept per stack (default: the model's, 200).
+    #[arg(long, value_name = "N")]
+    beam: Option<usize>,
+    /// Translations per line.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    nbest: usize,
+    /// One JSON object per input line, with scores.
+    #[arg(long)]
+    json: bool,
+    /// With --json: each translation's feature values.
+    #[arg(long, requires = "json")]
+    features: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Lines translated per batch.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    batch: usize,
+    /// Report speed, language-model queries and memory on stderr at the end.
+    #[arg(long)]
+    stats: bool,
+    /// Check every file's checksum before translating.
+    #[arg(long)]
+    verify: bool,
+}
+
+/// Runs `fivegram translate`.
+pub fn run(args: Args) -> Result<()> {
+    if args.nbest == 0 {
+        usage!("--nbest must be at least 1");
+    }
+    if args.batch == 0 {
+        usage!("--batch must be at least 1");
+    }
+    if args.beam == Some(0) {
+        usage!("--beam must be at least 1");
+    }
+    if args.threads == Some(0) {
+        usage!("--threads must be at least 1");
+    }
+    if args.backend == Backend::Neural {
+        bail!("the neural backend is not part of this build; use --backend ngram");
+    }
+    let dir = match (&args.model, &args.from, &args.to) {
+        (Some(dir), _, _) => dir.clone(),
+        (None, Some(from), Some(to)) => {
+            let dir = fivegram_translate::model::default_model_dir(from, to)?;
+            if !dir.exists() {
+                bail!(
+                    "no default {from}→{to} model at {}: build it with `fivegram train-translation --from {from} --to {to} \
+                     --src train.{from} --tgt train.{to}` (see its --help), or give --model DIR",
+                    dir.display()
+                );
+            }
+            dir
+        }
+        _ => usage!("give --model DIR, or --from LANG --to LANG for the default model"),
+    };
+    let threads = args.threads;
+    fivegram_lm::query::in_thread_pool(threads, move || translate(&args, &dir))?
+}
+
+fn translate(args: &Args, dir: &PathBuf) -> Result<()> {
+    let start = Instant::now();
+    let model = PhraseModel::open(dir).with_context(|| format!("opening the model {}", dir.display()))?;
+    if args.verify {
+        model.verify()?;
+    }
+    let load_seconds = start.elapsed().as_secs_f64();
+    let translator: &dyn Translator = &model;
+    let options = TranslateOptions {
+        nbest: args.nbest,
+        beam: args.beam,
+        features: args.features,
+    };
+    let mut readers: Vec<TextReader> = if args.input.is_empty() {
+        vec![TextReader::stdin(Decoding::Strict)]
+    } else {
+        args.input
+            .iter()
+            .map(|p| TextReader::open(p, Decoding::Strict))
+            .collect::<Result<_, _>>()?
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let bar = ui::progress(None, "translating");
+    let mut batch: Vec<String> = Vec::with_capacity(args.batch);
+    let mut index = 0u64;
+    let mut line = String::new();
+    for reader in &mut readers {
+        loop {
+            let more = reader.read_line(&mut line)?;
+            if more {
+                batch.push(std::mem::take(&mut line));
+            }
+            if batch.len() == args.batch || (!more && !batch.is_empty()) {
+                let results = translator.translate_batch(&batch, &options)?;
+                for nbest in results {
+                    write_result(&mut out, args, index, &nbest)?;
+                    index += 1;
+                }
+                bar.inc(batch.len() as u64);
+                batch.clear();
+            }
+            if !more {
+                break;
+            }
+        }
+    }
+    out.flush()?;
+    bar.finish_and_clear();
+    if args.stats {
+        let elapsed = start.elapsed().as_secs_f64();
+        let counters: std::collections::BTreeMap<String, f64> = translator.counters().into_iter().collect();
+        let sentences = counters.get("sentences").copied().unwrap_or(0.0).max(1.0);
+        let per = |name: &str| counters.get(name).copied().unwrap_or(0.0) / sentences;
+        let report = json!({
+            "lines": index,
+            "seconds": elapsed,
+            "load_seconds": load_seconds,
+            "lines_per_second": index as f64 / elapsed,
+            "lm_queries_per_sentence": per("lm_queries"),
+            "lm_batches_per_sentence": per("lm_batches"),
+            "lm_seconds": counters.get("lm_seconds"),
+            "decode_seconds": counters.get("decode_seconds"),
+            "hypotheses_per_sentence": per("hypotheses"),
+            "max_rss_mib": max_rss_kib().map(|k| k as f64 / 1024.0),
+            "threads": args.threads,
+        });
+        eprintln!("{report}");
+    }
+    Ok(())
+}
+
+fn write_result(out: &mut impl Write, args: &Args, index: u64, nbest: &fivegram_translate::NBest) -> Result<()> {
+    if args.json {
+        let translations: Vec<serde_json::Value> = nbest
+            .iter()
+            .map(|t| {
+                let mut v = json!({"text": t.text, "score": t.score});
+                if let Some(features) = &t.features {
+                    v["features"] = features.iter().map(|(k, x)| (k.clone(), json!(x))).collect();
+                }
+                v
+            })
+            .collect();
+        ui::json_line(out, &json!({"line": index + 1, "translations": translations}))?;
+    } else if args.nbest > 1 {
+        for t in nbest {
+            writeln!(out, "{index} ||| {} ||| {}", t.text, t.score)?;
+        }
+    } else {
+        writeln!(out, "{}", nbest.first().map_or("", |t| t.text.as_str()))?;
+    }
+    Ok(())
+}
+
+/// Peak resident memory of this process (VmHWM), in KiB, where /proc tells it.
+fn max_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

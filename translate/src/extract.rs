@@ -1,0 +1,386 @@
+//! Phrase extraction from word-aligned sentence pairs (Koehn et al. 2003, as Moses' `extract` and `score`), and
+//! the scores of every phrase pair.
+//!
+//! Every pair of spans of at most `max_phrase_length` words whose alignment points stay inside both spans is
+//! extracted, together with the variants that take in unaligned source words at the edges. Each distinct pair is
+//! scored with the four standard features, natural logarithms:
+//!
+//! - φ(s|t) and φ(t|s): relative frequencies of the pair among pairs sharing the target or the source phrase;
+//! - lex(s|t) and lex(t|s): lexical weights (the product over words of the average word translation probability
+//!   of the words it is aligned to, or of the empty word), with word probabilities estimated from the symmetrized
+//!   alignments;
+//!
+//! and with word-based lexicalized reordering (msd-bidirectional-fe): the probabilities that the phrase follows
+//! its predecessor monotonically, swapped, or discontinuously, and the same for its successor, smoothed towards
+//! the corpus-wide orientation distribution with σ = 0.5.
+
+use std::collections::HashMap;
+
+use fivegram_lm::vocab::FxBuildHasher;
+
+/// Separates the source from the target ids in a pair key.
+const SEP: u32 = u32::MAX;
+/// The empty word in the lexical tables.
+const NULL: u32 = u32::MAX;
+
+/// How to extract and prune.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtractConfig {
+    /// Longest phrase on either side (Moses: 7).
+    pub max_phrase_length: usize,
+    /// Translation options kept per source phrase, the most probable φ(t|s) first.
+    pub max_options: usize,
+}
+
+impl Default for ExtractConfig {
+    fn default() -> ExtractConfig {
+        ExtractConfig {
+            max_phrase_length: 7,
+            max_options: 30,
+        }
+    }
+}
+
+/// The number of phrase-pair features: ln φ(s|t), ln lex(s|t), ln φ(t|s), ln lex(t|s).
+pub const PHRASE_SCORES: usize = 4;
+/// The number of reordering features: previous monotone, swap, discontinuous; next monotone, swap, discontinuous.
+pub const REORDERING_SCORES: usize = 6;
+
+/// One scored translation option.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredPair {
+    /// Target word ids.
+    pub target: Vec<u32>,
+    /// ln φ(s|t), ln lex(s|t), ln φ(t|s), ln lex(t|s).
+    pub scores: [f32; PHRASE_SCORES],
+    /// ln p(orientation) before (m, s, d) and after (m, s, d).
+    pub reordering: [f32; REORDERING_SCORES],
+}
+
+/// All scored options of one source phrase.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceEntry {
+    /// Source word ids.
+    pub source: Vec<u32>,
+    /// The options, most probable first.
+    pub options: Vec<ScoredPair>,
+}
+
+/// Counts statistics gathered while extracting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExtractStats {
+    /// Phrase-pair occurrences extracted.
+    pub occurrences: u64,
+    /// Distinct phrase pairs.
+    pub distinct: u64,
+    /// Distinct source phrases.
+    pub sources: u64,
+    /// Options kept after pruning.
+    pub kept: u64,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Acc {
+    count: u32,
+    lex_st: f32,
+    lex_ts: f32,
+    /// Orientation counts: previous m, s, d; next m, s, d.
+    orient: [u32; 6],
+}
+
+/// Word translation probabilities estimated from alignment points.
+struct LexTables {
+    /// w(t | s), NULL source for unaligned target words.
+    t_given_s: HashMap<(u32, u32), f32, FxBuildHasher>,
+    /// w(s | t), NULL target for unaligned source words.
+    s_given_t: HashMap<(u32, u32), f32, FxBuildHasher>,
+}
+
+impl LexTables {
+    fn new(src: &[Vec<u32>], tgt: &[Vec<u32>], points: &[Vec<(u16, u16)>]) -> LexTables {
+        let mut pair: HashMap<(u32, u32), u32, FxBuildHasher> = HashMap::default();
+        let mut s_total: HashMap<u32, u32, FxBuildHasher> = HashMap::default();
+        let mut t_total: HashMap<u32, u32, FxBuildHasher> = HashMap::default();
+        for ((s, t), a) in src.iter().zip(tgt).zip(points) {
+            let mut s_seen = vec![false; s.len()];
+            let mut t_seen = vec![false; t.len()];
+            for &(i, j) in a {
+                let (sw, tw) = (s[i as usize], t[j as usize]);
+                *pair.entry((sw, tw)).or_insert(0) += 1;
+                *s_total.entry(sw).or_insert(0) += 1;
+                *t_total.entry(tw).or_insert(0) += 1;
+                s_seen[i as usize] = true;
+                t_seen[j as usize] = true;
+            }
+            for (i, &sw) in s.iter().enumerate() {
+                if !s_seen[i] {
+                    *pair.entry((sw, NULL)).or_insert(0) += 1;
+                    *s_total.entry(sw).or_insert(0) += 1;
+                    *t_total.entry(NULL).or_insert(0) += 1;
+                }
+            }
+            for (j, &tw) in t.iter().enumerate() {
+                if !t_seen[j] {
+                    *pair.entry((NULL, tw)).or_insert(0) += 1;
+                    *s_total.entry(NULL).or_insert(0) += 1;
+                    *t_total.entry(tw).or_insert(0) += 1;
+                }
+            }
+        }
+        let mut t_given_s = HashMap::with_capacity_and_hasher(pair.len(), FxBuildHasher::default());
+        let mut s_given_t = HashMap::with_capacity_and_hasher(pair.len(), FxBuildHasher::default());
+        for (&(sw, tw), &c) in &pair {
+            t_given_s.insert((sw, tw), c as f32 / s_total[&sw] as f32);
+            s_given_t.insert((sw, tw), c as f32 / t_total[&tw] as f32);
+        }
+        LexTables { t_given_s, s_given_t }
+    }
+
+    /// lex(t|s) and lex(s|t) of the pair `s[s0..=s1]`, `t[t0..=t1]` under alignment `a`.
+    fn weights(&self, s: &[u32], t: &[u32], a: &[(u16, u16)], span: (usize, usize, usize, usize)) -> (f32, f32) {
+        let (s0, s1, t0, t1) = span;
+        let mut lex_ts = 1.0f32;
+        for (j, &tw) in t.iter().enumerate().take(t1 + 1).skip(t0) {
+            let (mut sum, mut n) = (0.0f32, 0u32);
+            for &(si, ti) in a {
+                if ti as usize == j && (s0..=s1).contains(&(si as usize)) {
+                    sum += self.t_given_s.get(&(s[si as usize], tw)).copied().unwrap_or(0.0);
+                    n += 1;
+                }
+            }
+            lex_ts *= if n == 0 {
+                self.t_given_s.get(&(NULL, tw)).copied().unwrap_or(1e-7)
+            } else {
+                sum / n as f32
+            };
+        }
+        let mut lex_st = 1.0f32;
+        for (i, &sw) in s.iter().enumerate().take(s1 + 1).skip(s0) {
+            let (mut sum, mut n) = (0.0f32, 0u32);
+            for &(si, ti) in a {
+                if si as usize == i && (t0..=t1).contains(&(ti as usize)) {
+                    sum += self.s_given_t.get(&(sw, t[ti as usize])).copied().unwrap_or(0.0);
+                    n += 1;
+                }
+            }
+            lex_st *= if n == 0 {
+                self.s_given_t.get(&(sw, NULL)).copied().unwrap_or(1e-7)
+            } else {
+                sum / n as f32
+            };
+        }
+        (lex_ts, lex_st)
+    }
+}
+
+/// Extracts, scores and prunes the phrase pairs of an aligned corpus. The result is sorted by source ids.
+pub fn extract(
+    src: &[Vec<u32>],
+    tgt: &[Vec<u32>],
+    points: &[Vec<(u16, u16)>],
+    config: &ExtractConfig,
+) -> (Vec<SourceEntry>, ExtractStats) {
+    let lex = LexTables::new(src, tgt, points);
+    let mut pairs: HashMap<Vec<u32>, Acc, FxBuildHasher> = HashMap::default();
+    let mut stats = ExtractStats::default();
+    let max = config.max_phrase_length.max(1);
+    let mut key = Vec::new();
+    for ((s, t), a) in src.iter().zip(tgt).zip(points) {
+        if s.is_empty() || t.is_empty() || a.is_empty() {
+            continue;
+        }
+        let (sl, tl) = (s.len(), t.len());
+        let mut grid = vec![false; sl * tl];
+        let mut s_aligned = vec![false; sl];
+        for &(i, j) in a {
+            grid[i as usize * tl + j as usize] = true;
+            s_aligned[i as usize] = true;
+        }
+        // Alignment points with the sentence boundaries count as aligned corners.
+        let aligned = |i: i64, j: i64| -> bool {
+            if (i == -1 && j == -1) || (i == sl as i64 && j == tl as i64) {
+                return true;
+            }
+            if (i == sl as i64 && j == -1) || (i == -1 && j == tl as i64) {
+                return true;
+            }
+            i >= 0 && j >= 0 && (i as usize) < sl && (j as usize) < tl && grid[i as usize * tl + j as usize]
+        };
+        for t0 in 0..tl {
+            let mut s_min = usize::MAX;
+            let mut s_max = 0usize;
+            for t1 in t0..tl.min(t0 + max) {
+                for i in 0..sl {
+                    if grid[i * tl + t1] {
+                        s_min = s_min.min(i);
+                        s_max = s_max.max(i);
+                    }
+                }
+                if s_min == usize::MAX || s_max - s_min >= max {
+                    continue;
+                }
+                // Consistency: no source word in the span is aligned outside the target span.
+                let consistent = a.iter().all(|&(i, j)| {
+                    let (i, j) = (i as usize, j as usize);
+                    !(s_min..=s_max).contains(&i) || (t0..=t1).contains(&j)
+                });
+                if !consistent {
+                    continue;
+                }
+                let mut s0 = s_min;
+                loop {
+                    let mut s1 = s_max;
+                    loop {
+                        stats.occurrences += 1;
+                        key.clear();
+                        key.extend_from_slice(&s[s0..=s1]);
+                        key.push(SEP);
+                        key.extend_from_slice(&t[t0..=t1]);
+                        let (lex_ts, lex_st) = lex.weights(s, t, a, (s0, s1, t0, t1));
+                        let (a0, a1, b0, b1) = (s0 as i64, s1 as i64, t0 as i64, t1 as i64);
+                        let prev = if aligned(a0 - 1, b0 - 1) {
+                            0
+                        } else if aligned(a1 + 1, b0 - 1) {
+                            1
+                        } else {
+                            2
+                        };
+                        let next = if aligned(a1 + 1, b1 + 1) {
+                            3
+                        } else if aligned(a0 - 1, b1 + 1) {
+                            4
+                        } else {
+                            5
+                        };
+                        let acc = match pairs.get_mut(key.as_slice()) {
+                            Some(acc) => acc,
+                            None => pairs.entry(key.clone()).or_default(),
+                        };
+                        acc.count += 1;
+                        acc.lex_ts = acc.lex_ts.max(lex_ts);
+                        acc.lex_st = acc.lex_st.max(lex_st);
+                        acc.orient[prev] += 1;
+                        acc.orient[next] += 1;
+                        s1 += 1;
+                        if s1 >= sl || s_aligned[s1] || s1 - s0 >= max {
+                            break;
+                        }
+                    }
+                    if s0 == 0 || s_aligned[s0 - 1] || s_max + 1 - (s0 - 1) > max {
+                        break;
+                    }
+                    s0 -= 1;
+                }
+            }
+        }
+    }
+    stats.distinct = pairs.len() as u64;
+    score(pairs, config, stats)
+}
+
+fn score(
+    pairs: HashMap<Vec<u32>, Acc, FxBuildHasher>,
+    config: &ExtractConfig,
+    mut stats: ExtractStats,
+) -> (Vec<SourceEntry>, ExtractStats) {
+    let split = |key: &[u32]| -> usize { key.iter().position(|&w| w == SEP).unwrap_or(key.len()) };
+    let mut src_count: HashMap<&[u32], u32, FxBuildHasher> = HashMap::default();
+    let mut tgt_count: HashMap<&[u32], u32, FxBuildHasher> = HashMap::default();
+    let mut orient_total = [0u64; 6];
+    for (key, acc) in &pairs {
+        let k = split(key);
+        *src_count.entry(&key[..k]).or_insert(0) += acc.count;
+        *tgt_count.entry(&key[k + 1..]).or_insert(0) += acc.count;
+        for (total, &c) in orient_total.iter_mut().zip(&acc.orient) {
+            *total += u64::from(c);
+        }
+    }
+    let prior = |o: usize| -> f32 {
+        let base = if o < 3 { 0 } else { 3 };
+        // Add-0.1 smoothing keeps an orientation never seen in the corpus possible.
+        let sum: u64 = orient_total[base..base + 3].iter().sum();
+        (orient_total[o] as f32 + 0.1) / (sum as f32 + 0.3)
+    };
+    const SIGMA: f32 = 0.5;
+    let mut by_source: HashMap<&[u32], Vec<ScoredPair>, FxBuildHasher> = HashMap::default();
+    for (key, acc) in &pairs {
+        let k = split(key);
+        let (source, target) = (&key[..k], &key[k + 1..]);
+        let c = acc.count as f32;
+        let mut reordering = [0.0f32; REORDERING_SCORES];
+        for (o, r) in reordering.iter_mut().enumerate() {
+            let base = if o < 3 { 0 } else { 3 };
+            let total: u32 = acc.orient[base..base + 3].iter().sum();
+            *r = ((acc.orient[o] as f32 + SIGMA * prior(o)) / (total as f32 + SIGMA)).ln();
+        }
+        by_source.entry(source).or_default().push(ScoredPair {
+            target: target.to_vec(),
+            scores: [
+                (c / tgt_count[target] as f32).ln(),
+                acc.lex_st.max(1e-30).ln(),
+                (c / src_count[source] as f32).ln(),
+                acc.lex_ts.max(1e-30).ln(),
+            ],
+            reordering,
+        });
+    }
+    stats.sources = by_source.len() as u64;
+    let mut entries: Vec<SourceEntry> = by_source
+        .into_iter()
+        .map(|(source, mut options)| {
+            options.sort_by(|a, b| {
+                b.scores[2]
+                    .total_cmp(&a.scores[2])
+                    .then(b.scores[3].total_cmp(&a.scores[3]))
+                    .then_with(|| a.target.cmp(&b.target))
+            });
+            options.truncate(config.max_options.max(1));
+            SourceEntry {
+                source: source.to_vec(),
+                options,
+            }
+        })
+        .collect();
+    entries.sort_by(|a, b| a.source.cmp(&b.source));
+    stats.kept = entries.iter().map(|e| e.options.len() as u64).sum();
+    (entries, stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extracts_consistent_pairs_with_unaligned_edges() {
+        // src: a b c ; tgt: x y ; a-x, c-y, b unaligned.
+        let src = vec![vec![0, 1, 2]];
+        let tgt = vec![vec![10, 11]];
+        let points = vec![vec![(0, 0), (2, 1)]];
+        let (entries, stats) = extract(&src, &tgt, &points, &ExtractConfig::default());
+        let mut pairs: Vec<(Vec<u32>, Vec<u32>)> = entries
+            .iter()
+            .flat_map(|e| e.options.iter().map(move |o| (e.source.clone(), o.target.clone())))
+            .collect();
+        pairs.sort();
+        assert_eq!(
+            pairs,
+            [
+                (vec![0], vec![10]),
+                (vec![0, 1], vec![10]),
+                (vec![0, 1, 2], vec![10, 11]),
+                (vec![1, 2], vec![11]),
+                (vec![2], vec![11]),
+            ]
+        );
+        assert_eq!(stats.occurrences, 5);
+        // φ(t|s) of a unique pair is 1; "x" comes from "a" or "a b": φ(s|t) = 1/2.
+        let a = entries.iter().find(|e| e.source == [0]).unwrap();
+        assert_eq!(a.options[0].scores[2], 0.0);
+        assert!((a.options[0].scores[0] - 0.5f32.ln()).abs() < 1e-6);
+        // "a" → "x" starts both sentences: monotone before; "c" follows it in both, but b is in between on the
+        // source side, so the next orientation is discontinuous.
+        let r = a.options[0].reordering;
+        assert!(r[0] > r[1] && r[0] > r[2]);
+        assert!(r[5] > r[3] && r[5] > r[4]);
+    }
+}

@@ -1,0 +1,404 @@
+//! Training a phrase-based model from a parallel corpus: preprocessing, word alignment in both directions,
+//! symmetrization, phrase extraction and scoring, the phrase table, and the target language model.
+//!
+//! The model is built in a temporary directory next to the destination and renamed into place when complete, so
+//! an interrupted run leaves nothing half-written. An existing destination is replaced only if it is empty or a
+//! model directory (it has a `manifest.json`).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use fivegram_corpora::read::{Decoding, ParallelReader, TextReader};
+use fivegram_corpora::tokenize::Lang;
+use fivegram_lm::count::{CountConfig, Counter};
+use fivegram_lm::estimate::{Discount, EstimateConfig, estimate_to_arpa};
+use fivegram_lm::vocab::FxBuildHasher;
+use rayon::prelude::*;
+use serde_json::json;
+use std::collections::HashMap;
+
+use crate::align::{AlignConfig, align_both};
+use crate::decoder::{DecoderConfig, default_weights};
+use crate::extract::{ExtractConfig, extract};
+use crate::model::{DecoderSettings, MANIFEST_FORMAT, MANIFEST_VERSION, Manifest, Preprocessor, file_info};
+use crate::phrase_table::{PhraseTableWriter, write_atomic};
+use crate::truecase::Truecaser;
+use crate::{Error, Result};
+
+/// Where the target language model comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LmSource {
+    /// Use this model as it is (an ARPA file or a model directory `fivegram_lm::model::open` accepts). It must
+    /// be over the same tokens the decoder produces: tokenized with the target language's conventions and
+    /// truecased.
+    Existing(PathBuf),
+    /// Estimate a modified Kneser-Ney model of this order from the target side of the training data plus these
+    /// raw text files (one sentence per line, preprocessed like the target side), written as `lm.arpa`.
+    Estimate {
+        /// The n-gram order (5).
+        order: usize,
+        /// Further monolingual target-language text.
+        extra_text: Vec<PathBuf>,
+    },
+}
+
+/// Everything training needs to know.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    /// The source language.
+    pub source: Lang,
+    /// The target language.
+    pub target: Lang,
+    /// Sentence pairs with more tokens than this on either side are left out of alignment and extraction (Moses'
+    /// `clean-corpus-n.perl` uses 80).
+    pub max_length: usize,
+    /// Alignment training.
+    pub align: AlignConfig,
+    /// Phrase extraction.
+    pub extract: ExtractConfig,
+    /// The language model.
+    pub lm: LmSource,
+    /// Decoder settings stored in the model.
+    pub decoder: DecoderConfig,
+}
+
+impl TrainConfig {
+    /// Moses-like defaults for a language pair: 5 IBM 1 and 5 HMM iterations, phrases up to 7 words, a 5-gram
+    /// model estimated from the target side, stack size 200, distortion limit 6.
+    pub fn new(source: Lang, target: Lang) -> TrainConfig {
+        TrainConfig {
+            source,
+            target,
+            max_length: 80,
+            align: AlignConfig::default(),
+            extract: ExtractConfig::default(),
+            lm: LmSource::Estimate {
+                order: 5,
+                extra_text: Vec::new(),
+            },
+            decoder: DecoderConfig::default(),
+        }
+    }
+}
+
+/// What training did, with timings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainReport {
+    /// Sentence pairs read.
+    pub pairs: u64,
+    /// Pairs left out (empty side or too long).
+    pub skipped: u64,
+    /// Source and target tokens of the pairs used.
+    pub tokens: (u64, u64),
+    /// Source phrases and options in the table.
+    pub phrases: (u64, u64),
+    /// N-grams per order of the estimated language model (empty for an existing model).
+    pub lm_ngrams: Vec<u64>,
+    /// Seconds per step, by name.
+    pub seconds: Vec<(String, f64)>,
+}
+
+/// A word ↔ id map.
+#[derive(Debug, Default)]
+struct Vocab {
+    ids: HashMap<String, u32, FxBuildHasher>,
+    words: Vec<String>,
+}
+
+impl Vocab {
+    fn id(&mut self, word: &str) -> u32 {
+        if let Some(&id) = self.ids.get(word) {
+            return id;
+        }
+        let id = self.words.len() as u32;
+        self.ids.insert(word.to_string(), id);
+        self.words.push(word.to_string());
+        id
+    }
+}
+
+/// Trains a model from `corpora` (read in order) into `out`. `progress` hears the name of each step as it starts.
+pub fn train(
+    corpora: Vec<ParallelReader>,
+    config: &TrainConfig,
+    out: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> Result<TrainReport> {
+    let mut seconds = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &str, clock: &mut Instant| {
+        seconds.push((name.to_string(), clock.elapsed().as_secs_f64()));
+        *clock = Instant::now();
+    };
+    if let LmSource::Existing(path) = &config.lm
+        && !path.exists()
+    {
+        return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
+    }
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    check_destination(out)?;
+
+    progress("reading the corpus");
+    let mut raw: Vec<(String, String)> = Vec::new();
+    for reader in corpora {
+        for pair in reader {
+            let pair = pair?;
+            raw.push((pair.src, pair.tgt));
+        }
+    }
+    let pairs = raw.len() as u64;
+    if raw.is_empty() {
+        return Err(Error::Empty("the parallel corpus is empty: nothing to train on".into()));
+    }
+    lap("read", &mut clock);
+
+    progress("tokenizing and truecasing");
+    let src_tok = fivegram_corpora::tokenize::Tokenizer::new(config.source);
+    let tgt_tok = fivegram_corpora::tokenize::Tokenizer::new(config.target);
+    let mut tokenized: Vec<(Vec<String>, Vec<String>)> = raw
+        .par_iter()
+        .map(|(s, t)| (src_tok.tokenize(s), tgt_tok.tokenize(t)))
+        .collect();
+    drop(raw);
+    let mut src_tc = Truecaser::new();
+    let mut tgt_tc = Truecaser::new();
+    for (s, t) in &tokenized {
+        src_tc.learn(s);
+        tgt_tc.learn(t);
+    }
+    src_tc.finish();
+    tgt_tc.finish();
+    tokenized.par_iter_mut().for_each(|(s, t)| {
+        src_tc.truecase(s);
+        tgt_tc.truecase(t);
+    });
+    lap("preprocess", &mut clock);
+
+    let work = tempfile::Builder::new()
+        .prefix(".fivegram-train-")
+        .tempdir_in(parent)
+        .map_err(|e| Error::io(parent, e))?;
+    let dir = work.path();
+
+    // The language model first: it needs the whole target side, and its memory is freed before alignment.
+    let (lm_name, lm_ngrams) = match &config.lm {
+        LmSource::Existing(path) => {
+            let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+            (absolute.to_string_lossy().into_owned(), Vec::new())
+        }
+        LmSource::Estimate { order, extra_text } => {
+            progress("estimating the target language model");
+            let preprocessor = Preprocessor::new(config.target, tgt_tc.clone());
+            let mut extra = Vec::with_capacity(extra_text.len());
+            for path in extra_text {
+                extra.push((path.as_path(), read_monolingual(path, &preprocessor)?));
+            }
+            let corpus = Path::new("<target side of the parallel corpus>");
+            let sentences = tokenized
+                .iter()
+                .enumerate()
+                .map(|(i, (_, t))| (corpus, i as u64 + 1, t.as_slice()))
+                .chain(extra.iter().flat_map(|(path, lines)| {
+                    lines
+                        .iter()
+                        .enumerate()
+                        .map(move |(i, t)| (*path, i as u64 + 1, t.as_slice()))
+                }));
+            let counts = estimate_arpa(sentences, *order, &dir.join("lm.arpa"))?;
+            ("lm.arpa".to_string(), counts)
+        }
+    };
+    lap("language model", &mut clock);
+
+    progress("aligning words (IBM Model 1, HMM, both directions)");
+    let mut src_vocab = Vocab::default();
+    let mut tgt_vocab = Vocab::default();
+    let mut src_ids = Vec::with_capacity(tokenized.len());
+    let mut tgt_ids = Vec::with_capacity(tokenized.len());
+    let mut skipped = 0u64;
+    let mut tokens = (0u64, 0u64);
+    for (s, t) in &tokenized {
+        if s.is_empty() || t.is_empty() || s.len() > config.max_length || t.len() > config.max_length {
+            skipped += 1;
+            continue;
+        }
+        tokens.0 += s.len() as u64;
+        tokens.1 += t.len() as u64;
+        src_ids.push(s.iter().map(|w| src_vocab.id(w)).collect::<Vec<u32>>());
+        tgt_ids.push(t.iter().map(|w| tgt_vocab.id(w)).collect::<Vec<u32>>());
+    }
+    drop(tokenized);
+    if src_ids.is_empty() {
+        return Err(Error::Empty(format!(
+            "all {pairs} sentence pairs have an empty side or more than {} tokens: nothing to train on",
+            config.max_length
+        )));
+    }
+    let points = align_both(&src_ids, &tgt_ids, &config.align);
+    lap("alignment", &mut clock);
+
+    progress("extracting and scoring phrases");
+    let (entries, stats) = extract(&src_ids, &tgt_ids, &points, &config.extract);
+    drop(points);
+    lap("extraction", &mut clock);
+
+    progress("writing the phrase table");
+    let mut keyed: Vec<(String, usize)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let key = e
+                .source
+                .iter()
+                .map(|&id| src_vocab.words[id as usize].as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            (key, i)
+        })
+        .collect();
+    keyed.sort_unstable();
+    let mut writer = PhraseTableWriter::new();
+    for (key, i) in &keyed {
+        writer.add(key, &entries[*i].options)?;
+    }
+    writer.finish(dir)?;
+    let mut vocab_text = String::new();
+    for word in &tgt_vocab.words {
+        vocab_text.push_str(word);
+        vocab_text.push('\n');
+    }
+    write_atomic(&dir.join("target.vocab"), vocab_text.as_bytes())?;
+    for (name, tc) in [("truecase.src.tsv", &src_tc), ("truecase.tgt.tsv", &tgt_tc)] {
+        let mut buf = Vec::new();
+        tc.write(&mut buf).map_err(|e| Error::io(dir.join(name), e))?;
+        write_atomic(&dir.join(name), &buf)?;
+    }
+    lap("phrase table", &mut clock);
+
+    let report = TrainReport {
+        pairs,
+        skipped,
+        tokens,
+        phrases: (stats.sources, stats.kept),
+        lm_ngrams: lm_ngrams.clone(),
+        seconds: seconds.clone(),
+    };
+    finish_model(dir, config, &lm_name, &report, &stats)?;
+    install(work, out)?;
+    Ok(report)
+}
+
+/// Checks that `out` can be (re)placed: absent, an empty directory, or a model directory.
+fn check_destination(out: &Path) -> Result<()> {
+    if !out.exists() {
+        return Ok(());
+    }
+    if !out.is_dir() {
+        return Err(Error::InvalidOption(format!(
+            "{} exists and is not a directory",
+            out.display()
+        )));
+    }
+    let empty = std::fs::read_dir(out).map_err(|e| Error::io(out, e))?.next().is_none();
+    if !empty && !out.join("manifest.json").exists() {
+        return Err(Error::InvalidOption(format!(
+            "{} is neither empty nor a model directory (no manifest.json): refusing to replace it",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Lists every file with its size and CRC-32 and writes the manifest, last.
+fn finish_model(
+    dir: &Path,
+    config: &TrainConfig,
+    lm: &str,
+    report: &TrainReport,
+    stats: &crate::extract::ExtractStats,
+) -> Result<()> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut names = vec![
+        "phrases.fst",
+        "phrases.bin",
+        "target.vocab",
+        "truecase.src.tsv",
+        "truecase.tgt.tsv",
+    ];
+    if lm == "lm.arpa" {
+        names.push("lm.arpa");
+    }
+    for name in names {
+        files.insert(name.to_string(), file_info(&dir.join(name))?);
+    }
+    let mut manifest = Manifest {
+        format: MANIFEST_FORMAT.to_string(),
+        version: MANIFEST_VERSION,
+        source_lang: config.source.code().to_string(),
+        target_lang: config.target.code().to_string(),
+        lm: lm.to_string(),
+        weights: Default::default(),
+        decoder: DecoderSettings::from(&config.decoder),
+        files,
+        training: json!({
+            "pairs": report.pairs,
+            "skipped": report.skipped,
+            "source_tokens": report.tokens.0,
+            "target_tokens": report.tokens.1,
+            "phrase_occurrences": stats.occurrences,
+            "phrase_pairs": stats.distinct,
+            "source_phrases": stats.sources,
+            "options_kept": stats.kept,
+            "lm_ngrams": report.lm_ngrams,
+            "max_length": config.max_length,
+            "ibm1_iterations": config.align.ibm1_iterations,
+            "hmm_iterations": config.align.hmm_iterations,
+            "max_phrase_length": config.extract.max_phrase_length,
+            "seconds": report.seconds.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        }),
+    };
+    manifest.set_weights(&default_weights());
+    manifest.write(dir)
+}
+
+/// Moves the finished work directory to `out`, replacing an old model there.
+fn install(work: tempfile::TempDir, out: &Path) -> Result<()> {
+    let built = work.keep();
+    if out.exists() {
+        check_destination(out)?;
+        std::fs::remove_dir_all(out).map_err(|e| Error::io(out, e))?;
+    }
+    std::fs::rename(&built, out).map_err(|e| Error::io(out, e))
+}
+
+/// Estimates a modified Kneser-Ney model over token sequences into `path` (ARPA); returns the n-gram counts.
+pub fn estimate_arpa<'a>(
+    sentences: impl Iterator<Item = (&'a Path, u64, &'a [String])>,
+    order: usize,
+    path: &Path,
+) -> Result<Vec<u64>> {
+    let mut counter = Counter::new(CountConfig::new(order))?;
+    for (source, line, tokens) in sentences {
+        counter.add_sentence(tokens.iter().map(String::as_str), source, line)?;
+    }
+    let counts = counter.finish()?;
+    let config = EstimateConfig {
+        discount_fallback: Some(Discount::FALLBACK),
+        ..EstimateConfig::default()
+    };
+    let (ngrams, _warnings) = estimate_to_arpa(counts, &config, path)?;
+    Ok(ngrams)
+}
+
+/// Reads raw text lines and preprocesses them like the target side of the corpus.
+pub fn read_monolingual(path: &Path, preprocessor: &Preprocessor) -> Result<Vec<Vec<String>>> {
+    let reader = TextReader::open(path, Decoding::Strict)?;
+    let mut out = Vec::new();
+    for line in reader {
+        out.push(preprocessor.prepare(&line?.text));
+    }
+    Ok(out)
+}

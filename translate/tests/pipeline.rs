@@ -1,0 +1,210 @@
+//! Training, opening, decoding, n-best lists, tuning and bad input, end to end on a small self-written corpus.
+
+use std::path::Path;
+
+use fivegram_corpora::read::{Decoding, ParallelReader};
+use fivegram_corpora::tokenize::Lang;
+use fivegram_translate::decoder::FEATURES;
+use fivegram_translate::model::PhraseModel;
+use fivegram_translate::train::{LmSource, TrainConfig, train};
+use fivegram_translate::tune::{TuneConfig, tune};
+use fivegram_translate::{Error, TranslateOptions, Translator};
+
+const EN: &[&str] = &[
+    "A dog runs.",
+    "A dog runs in the park.",
+    "The dog sleeps.",
+    "A man runs.",
+    "The man sleeps in the park.",
+    "A woman reads a book.",
+    "The woman reads.",
+    "A man reads a book in the park.",
+    "The dog sees a man.",
+    "A woman sees the dog.",
+    "Two dogs run in the park.",
+    "Two men read a book.",
+    "The child plays in the park.",
+    "A child sees a dog.",
+    "The woman plays with the dog.",
+    "A man plays with a child.",
+    "The red ball lies in the park.",
+    "A child plays with a red ball.",
+    "The dog runs to the man.",
+    "A woman runs to the child.",
+];
+const DE: &[&str] = &[
+    "Ein Hund rennt.",
+    "Ein Hund rennt im Park.",
+    "Der Hund schläft.",
+    "Ein Mann rennt.",
+    "Der Mann schläft im Park.",
+    "Eine Frau liest ein Buch.",
+    "Die Frau liest.",
+    "Ein Mann liest ein Buch im Park.",
+    "Der Hund sieht einen Mann.",
+    "Eine Frau sieht den Hund.",
+    "Zwei Hunde rennen im Park.",
+    "Zwei Männer lesen ein Buch.",
+    "Das Kind spielt im Park.",
+    "Ein Kind sieht einen Hund.",
+    "Die Frau spielt mit dem Hund.",
+    "Ein Mann spielt mit einem Kind.",
+    "Der rote Ball liegt im Park.",
+    "Ein Kind spielt mit einem roten Ball.",
+    "Der Hund rennt zu dem Mann.",
+    "Eine Frau rennt zu dem Kind.",
+];
+
+fn write(path: &Path, lines: &[&str]) {
+    std::fs::write(path, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+}
+
+fn config() -> TrainConfig {
+    let mut config = TrainConfig::new(Lang::En, Lang::De);
+    config.lm = LmSource::Estimate {
+        order: 3,
+        extra_text: Vec::new(),
+    };
+    config
+}
+
+/// Trains the toy model into `dir/model` and returns its path.
+fn trained(dir: &Path) -> std::path::PathBuf {
+    let (src, tgt) = (dir.join("train.en"), dir.join("train.de"));
+    write(&src, EN);
+    write(&tgt, DE);
+    let out = dir.join("model");
+    let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
+    let mut steps = Vec::new();
+    let report = train(vec![reader], &config(), &out, &mut |s| steps.push(s.to_string())).unwrap();
+    assert_eq!(report.pairs, EN.len() as u64);
+    assert!(report.phrases.1 > 0 && report.lm_ngrams.len() == 3);
+    assert!(steps.len() >= 4, "progress steps: {steps:?}");
+    out
+}
+
+#[test]
+fn trains_translates_and_tunes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = trained(dir.path());
+    let mut model = PhraseModel::open(&out).unwrap();
+    model.verify().unwrap();
+    let translator: &dyn Translator = &model;
+    assert_eq!(translator.backend(), "ngram");
+
+    let sources: Vec<String> = [
+        "A dog runs in the park.",
+        "",
+        "The zebra sleeps.",
+        "A man reads a book.",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let options = TranslateOptions {
+        nbest: 3,
+        features: true,
+        ..TranslateOptions::default()
+    };
+    let out_lists = translator.translate_batch(&sources, &options).unwrap();
+    assert_eq!(out_lists.len(), 4);
+    assert_eq!(out_lists[0][0].text, "Ein Hund rennt im Park.");
+    assert_eq!(out_lists[1].len(), 1);
+    assert_eq!(out_lists[1][0].text, "", "an empty line translates to an empty line");
+    assert!(
+        out_lists[2][0].text.contains("zebra"),
+        "unknown words pass through: {}",
+        out_lists[2][0].text
+    );
+    assert!(out_lists[2][0].text.starts_with("Der "), "{}", out_lists[2][0].text);
+    assert_eq!(out_lists[3][0].text, "Ein Mann liest ein Buch.");
+    // n-best: distinct, best first, and each score is the weighted sum of its features.
+    let weights = *model.weights();
+    for list in &out_lists {
+        assert!(!list.is_empty() && list.len() <= 3);
+        for pair in list.windows(2) {
+            assert!(pair[0].score >= pair[1].score);
+            assert_ne!(pair[0].text, pair[1].text);
+        }
+        for t in list {
+            let features = t.features.as_ref().unwrap();
+            assert_eq!(features.len(), FEATURES.len());
+            let dot: f64 = features.iter().zip(&weights).map(|((_, f), w)| f * f64::from(*w)).sum();
+            assert!(
+                (dot - t.score).abs() < 1e-2 * (1.0 + t.score.abs()),
+                "{dot} vs {}",
+                t.score
+            );
+        }
+    }
+    let counters: std::collections::HashMap<String, f64> = translator.counters().into_iter().collect();
+    assert_eq!(counters["sentences"], 4.0);
+    assert!(counters["lm_queries"] > 0.0 && counters["lm_batches"] > 0.0);
+
+    // Tuning on the training sentences keeps or improves BLEU and stores the weights.
+    let src: Vec<String> = EN.iter().map(|s| s.to_string()).collect();
+    let refs: Vec<String> = DE.iter().map(|s| s.to_string()).collect();
+    let tc = TuneConfig {
+        iterations: 2,
+        nbest: 20,
+        restarts: 2,
+        ..TuneConfig::default()
+    };
+    let report = tune(&mut model, &src, &refs, &tc, &mut |_, _| {}).unwrap();
+    assert!(report.final_bleu >= report.initial_bleu);
+    let reopened = PhraseModel::open(&out).unwrap();
+    assert_eq!(reopened.weights(), &report.weights);
+    assert!(reopened.manifest().training["tuning"]["final_bleu"].is_number());
+    // Mismatched development files are refused.
+    assert!(matches!(
+        tune(&mut model, &src, &refs[1..], &tc, &mut |_, _| {}),
+        Err(Error::LineCount { .. })
+    ));
+}
+
+#[test]
+fn bad_input_is_refused_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, tgt) = (dir.path().join("a.en"), dir.path().join("a.de"));
+    write(&src, EN);
+    write(&tgt, &DE[..DE.len() - 1]);
+    let out = dir.path().join("model");
+    let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
+    let err = train(vec![reader], &config(), &out, &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("a.de"), "{err}");
+    assert!(!out.exists(), "nothing is left behind");
+
+    write(&src, &[]);
+    write(&tgt, &[]);
+    let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
+    assert!(matches!(
+        train(vec![reader], &config(), &out, &mut |_| {}),
+        Err(Error::Empty(_))
+    ));
+
+    // A directory that is not a model is never replaced.
+    let precious = dir.path().join("precious");
+    std::fs::create_dir(&precious).unwrap();
+    std::fs::write(precious.join("notes.txt"), "keep me").unwrap();
+    write(&src, EN);
+    write(&tgt, DE);
+    let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
+    assert!(train(vec![reader], &config(), &precious, &mut |_| {}).is_err());
+    assert!(precious.join("notes.txt").exists());
+
+    // Missing and corrupted models.
+    let err = PhraseModel::open(dir.path().join("nowhere")).unwrap_err();
+    assert!(err.to_string().contains("train-translation"), "{err}");
+    let model = trained(dir.path());
+    let bin = model.join("phrases.bin");
+    let mut bytes = std::fs::read(&bin).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&bin, &bytes).unwrap();
+    let opened = PhraseModel::open(&model).unwrap();
+    assert!(matches!(opened.verify(), Err(Error::Checksum { .. })));
+    std::fs::write(&bin, &bytes[..bytes.len() - 7]).unwrap();
+    assert!(matches!(PhraseModel::open(&model), Err(Error::Corrupt { .. })));
+    std::fs::write(model.join("manifest.json"), "{ not json").unwrap();
+    assert!(matches!(PhraseModel::open(&model), Err(Error::Corrupt { .. })));
+}
