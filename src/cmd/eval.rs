@@ -77,7 +77,10 @@ pub fn run(args: Args) -> Result<()> {
         Some(path) => read_file_lines(path)?,
         None => read_stdin_lines()?,
     };
-    let what = args.input.as_ref().map_or("<stdin>".to_string(), |p| p.display().to_string());
+    let what = args
+        .input
+        .as_ref()
+        .map_or("<stdin>".to_string(), |p| p.display().to_string());
     let mut references = Vec::with_capacity(args.refs.len());
     for path in &args.refs {
         let lines = read_file_lines(path)?;
@@ -101,7 +104,13 @@ pub fn run(args: Args) -> Result<()> {
             };
             let score = bleu.corpus_score(&hypotheses, &references)?;
             let line = score.format(args.width);
-            ("BLEU".to_string(), score.score, score.signature.clone(), Some(score.verbose()), line)
+            (
+                "BLEU".to_string(),
+                score.score,
+                score.signature.clone(),
+                Some(score.verbose()),
+                line,
+            )
         }
         Metric::Chrf => {
             let chrf = Chrf {
@@ -153,7 +162,10 @@ fn read_file_lines(path: &PathBuf) -> Result<Vec<String>> {
 /// The lines of stdin, split at `\n`, `\r\n` or `\r` and stripped of trailing whitespace.
 fn read_stdin_lines() -> Result<Vec<String>> {
     let mut bytes = Vec::new();
-    io::stdin().lock().read_to_end(&mut bytes).context("reading the hypotheses from stdin")?;
+    io::stdin()
+        .lock()
+        .read_to_end(&mut bytes)
+        .context("reading the hypotheses from stdin")?;
     let text = match std::str::from_utf8(&bytes) {
         Ok(text) => text,
         Err(e) => {
