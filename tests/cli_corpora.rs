@@ -28,10 +28,7 @@ fn list_json_describes_the_shipped_catalog() {
         .lines()
         .map(|line| serde_json::from_str(line).expect("each line is one JSON object"))
         .collect();
-    let names: Vec<&str> = records
-        .iter()
-        .map(|r| r["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = records.iter().map(|r| r["name"].as_str().unwrap()).collect();
     for want in [
         "multi30k",
         "tatoeba-deu-eng",
@@ -46,10 +43,7 @@ fn list_json_describes_the_shipped_catalog() {
     }
     let multi30k = &records[names.iter().position(|n| *n == "multi30k").unwrap()];
     assert_eq!(multi30k["kind"], "parallel");
-    assert_eq!(
-        multi30k["languages"],
-        serde_json::json!(["en", "de", "fr", "cs"])
-    );
+    assert_eq!(multi30k["languages"], serde_json::json!(["en", "de", "fr", "cs"]));
     let splits: Vec<&str> = multi30k["splits"]
         .as_array()
         .unwrap()
@@ -69,10 +63,7 @@ fn list_plain_has_one_line_per_corpus() {
     let stdout = text(&output.stdout);
     assert_eq!(stdout.lines().count(), 8, "{stdout}");
     let ptb = stdout.lines().find(|l| l.starts_with("ptb ")).unwrap();
-    assert!(
-        ptb.contains("monolingual") && ptb.contains("train,valid,test"),
-        "{ptb}"
-    );
+    assert!(ptb.contains("monolingual") && ptb.contains("train,valid,test"), "{ptb}");
     assert!(ptb.contains("0/4 local, 3 more downloadable"), "{ptb}");
 }
 
@@ -81,14 +72,8 @@ fn unknown_names_are_usage_errors_listing_valid_ones() {
     let cache = tempfile::tempdir().unwrap();
     for (args, lists) in [
         (&["corpora", "path", "nosuch", "train"][..], "multi30k"),
-        (
-            &["corpora", "path", "multi30k", "dev"][..],
-            "test_2016_flickr",
-        ),
-        (
-            &["corpora", "path", "multi30k", "train", "xx"][..],
-            "en, de, fr, cs",
-        ),
+        (&["corpora", "path", "multi30k", "dev"][..], "test_2016_flickr"),
+        (&["corpora", "path", "multi30k", "train", "xx"][..], "en, de, fr, cs"),
         (&["corpora", "verify", "nosuch"][..], "spelling"),
     ] {
         let output = fivegram(args, cache.path());
@@ -134,10 +119,7 @@ fn verify_reports_ok_mismatch_and_missing_and_fails() {
     // A wrong README (its size differs from the catalog's) and nothing else.
     std::fs::write(mirror.path().join("spelling/README.md"), "not the README").unwrap();
     let dir = mirror.path().to_str().unwrap();
-    let output = fivegram(
-        &["corpora", "verify", "spelling", "--mirror", dir],
-        cache.path(),
-    );
+    let output = fivegram(&["corpora", "verify", "spelling", "--mirror", dir], cache.path());
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let lines: Vec<&str> = stdout.lines().collect();
@@ -145,14 +127,10 @@ fn verify_reports_ok_mismatch_and_missing_and_fails() {
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("MISMATCH  spelling/README.md")
-                && l.contains("14 bytes, expected"))
+            .any(|l| l.starts_with("MISMATCH  spelling/README.md") && l.contains("14 bytes, expected"))
     );
     assert_eq!(
-        lines
-            .iter()
-            .filter(|l| l.starts_with("missing   spelling/"))
-            .count(),
+        lines.iter().filter(|l| l.starts_with("missing   spelling/")).count(),
         3,
         "{stdout}"
     );

@@ -73,9 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
     match args.action {
         Action::List { json } => list(&catalog, &resolver, json, &mut out)?,
-        Action::Verify { name, json } => {
-            verify(&catalog, &resolver, name.as_deref(), json, &mut out)?
-        }
+        Action::Verify { name, json } => verify(&catalog, &resolver, name.as_deref(), json, &mut out)?,
         Action::Path { name, split, lang } => {
             let files = catalog
                 .split_files(&name, &split, lang.as_deref())
@@ -95,23 +93,12 @@ fn unknown_is_usage(err: Error) -> anyhow::Error {
     }
 }
 
-fn list(
-    catalog: &Catalog,
-    resolver: &Resolver,
-    json: bool,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
+fn list(catalog: &Catalog, resolver: &Resolver, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
     let width = catalog.names().iter().map(|n| n.len()).max().unwrap_or(0);
     for corpus in catalog.corpora() {
         let total = corpus.all_files().count();
-        let local = corpus
-            .all_files()
-            .filter(|f| resolver.locate(f).is_some())
-            .count();
-        let downloadable = corpus
-            .all_files()
-            .filter(|f| resolver.url(f).is_some())
-            .count();
+        let local = corpus.all_files().filter(|f| resolver.locate(f).is_some()).count();
+        let downloadable = corpus.all_files().filter(|f| resolver.url(f).is_some()).count();
         if json {
             let splits: Vec<_> = corpus
                 .splits()
@@ -220,9 +207,9 @@ fn verify(
                     Err(Error::Checksum { found, .. }) => {
                         Outcome::Mismatch(format!("sha256 {found}, expected {}", file.sha256))
                     }
-                    Err(Error::Size {
-                        found, expected, ..
-                    }) => Outcome::Mismatch(format!("{found} bytes, expected {expected}")),
+                    Err(Error::Size { found, expected, .. }) => {
+                        Outcome::Mismatch(format!("{found} bytes, expected {expected}"))
+                    }
                     Err(other) => Outcome::Unreadable(other.to_string()),
                 }
             }
@@ -278,11 +265,7 @@ fn verify(
         } else {
             ""
         };
-        anyhow::bail!(
-            "{} of {} files failed verification{hint}",
-            bad + missing,
-            files.len()
-        );
+        anyhow::bail!("{} of {} files failed verification{hint}", bad + missing, files.len());
     }
     Ok(())
 }
