@@ -519,33 +519,75 @@ impl Model {
         joint
     }
 
-    /// Codebooks trained on the whole model (see [`quant`](super::quant) for the weighting).
-    fn codebooks(&self, bits: u32) -> Codebooks {
+    /// Codebooks trained on the whole model (see [`quant`](super::quant) for the weighting). At levels whose
+    /// extensions carry a state bit, the bit is folded into the probability code: the codebook is two codebooks
+    /// back to back, codes below the split for n-grams that do not stay in a state and the rest for those that
+    /// do. Nearly all such n-grams stay (they are contexts themselves), so the few others get a small share of the
+    /// codes (`2^bits · √fraction`), and the separate bit per n-gram disappears. Returns the codebooks and, per
+    /// level, the two halves to encode with.
+    fn codebooks(&self, bits: u32) -> (Codebooks, Vec<Option<(Codebook, Codebook)>>) {
         let levels = self.order - 1;
         if bits == 0 {
-            return Codebooks {
+            let books = Codebooks {
                 width: 32,
                 unigram: Values::Raw,
                 prob: vec![Values::Raw; levels],
                 backoff: vec![Values::Raw; levels],
+                keep_split: vec![None; levels],
             };
+            return (books, vec![None; levels]);
         }
         let joint = self.joint_log10();
+        let weights_of =
+            |joint: &[f32]| -> Vec<f64> { joint.iter().map(|&p| 10f64.powf(f64::from(p) / 2.0)).collect() };
         let train = |values: &[f32], joint: &[f32], keep_zero: bool| {
-            let weights: Vec<f64> = joint.iter().map(|&p| 10f64.powf(f64::from(p) / 2.0)).collect();
-            Values::Book(Codebook::train(values, Some(&weights), bits, keep_zero))
+            Codebook::train(values, Some(&weights_of(joint)), bits, keep_zero)
         };
-        let unigram = train(&self.uni_prob, &joint[1], false);
+        let unigram = Values::Book(train(&self.uni_prob, &joint[1], false));
         let mut prob = Vec::with_capacity(levels);
         let mut backoff = Vec::with_capacity(levels);
+        let mut keep_split = Vec::with_capacity(levels);
+        let mut halves = Vec::with_capacity(levels);
         for j in 1..=levels {
             let upper = &self.tables[j + 1];
             let chosen: Vec<usize> = (0..upper.keys.len())
                 .filter(|&i| upper.flags[i] & flag::EXT != 0)
                 .collect();
-            let values: Vec<f32> = chosen.iter().map(|&i| upper.prob[i]).collect();
-            let weights: Vec<f32> = chosen.iter().map(|&i| joint[j + 1][i]).collect();
-            prob.push(train(&values, &weights, false));
+            if j < levels {
+                let (stay, leave): (Vec<usize>, Vec<usize>) =
+                    chosen.iter().partition(|&&i| keeps(upper.flags[i], upper.backoff[i]));
+                let capacity = 1u32 << bits;
+                let fraction = leave.len() as f64 / chosen.len().max(1) as f64;
+                let leave_bits = if leave.is_empty() {
+                    0
+                } else if stay.is_empty() {
+                    capacity
+                } else {
+                    ((f64::from(capacity) * fraction.sqrt()).round() as u32).clamp(1, capacity - 1)
+                };
+                let half = |set: &[usize], codes: u32| -> Codebook {
+                    let values: Vec<f32> = set.iter().map(|&i| upper.prob[i]).collect();
+                    let weights: Vec<f32> = set.iter().map(|&i| joint[j + 1][i]).collect();
+                    if codes == 0 || values.is_empty() {
+                        return Codebook::from_values(Vec::new());
+                    }
+                    Codebook::train_within(&values, Some(&weights_of(&weights)), codes as usize, false)
+                };
+                let leave_book = half(&leave, leave_bits);
+                let stay_book = half(&stay, capacity - leave_bits);
+                let mut values = leave_book.values().to_vec();
+                let split = values.len() as u64;
+                values.extend_from_slice(stay_book.values());
+                prob.push(Values::Book(Codebook::from_values(values)));
+                keep_split.push(Some(split));
+                halves.push(Some((leave_book, stay_book)));
+            } else {
+                let values: Vec<f32> = chosen.iter().map(|&i| upper.prob[i]).collect();
+                let weights: Vec<f32> = chosen.iter().map(|&i| joint[j + 1][i]).collect();
+                prob.push(Values::Book(train(&values, &weights, false)));
+                keep_split.push(None);
+                halves.push(None);
+            }
             let (values, flags): (&[f32], &[u8]) = if j == 1 {
                 (&self.uni_backoff, &self.uni_flags)
             } else {
@@ -554,14 +596,16 @@ impl Model {
             let chosen: Vec<usize> = (0..values.len()).filter(|&i| flags[i] & flag::CTX != 0).collect();
             let weights: Vec<f32> = chosen.iter().map(|&i| joint[j][i]).collect();
             let values: Vec<f32> = chosen.iter().map(|&i| values[i]).collect();
-            backoff.push(train(&values, &weights, true));
+            backoff.push(Values::Book(train(&values, &weights, true)));
         }
-        Codebooks {
+        let books = Codebooks {
             width: bits,
             unigram,
             prob,
             backoff,
-        }
+            keep_split,
+        };
+        (books, halves)
     }
 
     /// Per level `j` (index `j - 1`): the contexts and the extensions, each as indices sorted by shard then by
@@ -618,7 +662,13 @@ impl Model {
     }
 
     /// Lays out one shard.
-    fn shard_sections(&self, shard: u32, parts: &[(Partitioned, Partitioned)], books: &Codebooks) -> ShardSections {
+    fn shard_sections(
+        &self,
+        shard: u32,
+        parts: &[(Partitioned, Partitioned)],
+        books: &Codebooks,
+        halves: &[Option<(Codebook, Codebook)>],
+    ) -> ShardSections {
         let pack = self.pack;
         let levels = self.order - 1;
         let width = books.width;
@@ -748,16 +798,23 @@ impl Model {
                 encode_ef(&ext_start, extensions.len() as u64 + 1),
             ));
             out.sections.push((tag::level(j, tag::EXT_KEY), key_words));
+            let code = |x: u32| -> u64 {
+                let (p, f, b) = (
+                    upper.prob[x as usize],
+                    upper.flags[x as usize],
+                    upper.backoff[x as usize],
+                );
+                match &halves[j - 1] {
+                    Some((leave, stay)) if keeps(f, b) => leave.values().len() as u64 + u64::from(stay.encode(p)),
+                    Some((leave, _)) => u64::from(leave.encode(p)),
+                    None => books.prob[j - 1].encode(p),
+                }
+            };
             out.sections.push((
                 tag::level(j, tag::EXT_PROB),
-                encode_ints(
-                    extensions
-                        .iter()
-                        .map(|&x| books.prob[j - 1].encode(upper.prob[x as usize])),
-                    width,
-                ),
+                encode_ints(extensions.iter().map(|&x| code(x)), width),
             ));
-            if j < levels {
+            if j < levels && books.keep_split[j - 1].is_none() {
                 out.sections.push((
                     tag::level(j, tag::EXT_KEEP),
                     encode_ints(
@@ -797,7 +854,7 @@ impl Model {
             Err(e) => return Err(Error::io(&manifest_path, e)),
         }
         let shards = options.shards;
-        let books = self.codebooks(options.quantize);
+        let (books, halves) = self.codebooks(options.quantize);
         let fields = |shard: u32| HeaderFields {
             order: self.order as u32,
             vocab_size: self.vocab_size(),
@@ -837,7 +894,7 @@ impl Model {
         let parts = self.partition(shards);
         let books_bytes = codebook_bytes(&books);
         let one = |s: u32| -> Result<FileEntry> {
-            let sections = self.shard_sections(s, &parts, &books);
+            let sections = self.shard_sections(s, &parts, &books, &halves);
             let directory = sections.directory(self.order, self.vocab_size(), s, shards, &books);
             let name = shard_file_name(s);
             let entry = write_file(out, &name, Kind::Shard, &fields(s), |w| {

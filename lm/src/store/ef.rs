@@ -3,16 +3,25 @@
 //! A sequence of `n` values below the universe `u` is split into `l = ⌊log2(u/n)⌋` low bits, stored verbatim in
 //! a fixed-width array, and high parts stored in unary in a bit vector of `n + (u >> l) + 1` bits: value `i`
 //! sets bit `high(i) + i`. That costs at most `2 + l` bits per value, close to the information-theoretic minimum
-//! for a sorted sequence. Samples of every 256th one and every 256th zero make `select` (value `i`) and the jump
-//! to a bucket of high parts (successor search) constant-time.
+//! for a sorted sequence.
 //!
-//! The blob layout is `[low bits][high bits][one samples][zero samples]`, each part a whole number of words; its
-//! size is a function of `(n, u)` alone ([`EliasFano::words_needed`]), which is what opening a file validates.
+//! `select` (the position of the `i`-th one, to read value `i`; or of the `i`-th zero, to jump to a bucket of
+//! high parts) uses a rank directory — the number of ones before each 512-bit block, as `u32` — and hints: for
+//! every 256th one and every 256th zero, the block it lies in. A select binary-searches the directory between
+//! two hints (usually the same or adjacent blocks), then counts bits in at most 8 words. Unlike plain sampled
+//! positions, this stays fast where the ones are very unevenly spread, as the concatenated ranges of a trie
+//! level make them. The directory and hints cost about 6 % of the high bits plus 0.25 bits per value.
+//!
+//! The blob layout is `[low bits][high bits][rank directory][one hints][zero hints]`, each part a whole number
+//! of words, `u32` entries packed two per word; its size is a function of `(n, u)` alone
+//! ([`EliasFano::words_needed`]), which is what opening a file validates.
 
 use super::bits::{IntVec, IntVecBuilder, mask, select_in_word, word, words_for_bits};
 
-/// One sample per this many ones (or zeros).
+/// One hint per this many ones (or zeros).
 const SAMPLE: u64 = 256;
+/// Bits per rank-directory block.
+const BLOCK: u64 = 512;
 
 /// The layout that `(n, u)` determines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,8 +30,10 @@ struct Layout {
     low_words: u64,
     high_bits: u64,
     high_words: u64,
-    one_samples: u64,
-    zero_samples: u64,
+    /// Rank-directory entries (`blocks + 1`, the last one the total).
+    blocks: u64,
+    one_hints: u64,
+    zero_hints: u64,
 }
 
 impl Layout {
@@ -35,13 +46,27 @@ impl Layout {
             low_words: IntVec::words_needed(n, low_width),
             high_bits,
             high_words: words_for_bits(high_bits),
-            one_samples: n.div_ceil(SAMPLE),
-            zero_samples: zeros.div_ceil(SAMPLE),
+            blocks: high_bits.div_ceil(BLOCK),
+            one_hints: n.div_ceil(SAMPLE),
+            zero_hints: zeros.div_ceil(SAMPLE),
         }
     }
 
+    /// Words of `entries` packed `u32`s.
+    fn u32_words(entries: u64) -> u64 {
+        entries.div_ceil(2)
+    }
+
+    fn directory_words(&self) -> u64 {
+        Self::u32_words(self.blocks + 1)
+    }
+
     fn words(&self) -> u64 {
-        self.low_words + self.high_words + self.one_samples + self.zero_samples
+        self.low_words
+            + self.high_words
+            + self.directory_words()
+            + Self::u32_words(self.one_hints)
+            + Self::u32_words(self.zero_hints)
     }
 }
 
@@ -89,27 +114,38 @@ impl EliasFanoBuilder {
     /// The blob, exactly [`EliasFano::words_needed`]`(n, u)` words.
     pub(crate) fn finish(self) -> Vec<u64> {
         assert_eq!(self.pushed, self.n, "fewer values pushed than announced");
+        let layout = self.layout;
         let mut out = self.low.finish();
-        let mut ones = Vec::with_capacity(self.layout.one_samples as usize);
-        let mut zeros = Vec::with_capacity(self.layout.zero_samples as usize);
-        let (mut seen_ones, mut seen_zeros) = (0u64, 0u64);
-        for pos in 0..self.layout.high_bits {
+        let mut directory = Vec::with_capacity(layout.blocks as usize + 1);
+        let mut one_hints = Vec::with_capacity(layout.one_hints as usize);
+        let mut zero_hints = Vec::with_capacity(layout.zero_hints as usize);
+        let (mut ones, mut zeros) = (0u64, 0u64);
+        for pos in 0..layout.high_bits {
+            if pos % BLOCK == 0 {
+                directory.push(ones);
+            }
             if (self.high[(pos / 64) as usize] >> (pos % 64)) & 1 == 1 {
-                if seen_ones % SAMPLE == 0 {
-                    ones.push(pos);
+                if ones % SAMPLE == 0 {
+                    one_hints.push(pos / BLOCK);
                 }
-                seen_ones += 1;
+                ones += 1;
             } else {
-                if seen_zeros % SAMPLE == 0 {
-                    zeros.push(pos);
+                if zeros % SAMPLE == 0 {
+                    zero_hints.push(pos / BLOCK);
                 }
-                seen_zeros += 1;
+                zeros += 1;
             }
         }
+        directory.push(ones);
         out.extend_from_slice(&self.high);
-        out.extend(ones);
-        out.extend(zeros);
-        debug_assert_eq!(out.len() as u64, self.layout.words());
+        for part in [directory, one_hints, zero_hints] {
+            assert!(
+                part.iter().all(|&v| v <= u64::from(u32::MAX)),
+                "Elias-Fano sequence too long"
+            );
+            out.extend(part.chunks(2).map(|c| c[0] | c.get(1).map_or(0, |&h| h << 32)));
+        }
+        debug_assert_eq!(out.len() as u64, layout.words());
         out
     }
 }
@@ -119,12 +155,20 @@ impl EliasFanoBuilder {
 pub(crate) struct EliasFano<'a> {
     low: IntVec<'a>,
     high: &'a [u8],
-    ones: &'a [u8],
-    zeros: &'a [u8],
+    directory: &'a [u8],
+    one_hints: &'a [u8],
+    zero_hints: &'a [u8],
     n: u64,
     u: u64,
     low_width: u32,
     high_bits: u64,
+    blocks: u64,
+}
+
+/// Entry `i` of packed `u32`s.
+#[inline]
+fn u32_at(bytes: &[u8], i: u64) -> u64 {
+    (word(bytes, (i / 2) as usize) >> (32 * (i % 2))) & 0xFFFF_FFFF
 }
 
 impl<'a> EliasFano<'a> {
@@ -142,17 +186,20 @@ impl<'a> EliasFano<'a> {
             bytes.get(start..end).unwrap_or(&[])
         };
         let high_start = layout.low_words;
-        let ones_start = high_start + layout.high_words;
-        let zeros_start = ones_start + layout.one_samples;
+        let directory_start = high_start + layout.high_words;
+        let ones_start = directory_start + layout.directory_words();
+        let zeros_start = ones_start + Layout::u32_words(layout.one_hints);
         EliasFano {
             low: IntVec::new(split(0, layout.low_words), layout.low_width),
             high: split(high_start, layout.high_words),
-            ones: split(ones_start, layout.one_samples),
-            zeros: split(zeros_start, layout.zero_samples),
+            directory: split(directory_start, layout.directory_words()),
+            one_hints: split(ones_start, Layout::u32_words(layout.one_hints)),
+            zero_hints: split(zeros_start, Layout::u32_words(layout.zero_hints)),
             n,
             u,
             low_width: layout.low_width,
             high_bits: layout.high_bits,
+            blocks: layout.blocks,
         }
     }
 
@@ -162,21 +209,63 @@ impl<'a> EliasFano<'a> {
         self.n
     }
 
+    /// Ones before block `b`.
+    #[inline]
+    fn ones_before(&self, b: u64) -> u64 {
+        u32_at(self.directory, b)
+    }
+
+    /// The block holding the `i`-th one (`zeros == false`) or zero, between the hints around it.
+    #[inline]
+    fn block_of(&self, i: u64, zeros: bool) -> u64 {
+        let hints = if zeros { self.zero_hints } else { self.one_hints };
+        let last = self.blocks.saturating_sub(1);
+        let k = i / SAMPLE;
+        let mut lo = u32_at(hints, k).min(last);
+        let mut hi = if (k + 1) * SAMPLE < if zeros { self.high_bits - self.n } else { self.n } {
+            u32_at(hints, k + 1).min(last)
+        } else {
+            last
+        };
+        let before = |b: u64| {
+            if zeros {
+                (b * BLOCK).saturating_sub(self.ones_before(b))
+            } else {
+                self.ones_before(b)
+            }
+        };
+        // The last block whose count of ones (zeros) before it is at most i.
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if before(mid) <= i {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        lo
+    }
+
     /// The position of the `i`-th set bit of the high bits (0-based).
     #[inline]
     fn select1(&self, i: u64) -> Option<u64> {
         if i >= self.n {
             return None;
         }
-        let sample = word(self.ones, (i / SAMPLE) as usize);
-        self.scan(sample, i % SAMPLE, false)
+        let block = self.block_of(i, false);
+        let skip = i.checked_sub(self.ones_before(block))?;
+        self.scan(block * BLOCK, skip, false)
     }
 
     /// The position of the `i`-th clear bit of the high bits (0-based).
     #[inline]
     fn select0(&self, i: u64) -> Option<u64> {
-        let sample = word(self.zeros, (i / SAMPLE) as usize);
-        self.scan(sample, i % SAMPLE, true)
+        if i >= self.high_bits - self.n {
+            return None;
+        }
+        let block = self.block_of(i, true);
+        let skip = i.checked_sub((block * BLOCK).saturating_sub(self.ones_before(block)))?;
+        self.scan(block * BLOCK, skip, true)
     }
 
     /// From position `from` (itself a one, or a zero when `zeros`), the position `skip` ones (zeros) further.
@@ -198,6 +287,23 @@ impl<'a> EliasFano<'a> {
                 return None;
             }
             w = word(self.high, index) ^ flip;
+        }
+    }
+
+    /// The number of consecutive set bits starting at `pos`.
+    #[inline]
+    fn ones_from(&self, pos: u64) -> u64 {
+        let mut index = (pos / 64) as usize;
+        let mut shift = (pos % 64) as u32;
+        let mut count = 0;
+        loop {
+            let run = u64::from((!(word(self.high, index) >> shift)).trailing_zeros().min(64 - shift));
+            count += run;
+            if run < u64::from(64 - shift) || index as u64 * 64 + 64 >= self.high_bits {
+                return count.min(self.high_bits.saturating_sub(pos));
+            }
+            index += 1;
+            shift = 0;
         }
     }
 
@@ -237,7 +343,8 @@ impl<'a> EliasFano<'a> {
         if begin >= end || target >= self.u {
             return None;
         }
-        // Short ranges: scan from the start. Long ones: jump to the bucket of target's high part first.
+        // Short ranges: scan from the start. Long ones: jump to the bucket of target's high part, whose values
+        // are consecutive ones in the high bits and differ only in their (sorted) low bits: binary search those.
         let (mut i, mut pos) = if end - begin <= 8 {
             (begin, self.select1(begin)?)
         } else {
@@ -248,11 +355,22 @@ impl<'a> EliasFano<'a> {
                 let zero = self.select0(high - 1)?;
                 (zero + 1 - high, zero + 1)
             };
-            if first <= begin {
-                (begin, self.select1(begin)?)
-            } else {
-                (first, self.next_one(pos)?)
+            let len = self.ones_from(pos);
+            let (lo, hi) = (first.max(begin), (first + len).min(end));
+            if lo >= hi {
+                return None;
             }
+            let low = target & mask(self.low_width);
+            let (mut a, mut b) = (lo, hi);
+            while a < b {
+                let mid = a + (b - a) / 2;
+                if self.low.get(mid) < low {
+                    a = mid + 1;
+                } else {
+                    b = mid;
+                }
+            }
+            return (a < hi && self.low.get(a) == low).then_some(a);
         };
         while i < end {
             let value = self.value_at(i, pos);
@@ -338,6 +456,30 @@ mod tests {
     }
 
     proptest! {
+        /// Very uneven spacing (dense runs and long gaps), as the concatenated ranges of a trie level have: every
+        /// value is read back and found.
+        #[test]
+        fn uneven_sequences_select_correctly(runs in proptest::collection::vec((1u64..3000, 0u64..100_000, 1u64..4), 1..12)) {
+            let mut values = Vec::new();
+            let mut v = 0u64;
+            for (len, gap, step) in runs {
+                v += gap;
+                for _ in 0..len {
+                    values.push(v);
+                    v += step - 1;
+                }
+            }
+            let u = values.last().map_or(1, |&x| x + 1);
+            let bytes = build(&values, u);
+            let ef = EliasFano::new(&bytes, values.len() as u64, u);
+            for (i, &x) in values.iter().enumerate().step_by(7) {
+                prop_assert_eq!(ef.get(i as u64), Some(x));
+                let first = values.partition_point(|&y| y < x) as u64;
+                prop_assert_eq!(ef.find(x, 0, values.len() as u64), Some(first));
+                prop_assert_eq!(ef.find(x, i as u64, (i + 1) as u64), Some(i as u64));
+            }
+        }
+
         #[test]
         fn round_trips_and_finds(
             mut values in proptest::collection::vec(0u64..5000, 0..700),

@@ -62,7 +62,11 @@ impl Codebook {
     /// 0 when it occurs.
     pub(crate) fn train(values: &[f32], weights: Option<&[f64]>, bits: u32, keep_zero: bool) -> Codebook {
         assert!((1..=16).contains(&bits), "codebook of {bits} bits");
-        let capacity = 1usize << bits;
+        Self::train_within(values, weights, 1usize << bits, keep_zero)
+    }
+
+    /// [`train`](Self::train) with at most `capacity` values (at least 1).
+    pub(crate) fn train_within(values: &[f32], weights: Option<&[f64]>, capacity: usize, keep_zero: bool) -> Codebook {
         let mut reserved: Vec<f32> = Vec::new();
         if values.iter().any(|v| v.is_nan()) {
             reserved.push(f32::NAN);

@@ -116,6 +116,10 @@ pub(crate) struct Codebooks {
     pub prob: Vec<Values>,
     /// Per level `j` (index `j - 1`): backoffs of the order-`j` contexts.
     pub backoff: Vec<Values>,
+    /// Per level `j` (index `j - 1`): when the state bit is folded into the probability codes, the first code
+    /// of the n-grams that stay in a state (codes below it stand for n-grams that do not); `None` when the bit
+    /// is stored on its own (unquantized, or the highest level, which has no bit).
+    pub keep_split: Vec<Option<u64>>,
 }
 
 /// Counts and universes of one level, as written in the directory.
@@ -158,6 +162,7 @@ impl ShardSections {
             d.push(p.len() as u64);
             d.push(b.len() as u64);
         }
+        d.extend(books.keep_split.iter().map(|s| s.unwrap_or(u64::MAX)));
         d
     }
 }
@@ -255,7 +260,7 @@ impl ShardLayout {
         }
         let order = order as usize;
         let levels = order - 1;
-        let expected_words = 5 + 4 * levels + 1 + 2 * levels;
+        let expected_words = 5 + 4 * levels + 1 + 2 * levels + levels;
         if words != expected_words {
             return Err(corrupt(format!(
                 "directory of {words} words, expected {expected_words} for order {order}"
@@ -330,11 +335,23 @@ impl ShardLayout {
             prob.push(take(sizes[1 + 2 * j]));
             backoff.push(take(sizes[2 + 2 * j]));
         }
+        let mut keep_split = Vec::with_capacity(levels);
+        for j in 0..levels {
+            let split = at(5 + 4 * levels + 1 + 2 * levels + j);
+            if split == u64::MAX {
+                keep_split.push(None);
+            } else if width == 32 || j + 1 == levels || split > sizes[1 + 2 * j] {
+                return Err(corrupt(format!("state-bit split {split} at level {}", j + 1)));
+            } else {
+                keep_split.push(Some(split));
+            }
+        }
         let books = Codebooks {
             width: width as u32,
             unigram,
             prob,
             backoff,
+            keep_split,
         };
         let width = width as u32;
         let exact = |tag: u32, words: u64| -> Result<Range<usize>> {
@@ -387,7 +404,7 @@ impl ShardLayout {
                 },
                 ext_key: ef(tag::level(j, tag::EXT_KEY), c.extensions, c.ext_key_universe.max(1))?,
                 prob: int(tag::level(j, tag::EXT_PROB), c.extensions, width)?,
-                keep: if j < levels {
+                keep: if j < levels && books.keep_split[j - 1].is_none() {
                     Some(int(tag::level(j, tag::EXT_KEEP), c.extensions, 1)?)
                 } else {
                     None
@@ -478,12 +495,18 @@ impl ShardLayout {
                 if let Some(range) = Self::ef(bytes, &level.ext).pair(node) {
                     let keys = Self::ef(bytes, &level.ext_key);
                     if let Some(index) = Self::find_in_range(&keys, range, key) {
-                        let p = self.books.prob[j - 1].decode(Self::int(bytes, &level.prob).get(index));
+                        let code = Self::int(bytes, &level.prob).get(index);
+                        let p = self.books.prob[j - 1].decode(code);
                         if !p.is_nan() {
                             prob = p;
                             out.matched = j + 1;
                         }
-                        if level.keep.as_ref().is_some_and(|k| Self::int(bytes, k).get(index) == 1) {
+                        let keep = match (self.books.keep_split[j - 1], &level.keep) {
+                            (Some(split), _) => code >= split,
+                            (None, Some(bits)) => Self::int(bytes, bits).get(index) == 1,
+                            (None, None) => false,
+                        };
+                        if keep {
                             out.keep = j + 1;
                         }
                         ext_key = Some(index - range.0);
