@@ -6,6 +6,7 @@ pub mod estimate;
 pub mod info;
 pub mod eval;
 pub mod query;
+pub mod spell;
 pub mod tokenize;
 pub mod train_translation;
 pub mod translate;
@@ -36,6 +37,8 @@ pub enum Command {
     TrainTranslation(train_translation::Args),
     /// Translate text, one line out per line in.
     Translate(translate::Args),
+    /// Correct spelling in context (stdin lines or TEXT), suggest words, evaluate, or build a spelling model.
+    Spell(spell::Args),
 }
 
 /// Runs one verb.
@@ -51,5 +54,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::TrainTranslation(args) => train_translation::run(args),
         Command::Translate(args) => translate::run(args),
+        Command::Spell(args) => spell::run(args),
     }
 }

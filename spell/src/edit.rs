@@ -1,0 +1,738 @@
+//! The error model: how likely a writer who meant word `w` is to type string `s`, `P(s | w)`.
+//!
+//! In the spirit of Brill & Moore (2000), the intended word is cut into pieces and each piece `α` is typed as
+//! some string `β` with probability `P(α → β)`; a piece typed right costs nothing. The model has two layers:
+//!
+//! - **Rules**: learned string edits `α → β` with `|α|` and `|β|` up to [`MAX_RULE`] characters, context
+//!   included (`ent → ant`, `ph → f`, `ei → ie`, `ss → s`), each with its own probability. They come from
+//!   [`crate::train`], which mines likely misspellings from raw text.
+//! - **Single-character edits** for everything the rules do not cover: substitution, deletion, insertion and
+//!   transposition, with cheaper costs for what people do often (a vowel for a vowel, a key next to the right
+//!   one, a doubled or undoubled letter) and a surcharge for an error in the first letter. These are
+//!   [`EditCosts`].
+//!
+//! [`ErrorModel::cost`] returns `-log10 P(s | w)` for the cheapest way to turn `w` into `s` (a Viterbi
+//! approximation of Brill & Moore's sum over partitions), by dynamic programming over the two strings.
+//!
+//! On disk the model is `errors.tsv`: `#`-comments, `key = value` lines for the [`EditCosts`], then one rule a
+//! line, `alpha<TAB>beta<TAB>cost` (cost in `-log10` units; `beta` may be empty for a deletion).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::{Error, Result};
+
+/// The longest `α` or `β` of a rule, in characters.
+pub const MAX_RULE: usize = 3;
+
+/// The mark before a word's first letter, which rules may use as context.
+pub const START: char = '^';
+/// The mark after a word's last letter.
+pub const END: char = '$';
+
+/// Costs (`-log10` probabilities) of single-character edits not covered by a rule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EditCosts {
+    /// Substituting one letter for another.
+    pub substitute: f32,
+    /// Substituting a vowel for a vowel.
+    pub substitute_vowel: f32,
+    /// Substituting a letter for a neighbour on a QWERTY keyboard.
+    pub substitute_keyboard: f32,
+    /// Leaving a letter out.
+    pub delete: f32,
+    /// Leaving out one letter of a doubled pair (`committee` → `commitee`).
+    pub delete_double: f32,
+    /// Typing an extra letter.
+    pub insert: f32,
+    /// Typing an extra letter equal to a neighbour (`begining` → `beginning`'s inverse, `untill`).
+    pub insert_double: f32,
+    /// Swapping two adjacent letters.
+    pub transpose: f32,
+    /// Added to any edit that touches the first letter.
+    pub first_letter: f32,
+}
+
+impl Default for EditCosts {
+    fn default() -> Self {
+        EditCosts {
+            substitute: 2.4,
+            substitute_vowel: 1.7,
+            substitute_keyboard: 2.1,
+            delete: 2.2,
+            delete_double: 1.3,
+            insert: 2.3,
+            insert_double: 1.4,
+            transpose: 1.8,
+            first_letter: 0.8,
+        }
+    }
+}
+
+impl EditCosts {
+    const KEYS: [&'static str; 9] = [
+        "substitute",
+        "substitute_vowel",
+        "substitute_keyboard",
+        "delete",
+        "delete_double",
+        "insert",
+        "insert_double",
+        "transpose",
+        "first_letter",
+    ];
+
+    fn field(&mut self, key: &str) -> Option<&mut f32> {
+        Some(match key {
+            "substitute" => &mut self.substitute,
+            "substitute_vowel" => &mut self.substitute_vowel,
+            "substitute_keyboard" => &mut self.substitute_keyboard,
+            "delete" => &mut self.delete,
+            "delete_double" => &mut self.delete_double,
+            "insert" => &mut self.insert,
+            "insert_double" => &mut self.insert_double,
+            "transpose" => &mut self.transpose,
+            "first_letter" => &mut self.first_letter,
+            _ => return None,
+        })
+    }
+
+    /// Sets a cost by name; `false` when there is no such cost.
+    pub fn set(&mut self, key: &str, value: f32) -> bool {
+        match self.field(key) {
+            Some(field) => {
+                *field = value;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// (name, value) of every cost.
+    pub fn entries(&self) -> Vec<(&'static str, f32)> {
+        let mut copy = *self;
+        Self::KEYS
+            .iter()
+            .map(|&k| (k, copy.field(k).map_or(0.0, |v| *v)))
+            .collect()
+    }
+}
+
+fn is_vowel(c: char) -> bool {
+    matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y')
+}
+
+/// QWERTY rows, for keyboard adjacency.
+const ROWS: [&str; 3] = ["qwertyuiop", "asdfghjkl", "zxcvbnm"];
+
+fn key_position(c: char) -> Option<(i32, i32)> {
+    if !c.is_ascii_lowercase() {
+        return None;
+    }
+    ROWS.iter()
+        .enumerate()
+        .find_map(|(r, row)| row.bytes().position(|b| b == c as u8).map(|col| (r as i32, col as i32)))
+}
+
+/// Keyboard adjacency of the 26 lowercase ASCII letters, one bit per letter.
+static ADJACENT: std::sync::LazyLock<[u32; 26]> = std::sync::LazyLock::new(|| {
+    let mut table = [0u32; 26];
+    for a in 'a'..='z' {
+        for b in 'a'..='z' {
+            if keyboard_adjacent_slow(a, b) {
+                table[(a as u8 - b'a') as usize] |= 1 << (b as u8 - b'a');
+            }
+        }
+    }
+    table
+});
+
+/// True when `a` and `b` are neighbouring keys (same row or the row above or below, offset by at most one).
+pub fn keyboard_adjacent(a: char, b: char) -> bool {
+    if a.is_ascii_lowercase() && b.is_ascii_lowercase() {
+        ADJACENT[(a as u8 - b'a') as usize] & (1 << (b as u8 - b'a')) != 0
+    } else {
+        false
+    }
+}
+
+fn keyboard_adjacent_slow(a: char, b: char) -> bool {
+    match (key_position(a), key_position(b)) {
+        (Some((ra, ca)), Some((rb, cb))) => {
+            // Each row sits about half a key to the right of the row above it.
+            (ra == rb && (ca - cb).abs() == 1)
+                || (rb == ra - 1 && (cb == ca || cb == ca + 1))
+                || (rb == ra + 1 && (cb == ca || cb == ca - 1))
+        }
+        _ => false,
+    }
+}
+
+/// A packed rule side: up to three characters.
+type Packed = u64;
+
+fn pack(chars: &[char]) -> Packed {
+    chars
+        .iter()
+        .enumerate()
+        .fold(0, |key, (i, &c)| key | u64::from(c) << (21 * i))
+}
+
+/// One learned edit, keyed in the model by its `α`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rule {
+    alpha_len: u8,
+    beta_len: u8,
+    /// Edit distance between α and β (at least 1).
+    edits: u8,
+    beta: [char; MAX_RULE],
+    beta_key: Packed,
+    cost: f32,
+}
+
+/// Scratch space for [`ErrorModel::cost`], reused between calls to avoid allocation.
+#[derive(Debug, Default, Clone)]
+pub struct Scratch {
+    w: Vec<char>,
+    s: Vec<char>,
+    table: Vec<f32>,
+    /// The observed word the rule cache below was built for (framed by the boundary marks).
+    query: Vec<char>,
+    /// Packed keys of the query's substrings: `keys[j * (MAX_RULE + 1) + l]` is `s[j..j + l]`.
+    keys: Vec<Packed>,
+    /// α → range of `cached` holding the rules for α whose β occurs in the query.
+    cache: HashMap<Packed, (u32, u32), BuildFx>,
+    cached: Vec<Applicable>,
+}
+
+/// A rule that can apply to the current query: where its β occurs there.
+#[derive(Debug, Clone, Copy)]
+struct Applicable {
+    alpha_len: u8,
+    beta_len: u8,
+    cost: f32,
+    /// Bit `j` set when β occurs at position `j` of the framed query.
+    at: u64,
+}
+
+/// The error model: learned rules over [`EditCosts`].
+#[derive(Debug, Clone, Default)]
+pub struct ErrorModel {
+    costs: EditCosts,
+    rules: HashMap<Packed, Vec<Rule>, BuildFx>,
+    len: usize,
+    min_edit: f32,
+    /// Substitution costs between lowercase ASCII letters, derived from `costs`.
+    substitutions: Vec<f32>,
+}
+
+/// A fast hasher for packed rule keys (multiply-shift; the keys are short character codes, not attacker input).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BuildFx;
+
+impl std::hash::BuildHasher for BuildFx {
+    type Hasher = FxHasher;
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher(0)
+    }
+}
+
+/// The hasher of [`BuildFx`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7C_C1_B7_27_22_0A_95);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7C_C1_B7_27_22_0A_95);
+    }
+}
+
+impl ErrorModel {
+    /// A model with the given single-character costs and no rules.
+    pub fn new(costs: EditCosts) -> ErrorModel {
+        let mut model = ErrorModel {
+            costs,
+            rules: HashMap::default(),
+            len: 0,
+            min_edit: 0.0,
+            substitutions: Vec::new(),
+        };
+        model.update_min_edit();
+        model
+    }
+
+    fn set_cost(&mut self, key: &str, value: f32) -> bool {
+        let ok = self.costs.set(key, value);
+        self.update_min_edit();
+        ok
+    }
+
+    /// The single-character costs.
+    pub fn costs(&self) -> &EditCosts {
+        &self.costs
+    }
+
+    /// Replaces the single-character costs.
+    pub fn set_costs(&mut self, costs: EditCosts) {
+        self.costs = costs;
+        self.update_min_edit();
+    }
+
+    /// The number of rules.
+    pub fn rule_count(&self) -> usize {
+        self.len
+    }
+
+    /// Resets the rule cache of `scratch` for its current observed word.
+    fn prepare_query(&self, scratch: &mut Scratch) {
+        scratch.query.clear();
+        scratch.query.extend_from_slice(&scratch.s);
+        scratch.cache.clear();
+        scratch.cached.clear();
+        scratch.keys.clear();
+        let q = &scratch.query;
+        for j in 0..=q.len() {
+            for l in 0..=MAX_RULE {
+                scratch.keys.push(if j + l <= q.len() {
+                    pack(&q[j..j + l])
+                } else {
+                    Packed::MAX
+                });
+            }
+        }
+    }
+
+    /// The rules for α (packed) that can apply to the current query, cached per query.
+    fn applicable(&self, scratch: &mut Scratch, alpha: Packed) -> (u32, u32) {
+        if let Some(&range) = scratch.cache.get(&alpha) {
+            return range;
+        }
+        let start = scratch.cached.len() as u32;
+        if let Some(list) = self.rules.get(&alpha) {
+            let positions = scratch.query.len() + 1;
+            for rule in list {
+                let l = usize::from(rule.beta_len);
+                let mut at = 0u64;
+                for j in 0..positions.min(64) {
+                    if scratch.keys[j * (MAX_RULE + 1) + l] == rule.beta_key {
+                        at |= 1 << j;
+                    }
+                }
+                if at != 0 {
+                    scratch.cached.push(Applicable {
+                        alpha_len: rule.alpha_len,
+                        beta_len: rule.beta_len,
+                        cost: rule.cost,
+                        at,
+                    });
+                }
+            }
+        }
+        let range = (start, scratch.cached.len() as u32);
+        scratch.cache.insert(alpha, range);
+        range
+    }
+
+    /// The same model with every edit (each single-character edit and each rule) made `log10` `bonus` cheaper,
+    /// down to a floor of 0.01: how much more often the people being corrected err than the writers the model
+    /// was trained on. The first-letter surcharge is left as it is.
+    pub fn with_bonus(&self, bonus: f32) -> ErrorModel {
+        let shift = |c: f32| (c - bonus).max(0.01);
+        let mut costs = self.costs;
+        let first = costs.first_letter;
+        for (key, value) in self.costs.entries() {
+            costs.set(key, shift(value));
+        }
+        costs.first_letter = first;
+        let mut model = self.clone();
+        model.costs = costs;
+        for list in model.rules.values_mut() {
+            for rule in list {
+                rule.cost = shift(rule.cost);
+            }
+        }
+        model.update_min_edit();
+        model
+    }
+
+    /// A lower bound on the cost of one edit: no word `d` edits away (in optimal string alignment) costs less
+    /// than `d` times this.
+    pub fn min_edit_cost(&self) -> f32 {
+        self.min_edit
+    }
+
+    fn update_min_edit(&mut self) {
+        let mut table = vec![0.0f32; 26 * 26];
+        for a in 0..26u8 {
+            for b in 0..26u8 {
+                table[usize::from(a) * 26 + usize::from(b)] =
+                    self.substitute_cost_slow(char::from(b'a' + a), char::from(b'a' + b));
+            }
+        }
+        self.substitutions = table;
+        let c = &self.costs;
+        let mut min = [
+            c.substitute,
+            c.substitute_vowel,
+            c.substitute_keyboard,
+            c.delete,
+            c.delete_double,
+            c.insert,
+            c.insert_double,
+            c.transpose,
+        ]
+        .into_iter()
+        .fold(f32::INFINITY, f32::min);
+        for list in self.rules.values() {
+            for rule in list {
+                min = min.min(rule.cost / f32::from(rule.edits));
+            }
+        }
+        self.min_edit = min.max(0.0);
+    }
+
+    /// Adds the rule `alpha → beta` with `cost` (`-log10` probability). `alpha` must have 1 to [`MAX_RULE`]
+    /// characters and `beta` at most [`MAX_RULE`]; a rule that is already there keeps the lower cost.
+    /// Returns `false` (and adds nothing) for sizes out of range, identical sides or a cost that is not finite.
+    pub fn add_rule(&mut self, alpha: &str, beta: &str, cost: f32) -> bool {
+        let a: Vec<char> = alpha.chars().collect();
+        let b: Vec<char> = beta.chars().collect();
+        if a.is_empty() || a.len() > MAX_RULE || b.len() > MAX_RULE || a == b || !cost.is_finite() {
+            return false;
+        }
+        let edits = crate::index::osa_distance(&a, &b, MAX_RULE).unwrap_or(MAX_RULE).max(1) as u8;
+        let mut rule = Rule {
+            alpha_len: a.len() as u8,
+            beta_len: b.len() as u8,
+            edits,
+            beta: ['\0'; MAX_RULE],
+            beta_key: 0,
+            cost: cost.max(0.0),
+        };
+        rule.beta[..b.len()].copy_from_slice(&b);
+        rule.beta_key = pack(&b);
+        let list = self.rules.entry(pack(&a)).or_default();
+        if let Some(existing) = list
+            .iter_mut()
+            .find(|r| r.beta_len == rule.beta_len && r.beta == rule.beta)
+        {
+            existing.cost = existing.cost.min(rule.cost);
+        } else {
+            list.push(rule);
+            self.len += 1;
+        }
+        self.min_edit = self.min_edit.min(rule.cost / f32::from(edits));
+        true
+    }
+
+    /// Every rule as (alpha, beta, cost), sorted.
+    pub fn rules(&self) -> Vec<(String, String, f32)> {
+        let mut out: Vec<(String, String, f32)> = Vec::with_capacity(self.len);
+        for (&key, list) in &self.rules {
+            for rule in list {
+                let alpha: String = (0..rule.alpha_len)
+                    .filter_map(|i| char::from_u32(((key >> (21 * i)) & 0x1F_FFFF) as u32))
+                    .collect();
+                let beta: String = rule.beta[..usize::from(rule.beta_len)].iter().collect();
+                out.push((alpha, beta, rule.cost));
+            }
+        }
+        out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        out
+    }
+
+    /// Reads `errors.tsv`.
+    pub fn open(path: impl AsRef<Path>) -> Result<ErrorModel> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses the text of `errors.tsv`; `path` names it in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<ErrorModel> {
+        let mut model = ErrorModel::new(EditCosts::default());
+        let format = |line: usize, message: String| Error::Format {
+            path: path.to_path_buf(),
+            line: line as u64 + 1,
+            message,
+        };
+        for (number, line) in text.lines().enumerate() {
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if !line.contains('\t') {
+                let Some((key, value)) = line.split_once('=') else {
+                    return Err(format(
+                        number,
+                        format!("expected `name = cost` or a rule, found {line:?}"),
+                    ));
+                };
+                let value: f32 = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| format(number, format!("cost {:?} is not a number", value.trim())))?;
+                if !value.is_finite() || value < 0.0 {
+                    return Err(format(number, format!("cost {value} must be finite and not negative")));
+                }
+                if !model.set_cost(key.trim(), value) {
+                    return Err(format(
+                        number,
+                        format!("unknown cost {:?}; known: {}", key.trim(), EditCosts::KEYS.join(", ")),
+                    ));
+                }
+                continue;
+            }
+            let fields: Vec<&str> = line.split('\t').collect();
+            if fields.len() != 3 {
+                return Err(format(
+                    number,
+                    format!("a rule has 3 tab-separated fields, found {}", fields.len()),
+                ));
+            }
+            let cost: f32 = fields[2]
+                .parse()
+                .map_err(|_| format(number, format!("cost {:?} is not a number", fields[2])))?;
+            if !model.add_rule(fields[0], fields[1], cost) {
+                return Err(format(
+                    number,
+                    format!(
+                        "invalid rule {:?} → {:?} ({}): sides of 1..={MAX_RULE} and 0..={MAX_RULE} characters, \
+                         different, with a finite cost",
+                        fields[0], fields[1], fields[2]
+                    ),
+                ));
+            }
+        }
+        Ok(model)
+    }
+
+    /// The text of `errors.tsv`.
+    pub fn to_tsv(&self, header: &str) -> String {
+        let mut out = String::new();
+        for line in header.lines() {
+            let _ = writeln!(out, "# {line}");
+        }
+        for (key, value) in self.costs.entries() {
+            let _ = writeln!(out, "{key} = {value}");
+        }
+        for (alpha, beta, cost) in self.rules() {
+            let _ = writeln!(out, "{alpha}\t{beta}\t{cost:.4}");
+        }
+        out
+    }
+
+    /// Writes `errors.tsv` through a temporary file renamed into place.
+    pub fn write(&self, path: impl AsRef<Path>, header: &str) -> Result<()> {
+        crate::model::write_atomic(path.as_ref(), self.to_tsv(header).as_bytes())
+    }
+
+    #[inline]
+    fn substitute_cost(&self, a: char, b: char) -> f32 {
+        if a.is_ascii_lowercase() && b.is_ascii_lowercase() {
+            return self.substitutions[usize::from(a as u8 - b'a') * 26 + usize::from(b as u8 - b'a')];
+        }
+        self.substitute_cost_slow(a, b)
+    }
+
+    fn substitute_cost_slow(&self, a: char, b: char) -> f32 {
+        let c = &self.costs;
+        if is_vowel(a) && is_vowel(b) {
+            c.substitute_vowel
+        } else if keyboard_adjacent(a, b) {
+            c.substitute_keyboard
+        } else {
+            c.substitute
+        }
+    }
+
+    /// `-log10 P(observed | intended)`: the cheapest sequence of rules and single-character edits that turns
+    /// `intended` into `observed`. Both are lowercased characters. Returns `f32::INFINITY` only for absurd
+    /// lengths (over 255 characters).
+    ///
+    /// Both words are framed by the boundary marks `^` and `$` (which rules may use as context and no edit
+    /// changes), so a rule can be specific to the start or end of a word.
+    pub fn cost(&self, intended: &[char], observed: &[char], scratch: &mut Scratch) -> f32 {
+        self.cost_within(intended, observed, f32::INFINITY, scratch)
+    }
+
+    /// [`ErrorModel::cost`], giving up as soon as the cost must exceed `budget` (then some value above `budget`
+    /// is returned): the way to rank many candidates against a bar.
+    pub fn cost_within(&self, intended: &[char], observed: &[char], budget: f32, scratch: &mut Scratch) -> f32 {
+        let (n, m) = (intended.len() + 2, observed.len() + 2);
+        if n > 257 || m > 257 {
+            return f32::INFINITY;
+        }
+        if intended == observed {
+            return 0.0;
+        }
+        scratch.w.clear();
+        scratch.w.push(START);
+        scratch.w.extend_from_slice(intended);
+        scratch.w.push(END);
+        scratch.s.clear();
+        scratch.s.push(START);
+        scratch.s.extend_from_slice(observed);
+        scratch.s.push(END);
+        let use_rules = !self.rules.is_empty() && m <= 64;
+        if use_rules && scratch.query != scratch.s {
+            self.prepare_query(scratch);
+        }
+        let width = m + 1;
+        scratch.table.clear();
+        scratch.table.resize((n + 1) * width, f32::INFINITY);
+        let c = &self.costs;
+        let mark = |ch: char| ch == START || ch == END;
+        scratch.table[0] = 0.0;
+        for i in 0..=n {
+            {
+                let w = &scratch.w;
+                let s = &scratch.s;
+                let t = &mut scratch.table;
+                let first = if i == 1 { c.first_letter } else { 0.0 };
+                for j in 0..=m {
+                    let here = t[i * width + j];
+                    if !here.is_finite() {
+                        continue;
+                    }
+                    if i < n && j < m {
+                        let next = (i + 1) * width + j + 1;
+                        if w[i] == s[j] {
+                            t[next] = t[next].min(here);
+                        } else if !mark(w[i]) && !mark(s[j]) {
+                            t[next] = t[next].min(here + self.substitute_cost(w[i], s[j]) + first);
+                            if i + 1 < n && j + 1 < m && w[i] == s[j + 1] && w[i + 1] == s[j] && !mark(w[i + 1]) {
+                                let next = (i + 2) * width + j + 2;
+                                t[next] = t[next].min(here + c.transpose + first);
+                            }
+                        }
+                    }
+                    if i < n && !mark(w[i]) {
+                        let doubled = w[i - 1] == w[i] || w[i + 1] == w[i];
+                        let step = if doubled { c.delete_double } else { c.delete + first };
+                        let next = (i + 1) * width + j;
+                        t[next] = t[next].min(here + step);
+                    }
+                    if j < m && i >= 1 && i < n && !mark(s[j]) {
+                        let doubled = s[j - 1] == s[j] || w[i] == s[j];
+                        let step = if doubled { c.insert_double } else { c.insert + first };
+                        let next = i * width + j + 1;
+                        t[next] = t[next].min(here + step);
+                    }
+                }
+            }
+            // Every path to the end passes through row `i` or jumps (by a rule) from an earlier row into the two
+            // rows below it, whose cells already hold those jumps: their minimum bounds the final cost.
+            if budget.is_finite() && i + 1 < n {
+                let rows = &scratch.table[i * width..((i + 3).min(n + 1)) * width];
+                if rows.iter().fold(f32::INFINITY, |a, &b| a.min(b)) > budget {
+                    return f32::INFINITY;
+                }
+            }
+            // Rules from row `i`, now final, to the rows below.
+            if use_rules && i < n {
+                for k in 1..=MAX_RULE.min(n - i) {
+                    let key = pack(&scratch.w[i..i + k]);
+                    let (start, end) = self.applicable(scratch, key);
+                    for r in start..end {
+                        let rule = scratch.cached[r as usize];
+                        let mut at = rule.at;
+                        let row = (i + usize::from(rule.alpha_len)) * width;
+                        while at != 0 {
+                            let j = at.trailing_zeros() as usize;
+                            at &= at - 1;
+                            let here = scratch.table[i * width + j];
+                            if here.is_finite() {
+                                let next = row + j + usize::from(rule.beta_len);
+                                scratch.table[next] = scratch.table[next].min(here + rule.cost);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let t = &scratch.table;
+        t[n * width + m]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cost(model: &ErrorModel, w: &str, s: &str) -> f32 {
+        let w: Vec<char> = w.chars().collect();
+        let s: Vec<char> = s.chars().collect();
+        model.cost(&w, &s, &mut Scratch::default())
+    }
+
+    #[test]
+    fn single_edits_cost_what_the_table_says() {
+        let m = ErrorModel::new(EditCosts::default());
+        let c = EditCosts::default();
+        assert_eq!(cost(&m, "word", "word"), 0.0);
+        assert_eq!(cost(&m, "the", "teh"), c.transpose);
+        assert_eq!(cost(&m, "committee", "commitee"), c.delete_double);
+        assert_eq!(cost(&m, "until", "untill"), c.insert_double);
+        assert_eq!(cost(&m, "separate", "seperate"), c.substitute_vowel);
+        assert_eq!(cost(&m, "cat", "car"), c.substitute_keyboard);
+        assert_eq!(cost(&m, "cat", "cab"), c.substitute);
+        assert_eq!(cost(&m, "cat", "bat"), c.substitute + c.first_letter);
+        assert_eq!(cost(&m, "", "ab"), 2.0 * (c.insert + c.first_letter));
+        assert_eq!(cost(&m, "ab", ""), c.delete + c.first_letter + c.delete);
+    }
+
+    #[test]
+    fn rules_make_their_edits_cheaper() {
+        let mut m = ErrorModel::new(EditCosts::default());
+        let before = cost(&m, "phone", "fone");
+        assert!(m.add_rule("ph", "f", 0.9));
+        assert!(!m.add_rule("", "x", 1.0));
+        assert!(!m.add_rule("ab", "ab", 1.0));
+        assert!(cost(&m, "phone", "fone") < before);
+        assert_eq!(cost(&m, "phone", "fone"), 0.9);
+        assert_eq!(cost(&m, "graph", "graf"), 0.9);
+        // Boundary marks anchor a rule to the end of a word.
+        assert!(m.add_rule("e$", "$", 0.3));
+        assert_eq!(cost(&m, "rare", "rar"), 0.3);
+        assert!(cost(&m, "rarer", "rarr") > 0.3);
+    }
+
+    #[test]
+    fn tsv_round_trip_and_errors_name_the_line() {
+        let mut m = ErrorModel::new(EditCosts {
+            transpose: 1.25,
+            ..EditCosts::default()
+        });
+        m.add_rule("ph", "f", 0.5);
+        m.add_rule("ss", "s", 1.0);
+        m.add_rule("e", "", 2.0);
+        let text = m.to_tsv("test model");
+        let back = ErrorModel::parse(Path::new("errors.tsv"), &text).unwrap();
+        assert_eq!(back.rules(), m.rules());
+        assert_eq!(back.costs(), m.costs());
+        let err = ErrorModel::parse(Path::new("errors.tsv"), "transpose = 1\nph\tf\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("errors.tsv:2"), "{err}");
+        let err = ErrorModel::parse(Path::new("e.tsv"), "bogus = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown cost"), "{err}");
+    }
+
+    #[test]
+    fn keyboard_neighbours() {
+        assert!(keyboard_adjacent('a', 's'));
+        assert!(keyboard_adjacent('e', 'r'));
+        assert!(!keyboard_adjacent('a', 'p'));
+    }
+}

@@ -1,0 +1,317 @@
+//! Evaluation: isolated-word accuracy on misspelling lists, and real-word errors injected into held-out text.
+//!
+//! # Isolated words ([`evaluate_isolated`])
+//! The protocol of `corpora/spelling/README.md`:
+//! - Norvig's lists (`target: miss1 miss2 …`): every (target, misspelling) pair counts, duplicates included
+//!   (270 and 400 pairs); a pair is right at k when the target (lowercased) is among the first k suggestions.
+//! - Mitton's lists (`aspell.dat`, `$target` then misspellings): grouped by misspelling, after dropping items
+//!   whose target or misspelling contains `_` (multi-word) or differs from the target only by case (511 unique
+//!   misspellings in `aspell.dat`); a misspelling is right at k when any of its targets is among the first k.
+//!
+//! # Real-word errors in context ([`inject_errors`], [`evaluate_context`])
+//! Sentences of held-out text get one word replaced by a confusable word (from a fixed list of classic
+//! confusions such as their/there, or an edit the error model finds cheap), and the speller corrects the
+//! sentence. Reported: errors fixed, errors changed to a third word, and correct words changed (false alarms).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Instant;
+
+use fivegram_corpora::read::{MisspellingFormat, MisspellingReader};
+use fivegram_corpora::tokenize::{Lang, Tokenizer};
+use serde::Serialize;
+
+use crate::Result;
+use crate::speller::{Speller, apply_case};
+
+/// One misspelling to correct and the words it may stand for (lowercased).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// The misspelling as written in the file.
+    pub misspelling: String,
+    /// Acceptable corrections, lowercased.
+    pub targets: Vec<String>,
+}
+
+/// Reads a Norvig or Mitton list (the format is detected) into evaluation items, following the protocol above.
+pub fn read_items(path: impl AsRef<Path>) -> Result<(MisspellingFormat, Vec<Item>)> {
+    let reader = MisspellingReader::open_detect(path)?;
+    let format = reader.format();
+    let mut items = Vec::new();
+    match format {
+        MisspellingFormat::Norvig => {
+            for pair in reader {
+                let pair = pair?;
+                items.push(Item {
+                    misspelling: pair.misspelling,
+                    targets: vec![pair.target.to_lowercase()],
+                });
+            }
+        }
+        MisspellingFormat::Mitton => {
+            let mut grouped: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let mut order: Vec<String> = Vec::new();
+            for pair in reader {
+                let pair = pair?;
+                let (target, miss) = (pair.target, pair.misspelling);
+                if target.contains('_') || miss.contains('_') || target.to_lowercase() == miss.to_lowercase() {
+                    continue;
+                }
+                let targets = grouped.entry(miss.clone()).or_insert_with(|| {
+                    order.push(miss.clone());
+                    Vec::new()
+                });
+                let target = target.to_lowercase();
+                if !targets.contains(&target) {
+                    targets.push(target);
+                }
+            }
+            for miss in order {
+                let targets = grouped.remove(&miss).unwrap_or_default();
+                items.push(Item {
+                    misspelling: miss,
+                    targets,
+                });
+            }
+        }
+    }
+    Ok((format, items))
+}
+
+/// CPU time used so far by the calling thread, in seconds (Linux: `/proc/thread-self/schedstat`); `None` where
+/// the system does not say. Speed is reported per CPU-second so that a busy machine does not distort it.
+pub fn thread_cpu_seconds() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: f64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(nanos / 1e9)
+}
+
+/// Accuracy of isolated-word correction on one list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IsolatedReport {
+    /// Items evaluated.
+    pub items: usize,
+    /// Items whose first suggestion is right.
+    pub top1: usize,
+    /// Items with a right suggestion among the first five.
+    pub top5: usize,
+    /// Wall-clock seconds spent in `suggest` (one thread).
+    pub seconds: f64,
+    /// CPU seconds spent in `suggest` (wall-clock seconds where the system does not report CPU time).
+    pub cpu_seconds: f64,
+    /// The items got wrong at 1: (misspelling, targets, first suggestion or empty).
+    pub misses: Vec<(String, Vec<String>, String)>,
+}
+
+impl IsolatedReport {
+    /// Top-1 accuracy in percent.
+    pub fn top1_percent(&self) -> f64 {
+        100.0 * self.top1 as f64 / self.items.max(1) as f64
+    }
+
+    /// Top-5 accuracy in percent.
+    pub fn top5_percent(&self) -> f64 {
+        100.0 * self.top5 as f64 / self.items.max(1) as f64
+    }
+
+    /// Items per CPU-second.
+    pub fn words_per_second(&self) -> f64 {
+        self.items as f64 / self.cpu_seconds.max(1e-9)
+    }
+}
+
+/// Runs `suggest(misspelling, 5)` on every item, on the calling thread, timing the calls.
+pub fn evaluate_isolated(speller: &Speller, items: &[Item]) -> IsolatedReport {
+    let mut report = IsolatedReport {
+        items: items.len(),
+        top1: 0,
+        top5: 0,
+        seconds: 0.0,
+        cpu_seconds: 0.0,
+        misses: Vec::new(),
+    };
+    let start = Instant::now();
+    let cpu = thread_cpu_seconds();
+    let answers: Vec<Vec<String>> = items
+        .iter()
+        .map(|item| {
+            speller
+                .suggest(&item.misspelling, 5)
+                .into_iter()
+                .map(|s| s.word.to_lowercase())
+                .collect()
+        })
+        .collect();
+    report.seconds = start.elapsed().as_secs_f64();
+    report.cpu_seconds = match (cpu, thread_cpu_seconds()) {
+        (Some(a), Some(b)) => b - a,
+        _ => report.seconds,
+    };
+    for (item, answer) in items.iter().zip(&answers) {
+        let hit = |k: usize| answer.iter().take(k).any(|a| item.targets.contains(a));
+        if hit(1) {
+            report.top1 += 1;
+        } else {
+            report.misses.push((
+                item.misspelling.clone(),
+                item.targets.clone(),
+                answer.first().cloned().unwrap_or_default(),
+            ));
+        }
+        if hit(5) {
+            report.top5 += 1;
+        }
+    }
+    report
+}
+
+/// Classic real-word confusions, both directions of each pair are used.
+pub const CONFUSIONS: &[(&str, &str)] = &[
+    ("their", "there"),
+    ("form", "from"),
+    ("lose", "loose"),
+    ("than", "then"),
+    ("affect", "effect"),
+    ("accept", "except"),
+    ("to", "too"),
+    ("quite", "quiet"),
+    ("advice", "advise"),
+    ("principal", "principle"),
+    ("weather", "whether"),
+    ("piece", "peace"),
+    ("breath", "breathe"),
+    ("passed", "past"),
+    ("where", "were"),
+    ("hear", "here"),
+    ("know", "now"),
+    ("of", "off"),
+    ("week", "weak"),
+    ("whole", "hole"),
+    ("desert", "dessert"),
+    ("later", "latter"),
+    ("country", "county"),
+    ("beside", "besides"),
+    ("led", "lead"),
+    ("chose", "choose"),
+    ("site", "sight"),
+];
+
+/// A sentence with one injected error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Injected {
+    /// The original sentence.
+    pub original: String,
+    /// The sentence with the error.
+    pub corrupted: String,
+    /// Byte range of the error in `corrupted`.
+    pub at: std::ops::Range<usize>,
+    /// The word that was replaced (as in the original).
+    pub word: String,
+    /// What it was replaced with.
+    pub error: String,
+}
+
+/// Injects at most one real-word error per sentence: among the words (tokens, through the word tokenizer for
+/// `lang`) that have a confusion in [`CONFUSIONS`], one picked by a generator seeded with `seed` is swapped with
+/// its confusion, case kept. Sentences without such a word are skipped.
+pub fn inject_errors(sentences: &[String], lang: Lang, seed: u64) -> Vec<Injected> {
+    let mut map: HashMap<&str, Vec<&str>> = HashMap::new();
+    for &(a, b) in CONFUSIONS {
+        map.entry(a).or_default().push(b);
+        map.entry(b).or_default().push(a);
+    }
+    let tokenizer = Tokenizer::new(lang);
+    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut out = Vec::new();
+    for sentence in sentences {
+        let eligible: Vec<(std::ops::Range<usize>, &Vec<&str>)> = tokenizer
+            .token_spans(sentence)
+            .into_iter()
+            .filter_map(|r| {
+                map.get(sentence[r.clone()].to_lowercase().as_str())
+                    .map(|alts| (r, alts))
+            })
+            .collect();
+        if eligible.is_empty() {
+            continue;
+        }
+        let (range, alts) = &eligible[(next() % eligible.len() as u64) as usize];
+        let word = &sentence[range.clone()];
+        let error = apply_case(word, alts[(next() % alts.len() as u64) as usize]);
+        let mut corrupted = String::with_capacity(sentence.len() + 4);
+        corrupted.push_str(&sentence[..range.start]);
+        corrupted.push_str(&error);
+        corrupted.push_str(&sentence[range.end..]);
+        out.push(Injected {
+            original: sentence.clone(),
+            corrupted,
+            at: range.start..range.start + error.len(),
+            word: word.to_string(),
+            error,
+        });
+    }
+    out
+}
+
+/// What the speller did on sentences with injected errors.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ContextReport {
+    /// Sentences (one error each).
+    pub sentences: usize,
+    /// Errors corrected to the original word.
+    pub fixed: usize,
+    /// Errors changed, but to another wrong word.
+    pub miscorrected: usize,
+    /// Words other than the injected error (all correct as far as the held-out text goes).
+    pub correct_words: usize,
+    /// Of those, the ones the speller changed.
+    pub false_alarms: usize,
+    /// Words per CPU-second through `correct` (one thread).
+    pub words_per_second: f64,
+}
+
+/// Corrects every corrupted sentence and compares with the original.
+pub fn evaluate_context(speller: &Speller, injected: &[Injected]) -> ContextReport {
+    let mut report = ContextReport {
+        sentences: injected.len(),
+        ..ContextReport::default()
+    };
+    let tokenizer = Tokenizer::new(speller.lang());
+    let start = Instant::now();
+    let cpu = thread_cpu_seconds();
+    let mut words = 0usize;
+    let corrections: Vec<_> = injected
+        .iter()
+        .map(|item| {
+            words += tokenizer.token_spans(&item.corrupted).len();
+            speller.correct(&item.corrupted)
+        })
+        .collect();
+    let seconds = match (cpu, thread_cpu_seconds()) {
+        (Some(a), Some(b)) => b - a,
+        _ => start.elapsed().as_secs_f64(),
+    };
+    report.words_per_second = words as f64 / seconds.max(1e-9);
+    for (item, correction) in injected.iter().zip(&corrections) {
+        report.correct_words += tokenizer.token_spans(&item.corrupted).len().saturating_sub(1);
+        for span in &correction.spans {
+            let overlaps = span.start < item.at.end && item.at.start < span.end;
+            if overlaps {
+                if span.replacement.to_lowercase() == item.word.to_lowercase() {
+                    report.fixed += 1;
+                } else {
+                    report.miscorrected += 1;
+                }
+            } else {
+                report.false_alarms += 1;
+            }
+        }
+    }
+    report
+}

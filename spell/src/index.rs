@@ -1,0 +1,388 @@
+//! Candidate generation: a symmetric-delete index over the lexicon, and edit distances.
+//!
+//! Every lexicon word contributes the strings obtained by deleting up to `distance` characters from its first
+//! `prefix` characters (SymSpell's scheme, Garbe 2012). A query deletes up to `distance` characters from its own
+//! prefix; a word shares at least one such string with the query whenever their prefixes are within `distance`
+//! insertions, deletions and substitutions of each other. The survivors are then checked against the whole word
+//! with [`osa_distance`], so a long word can be allowed more edits than the index's `distance`: the index only
+//! needs its first `prefix` characters to be close.
+//!
+//! The index stores no strings: each deletion is hashed to 64 bits, the low bits pick a bucket, and a bucket
+//! holds `(32-bit fingerprint, word id)` entries, all buckets packed into one array (compressed sparse rows).
+//! A hash collision can only add a wrong candidate, which the distance check removes. Memory: 8 bytes per
+//! (word, deletion) pair plus 4 bytes per bucket; about 30 deletions per word with the defaults.
+
+use crate::lexicon::{LexId, Lexicon};
+
+/// Hashes a sequence of characters.
+#[inline]
+fn hash_chars(chars: impl Iterator<Item = char>) -> u64 {
+    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
+    let mut len = 0u64;
+    for c in chars {
+        h = (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01B3);
+        h = h.rotate_left(17).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        len += 1;
+    }
+    h ^= len;
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    h ^ (h >> 33)
+}
+
+/// Calls `f` with the hash of every string obtained by deleting at most `max` characters of `chars`
+/// (including `chars` itself). The same string may be reported more than once.
+fn for_each_delete(chars: &[char], max: usize, f: &mut impl FnMut(u64)) {
+    // Positions of deleted characters, ascending; at most 4 deletions are supported.
+    let n = chars.len();
+    let mut deleted = [usize::MAX; 4];
+    let max = max.min(4).min(n);
+    f(hash_chars(chars.iter().copied()));
+    fn rec(chars: &[char], deleted: &mut [usize; 4], depth: usize, start: usize, max: usize, f: &mut impl FnMut(u64)) {
+        for pos in start..chars.len() {
+            // Deleting the second of two equal adjacent characters gives the same string as deleting the first.
+            if pos > start && chars[pos] == chars[pos - 1] {
+                continue;
+            }
+            deleted[depth] = pos;
+            let kept = &deleted[..=depth];
+            let hash = hash_chars(
+                chars
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !kept.contains(i))
+                    .map(|(_, &c)| c),
+            );
+            f(hash);
+            if depth + 1 < max {
+                rec(chars, deleted, depth + 1, pos + 1, max, f);
+            }
+        }
+        deleted[depth] = usize::MAX;
+    }
+    if max > 0 {
+        rec(chars, &mut deleted, 0, 0, max, f);
+    }
+}
+
+/// A symmetric-delete index over the words of a [`Lexicon`].
+#[derive(Debug, Clone)]
+pub struct DeleteIndex {
+    prefix: usize,
+    distance: usize,
+    mask: u64,
+    offsets: Vec<u32>,
+    /// `fingerprint << 32 | id`, grouped by bucket.
+    entries: Vec<u64>,
+}
+
+impl DeleteIndex {
+    /// Indexes every word of `lexicon`: deletions of up to `distance` (at most 4) characters from its first
+    /// `prefix` characters.
+    pub fn build(lexicon: &Lexicon, prefix: usize, distance: usize) -> DeleteIndex {
+        let prefix = prefix.max(1);
+        let distance = distance.min(4);
+        let mut chars = Vec::new();
+        let mut hashes: Vec<u64> = Vec::new();
+        // Pass 1: the deletions of every word, deduplicated per word, counted to size the table.
+        let mut per_word: Vec<u32> = Vec::with_capacity(lexicon.len());
+        let mut all: Vec<u64> = Vec::new();
+        for id in 0..lexicon.len() as LexId {
+            chars.clear();
+            chars.extend(lexicon.word(id).chars().take(prefix));
+            hashes.clear();
+            for_each_delete(&chars, distance, &mut |h| hashes.push(h));
+            hashes.sort_unstable();
+            hashes.dedup();
+            per_word.push(hashes.len() as u32);
+            all.extend_from_slice(&hashes);
+        }
+        let buckets = (all.len() / 2 + 1).next_power_of_two().max(16);
+        let mask = buckets as u64 - 1;
+        let mut offsets = vec![0u32; buckets + 1];
+        for &h in &all {
+            offsets[(h & mask) as usize + 1] += 1;
+        }
+        for b in 0..buckets {
+            offsets[b + 1] += offsets[b];
+        }
+        let mut fill = offsets.clone();
+        let mut entries = vec![0u64; all.len()];
+        let mut at = 0usize;
+        for (id, &n) in per_word.iter().enumerate() {
+            for &h in &all[at..at + n as usize] {
+                let bucket = (h & mask) as usize;
+                entries[fill[bucket] as usize] = (h >> 32) << 32 | id as u64;
+                fill[bucket] += 1;
+            }
+            at += n as usize;
+        }
+        DeleteIndex {
+            prefix,
+            distance,
+            mask,
+            offsets,
+            entries,
+        }
+    }
+
+    /// The number of leading characters indexed.
+    pub fn prefix(&self) -> usize {
+        self.prefix
+    }
+
+    /// The number of deletions indexed.
+    pub fn distance(&self) -> usize {
+        self.distance
+    }
+
+    /// Appends to `out` the ids of words whose indexed prefix shares a deletion with the prefix of `word`
+    /// (given as characters). `out` may receive an id more than once, and ids of words farther away (hash
+    /// collisions); check them with [`osa_distance`].
+    pub fn lookup(&self, word: &[char], out: &mut Vec<LexId>) {
+        let prefix = &word[..word.len().min(self.prefix)];
+        for_each_delete(prefix, self.distance, &mut |h| {
+            let bucket = (h & self.mask) as usize;
+            let fingerprint = h >> 32;
+            let (start, end) = (self.offsets[bucket] as usize, self.offsets[bucket + 1] as usize);
+            for &entry in &self.entries[start..end] {
+                if entry >> 32 == fingerprint {
+                    out.push(entry as u32);
+                }
+            }
+        });
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        4 * self.offsets.capacity() + 8 * self.entries.capacity()
+    }
+}
+
+/// A word prepared for fast distance checks against many others: bit masks of where each character occurs
+/// (Hyyrö's bit-parallel algorithm, one 64-bit word for patterns up to 64 characters).
+#[derive(Debug, Clone, Default)]
+pub struct Pattern {
+    chars: Vec<char>,
+    ascii: Vec<u64>,
+    other: Vec<(char, u64)>,
+}
+
+impl Pattern {
+    /// Prepares `word`.
+    pub fn new(word: &[char]) -> Pattern {
+        let mut pattern = Pattern::default();
+        pattern.set(word);
+        pattern
+    }
+
+    /// Prepares `word`, reusing the buffers.
+    pub fn set(&mut self, word: &[char]) {
+        self.chars.clear();
+        self.chars.extend_from_slice(word);
+        self.ascii.clear();
+        self.ascii.resize(128, 0);
+        self.other.clear();
+        if word.len() > 64 {
+            return;
+        }
+        for (i, &c) in word.iter().enumerate() {
+            let bit = 1u64 << i;
+            if (c as u32) < 128 {
+                self.ascii[c as usize] |= bit;
+            } else if let Some(entry) = self.other.iter_mut().find(|e| e.0 == c) {
+                entry.1 |= bit;
+            } else {
+                self.other.push((c, bit));
+            }
+        }
+    }
+
+    #[inline]
+    fn mask(&self, c: char) -> u64 {
+        if (c as u32) < 128 {
+            self.ascii[c as usize]
+        } else {
+            self.other.iter().find(|e| e.0 == c).map_or(0, |e| e.1)
+        }
+    }
+
+    /// The optimal-string-alignment distance to `text`, or `None` when it exceeds `max`; the same answer as
+    /// [`osa_distance`].
+    pub fn distance(&self, text: &[char], max: usize) -> Option<usize> {
+        let m = self.chars.len();
+        if m.abs_diff(text.len()) > max {
+            return None;
+        }
+        if m == 0 || m > 64 {
+            return osa_distance(&self.chars, text, max);
+        }
+        let high = 1u64 << (m - 1);
+        let mut vp: u64 = if m == 64 { u64::MAX } else { (1u64 << m) - 1 };
+        let mut vn: u64 = 0;
+        let mut d0: u64 = 0;
+        let mut pm_prev: u64 = 0;
+        let mut score = m;
+        for (k, &c) in text.iter().enumerate() {
+            let pm = self.mask(c);
+            let transposed = ((!d0 & pm) << 1) & pm_prev;
+            d0 = ((((pm & vp).wrapping_add(vp)) ^ vp) | pm | vn) | transposed;
+            let mut hp = vn | !(d0 | vp);
+            let mut hn = d0 & vp;
+            if hp & high != 0 {
+                score += 1;
+            } else if hn & high != 0 {
+                score -= 1;
+            }
+            hp = (hp << 1) | 1;
+            hn <<= 1;
+            vp = hn | !(d0 | hp);
+            vn = hp & d0;
+            pm_prev = pm;
+            // The distance can fall by at most one per remaining text character.
+            let remaining = text.len() - k - 1;
+            if score > max + remaining {
+                return None;
+            }
+        }
+        (score <= max).then_some(score)
+    }
+}
+
+/// The optimal-string-alignment distance between `a` and `b` (insertions, deletions, substitutions and
+/// transpositions of adjacent characters, no substring edited twice), or `None` when it exceeds `max`.
+pub fn osa_distance(a: &[char], b: &[char], max: usize) -> Option<usize> {
+    let (n, m) = (a.len(), b.len());
+    if n.abs_diff(m) > max {
+        return None;
+    }
+    if n == 0 || m == 0 {
+        let d = n.max(m);
+        return (d <= max).then_some(d);
+    }
+    // Three rows of the DP: i-2, i-1, i. Rows are short (words), so stack buffers suffice up to 64 chars.
+    const CAP: usize = 65;
+    if m + 1 > CAP {
+        return osa_distance_heap(a, b, max);
+    }
+    let big = max + 1;
+    let mut prev2 = [big; CAP];
+    let mut prev = [0usize; CAP];
+    let mut cur = [big; CAP];
+    for (j, p) in prev.iter_mut().enumerate().take(m + 1) {
+        *p = j;
+    }
+    for i in 1..=n {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(prev2[j - 2] + 1);
+            }
+            cur[j] = d;
+            row_min = row_min.min(d);
+        }
+        if row_min > max {
+            return None;
+        }
+        prev2[..=m].copy_from_slice(&prev[..=m]);
+        prev[..=m].copy_from_slice(&cur[..=m]);
+    }
+    let d = prev[m];
+    (d <= max).then_some(d)
+}
+
+fn osa_distance_heap(a: &[char], b: &[char], max: usize) -> Option<usize> {
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    (d[n][m] <= max).then_some(d[n][m])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chars(s: &str) -> Vec<char> {
+        s.chars().collect()
+    }
+
+    #[test]
+    fn osa_distances() {
+        let d = |a: &str, b: &str| osa_distance(&chars(a), &chars(b), 9);
+        assert_eq!(d("", ""), Some(0));
+        assert_eq!(d("abc", ""), Some(3));
+        assert_eq!(d("teh", "the"), Some(1));
+        assert_eq!(d("kitten", "sitting"), Some(3));
+        assert_eq!(d("ca", "abc"), Some(3));
+        assert_eq!(osa_distance(&chars("kitten"), &chars("sitting"), 2), None);
+        let long = "a".repeat(100);
+        assert_eq!(osa_distance(&chars(&long), &chars(&long[1..]), 2), Some(1));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn bit_parallel_matches_the_table(a in "[abcé]{0,12}", b in "[abcé]{0,12}", max in 0usize..6) {
+            let (a, b) = (chars(&a), chars(&b));
+            proptest::prop_assert_eq!(Pattern::new(&a).distance(&b, max), osa_distance(&a, &b, max));
+        }
+    }
+
+    #[test]
+    fn bit_parallel_long_words() {
+        let a = chars(&"abcdefghij".repeat(6));
+        let mut b = a.clone();
+        b.swap(10, 11);
+        b.remove(40);
+        assert_eq!(Pattern::new(&a).distance(&b, 3), Some(2));
+        let long = chars(&"x".repeat(70));
+        assert_eq!(Pattern::new(&long).distance(&long[1..], 2), Some(1));
+    }
+
+    #[test]
+    fn finds_words_within_two_edits_of_the_prefix() {
+        let lex = Lexicon::from_counts([
+            ("scrambled", 5),
+            ("crumbled", 3),
+            ("eggs", 9),
+            ("benedict", 2),
+            ("zebra", 1),
+        ]);
+        let index = DeleteIndex::build(&lex, 7, 2);
+        let find = |q: &str, max: usize| {
+            let q = chars(q);
+            let mut ids = Vec::new();
+            index.lookup(&q, &mut ids);
+            ids.sort_unstable();
+            ids.dedup();
+            let mut words: Vec<&str> = ids
+                .into_iter()
+                .filter(|&id| osa_distance(&q, &chars(lex.word(id)), max).is_some())
+                .map(|id| lex.word(id))
+                .collect();
+            words.sort_unstable();
+            words
+        };
+        assert_eq!(find("scrumbled", 2), ["crumbled", "scrambled"]);
+        assert_eq!(find("uggs", 2), ["eggs"]);
+        assert_eq!(find("bundict", 2), ["benedict"]);
+        assert!(find("qqqqq", 2).is_empty());
+    }
+}

@@ -1,0 +1,453 @@
+//! The lexicon: every word the speller may propose, with its corpus frequency.
+//!
+//! On disk it is `lexicon.fst`, an [`fst::Map`] from the lowercased word to its count (the fst format carries
+//! its own header, version and checksum; [`Lexicon::verify`] checks the checksum). In memory the words are
+//! numbered in byte order (the fst's order) and held in one string buffer with an offset array and a small
+//! open-addressing hash table for exact lookups, about `len + 12` bytes per word.
+//!
+//! Which tokens are words is decided by [`is_word`]: letters, possibly joined by internal apostrophes or
+//! hyphens. Counting is done by [`WordCounts`], which reads text files through the project's word tokenizer,
+//! lowercased, exactly as the language model's training text is tokenized.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use fivegram_corpora::read::{Decoding, TextReader};
+use fivegram_corpora::tokenize::{Lang, Tokenizer};
+use rayon::prelude::*;
+
+use crate::{Error, Result};
+
+/// The longest word (in bytes) the lexicon holds; longer tokens are not words for the speller.
+pub const MAX_WORD_BYTES: usize = 48;
+
+/// Dense id of a lexicon word: its rank in byte order.
+pub type LexId = u32;
+
+/// True when `token` can be a lexicon word: it starts and ends with a letter, has at most
+/// [`MAX_WORD_BYTES`] bytes, and holds only letters and single internal apostrophes or hyphens.
+pub fn is_word(token: &str) -> bool {
+    if token.is_empty() || token.len() > MAX_WORD_BYTES {
+        return false;
+    }
+    let mut prev_joiner = true;
+    for c in token.chars() {
+        if c.is_alphabetic() {
+            prev_joiner = false;
+        } else if matches!(c, '\'' | '-' | '’') {
+            if prev_joiner {
+                return false;
+            }
+            prev_joiner = true;
+        } else {
+            return false;
+        }
+    }
+    !prev_joiner
+}
+
+/// Word counts gathered from text, before they become a [`Lexicon`].
+#[derive(Debug, Default, Clone)]
+pub struct WordCounts {
+    /// Lowercased word → (occurrences, occurrences written in lowercase).
+    counts: HashMap<String, (u64, u64)>,
+    tokens: u64,
+}
+
+impl WordCounts {
+    /// No counts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts the words of plain or gzip text files (one paragraph or sentence per line), lowercased through
+    /// the word tokenizer for `lang`. Files are read in parallel on the current rayon pool.
+    pub fn count_files(paths: &[PathBuf], lang: Lang) -> Result<WordCounts> {
+        let parts: Vec<WordCounts> = paths
+            .par_iter()
+            .map(|path| {
+                let mut counts = WordCounts::new();
+                counts.add_file(path, lang)?;
+                Ok(counts)
+            })
+            .collect::<Result<_>>()?;
+        let mut total = WordCounts::new();
+        for part in parts {
+            total.merge(part);
+        }
+        Ok(total)
+    }
+
+    /// Counts the words of one file.
+    pub fn add_file(&mut self, path: &Path, lang: Lang) -> Result<()> {
+        let mut reader = TextReader::open(path, Decoding::Lossy)?;
+        let tokenizer = Tokenizer::new(lang);
+        let mut line = String::new();
+        let mut lower = String::new();
+        while reader.read_line(&mut line)? {
+            self.add_tokens(&tokenizer, &line, &mut lower);
+        }
+        Ok(())
+    }
+
+    /// Counts the words of one line of text.
+    pub fn add_text(&mut self, text: &str, lang: Lang) {
+        self.add_tokens(&Tokenizer::new(lang), text, &mut String::new());
+    }
+
+    fn add_tokens(&mut self, tokenizer: &Tokenizer, text: &str, lower: &mut String) {
+        tokenizer.for_each_token(text, |token| {
+            self.tokens += 1;
+            if !is_word(token) {
+                return;
+            }
+            lower.clear();
+            if token.is_ascii() {
+                lower.push_str(token);
+                lower.make_ascii_lowercase();
+            } else {
+                lower.extend(token.chars().flat_map(char::to_lowercase));
+            }
+            let was_lower = u64::from(token == lower.as_str());
+            match self.counts.get_mut(lower.as_str()) {
+                Some(count) => {
+                    count.0 += 1;
+                    count.1 += was_lower;
+                }
+                None => {
+                    self.counts.insert(lower.clone(), (1, was_lower));
+                }
+            }
+        });
+    }
+
+    /// Adds `count` occurrences of `word` (taken as it is, not lowercased or checked), all written in lowercase.
+    pub fn add(&mut self, word: &str, count: u64) {
+        self.add_cased(word, count, count);
+    }
+
+    /// Adds `count` occurrences of `word`, of which `lowercase` were written in lowercase.
+    pub fn add_cased(&mut self, word: &str, count: u64, lowercase: u64) {
+        let entry = self.counts.entry(word.to_string()).or_default();
+        entry.0 += count;
+        entry.1 += lowercase.min(count);
+        self.tokens += count;
+    }
+
+    /// How many occurrences of `word` were written in lowercase.
+    pub fn lowercase(&self, word: &str) -> u64 {
+        self.counts.get(word).map_or(0, |c| c.1)
+    }
+
+    /// Adds another set of counts to this one.
+    pub fn merge(&mut self, other: WordCounts) {
+        if self.counts.len() < other.counts.len() {
+            let mine = std::mem::replace(self, other);
+            self.merge(mine);
+            return;
+        }
+        self.tokens += other.tokens;
+        for (word, count) in other.counts {
+            let entry = self.counts.entry(word).or_default();
+            entry.0 += count.0;
+            entry.1 += count.1;
+        }
+    }
+
+    /// The count of `word` (0 when never seen).
+    pub fn get(&self, word: &str) -> u64 {
+        self.counts.get(word).map_or(0, |c| c.0)
+    }
+
+    /// The number of tokens read, words or not.
+    pub fn tokens(&self) -> u64 {
+        self.tokens
+    }
+
+    /// The number of distinct words.
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// True when no word was counted.
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// Every (word, count), in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
+        self.counts.iter().map(|(w, &c)| (w.as_str(), c.0))
+    }
+}
+
+/// Mixes the bytes of a string into a 64-bit hash (FxHash-style, then a finaliser).
+pub(crate) fn hash_str(s: &str) -> u64 {
+    let mut h: u64 = 0x51_7C_C1_B7_27_22_0A_95;
+    let bytes = s.as_bytes();
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    for &b in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    h ^= h >> 32;
+    h = h.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    h ^ (h >> 32)
+}
+
+/// The words of the speller with their counts.
+#[derive(Debug, Clone)]
+pub struct Lexicon {
+    text: String,
+    /// `offsets[id]..offsets[id + 1]` is the word's range in `text`.
+    offsets: Vec<u32>,
+    counts: Vec<u64>,
+    total: u64,
+    /// Open addressing: 0 = empty, otherwise id + 1.
+    slots: Vec<u32>,
+}
+
+impl Lexicon {
+    /// Builds a lexicon from (word, count) pairs; words that fail [`is_word`] or have a count of 0 are left out,
+    /// and a word listed twice has its counts added.
+    pub fn from_counts<'a>(pairs: impl IntoIterator<Item = (&'a str, u64)>) -> Lexicon {
+        let mut pairs: Vec<(&str, u64)> = pairs.into_iter().filter(|&(w, c)| c > 0 && is_word(w)).collect();
+        pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut merged: Vec<(&str, u64)> = Vec::with_capacity(pairs.len());
+        for (word, count) in pairs {
+            match merged.last_mut() {
+                Some(last) if last.0 == word => last.1 += count,
+                _ => merged.push((word, count)),
+            }
+        }
+        let mut text = String::with_capacity(merged.iter().map(|p| p.0.len()).sum());
+        let mut offsets = Vec::with_capacity(merged.len() + 1);
+        let mut counts = Vec::with_capacity(merged.len());
+        offsets.push(0);
+        for (word, count) in merged {
+            text.push_str(word);
+            offsets.push(text.len() as u32);
+            counts.push(count);
+        }
+        let mut lexicon = Lexicon {
+            text,
+            offsets,
+            total: counts.iter().sum(),
+            counts,
+            slots: Vec::new(),
+        };
+        lexicon.index();
+        lexicon
+    }
+
+    fn index(&mut self) {
+        let n = self.len();
+        let size = (n * 2 + 16).next_power_of_two();
+        self.slots = vec![0; size];
+        let mask = size - 1;
+        for id in 0..n {
+            let mut slot = hash_str(self.word(id as LexId)) as usize & mask;
+            while self.slots[slot] != 0 {
+                slot = (slot + 1) & mask;
+            }
+            self.slots[slot] = id as u32 + 1;
+        }
+    }
+
+    /// Reads `lexicon.fst` (an fst map from word to count).
+    pub fn open(path: impl AsRef<Path>) -> Result<Lexicon> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let map = fst::Map::new(bytes).map_err(|e| Error::Corrupt {
+            path: path.to_path_buf(),
+            what: "lexicon",
+            message: e.to_string(),
+        })?;
+        let mut pairs: Vec<(String, u64)> = Vec::with_capacity(map.len());
+        let mut stream = fst::IntoStreamer::into_stream(&map);
+        while let Some((key, count)) = fst::Streamer::next(&mut stream) {
+            let word = std::str::from_utf8(key).map_err(|_| Error::Corrupt {
+                path: path.to_path_buf(),
+                what: "lexicon",
+                message: format!("a key is not UTF-8: {key:?}"),
+            })?;
+            if !is_word(word) || count == 0 {
+                return Err(Error::Corrupt {
+                    path: path.to_path_buf(),
+                    what: "lexicon",
+                    message: format!("entry {word:?} with count {count} is not a valid word"),
+                });
+            }
+            pairs.push((word.to_string(), count));
+        }
+        Ok(Lexicon::from_counts(pairs.iter().map(|(w, c)| (w.as_str(), *c))))
+    }
+
+    /// Checks the fst checksum of a lexicon file (a full read; [`Lexicon::open`] checks structure only).
+    pub fn verify(path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let corrupt = |message: String| Error::Corrupt {
+            path: path.to_path_buf(),
+            what: "lexicon",
+            message,
+        };
+        let map = fst::Map::new(bytes).map_err(|e| corrupt(e.to_string()))?;
+        map.as_fst().verify().map_err(|e| corrupt(e.to_string()))
+    }
+
+    /// Writes the lexicon as an fst map, through a temporary file renamed into place.
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let io = |e: std::io::Error| Error::io(path, e);
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        {
+            let writer = std::io::BufWriter::new(tmp.as_file_mut());
+            let mut builder = fst::MapBuilder::new(writer).map_err(|e| fst_io(path, e))?;
+            for id in 0..self.len() as LexId {
+                builder
+                    .insert(self.word(id), self.count(id))
+                    .map_err(|e| fst_io(path, e))?;
+            }
+            let mut writer = builder.into_inner().map_err(|e| fst_io(path, e))?;
+            writer.flush().map_err(io)?;
+        }
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(path).map_err(|e| io(e.error))?;
+        Ok(())
+    }
+
+    /// The number of words.
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// True when the lexicon has no words.
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// The sum of all counts.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The id of `word` (already lowercased), if it is in the lexicon.
+    pub fn id(&self, word: &str) -> Option<LexId> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut slot = hash_str(word) as usize & mask;
+        loop {
+            match self.slots[slot] {
+                0 => return None,
+                stored => {
+                    let id = stored - 1;
+                    if self.word(id) == word {
+                        return Some(id);
+                    }
+                }
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// The word with id `id`. Panics when `id` is out of range (ids come from this lexicon).
+    pub fn word(&self, id: LexId) -> &str {
+        let id = id as usize;
+        &self.text[self.offsets[id] as usize..self.offsets[id + 1] as usize]
+    }
+
+    /// The count of word `id`.
+    pub fn count(&self, id: LexId) -> u64 {
+        self.counts[id as usize]
+    }
+
+    /// The count of `word`, 0 when it is not in the lexicon.
+    pub fn count_of(&self, word: &str) -> u64 {
+        self.id(word).map_or(0, |id| self.count(id))
+    }
+
+    /// Every (word, count) in byte order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, u64)> + '_ {
+        (0..self.len() as LexId).map(|id| (self.word(id), self.count(id)))
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.text.capacity() + 4 * self.offsets.capacity() + 8 * self.counts.capacity() + 4 * self.slots.capacity()
+    }
+}
+
+fn fst_io(path: &Path, e: fst::Error) -> Error {
+    match e {
+        fst::Error::Io(e) => Error::io(path, e),
+        other => Error::Corrupt {
+            path: path.to_path_buf(),
+            what: "lexicon",
+            message: other.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_letters_with_internal_joiners() {
+        for good in ["a", "don't", "well-known", "über", "naïve", "o'clock"] {
+            assert!(is_word(good), "{good}");
+        }
+        for bad in ["", "-a", "a-", "a--b", "x2", "3", "'s", "a b", "ab.", "🙂"] {
+            assert!(!is_word(bad), "{bad}");
+        }
+        assert!(!is_word(&"a".repeat(MAX_WORD_BYTES + 1)));
+    }
+
+    #[test]
+    fn lookup_counts_and_round_trip() {
+        let lex = Lexicon::from_counts([("the", 10), ("cat", 3), ("x1", 5), ("cat", 2), ("zebra", 0)]);
+        assert_eq!(lex.len(), 2);
+        assert_eq!(lex.count_of("cat"), 5);
+        assert_eq!(lex.count_of("zebra"), 0);
+        assert_eq!(lex.total(), 15);
+        assert_eq!(lex.word(lex.id("the").unwrap()), "the");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lexicon.fst");
+        lex.write(&path).unwrap();
+        Lexicon::verify(&path).unwrap();
+        let back = Lexicon::open(&path).unwrap();
+        assert_eq!(back.iter().collect::<Vec<_>>(), lex.iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn damaged_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lexicon.fst");
+        std::fs::write(&path, b"not an fst at all, sorry").unwrap();
+        let err = Lexicon::open(&path).unwrap_err().to_string();
+        assert!(err.contains("lexicon.fst"), "{err}");
+    }
+
+    #[test]
+    fn counts_tokens_lowercased() {
+        let mut counts = WordCounts::new();
+        counts.add_text("The cat, the DOG and 3 cats.", Lang::En);
+        assert_eq!(counts.get("the"), 2);
+        assert_eq!(counts.lowercase("the"), 1);
+        assert_eq!(counts.lowercase("dog"), 0);
+        assert_eq!(counts.get("dog"), 1);
+        assert_eq!(counts.get("3"), 0);
+        assert_eq!(counts.tokens(), 9);
+    }
+}

@@ -1,0 +1,235 @@
+//! The model directory: where a speller's files live and how they are opened.
+//!
+//! A spelling model is a directory holding
+//!
+//! | file | what |
+//! |---|---|
+//! | `spell.json` | the manifest: format version, language, file names, ranking settings, what it was trained on |
+//! | `lexicon.fst` | the words with their counts ([`crate::lexicon`]) |
+//! | `errors.tsv` | the error model ([`crate::edit`]) |
+//! | `lm.arpa` (or `.arpa.gz`) | the language model, read through [`fivegram_lm::model::ArpaModel`] |
+//!
+//! The language model is opened by [`open_language_model`], the one place that knows which backend serves a
+//! path: an ARPA file today; a store directory when `fivegram_lm` ships one. The speller only sees the
+//! [`LanguageModel`] trait.
+//!
+//! The default English model lives in `$XDG_DATA_HOME/fivegram/models/spell-en` (on Linux usually
+//! `~/.local/share/fivegram/models/spell-en`); `FIVEGRAM_SPELL_MODEL` overrides it, and the CLI's `--model` overrides
+//! both. `scripts/build-spell-model.sh` builds it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use fivegram_corpora::tokenize::Lang;
+use fivegram_lm::model::{ArpaModel, LanguageModel};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The manifest's file name inside a model directory.
+pub const MANIFEST: &str = "spell.json";
+
+/// The format version this code reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The environment variable naming the default model directory.
+pub const MODEL_ENV: &str = "FIVEGRAM_SPELL_MODEL";
+
+/// How the default model is built (shown when it is missing).
+pub const BUILD_HINT: &str =
+    "build it with `scripts/build-spell-model.sh` (needs the corpora mirror: FIVEGRAM_MIRROR), or pass --model DIR";
+
+/// How candidates are ranked; stored in the manifest so that tuning travels with the model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ranking {
+    /// Weight of the word's log10 frequency against the error model in isolated-word ranking.
+    pub prior_weight: f32,
+    /// Weight of the language model's log10 probabilities against the error model in context.
+    pub lm_weight: f32,
+    /// `log10` of how much more often the people corrected make each kind of edit than the corpus writers the
+    /// error model was trained on (every edit's cost is lowered by this much, see `ErrorModel::with_bonus`).
+    pub edit_bonus: f32,
+    /// Cost (`-log10`) of proposing another word for a word that is in the lexicon.
+    pub real_word_cost: f32,
+    /// Cost (`-log10`) of keeping a word that is not in the lexicon, in context.
+    pub keep_unknown_cost: f32,
+    /// Cost of splitting one token into two words, on top of the two words' scores.
+    pub split_cost: f32,
+    /// Words of at least this many characters may be corrected with up to `long_distance` edits.
+    pub long_word: usize,
+    /// Edit distance allowed for long words (shorter words get 2; the index always needs its prefix within 2).
+    pub long_distance: usize,
+    /// Candidates per token given to the language model.
+    pub candidates: usize,
+    /// Hypotheses kept per position by the context decoder.
+    pub beam: usize,
+    /// Real-word candidates for a known word must cost at most this much under the error model.
+    pub real_word_max_error: f32,
+    /// Words rarer than this are not proposed as corrections in context.
+    pub min_count: u64,
+}
+
+impl Default for Ranking {
+    fn default() -> Self {
+        Ranking {
+            prior_weight: 1.0,
+            lm_weight: 1.0,
+            edit_bonus: 0.0,
+            real_word_cost: 3.0,
+            keep_unknown_cost: 2.0,
+            split_cost: 2.0,
+            long_word: 9,
+            long_distance: 3,
+            candidates: 10,
+            beam: 8,
+            real_word_max_error: 2.5,
+            min_count: 1,
+        }
+    }
+}
+
+/// The manifest of a model directory (`spell.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always `fivegram-spell`.
+    pub format: String,
+    /// [`FORMAT_VERSION`] when written.
+    pub version: u32,
+    /// The language code (`en`, `de`).
+    pub lang: String,
+    /// The language model, relative to the directory: an ARPA file (or, later, a store directory).
+    pub lm: String,
+    /// The lexicon, relative to the directory.
+    pub lexicon: String,
+    /// The error model, relative to the directory.
+    pub errors: String,
+    /// Ranking settings.
+    #[serde(default)]
+    pub ranking: Ranking,
+    /// Free text: what the lexicon, language model and error model were trained on.
+    #[serde(default)]
+    pub trained_on: String,
+}
+
+impl Manifest {
+    /// A manifest with the standard file names.
+    pub fn new(lang: Lang, lm: &str) -> Manifest {
+        Manifest {
+            format: "fivegram-spell".into(),
+            version: FORMAT_VERSION,
+            lang: lang.code().into(),
+            lm: lm.into(),
+            lexicon: "lexicon.fst".into(),
+            errors: "errors.tsv".into(),
+            ranking: Ranking::default(),
+            trained_on: String::new(),
+        }
+    }
+
+    /// Reads `dir/spell.json` and checks its format and version.
+    pub fn open(dir: &Path) -> Result<Manifest> {
+        let path = dir.join(MANIFEST);
+        if !dir.is_dir() {
+            return Err(Error::MissingModel {
+                path: dir.to_path_buf(),
+                hint: BUILD_HINT.into(),
+            });
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::MissingModel {
+                path: path.clone(),
+                hint: format!("the directory has no {MANIFEST}; {BUILD_HINT}"),
+            },
+            _ => Error::io(&path, e),
+        })?;
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| Error::Format {
+            path: path.clone(),
+            line: e.line() as u64,
+            message: e.to_string(),
+        })?;
+        if manifest.format != "fivegram-spell" {
+            return Err(Error::Format {
+                path,
+                line: 0,
+                message: format!(
+                    "format {:?} is not a spelling model (expected \"fivegram-spell\")",
+                    manifest.format
+                ),
+            });
+        }
+        if manifest.version != FORMAT_VERSION {
+            return Err(Error::Version {
+                path,
+                expected: FORMAT_VERSION,
+                found: manifest.version,
+            });
+        }
+        manifest.language()?;
+        Ok(manifest)
+    }
+
+    /// The language.
+    pub fn language(&self) -> Result<Lang> {
+        self.lang.parse().map_err(|e| Error::Format {
+            path: PathBuf::from(MANIFEST),
+            line: 0,
+            message: format!("{e}"),
+        })
+    }
+
+    /// Writes `dir/spell.json` atomically (write it last, after the files it names).
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let mut text = serde_json::to_string_pretty(self).map_err(|e| Error::Format {
+            path: dir.join(MANIFEST),
+            line: 0,
+            message: e.to_string(),
+        })?;
+        text.push('\n');
+        write_atomic(&dir.join(MANIFEST), text.as_bytes())
+    }
+}
+
+/// The default model directory for `lang`: `$FIVEGRAM_SPELL_MODEL` for English when set, else
+/// `<data dir>/fivegram/models/spell-<lang>` (`$XDG_DATA_HOME` or `~/.local/share` on Linux).
+pub fn default_model_dir(lang: Lang) -> Option<PathBuf> {
+    if lang == Lang::En
+        && let Some(dir) = std::env::var_os(MODEL_ENV).filter(|v| !v.is_empty())
+    {
+        return Some(PathBuf::from(dir));
+    }
+    dirs::data_dir().map(|d| d.join("fivegram").join("models").join(format!("spell-{}", lang.code())))
+}
+
+/// Opens a language model: an ARPA file (plain or gzip) as [`ArpaModel`]. This is the one function to change
+/// when a new backend (the sharded store) serves model directories.
+pub fn open_language_model(path: &Path) -> Result<Box<dyn LanguageModel>> {
+    if path.is_dir() {
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            line: 0,
+            message: "a language-model directory (store) is not supported by this build; give an ARPA file".into(),
+        });
+    }
+    if !path.exists() {
+        return Err(Error::MissingModel {
+            path: path.to_path_buf(),
+            hint: format!("the language model is missing; {BUILD_HINT}"),
+        });
+    }
+    Ok(Box::new(ArpaModel::open(path)?))
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory, synced and renamed into place.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let io = |e: std::io::Error| Error::io(path, e);
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}

@@ -1,0 +1,870 @@
+//! The [`Speller`]: candidates from the lexicon, ranked by the error model and the language model.
+
+use std::cell::RefCell;
+use std::path::Path;
+
+use fivegram_corpora::tokenize::{Lang, Tokenizer};
+use fivegram_lm::model::{LanguageModel, Scored, State, WordId};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::edit::{ErrorModel, Scratch};
+use crate::index::{DeleteIndex, Pattern};
+use crate::lexicon::{LexId, Lexicon, is_word};
+use crate::model::{Manifest, Ranking, default_model_dir, open_language_model};
+use crate::{Error, Result};
+
+/// Characters of the word that the delete index looks at.
+pub const INDEX_PREFIX: usize = 7;
+/// Deletions the index holds per word.
+pub const INDEX_DISTANCE: usize = 2;
+
+/// One proposed word for a token, best first in the lists that hold it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suggestion {
+    /// The word, in the case pattern of the input (two words separated by a space for a split).
+    pub word: String,
+    /// The ranking score: `log10` of the word's prior (or, in context, the language model) weighted, plus the
+    /// error model's `log10 P(typed | word)`. Higher is better; only differences between candidates matter.
+    pub score: f32,
+    /// The error model's `-log10 P(typed | word)`.
+    pub error: f32,
+    /// Edit distance (insertions, deletions, substitutions, transpositions) from the typed token.
+    pub distance: u32,
+}
+
+/// One changed (or, from [`Speller::check`], suspicious) span of the input.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Span {
+    /// Byte offset of the span's start in the input.
+    pub start: usize,
+    /// Byte offset just past the span's end in the input.
+    pub end: usize,
+    /// The input's text in the span.
+    pub original: String,
+    /// What the span becomes (equal to `original` for a suspicious span left alone).
+    pub replacement: String,
+    /// `log10` odds of the replacement against keeping the original in this context (language model over the
+    /// neighbouring words plus the error model). Positive means the replacement is preferred.
+    pub score: f32,
+    /// Other candidates for the span, best first.
+    pub alternatives: Vec<String>,
+}
+
+/// The result of correcting one text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Correction {
+    /// The corrected text: the input with each span's replacement in place, everything else byte for byte.
+    pub text: String,
+    /// The changed spans, in order.
+    pub spans: Vec<Span>,
+}
+
+/// A candidate word for a token, before case is applied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Candidate {
+    id: LexId,
+    /// Second word of a split, if any.
+    second: Option<LexId>,
+    error: f32,
+    distance: u32,
+    /// Isolated-word score: weighted prior minus error.
+    score: f32,
+}
+
+/// Per-thread buffers.
+#[derive(Debug, Default)]
+struct Work {
+    chars: Vec<char>,
+    ids: Vec<LexId>,
+    near: Vec<(LexId, u32)>,
+    pattern: Pattern,
+    edit: Scratch,
+}
+
+thread_local! {
+    static WORK: RefCell<Work> = RefCell::new(Work::default());
+}
+
+/// The lexicon prepared for isolated-word ranking: its delete index, its words as characters and their log10
+/// relative frequencies.
+#[derive(Debug, Clone)]
+pub(crate) struct Words {
+    lexicon: Lexicon,
+    chars: Vec<char>,
+    char_offsets: Vec<u32>,
+    log_prior: Vec<f32>,
+    index: DeleteIndex,
+}
+
+impl Words {
+    pub(crate) fn new(lexicon: Lexicon) -> Words {
+        let index = DeleteIndex::build(&lexicon, INDEX_PREFIX, INDEX_DISTANCE);
+        let mut chars = Vec::new();
+        let mut char_offsets = Vec::with_capacity(lexicon.len() + 1);
+        char_offsets.push(0);
+        let total = lexicon.total().max(1) as f64;
+        let mut log_prior = Vec::with_capacity(lexicon.len());
+        for (word, count) in lexicon.iter() {
+            chars.extend(word.chars());
+            char_offsets.push(chars.len() as u32);
+            log_prior.push((count as f64 / total).log10() as f32);
+        }
+        Words {
+            lexicon,
+            chars,
+            char_offsets,
+            log_prior,
+            index,
+        }
+    }
+
+    pub(crate) fn lexicon(&self) -> &Lexicon {
+        &self.lexicon
+    }
+
+    fn word_chars(&self, id: LexId) -> &[char] {
+        &self.chars[self.char_offsets[id as usize] as usize..self.char_offsets[id as usize + 1] as usize]
+    }
+
+    /// The candidates for a lowercased token (as characters), best first by isolated score, at most `limit`.
+    /// The token itself is among them when it is a lexicon word.
+    fn candidates(
+        &self,
+        errors: &ErrorModel,
+        ranking: &Ranking,
+        word: &[char],
+        limit: usize,
+        work: &mut Work,
+        out: &mut Vec<Candidate>,
+    ) {
+        out.clear();
+        let text: String = word.iter().collect();
+        let known = self.lexicon.id(&text);
+        let weight = ranking.prior_weight;
+        let max = if word.len() >= ranking.long_word {
+            ranking.long_distance.max(INDEX_DISTANCE)
+        } else {
+            INDEX_DISTANCE
+        };
+        work.ids.clear();
+        self.index.lookup(word, &mut work.ids);
+        work.ids.sort_unstable();
+        work.ids.dedup();
+        work.pattern.set(word);
+        work.near.clear();
+        for &id in &work.ids {
+            if Some(id) == known {
+                continue;
+            }
+            if let Some(distance) = work.pattern.distance(self.word_chars(id), max) {
+                work.near.push((id, distance as u32));
+            }
+        }
+        // Most frequent first, so that the error model runs only while a candidate can still make the list.
+        work.near
+            .sort_unstable_by(|a, b| self.log_prior[b.0 as usize].total_cmp(&self.log_prior[a.0 as usize]));
+        let penalty = if known.is_some() { ranking.real_word_cost } else { 0.0 };
+        let per_edit = errors.min_edit_cost();
+        let identity = known.map(|id| weight * self.log_prior[id as usize]);
+        let mut bar = f32::NEG_INFINITY;
+        for &(id, distance) in &work.near {
+            let best_possible = weight * self.log_prior[id as usize] - penalty;
+            if best_possible - per_edit < bar {
+                break;
+            }
+            if best_possible - per_edit * distance as f32 <= bar {
+                continue;
+            }
+            let error = errors.cost_within(self.word_chars(id), word, best_possible - bar, &mut work.edit);
+            let score = best_possible - error;
+            if score <= bar {
+                continue;
+            }
+            out.push(Candidate {
+                id,
+                second: None,
+                error,
+                distance,
+                score,
+            });
+            // The bar: the `limit`-th best score so far (the word itself counts when it is known).
+            let have = out.len() + usize::from(identity.is_some());
+            if have >= limit {
+                out.sort_unstable_by(|a, b| b.score.total_cmp(&a.score));
+                let mut scores: Vec<f32> = out.iter().map(|c| c.score).chain(identity).collect();
+                scores.sort_unstable_by(|a, b| b.total_cmp(a));
+                bar = scores[limit - 1];
+                out.retain(|c| c.score >= bar);
+            }
+        }
+        if let Some(id) = known {
+            out.push(Candidate {
+                id,
+                second: None,
+                error: 0.0,
+                distance: 0,
+                score: weight * self.log_prior[id as usize],
+            });
+        } else if word.len() >= 4 {
+            self.splits(ranking, word, out);
+        }
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+        out.truncate(limit);
+    }
+
+    /// Two-word splits of an unknown token whose halves are both lexicon words.
+    fn splits(&self, ranking: &Ranking, word: &[char], out: &mut Vec<Candidate>) {
+        let weight = ranking.prior_weight;
+        let mut left = String::new();
+        let mut right = String::new();
+        for cut in 1..word.len() {
+            left.clear();
+            left.extend(&word[..cut]);
+            right.clear();
+            right.extend(&word[cut..]);
+            let (Some(a), Some(b)) = (self.lexicon.id(&left), self.lexicon.id(&right)) else {
+                continue;
+            };
+            // Single letters other than `a` and `i` are almost never words of their own.
+            let single = |s: &str| s.chars().count() == 1 && s != "a" && s != "i";
+            if single(&left) || single(&right) {
+                continue;
+            }
+            out.push(Candidate {
+                id: a,
+                second: Some(b),
+                error: ranking.split_cost,
+                distance: 1,
+                score: weight * (self.log_prior[a as usize] + self.log_prior[b as usize]) - ranking.split_cost,
+            });
+        }
+    }
+
+    /// Whether the isolated ranking prefers another word to `word` (a lexicon word): then `word` is most likely
+    /// a common misspelling that made it into the corpus.
+    pub(crate) fn loses_to_neighbour(&self, errors: &ErrorModel, ranking: &Ranking, word: &str) -> Option<LexId> {
+        WORK.with(|work| {
+            let mut work = work.borrow_mut();
+            let work = &mut *work;
+            let mut chars = std::mem::take(&mut work.chars);
+            chars.clear();
+            chars.extend(word.chars());
+            let mut out = Vec::new();
+            self.candidates(errors, ranking, &chars, 1, work, &mut out);
+            work.chars = chars;
+            out.first()
+                .filter(|c| c.distance > 0 && c.second.is_none())
+                .map(|c| c.id)
+        })
+    }
+}
+
+/// A spelling corrector: a lexicon, its delete index, an error model and a language model.
+///
+/// Built once (opening a model reads the lexicon, indexes it and loads the language model) and then shared by
+/// any number of threads: every method takes `&self`.
+pub struct Speller {
+    lang: Lang,
+    tokenizer: Tokenizer,
+    words: Words,
+    /// The error model as trained.
+    trained: ErrorModel,
+    /// The error model with the ranking's edit bonus applied.
+    errors: ErrorModel,
+    lm: Box<dyn LanguageModel>,
+    lm_ids: Vec<WordId>,
+    ranking: Ranking,
+    parallel: bool,
+}
+
+impl std::fmt::Debug for Speller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Speller")
+            .field("lang", &self.lang)
+            .field("words", &self.words.lexicon.len())
+            .field("rules", &self.errors.rule_count())
+            .field("lm_order", &self.lm.order())
+            .field("ranking", &self.ranking)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Speller {
+    /// Opens the model in directory `dir` (see [`crate::model`]).
+    pub fn open(dir: impl AsRef<Path>) -> Result<Speller> {
+        let dir = dir.as_ref();
+        let manifest = Manifest::open(dir)?;
+        let lexicon = Lexicon::open(dir.join(&manifest.lexicon))?;
+        let errors = ErrorModel::open(dir.join(&manifest.errors))?;
+        let lm = open_language_model(&dir.join(&manifest.lm))?;
+        let lang = manifest.language()?;
+        Ok(Speller::from_boxed(lang, lexicon, errors, lm, manifest.ranking))
+    }
+
+    /// Opens the default model for `lang` (see [`default_model_dir`]); a clear error says how to build it when
+    /// it is missing.
+    pub fn open_default(lang: Lang) -> Result<Speller> {
+        let dir = default_model_dir(lang).ok_or_else(|| Error::MissingModel {
+            path: "$XDG_DATA_HOME/fivegram/models".into(),
+            hint: "no data directory is known for this user; pass --model DIR".into(),
+        })?;
+        Speller::open(dir)
+    }
+
+    /// Builds a speller from its parts.
+    pub fn new(
+        lang: Lang,
+        lexicon: Lexicon,
+        errors: ErrorModel,
+        lm: impl LanguageModel + 'static,
+        ranking: Ranking,
+    ) -> Speller {
+        Speller::from_boxed(lang, lexicon, errors, Box::new(lm), ranking)
+    }
+
+    /// Builds a speller from its parts, the language model already boxed.
+    pub fn from_boxed(
+        lang: Lang,
+        lexicon: Lexicon,
+        errors: ErrorModel,
+        lm: Box<dyn LanguageModel>,
+        ranking: Ranking,
+    ) -> Speller {
+        let lm_ids = lexicon.iter().map(|(word, _)| lm.word_id(word)).collect();
+        Speller {
+            lang,
+            tokenizer: Tokenizer::new(lang),
+            words: Words::new(lexicon),
+            errors: errors.with_bonus(ranking.edit_bonus),
+            trained: errors,
+            lm,
+            lm_ids,
+            ranking,
+            parallel: true,
+        }
+    }
+
+    /// Runs the batch methods with rayon (`true`, the default) or on the calling thread only.
+    pub fn with_parallel(mut self, parallel: bool) -> Speller {
+        self.parallel = parallel;
+        self
+    }
+
+    /// The language.
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// The lexicon.
+    pub fn lexicon(&self) -> &Lexicon {
+        &self.words.lexicon
+    }
+
+    /// The error model as trained (before the ranking's edit bonus).
+    pub fn trained_errors(&self) -> &ErrorModel {
+        &self.trained
+    }
+
+    /// Replaces the error model (for tuning).
+    pub fn set_errors(&mut self, errors: ErrorModel) {
+        self.errors = errors.with_bonus(self.ranking.edit_bonus);
+        self.trained = errors;
+    }
+
+    /// The language model.
+    pub fn language_model(&self) -> &dyn LanguageModel {
+        &*self.lm
+    }
+
+    /// The ranking settings.
+    pub fn ranking(&self) -> &Ranking {
+        &self.ranking
+    }
+
+    /// Replaces the ranking settings.
+    pub fn set_ranking(&mut self, ranking: Ranking) {
+        self.errors = self.trained.with_bonus(ranking.edit_bonus);
+        self.ranking = ranking;
+    }
+
+    fn candidates(&self, word: &[char], limit: usize, work: &mut Work, out: &mut Vec<Candidate>) {
+        self.words
+            .candidates(&self.errors, &self.ranking, word, limit, work, out);
+    }
+
+    fn candidate_text(&self, c: &Candidate) -> String {
+        let lexicon = &self.words.lexicon;
+        match c.second {
+            Some(b) => format!("{} {}", lexicon.word(c.id), lexicon.word(b)),
+            None => lexicon.word(c.id).to_string(),
+        }
+    }
+
+    /// Up to `k` suggestions for one word, best first, with no context: the noisy channel over the word's
+    /// frequency. A word in the lexicon comes back first as itself unless another word is far more likely (see
+    /// [`Ranking::real_word_cost`]). Tokens that cannot be words (digits, punctuation, empty) get no suggestions.
+    pub fn suggest(&self, word: &str, k: usize) -> Vec<Suggestion> {
+        let lower = word.to_lowercase();
+        if k == 0 || !is_word(&lower) {
+            return Vec::new();
+        }
+        WORK.with(|work| {
+            let mut work = work.borrow_mut();
+            let work = &mut *work;
+            let mut chars = std::mem::take(&mut work.chars);
+            chars.clear();
+            chars.extend(lower.chars());
+            let mut found = Vec::new();
+            self.candidates(&chars, k, work, &mut found);
+            work.chars = chars;
+            found
+                .iter()
+                .map(|c| Suggestion {
+                    word: apply_case(word, &self.candidate_text(c)),
+                    score: c.score,
+                    error: c.error,
+                    distance: c.distance,
+                })
+                .collect()
+        })
+    }
+
+    /// [`Speller::suggest`] for many words, in parallel unless [`Speller::with_parallel`] turned it off.
+    pub fn suggest_batch(&self, words: &[&str], k: usize) -> Vec<Vec<Suggestion>> {
+        if self.parallel {
+            words.par_iter().map(|w| self.suggest(w, k)).collect()
+        } else {
+            words.iter().map(|w| self.suggest(w, k)).collect()
+        }
+    }
+
+    /// Corrects a text in context: every word token gets candidates, and the language model picks the best
+    /// sequence. Everything outside changed words (case pattern, punctuation, whitespace) is kept.
+    pub fn correct(&self, text: &str) -> Correction {
+        let lattice = self.lattice(text);
+        let path = self.decode(&lattice);
+        self.render(text, &lattice, &path, false)
+    }
+
+    /// [`Speller::correct`] for many texts, in parallel unless [`Speller::with_parallel`] turned it off.
+    pub fn correct_batch(&self, texts: &[&str]) -> Vec<Correction> {
+        if self.parallel {
+            texts.par_iter().map(|t| self.correct(t)).collect()
+        } else {
+            texts.iter().map(|t| self.correct(t)).collect()
+        }
+    }
+
+    /// The spans of `text` that look wrong: the ones [`Speller::correct`] would change, and words that are not
+    /// in the lexicon even where no better candidate was found (their replacement is then the word itself).
+    pub fn check(&self, text: &str) -> Vec<Span> {
+        let lattice = self.lattice(text);
+        let path = self.decode(&lattice);
+        self.render(text, &lattice, &path, true).spans
+    }
+
+    /// [`Speller::check`] for many texts, in parallel unless [`Speller::with_parallel`] turned it off.
+    pub fn check_batch(&self, texts: &[&str]) -> Vec<Vec<Span>> {
+        if self.parallel {
+            texts.par_iter().map(|t| self.check(t)).collect()
+        } else {
+            texts.iter().map(|t| self.check(t)).collect()
+        }
+    }
+}
+
+/// One way to read tokens `from..to` of the input.
+#[derive(Debug, Clone)]
+struct Edge {
+    to: usize,
+    /// Language-model words (one or two).
+    words: [WordId; 2],
+    len: u8,
+    /// Error-model and prior costs as a log10 score (≤ 0).
+    channel: f32,
+    /// The replacement text (lowercase), `None` to keep the input.
+    replacement: Option<String>,
+}
+
+/// The tokens of a text and the edges leaving each.
+#[derive(Debug, Default)]
+struct Lattice {
+    spans: Vec<std::ops::Range<usize>>,
+    /// Whether each token is a word not in the lexicon.
+    unknown: Vec<bool>,
+    edges: Vec<Vec<Edge>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Hyp {
+    state: State,
+    score: f32,
+    /// (position, index in that position's beam, edge index); position usize::MAX for the start.
+    back: (usize, usize, usize),
+}
+
+impl Speller {
+    /// Whether a token is left alone whatever it is: mixed case inside the word (`iPhone`, `McDonald`) or a
+    /// short all-capitals acronym.
+    fn protected(token: &str) -> bool {
+        let mut chars = token.chars();
+        let first_upper = chars.next().is_some_and(char::is_uppercase);
+        let rest: Vec<char> = chars.filter(|c| c.is_alphabetic()).collect();
+        let rest_upper = rest.iter().filter(|c| c.is_uppercase()).count();
+        if rest_upper == 0 {
+            return false;
+        }
+        if first_upper && rest_upper == rest.len() {
+            // ALL CAPS: acronyms up to 3 letters are kept.
+            return rest.len() < 3;
+        }
+        true
+    }
+
+    fn lattice(&self, text: &str) -> Lattice {
+        let spans = self.tokenizer.token_spans(text);
+        let n = spans.len();
+        let mut lattice = Lattice {
+            unknown: vec![false; n],
+            edges: vec![Vec::new(); n],
+            spans,
+        };
+        let mut cands = Vec::new();
+        WORK.with(|work| {
+            let mut work = work.borrow_mut();
+            let work = &mut *work;
+            let mut chars = std::mem::take(&mut work.chars);
+            let lowers: Vec<String> = lattice.spans.iter().map(|r| text[r.clone()].to_lowercase()).collect();
+            for i in 0..n {
+                let token = &text[lattice.spans[i].clone()];
+                let lower = &lowers[i];
+                let keep_id = self.lm.word_id(lower);
+                let word = is_word(lower);
+                let known = word && self.words.lexicon.id(lower).is_some();
+                lattice.unknown[i] = word && !known;
+                let keep_channel = if word && !known {
+                    -self.ranking.keep_unknown_cost
+                } else {
+                    0.0
+                };
+                lattice.edges[i].push(Edge {
+                    to: i + 1,
+                    words: [keep_id, 0],
+                    len: 1,
+                    channel: keep_channel,
+                    replacement: None,
+                });
+                if !word || Self::protected(token) {
+                    continue;
+                }
+                chars.clear();
+                chars.extend(lower.chars());
+                self.candidates(&chars, self.ranking.candidates, work, &mut cands);
+                for c in &cands {
+                    if c.distance == 0 {
+                        continue;
+                    }
+                    if known && (c.error > self.ranking.real_word_max_error || c.second.is_some()) {
+                        continue;
+                    }
+                    if self.words.lexicon.count(c.id) < self.ranking.min_count {
+                        continue;
+                    }
+                    let penalty = if known { self.ranking.real_word_cost } else { 0.0 };
+                    let (words, len) = match c.second {
+                        Some(b) => ([self.lm_ids[c.id as usize], self.lm_ids[b as usize]], 2),
+                        None => ([self.lm_ids[c.id as usize], 0], 1),
+                    };
+                    lattice.edges[i].push(Edge {
+                        to: i + 1,
+                        words,
+                        len,
+                        channel: -c.error - penalty,
+                        replacement: Some(self.candidate_text(c)),
+                    });
+                }
+                // Merges: this token and the next, separated only by whitespace, read as one word.
+                if i + 1 < n && is_word(&lowers[i + 1]) && !Self::protected(&text[lattice.spans[i + 1].clone()]) {
+                    let gap = &text[lattice.spans[i].end..lattice.spans[i + 1].start];
+                    if !gap.is_empty() && gap.chars().all(char::is_whitespace) {
+                        let joined = format!("{lower}{}", lowers[i + 1]);
+                        if let Some(id) = self.words.lexicon.id(&joined) {
+                            let both_known = known && self.words.lexicon.id(&lowers[i + 1]).is_some();
+                            let penalty = if both_known { self.ranking.real_word_cost } else { 0.0 };
+                            lattice.edges[i].push(Edge {
+                                to: i + 2,
+                                words: [self.lm_ids[id as usize], 0],
+                                len: 1,
+                                channel: -self.ranking.split_cost - penalty,
+                                replacement: Some(joined),
+                            });
+                        }
+                    }
+                }
+            }
+            work.chars = chars;
+        });
+        lattice
+    }
+
+    /// The best path through the lattice: the edge index taken at each position it visits.
+    fn decode(&self, lattice: &Lattice) -> Vec<(usize, usize)> {
+        let n = lattice.spans.len();
+        let lm_weight = self.ranking.lm_weight;
+        let beam = self.ranking.beam.max(1);
+        let mut beams: Vec<Vec<Hyp>> = vec![Vec::new(); n + 1];
+        beams[0].push(Hyp {
+            state: self.lm.begin_sentence_state(),
+            score: 0.0,
+            back: (usize::MAX, 0, 0),
+        });
+        let mut queries: Vec<(State, WordId)> = Vec::new();
+        let mut scored: Vec<Scored> = Vec::new();
+        let mut second: Vec<(State, WordId)> = Vec::new();
+        let mut scored2: Vec<Scored> = Vec::new();
+        for i in 0..n {
+            prune(&mut beams[i], beam);
+            if beams[i].is_empty() {
+                continue;
+            }
+            queries.clear();
+            for hyp in &beams[i] {
+                for edge in &lattice.edges[i] {
+                    queries.push((hyp.state, edge.words[0]));
+                }
+            }
+            self.lm.score_batch(&queries, &mut scored);
+            second.clear();
+            let mut q = 0;
+            for _ in 0..beams[i].len() {
+                for edge in &lattice.edges[i] {
+                    if edge.len == 2 {
+                        second.push((scored[q].state, edge.words[1]));
+                    }
+                    q += 1;
+                }
+            }
+            if !second.is_empty() {
+                self.lm.score_batch(&second, &mut scored2);
+            }
+            let (mut q, mut q2) = (0, 0);
+            for h in 0..beams[i].len() {
+                let hyp = beams[i][h];
+                for (e, edge) in lattice.edges[i].iter().enumerate() {
+                    let mut lm = scored[q].log10;
+                    let mut state = scored[q].state;
+                    q += 1;
+                    if edge.len == 2 {
+                        lm += scored2[q2].log10;
+                        state = scored2[q2].state;
+                        q2 += 1;
+                    }
+                    beams[edge.to].push(Hyp {
+                        state,
+                        score: hyp.score + lm_weight * lm + edge.channel,
+                        back: (i, h, e),
+                    });
+                }
+            }
+        }
+        prune(&mut beams[n], beam);
+        // Close the sentence.
+        queries.clear();
+        queries.extend(beams[n].iter().map(|h| (h.state, self.lm.eos_id())));
+        self.lm.score_batch(&queries, &mut scored);
+        let best = beams[n]
+            .iter()
+            .zip(&scored)
+            .enumerate()
+            .max_by(|a, b| (a.1.0.score + lm_weight * a.1.1.log10).total_cmp(&(b.1.0.score + lm_weight * b.1.1.log10)))
+            .map(|(h, _)| h);
+        let mut path = Vec::new();
+        let (mut pos, mut h) = (n, best.unwrap_or(0));
+        while pos > 0 && pos != usize::MAX {
+            let Some(hyp) = beams[pos].get(h) else { break };
+            let (from, from_h, edge) = hyp.back;
+            if from == usize::MAX {
+                break;
+            }
+            path.push((from, edge));
+            pos = from;
+            h = from_h;
+        }
+        path.reverse();
+        // Keep the beams' start states for scoring spans: recompute along the path in `render`.
+        path
+    }
+
+    /// Builds the corrected text and the spans.
+    fn render(&self, text: &str, lattice: &Lattice, path: &[(usize, usize)], report_unknown: bool) -> Correction {
+        let mut out = String::with_capacity(text.len() + 8);
+        let mut spans = Vec::new();
+        let mut copied = 0;
+        let mut state = self.lm.begin_sentence_state();
+        // The words of the chosen path, to score a window of right context.
+        let mut chosen: Vec<WordId> = Vec::new();
+        let mut starts: Vec<usize> = Vec::new();
+        for &(pos, e) in path {
+            let edge = &lattice.edges[pos][e];
+            starts.push(chosen.len());
+            chosen.extend_from_slice(&edge.words[..usize::from(edge.len)]);
+        }
+        for (step, &(pos, e)) in path.iter().enumerate() {
+            let edge = &lattice.edges[pos][e];
+            let start = lattice.spans[pos].start;
+            let end = lattice.spans[edge.to - 1].end;
+            let original = &text[start..end];
+            let changed = edge.replacement.is_some();
+            if changed || (report_unknown && lattice.unknown[pos]) {
+                let right_start = starts[step] + usize::from(edge.len);
+                let right = &chosen[right_start..(right_start + self.lm.order().saturating_sub(1)).min(chosen.len())];
+                let at_end = right_start + right.len() == chosen.len();
+                let keep = &lattice.edges[pos][0];
+                let keep_score = self.window(
+                    &state,
+                    &keep.words[..usize::from(keep.len)],
+                    right,
+                    at_end,
+                    keep.channel,
+                );
+                let mut scored: Vec<(f32, usize)> = lattice.edges[pos]
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .filter(|(_, other)| other.to == edge.to)
+                    .map(|(k, other)| {
+                        (
+                            self.window(
+                                &state,
+                                &other.words[..usize::from(other.len)],
+                                right,
+                                at_end,
+                                other.channel,
+                            ),
+                            k,
+                        )
+                    })
+                    .collect();
+                scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+                let chosen_score = if changed {
+                    scored.iter().find(|(_, k)| *k == e).map_or(keep_score, |s| s.0)
+                } else {
+                    scored.first().map_or(keep_score, |s| s.0)
+                };
+                let replacement = match &edge.replacement {
+                    Some(r) => apply_case(original, r),
+                    None => match scored.first() {
+                        Some(&(_, k)) if report_unknown => apply_case(
+                            original,
+                            lattice.edges[pos][k].replacement.as_deref().unwrap_or(original),
+                        ),
+                        _ => original.to_string(),
+                    },
+                };
+                let alternatives = scored
+                    .iter()
+                    .filter(|(_, k)| *k != e)
+                    .filter_map(|&(_, k)| lattice.edges[pos][k].replacement.as_deref())
+                    .map(|r| apply_case(original, r))
+                    .filter(|r| *r != replacement)
+                    .take(4)
+                    .collect();
+                if changed {
+                    out.push_str(&text[copied..start]);
+                    out.push_str(&replacement);
+                    copied = end;
+                }
+                spans.push(Span {
+                    start,
+                    end,
+                    original: original.to_string(),
+                    replacement: if changed { replacement } else { original.to_string() },
+                    score: chosen_score - keep_score,
+                    alternatives,
+                });
+            }
+            for &w in &edge.words[..usize::from(edge.len)] {
+                state = self.lm.score(&state, w).state;
+            }
+        }
+        out.push_str(&text[copied..]);
+        Correction { text: out, spans }
+    }
+
+    /// Weighted LM score of `words` then `right` from `state`, plus `channel`.
+    fn window(&self, state: &State, words: &[WordId], right: &[WordId], at_end: bool, channel: f32) -> f32 {
+        let mut state = *state;
+        let mut total = 0.0;
+        let end = at_end.then(|| self.lm.eos_id());
+        for &w in words.iter().chain(right).chain(end.as_ref()) {
+            let s = self.lm.score(&state, w);
+            total += s.log10;
+            state = s.state;
+        }
+        self.ranking.lm_weight * total + channel
+    }
+}
+
+/// Keeps the `beam` best hypotheses, one per language-model state.
+fn prune(hyps: &mut Vec<Hyp>, beam: usize) {
+    if hyps.len() <= 1 {
+        return;
+    }
+    hyps.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut kept: Vec<Hyp> = Vec::with_capacity(beam);
+    for hyp in hyps.iter() {
+        if kept.len() == beam {
+            break;
+        }
+        if !kept.iter().any(|k| k.state == hyp.state) {
+            kept.push(*hyp);
+        }
+    }
+    *hyps = kept;
+}
+
+/// Gives `replacement` (lowercase) the case pattern of `original`: all capitals, a capital first letter, or
+/// lowercase.
+pub fn apply_case(original: &str, replacement: &str) -> String {
+    let letters: Vec<char> = original.chars().filter(|c| c.is_alphabetic()).collect();
+    if letters.is_empty() || !letters.iter().any(|c| c.is_uppercase()) {
+        return replacement.to_string();
+    }
+    if letters.len() > 1 && letters.iter().all(|c| c.is_uppercase()) {
+        return replacement.to_uppercase();
+    }
+    if original.chars().next().is_some_and(char::is_uppercase) {
+        let mut chars = replacement.chars();
+        return match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => String::new(),
+        };
+    }
+    replacement.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_patterns() {
+        assert_eq!(apply_case("Bundict", "benedict"), "Benedict");
+        assert_eq!(apply_case("UGGS", "eggs"), "EGGS");
+        assert_eq!(apply_case("uggs", "eggs"), "eggs");
+        assert_eq!(apply_case("Scrambledeggs", "scrambled eggs"), "Scrambled eggs");
+        assert_eq!(apply_case("I", "a"), "A");
+        assert_eq!(apply_case("Émile", "émilie"), "Émilie");
+    }
+
+    #[test]
+    fn acronyms_and_mixed_case_are_protected() {
+        assert!(Speller::protected("iPhone"));
+        assert!(Speller::protected("McDonald"));
+        assert!(Speller::protected("NY"));
+        assert!(!Speller::protected("NASAA"));
+        assert!(!Speller::protected("Hello"));
+        assert!(!Speller::protected("hello"));
+    }
+}

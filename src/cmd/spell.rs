@@ -1,0 +1,389 @@
+//! `fivegram spell`: correct spelling in context, suggest words, evaluate, or build a spelling model.
+//!
+//! ```text
+//! fivegram spell [--model DIR] [TEXT…] [--json]        correct TEXT (or stdin lines): one line out per line in
+//! fivegram spell --suggest 5 WORD…                      isolated suggestions per word
+//! fivegram spell --check TEXT…                          the spans that look wrong
+//! fivegram spell --eval FILE…                           top-1/top-5 on Norvig or Mitton misspelling lists
+//! fivegram spell --eval-context FILE                    real-word errors injected into held-out text
+//! fivegram spell --build DIR --corpus FILE…             lexicon + error model + manifest (LM estimated first)
+//! ```
+//! Without `--model`, the default English model (`$FIVEGRAM_SPELL_MODEL`, else
+//! `~/.local/share/fivegram/models/spell-en`). Stdin is read as bytes: invalid UTF-8 is passed through untouched
+//! in plain output and replaced by U+FFFD in JSON.
+
+use std::io::{self, BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use fivegram_corpora::read::{Decoding, SentenceReader, TextReader};
+use fivegram_corpora::tokenize::Lang;
+use fivegram_lm::query::in_thread_pool;
+use fivegram_spell::build::{BuildConfig, build_model};
+use fivegram_spell::eval::{self, evaluate_context, evaluate_isolated, inject_errors, read_items};
+use fivegram_spell::model::{Ranking, default_model_dir};
+use fivegram_spell::{Correction, Speller};
+use serde_json::json;
+
+use crate::{ui, usage};
+
+/// Flags of `fivegram spell`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  fivegram spell \"scrumbled uggs Bundict\"\n  \
+                        fivegram spell --json < text.txt\n  \
+                        fivegram spell --suggest 5 recieve definately\n  \
+                        fivegram spell --eval ../shared/corpora/spelling/spell-testset2.txt\n  \
+                        scripts/build-spell-model.sh   # builds the default model")]
+pub struct Args {
+    /// Text to correct (each argument is one line); stdin lines when none.
+    #[arg(value_name = "TEXT")]
+    pub text: Vec<String>,
+    /// The model directory (default: $FIVEGRAM_SPELL_MODEL, else ~/.local/share/fivegram/models/spell-<lang>).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Language of the default model and of `--build`.
+    #[arg(long, default_value = "en")]
+    pub lang: Lang,
+    /// One JSON object per line: the corrected text and the changed spans with offsets, scores, alternatives.
+    #[arg(long)]
+    pub json: bool,
+    /// Print up to K suggestions for each word (no context) instead of correcting.
+    #[arg(long, value_name = "K", conflicts_with_all = ["check", "eval", "eval_context", "build"])]
+    pub suggest: Option<usize>,
+    /// Print the spans that look wrong (changed ones and unknown words) instead of the corrected text.
+    #[arg(long, conflicts_with_all = ["eval", "eval_context", "build"])]
+    pub check: bool,
+    /// Evaluate isolated-word correction on misspelling lists (Norvig's or Mitton's format).
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["eval_context", "build"])]
+    pub eval: Vec<PathBuf>,
+    /// With --eval: fail (exit 1) when a list's top-1 accuracy is below this percentage.
+    #[arg(long, value_name = "PERCENT")]
+    pub min_top1: Option<f64>,
+    /// With --eval: list the misspellings whose first suggestion is wrong.
+    #[arg(long)]
+    pub misses: bool,
+    /// Evaluate real-word correction: inject confusions into sentences of this held-out text and correct them.
+    #[arg(long, value_name = "FILE", conflicts_with = "build")]
+    pub eval_context: Option<PathBuf>,
+    /// With --eval-context: how many sentences to use.
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub sentences: usize,
+    /// Build a model into DIR (which must hold the language model, see scripts/build-spell-model.sh).
+    #[arg(long, value_name = "DIR", requires = "corpus")]
+    pub build: Option<PathBuf>,
+    /// With --build: edited text (books, encyclopedia, news) to count words from.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub corpus: Vec<PathBuf>,
+    /// With --build: text written by the public (reviews), where misspellings are mined; counted too.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub user_corpus: Vec<PathBuf>,
+    /// With --build: the least count of a lexicon word.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub min_count: u64,
+    /// With --build: the language model's file name inside DIR.
+    #[arg(long, default_value = "lm.arpa", value_name = "NAME")]
+    pub lm: String,
+    /// With --build: what the model was trained on (recorded in the manifest).
+    #[arg(long, default_value = "", value_name = "TEXT")]
+    pub trained_on: String,
+    /// Override a ranking setting, e.g. `--set prior_weight=1.2` (repeatable; with --build, stored in the model).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// Runs `fivegram spell`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.threads == Some(0) {
+        usage!("--threads must be at least 1");
+    }
+    if args.suggest == Some(0) {
+        usage!("--suggest needs at least 1 suggestion");
+    }
+    if !args.corpus.is_empty() && args.build.is_none() {
+        usage!("--corpus is only used with --build DIR");
+    }
+    let threads = args.threads;
+    in_thread_pool(threads, move || dispatch(&args))?
+}
+
+fn dispatch(args: &Args) -> anyhow::Result<()> {
+    let mut ranking_overrides = Vec::new();
+    for setting in &args.set {
+        let Some((key, value)) = setting.split_once('=') else {
+            usage!("--set takes KEY=VALUE, found {setting:?}");
+        };
+        ranking_overrides.push((key.trim().to_string(), value.trim().to_string()));
+    }
+    if let Some(dir) = &args.build {
+        let ranking = apply_overrides(Ranking::default(), &ranking_overrides)?;
+        return build(args, dir, ranking);
+    }
+    let dir = match &args.model {
+        Some(dir) => dir.clone(),
+        None => match default_model_dir(args.lang) {
+            Some(dir) => dir,
+            None => anyhow::bail!("no data directory is known for this user; pass --model DIR"),
+        },
+    };
+    let start = Instant::now();
+    let mut speller = Speller::open(&dir)?;
+    if !ranking_overrides.is_empty() {
+        let ranking = apply_overrides(*speller.ranking(), &ranking_overrides)?;
+        speller.set_ranking(ranking);
+    }
+    let load = start.elapsed().as_secs_f64();
+    if !args.eval.is_empty() {
+        return run_eval(args, &speller, load);
+    }
+    if let Some(text) = &args.eval_context {
+        return run_eval_context(args, &speller, text);
+    }
+    run_text(args, &speller)
+}
+
+fn apply_overrides(ranking: Ranking, overrides: &[(String, String)]) -> anyhow::Result<Ranking> {
+    if overrides.is_empty() {
+        return Ok(ranking);
+    }
+    let mut value = serde_json::to_value(ranking)?;
+    let Some(object) = value.as_object_mut() else {
+        anyhow::bail!("ranking settings are not an object");
+    };
+    for (key, raw) in overrides {
+        if !object.contains_key(key) {
+            let known: Vec<&str> = object.keys().map(String::as_str).collect();
+            usage!("--set: unknown setting {key:?}; known: {}", known.join(", "));
+        }
+        let parsed: serde_json::Value = match serde_json::from_str(raw) {
+            Ok(v) => v,
+            Err(_) => usage!("--set {key}: {raw:?} is not a number"),
+        };
+        object.insert(key.clone(), parsed);
+    }
+    match serde_json::from_value(value) {
+        Ok(ranking) => Ok(ranking),
+        Err(e) => usage!("--set: {e}"),
+    }
+}
+
+fn build(args: &Args, dir: &Path, ranking: Ranking) -> anyhow::Result<()> {
+    let mut config = BuildConfig::new(args.lang, args.corpus.clone());
+    config.user_corpus = args.user_corpus.clone();
+    config.min_count = args.min_count;
+    config.lm = args.lm.clone();
+    config.ranking = ranking;
+    config.trained_on = args.trained_on.clone();
+    let start = Instant::now();
+    let report = build_model(dir, &config)?;
+    eprintln!(
+        "fivegram: built {} in {:.1}s: {} tokens, {} distinct words, lexicon {} words (count ≥ {}), \
+         {} likely misspellings left out; error model: {} mined pairs → {} rules",
+        dir.display(),
+        start.elapsed().as_secs_f64(),
+        report.tokens,
+        report.distinct,
+        report.lexicon,
+        config.min_count,
+        report.misspellings,
+        report.train.pairs,
+        report.train.rules
+    );
+    Ok(())
+}
+
+fn run_eval(args: &Args, speller: &Speller, load: f64) -> anyhow::Result<()> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut failed = Vec::new();
+    for path in &args.eval {
+        let (format, items) = read_items(path)?;
+        let report = evaluate_isolated(speller, &items);
+        let name = path
+            .file_name()
+            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+        if args.json {
+            ui::json_line(
+                &mut out,
+                &json!({
+                    "file": name,
+                    "format": format!("{format:?}").to_lowercase(),
+                    "items": report.items,
+                    "top1": report.top1_percent(),
+                    "top5": report.top5_percent(),
+                    "words_per_second": report.words_per_second(),
+                    "load_seconds": load,
+                }),
+            )?;
+        } else {
+            writeln!(
+                out,
+                "{name}: top-1 {:.1}% ({}/{}), top-5 {:.1}% ({}/{}), {:.0} words per CPU-second (1 thread), model loaded in {:.1}s",
+                report.top1_percent(),
+                report.top1,
+                report.items,
+                report.top5_percent(),
+                report.top5,
+                report.items,
+                report.words_per_second(),
+                load
+            )?;
+        }
+        if args.misses {
+            for (miss, targets, got) in &report.misses {
+                writeln!(out, "  {miss} → {got:?} (want {})", targets.join("|"))?;
+            }
+        }
+        if let Some(bar) = args.min_top1
+            && report.top1_percent() < bar
+        {
+            failed.push(format!("{name}: top-1 {:.1}% is below {bar}%", report.top1_percent()));
+        }
+    }
+    out.flush()?;
+    if !failed.is_empty() {
+        anyhow::bail!("{}", failed.join("; "));
+    }
+    Ok(())
+}
+
+fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Result<()> {
+    let reader = TextReader::open(path, Decoding::Lossy)?;
+    let mut sentences = Vec::new();
+    for sentence in SentenceReader::new(reader, speller.lang()) {
+        let sentence = sentence?;
+        let words = sentence.text.split_whitespace().count();
+        if (5..=60).contains(&words) {
+            sentences.push(sentence.text);
+        }
+        if sentences.len() >= args.sentences * 4 {
+            break;
+        }
+    }
+    let mut injected = inject_errors(&sentences, speller.lang(), 2024);
+    injected.truncate(args.sentences);
+    let report = evaluate_context(speller, &injected);
+    let errors = report.sentences.max(1) as f64;
+    let words = report.correct_words.max(1) as f64;
+    if args.json {
+        let stdout = io::stdout();
+        let mut out = stdout.lock();
+        ui::json_line(
+            &mut out,
+            &json!({
+                "file": path.display().to_string(),
+                "sentences": report.sentences,
+                "fixed": report.fixed,
+                "fixed_percent": 100.0 * report.fixed as f64 / errors,
+                "miscorrected": report.miscorrected,
+                "correct_words": report.correct_words,
+                "false_alarms": report.false_alarms,
+                "false_alarm_percent": 100.0 * report.false_alarms as f64 / words,
+                "words_per_second": report.words_per_second,
+            }),
+        )?;
+    } else {
+        println!(
+            "{}: {} sentences with one real-word error ({} classic confusions): fixed {} ({:.1}%), changed to another \
+             wrong word {}, false alarms {} of {} correct words ({:.2}%), {:.0} words per CPU-second (1 thread)",
+            path.display(),
+            report.sentences,
+            eval::CONFUSIONS.len(),
+            report.fixed,
+            100.0 * report.fixed as f64 / errors,
+            report.miscorrected,
+            report.false_alarms,
+            report.correct_words,
+            100.0 * report.false_alarms as f64 / words,
+            report.words_per_second
+        );
+    }
+    Ok(())
+}
+
+/// Corrects (or checks, or suggests for) each argument or stdin line.
+fn run_text(args: &Args, speller: &Speller) -> anyhow::Result<()> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if !args.text.is_empty() {
+        for text in &args.text {
+            emit(args, speller, text.as_bytes(), &mut out)?;
+        }
+        out.flush()?;
+        return Ok(());
+    }
+    let stdin = io::stdin();
+    let mut input = stdin.lock();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = input.read_until(b'\n', &mut line).context("reading stdin")?;
+        if n == 0 {
+            break;
+        }
+        let mut end = line.len();
+        if line[..end].ends_with(b"\n") {
+            end -= 1;
+            if line[..end].ends_with(b"\r") {
+                end -= 1;
+            }
+        }
+        emit(args, speller, &line[..end], &mut out)?;
+        if args.text.is_empty() && !args.json {
+            // Keep interactive use responsive.
+            out.flush()?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Handles one line of input.
+fn emit(args: &Args, speller: &Speller, bytes: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
+    if let Some(k) = args.suggest {
+        let text = String::from_utf8_lossy(bytes);
+        for word in text.split_whitespace() {
+            let suggestions = speller.suggest(word, k);
+            if args.json {
+                ui::json_line(out, &json!({"word": word, "suggestions": suggestions}))?;
+            } else {
+                let words: Vec<&str> = suggestions.iter().map(|s| s.word.as_str()).collect();
+                writeln!(out, "{word}\t{}", words.join("\t"))?;
+            }
+        }
+        return Ok(());
+    }
+    if args.check {
+        let text = String::from_utf8_lossy(bytes);
+        let spans = speller.check(&text);
+        if args.json {
+            ui::json_line(out, &json!({"text": text, "spans": spans}))?;
+        } else {
+            let parts: Vec<String> = spans
+                .iter()
+                .map(|s| format!("{}-{} {} → {}", s.start, s.end, s.original, s.replacement))
+                .collect();
+            writeln!(out, "{}", parts.join("\t"))?;
+        }
+        return Ok(());
+    }
+    if args.json {
+        let text = String::from_utf8_lossy(bytes);
+        let correction: Correction = speller.correct(&text);
+        ui::json_line(out, &serde_json::to_value(&correction)?)?;
+        return Ok(());
+    }
+    // Plain output: correct each valid UTF-8 run, pass invalid bytes through untouched.
+    for chunk in bytes.utf8_chunks() {
+        let valid = chunk.valid();
+        if !valid.is_empty() {
+            out.write_all(speller.correct(valid).text.as_bytes())?;
+        }
+        out.write_all(chunk.invalid())?;
+    }
+    out.write_all(b"\n")?;
+    Ok(())
+}
