@@ -4,8 +4,8 @@
 
 pub mod arpa;
 pub mod count;
-pub mod estimate;
 mod error;
+pub mod estimate;
 pub mod model;
 pub mod query;
 pub mod store;

@@ -3,8 +3,8 @@
 pub mod build;
 pub mod corpora;
 pub mod estimate;
-pub mod info;
 pub mod eval;
+pub mod info;
 pub mod query;
 pub mod spell;
 pub mod tokenize;
@@ -33,7 +33,7 @@ pub enum Command {
     Info(info::Args),
     /// Score translations with BLEU or chrF, identical to sacreBLEU 2.6.0's defaults.
     Eval(eval::Args),
-    /// Train a phrase-based translation model from a parallel corpus.
+    /// Train a phrase-based translation model from a parallel corpus, and tune its weights.
     TrainTranslation(train_translation::Args),
     /// Translate text, one line out per line in.
     Translate(translate::Args),
