@@ -324,7 +324,7 @@ impl<D: AsRef<[u8]>> Store<D> {
     where
         D: Sync,
     {
-        self.verify_files().into_iter().map(|(_, r)| r).collect()
+        self.verify_files().into_iter().try_for_each(|(_, r)| r)
     }
 
     /// Sizes: bytes per order and in total.

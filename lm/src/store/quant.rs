@@ -71,10 +71,10 @@ impl Codebook {
         if values.iter().any(|v| v.is_nan()) {
             reserved.push(f32::NAN);
         }
-        if values.iter().any(|&v| v == f32::NEG_INFINITY) {
+        if values.contains(&f32::NEG_INFINITY) {
             reserved.push(f32::NEG_INFINITY);
         }
-        if values.iter().any(|&v| v == f32::INFINITY) {
+        if values.contains(&f32::INFINITY) {
             reserved.push(f32::INFINITY);
         }
         let is_kept_zero = |v: f32| keep_zero && v == 0.0;

@@ -248,7 +248,7 @@ impl ShardLayout {
         let d = &bytes[dir.clone()];
         let words = d.len() / 8;
         let at = |i: usize| word_at(d, i);
-        if words < 5 || d.len() % 8 != 0 {
+        if words < 5 || !d.len().is_multiple_of(8) {
             return Err(corrupt("directory too short".into()));
         }
         let order = at(0);
