@@ -236,6 +236,19 @@ proptest! {
             let longer: Vec<Vec<usize>> = contexts.iter().filter(|c| c.len() + 1 == contexts.last().unwrap().len() + 1).flat_map(|c| (0..vocab.len()).map(move |w| { let mut c = c.clone(); c.push(w); c })).collect();
             contexts.extend(longer);
         }
+        let mut batch = Vec::new();
+        for context in &contexts {
+            let ss = State::new(&context.iter().map(|&w| store.word_id(&vocab[w])).collect::<Vec<_>>()).unwrap();
+            for w in &vocab {
+                batch.push((ss, store.word_id(w)));
+            }
+        }
+        // One batch of everything (answered in context order, reusing walks) equals the single queries.
+        let mut answers = Vec::new();
+        store.score_batch(&batch, &mut answers);
+        for (q, a) in batch.iter().zip(&answers) {
+            prop_assert_eq!(*a, store.score(&q.0, q.1));
+        }
         for context in &contexts {
             let rs = State::new(&context.iter().map(|&w| w as WordId).collect::<Vec<_>>()).unwrap();
             let ss = State::new(&context.iter().map(|&w| store.word_id(&vocab[w])).collect::<Vec<_>>()).unwrap();

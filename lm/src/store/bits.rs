@@ -44,13 +44,52 @@ pub(crate) fn read_bits(bytes: &[u8], pos: u64, width: u32) -> u64 {
 }
 
 /// The position (0-based) of the `rank`-th set bit (0-based) of `w`; 64 when there are not that many.
+///
+/// Broadword: the bytes' cumulative popcounts locate the byte (no loop over bits), a table the bit in it.
 #[inline]
-pub(crate) fn select_in_word(mut w: u64, rank: u32) -> u32 {
-    for _ in 0..rank {
-        w &= w.wrapping_sub(1);
+pub(crate) fn select_in_word(w: u64, rank: u32) -> u32 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    if rank >= 64 {
+        return 64;
     }
-    w.trailing_zeros()
+    let mut s = w - ((w >> 1) & 0x5555_5555_5555_5555);
+    s = (s & 0x3333_3333_3333_3333) + ((s >> 2) & 0x3333_3333_3333_3333);
+    s = (s + (s >> 4)) & 0x0F0F_0F0F_0F0F_0F0F;
+    // Byte i: the number of ones in bytes 0..=i (at most 64, so no byte overflows or borrows below).
+    let prefix = s.wrapping_mul(ONES);
+    let at_most = ((u64::from(rank) * ONES) | HIGHS).wrapping_sub(prefix) & HIGHS;
+    let byte = at_most.count_ones();
+    if byte >= 8 {
+        return 64;
+    }
+    let before = if byte == 0 {
+        0
+    } else {
+        ((prefix >> (8 * (byte - 1))) & 0xFF) as u32
+    };
+    let bits = ((w >> (8 * byte)) & 0xFF) as usize;
+    byte * 8 + u32::from(SELECT_IN_BYTE[bits][(rank - before) as usize & 7])
 }
+
+/// `SELECT_IN_BYTE[b][k]`: the position of the `k`-th set bit of byte `b` (8 when there is none).
+static SELECT_IN_BYTE: [[u8; 8]; 256] = {
+    let mut table = [[8u8; 8]; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut k = 0;
+        let mut bit = 0;
+        while bit < 8 {
+            if b & (1 << bit) != 0 {
+                table[b][k] = bit as u8;
+                k += 1;
+            }
+            bit += 1;
+        }
+        b += 1;
+    }
+    table
+};
 
 /// Appends fixed-width integers to a word array.
 #[derive(Debug, Clone, Default)]
@@ -242,6 +281,29 @@ mod tests {
 
     pub(crate) fn to_bytes(words: &[u64]) -> Vec<u8> {
         words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn select_in_word_matches_a_bit_loop() {
+        let mut rng = 0x1234_5678_9ABC_DEF1u64;
+        for _ in 0..20_000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let w = rng & (rng >> (rng % 7));
+            let mut ones = Vec::new();
+            for bit in 0..64 {
+                if w >> bit & 1 == 1 {
+                    ones.push(bit);
+                }
+            }
+            for rank in 0..65u32 {
+                let expected = ones.get(rank as usize).copied().unwrap_or(64);
+                assert_eq!(select_in_word(w, rank), expected, "{w:#x} rank {rank}");
+            }
+        }
+        assert_eq!(select_in_word(u64::MAX, 63), 63);
+        assert_eq!(select_in_word(0, 0), 64);
     }
 
     #[test]

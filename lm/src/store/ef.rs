@@ -22,10 +22,16 @@ use super::bits::{IntVec, IntVecBuilder, mask, select_in_word, word, words_for_b
 const SAMPLE: u64 = 256;
 /// Bits per rank-directory block.
 const BLOCK: u64 = 512;
+/// Ranges of at most this many values are scanned; longer ones are searched through their high parts.
+const SHORT: u64 = 16;
+/// The most requests one batched call (`*_many`) takes.
+pub(crate) const GROUP: usize = 32;
+/// "No such position or value" in batched calls.
+pub(crate) const NONE: u64 = u64::MAX;
 
 /// The layout that `(n, u)` determines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Layout {
+pub(crate) struct Layout {
     low_width: u32,
     low_words: u64,
     high_bits: u64,
@@ -37,7 +43,8 @@ struct Layout {
 }
 
 impl Layout {
-    fn new(n: u64, u: u64) -> Layout {
+    /// The layout of `n` values below `u`.
+    pub(crate) fn new(n: u64, u: u64) -> Layout {
         let low_width = if n > 0 && u > n { (u / n).ilog2() } else { 0 };
         let high_bits = n + (u >> low_width) + 1;
         let zeros = (u >> low_width) + 1;
@@ -178,8 +185,14 @@ impl<'a> EliasFano<'a> {
     }
 
     /// A view of `bytes`, which the caller has checked to hold [`words_needed`](Self::words_needed)`(n, u)` words.
+    #[cfg(test)]
     pub(crate) fn new(bytes: &'a [u8], n: u64, u: u64) -> EliasFano<'a> {
-        let layout = Layout::new(n, u);
+        Self::with_layout(bytes, n, u, &Layout::new(n, u))
+    }
+
+    /// [`new`](Self::new) with the layout computed beforehand (`Layout::new(n, u)`), for hot paths.
+    #[inline]
+    pub(crate) fn with_layout(bytes: &'a [u8], n: u64, u: u64, layout: &Layout) -> EliasFano<'a> {
         let split = |from: u64, words: u64| {
             let start = (from * 8) as usize;
             let end = ((from + words) * 8) as usize;
@@ -215,18 +228,25 @@ impl<'a> EliasFano<'a> {
         u32_at(self.directory, b)
     }
 
-    /// The block holding the `i`-th one (`zeros == false`) or zero, between the hints around it.
+    /// The blocks between which the `i`-th one (`zeros == false`) or zero lies, from the hints.
     #[inline]
-    fn block_of(&self, i: u64, zeros: bool) -> u64 {
+    fn hint_range(&self, i: u64, zeros: bool) -> (u64, u64) {
         let hints = if zeros { self.zero_hints } else { self.one_hints };
         let last = self.blocks.saturating_sub(1);
         let k = i / SAMPLE;
-        let mut lo = u32_at(hints, k).min(last);
-        let mut hi = if (k + 1) * SAMPLE < if zeros { self.high_bits - self.n } else { self.n } {
+        let count = if zeros { self.high_bits - self.n } else { self.n };
+        let lo = u32_at(hints, k).min(last);
+        let hi = if (k + 1) * SAMPLE < count {
             u32_at(hints, k + 1).min(last)
         } else {
             last
         };
+        (lo, hi.max(lo))
+    }
+
+    /// The last block in `lo..=hi` with at most `i` ones (zeros) before it: the one holding the `i`-th.
+    #[inline]
+    fn search_blocks(&self, i: u64, mut lo: u64, mut hi: u64, zeros: bool) -> u64 {
         let before = |b: u64| {
             if zeros {
                 (b * BLOCK).saturating_sub(self.ones_before(b))
@@ -234,7 +254,6 @@ impl<'a> EliasFano<'a> {
                 self.ones_before(b)
             }
         };
-        // The last block whose count of ones (zeros) before it is at most i.
         while lo < hi {
             let mid = lo + (hi - lo).div_ceil(2);
             if before(mid) <= i {
@@ -244,6 +263,13 @@ impl<'a> EliasFano<'a> {
             }
         }
         lo
+    }
+
+    /// The block holding the `i`-th one (`zeros == false`) or zero.
+    #[inline]
+    fn block_of(&self, i: u64, zeros: bool) -> u64 {
+        let (lo, hi) = self.hint_range(i, zeros);
+        self.search_blocks(i, lo, hi, zeros)
     }
 
     /// The position of the `i`-th set bit of the high bits (0-based).
@@ -319,14 +345,14 @@ impl<'a> EliasFano<'a> {
     }
 
     /// Value number `i`.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn get(&self, i: u64) -> Option<u64> {
         let pos = self.select1(i)?;
         Some(self.value_at(i, pos))
     }
 
     /// Values `i` and `i + 1` (a range of a pointer sequence).
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn pair(&self, i: u64) -> Option<(u64, u64)> {
         let pos = self.select1(i)?;
         if i + 1 >= self.n {
@@ -334,6 +360,100 @@ impl<'a> EliasFano<'a> {
         }
         let next = self.next_one(pos + 1)?;
         Some((self.value_at(i, pos), self.value_at(i + 1, next)))
+    }
+
+    /// [`select1`](Self::select1) for every index of `idx` at once, in place (`NONE` for an index out of range):
+    /// hint, rank directory and high bits are read in three passes over all indices, so that the cache misses
+    /// of different indices overlap instead of following one another.
+    pub(crate) fn select1_many(&self, idx: &mut [u64]) {
+        debug_assert!(idx.len() <= GROUP);
+        let mut lo = [0u64; GROUP];
+        let mut hi = [0u64; GROUP];
+        for (q, &i) in idx.iter().enumerate() {
+            if i < self.n {
+                (lo[q], hi[q]) = self.hint_range(i, false);
+            }
+        }
+        let mut skip = [0u64; GROUP];
+        for (q, i) in idx.iter_mut().enumerate() {
+            if *i >= self.n {
+                *i = NONE;
+                continue;
+            }
+            let block = self.search_blocks(*i, lo[q], hi[q], false);
+            lo[q] = block;
+            match i.checked_sub(self.ones_before(block)) {
+                Some(s) => skip[q] = s,
+                None => *i = NONE,
+            }
+        }
+        for (q, i) in idx.iter_mut().enumerate() {
+            if *i != NONE {
+                *i = self.scan(lo[q] * BLOCK, skip[q], false).unwrap_or(NONE);
+            }
+        }
+    }
+
+    /// [`pair`](Self::pair) for every index of `idx`, in passes as [`select1_many`](Self::select1_many) does.
+    pub(crate) fn pair_many(&self, idx: &[u64], out: &mut [Option<(u64, u64)>]) {
+        let mut pos = [NONE; GROUP];
+        pos[..idx.len()].copy_from_slice(idx);
+        for p in &mut pos[..idx.len()] {
+            if *p != NONE && *p + 1 >= self.n {
+                *p = NONE;
+            }
+        }
+        self.select1_many(&mut pos[..idx.len()]);
+        for (q, &i) in idx.iter().enumerate() {
+            out[q] = if pos[q] == NONE {
+                None
+            } else {
+                self.next_one(pos[q] + 1)
+                    .map(|next| (self.value_at(i, pos[q]), self.value_at(i + 1, next)))
+            };
+        }
+    }
+
+    /// [`find_ranged`](Self::find_ranged) for every `(key, begin, end)` request, in passes: the selects of all
+    /// ranges first, then the scans.
+    pub(crate) fn find_ranged_many(&self, requests: &[(u64, u64, u64)], out: &mut [Option<u64>]) {
+        let mut pos = [NONE; GROUP];
+        for (q, &(_, begin, end)) in requests.iter().enumerate() {
+            if begin > 0 && begin < end.min(self.n) {
+                pos[q] = begin - 1;
+            }
+        }
+        self.select1_many(&mut pos[..requests.len()]);
+        for (q, &(key, begin, end)) in requests.iter().enumerate() {
+            let end = end.min(self.n);
+            out[q] = if begin >= end {
+                None
+            } else if begin == 0 {
+                self.find(key, 0, end)
+            } else if pos[q] == NONE {
+                None
+            } else {
+                self.scan_range(key, begin, end, pos[q])
+            };
+        }
+    }
+
+    /// The rest of [`find_ranged`](Self::find_ranged) once the position of value `begin - 1` is known.
+    #[inline]
+    fn scan_range(&self, key: u64, begin: u64, end: u64, mut pos: u64) -> Option<u64> {
+        let base = self.value_at(begin - 1, pos);
+        let target = base.checked_add(key)?;
+        if end - begin > SHORT {
+            return self.find(target, begin, end);
+        }
+        for i in begin..end {
+            pos = self.next_one(pos + 1)?;
+            let value = self.value_at(i, pos);
+            if value >= target {
+                return (value == target).then_some(i);
+            }
+        }
+        None
     }
 
     /// The index of `target` among the values at indices `begin..end`, if it is there.
@@ -345,7 +465,7 @@ impl<'a> EliasFano<'a> {
         }
         // Short ranges: scan from the start. Long ones: jump to the bucket of target's high part, whose values
         // are consecutive ones in the high bits and differ only in their (sorted) low bits: binary search those.
-        let (mut i, mut pos) = if end - begin <= 8 {
+        let (mut i, mut pos) = if end - begin <= SHORT {
             (begin, self.select1(begin)?)
         } else {
             let high = target >> self.low_width;
@@ -384,6 +504,22 @@ impl<'a> EliasFano<'a> {
             pos = self.next_one(pos + 1)?;
         }
         None
+    }
+
+    /// The index of `key` among the values at indices `begin..end`, where the range's values are `key`s plus the
+    /// value before `begin` (0 when `begin` is 0): the layout of concatenated sorted ranges.
+    #[cfg(test)]
+    pub(crate) fn find_ranged(&self, key: u64, begin: u64, end: u64) -> Option<u64> {
+        let end = end.min(self.n);
+        if begin >= end {
+            return None;
+        }
+        if begin == 0 {
+            return self.find(key, 0, end);
+        }
+        // One select gives the base (the value before the range) and the position to scan on from.
+        let pos = self.select1(begin - 1)?;
+        self.scan_range(key, begin, end, pos)
     }
 
     /// All values in order (for tests and verification).
@@ -477,6 +613,35 @@ mod tests {
                 let first = values.partition_point(|&y| y < x) as u64;
                 prop_assert_eq!(ef.find(x, 0, values.len() as u64), Some(first));
                 prop_assert_eq!(ef.find(x, i as u64, (i + 1) as u64), Some(i as u64));
+            }
+        }
+
+        /// The batched calls answer exactly as the single ones, for groups of any size.
+        #[test]
+        fn batched_calls_equal_single_ones(
+            mut values in proptest::collection::vec(0u64..3000, 1..400),
+            probes in proptest::collection::vec((0u64..500, 0u64..450, 0u64..40), 1..=GROUP),
+        ) {
+            values.sort_unstable();
+            let u = values.last().map_or(1, |&v| v + 1);
+            let bytes = build(&values, u);
+            let ef = EliasFano::new(&bytes, values.len() as u64, u);
+            let n = values.len() as u64;
+            let mut idx: Vec<u64> = probes.iter().map(|p| p.1).collect();
+            let singles: Vec<u64> = idx.iter().map(|&i| ef.select1(i).unwrap_or(NONE)).collect();
+            ef.select1_many(&mut idx);
+            prop_assert_eq!(&idx, &singles);
+            let at: Vec<u64> = probes.iter().map(|p| p.1).collect();
+            let mut pairs = vec![None; at.len()];
+            ef.pair_many(&at, &mut pairs);
+            for (q, &i) in at.iter().enumerate() {
+                prop_assert_eq!(pairs[q], ef.pair(i));
+            }
+            let requests: Vec<(u64, u64, u64)> = probes.iter().map(|&(key, b, len)| (key, b.min(n), (b + len).min(n + 3))).collect();
+            let mut found = vec![None; requests.len()];
+            ef.find_ranged_many(&requests, &mut found);
+            for (q, &(key, b, e)) in requests.iter().enumerate() {
+                prop_assert_eq!(found[q], ef.find_ranged(key, b, e));
             }
         }
 

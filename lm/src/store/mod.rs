@@ -92,9 +92,10 @@ pub use vocab::SubBytes;
 
 use crate::model::{LanguageModel, MAX_ORDER, Scored, State, WordId};
 use crate::{Error, Result};
+use ef::GROUP;
 use format::{Container, Kind};
 use manifest::{MANIFEST, VOCAB};
-use shard::{ShardLayout, tag};
+use shard::{Lookup, ShardLayout, tag};
 use vocab::VocabFile;
 
 /// Queries per rayon task in [`Store::score_batch`](LanguageModel::score_batch); smaller batches are answered
@@ -400,26 +401,83 @@ impl<D: AsRef<[u8]>> Store<D> {
         shard_of(key, self.manifest.shards)
     }
 
-    #[inline]
-    fn score_one(&self, state: &State, word: WordId) -> Scored {
-        let word = self.clamp_word(word);
-        let context = self.context(state);
-        let shard = &self.shards[self.shard_for(state, word) as usize];
-        let lookup = shard.layout.score(shard.data.as_ref(), context, word);
-        let mut buf = [0 as WordId; MAX_ORDER];
-        let m = context.len();
-        buf[..m].copy_from_slice(context);
-        buf[m] = word;
-        let keep = lookup.keep.min(m + 1);
-        Scored {
-            log10: lookup.log10,
-            state: State::new(&buf[m + 1 - keep..=m]).unwrap_or_default(),
-            ngram_length: if word == self.vocab.unk {
-                0
-            } else {
-                lookup.matched as u8
-            },
+    /// Answers queries (indices into `queries`, in the order to answer them) in groups of up to `GROUP`
+    /// consecutive queries of the same shard, each group level by level (see `ShardLayout::score_group`).
+    fn answer(&self, queries: &[(State, WordId)], order: &[u32]) -> Vec<Scored> {
+        let mut answers = Vec::with_capacity(order.len());
+        let mut lookups = [Lookup::default(); GROUP];
+        let mut start = 0;
+        while start < order.len() {
+            let (state, word) = &queries[order[start] as usize];
+            let shard = self.shard_for(state, self.clamp_word(*word));
+            let mut end = start + 1;
+            while end < order.len() && end - start < GROUP && {
+                let (s, w) = &queries[order[end] as usize];
+                self.shard_for(s, self.clamp_word(*w)) == shard
+            } {
+                end += 1;
+            }
+            let group: Vec<(&[WordId], WordId)> = order[start..end]
+                .iter()
+                .map(|&i| {
+                    let (state, word) = &queries[i as usize];
+                    (self.context(state), self.clamp_word(*word))
+                })
+                .collect();
+            let file = &self.shards[shard as usize];
+            let lookups = &mut lookups[..group.len()];
+            file.layout.score_group(file.data.as_ref(), &group, lookups);
+            for ((context, word), lookup) in group.iter().zip(lookups.iter()) {
+                let mut buf = [0 as WordId; MAX_ORDER];
+                let m = context.len();
+                buf[..m].copy_from_slice(context);
+                buf[m] = *word;
+                let keep = lookup.keep.min(m + 1);
+                answers.push(Scored {
+                    log10: lookup.log10,
+                    state: State::new(&buf[m + 1 - keep..=m]).unwrap_or_default(),
+                    ngram_length: if *word == self.vocab.unk {
+                        0
+                    } else {
+                        lookup.matched as u8
+                    },
+                });
+            }
+            start = end;
         }
+        answers
+    }
+
+    /// The order in which to answer a batch: by shard, then by context read from its newest word, then by word,
+    /// so that queries sharing a shard and a context suffix are answered together (the context walk is reused,
+    /// and the nodes they touch are hot in the cache).
+    fn batch_order(&self, queries: &[(State, WordId)]) -> Vec<u32>
+    where
+        D: Sync,
+    {
+        type Key = (u32, [WordId; MAX_ORDER], u32);
+        let key = |(i, (state, word)): (usize, &(State, WordId))| -> Key {
+            let word = self.clamp_word(*word);
+            let mut rev = [0 as WordId; MAX_ORDER];
+            let context = self.context(state);
+            // Newest word first; one more than the real id, so that a shorter context sorts before a longer one.
+            for (slot, &w) in rev.iter_mut().zip(context.iter().rev()) {
+                *slot = w.saturating_add(1);
+            }
+            rev[MAX_ORDER - 1] = word;
+            (self.shard_for(state, word), rev, i as u32)
+        };
+        let mut keys: Vec<Key> = if self.parallel && queries.len() > CHUNK {
+            queries.par_iter().enumerate().map(key).collect()
+        } else {
+            queries.iter().enumerate().map(key).collect()
+        };
+        if self.parallel && keys.len() > CHUNK {
+            keys.par_sort_unstable();
+        } else {
+            keys.sort_unstable();
+        }
+        keys.into_iter().map(|(_, _, i)| i).collect()
     }
 }
 
@@ -496,46 +554,23 @@ impl<D: AsRef<[u8]> + Send + Sync> LanguageModel for Store<D> {
 
     fn score_batch(&self, queries: &[(State, WordId)], out: &mut Vec<Scored>) {
         out.clear();
-        if !self.parallel || queries.len() <= CHUNK {
-            out.extend(queries.iter().map(|(state, word)| self.score_one(state, *word)));
+        if queries.len() <= 1 {
+            out.extend(self.answer(queries, &[0][..queries.len()]));
             return;
         }
-        // Group the queries by shard (a counting sort that keeps their order within a shard), answer the groups
-        // in parallel chunks, and put the answers back in query order.
-        let shards = self.shards.len();
-        let mut order: Vec<u32> = Vec::with_capacity(queries.len());
-        if shards == 1 {
-            order.extend(0..queries.len() as u32);
+        // Answer in shard and context order (chunks in parallel), then put the answers back in query order.
+        let order = self.batch_order(queries);
+        let answers: Vec<Scored> = if self.parallel && queries.len() > CHUNK {
+            order
+                .par_chunks(CHUNK)
+                .flat_map_iter(|chunk| self.answer(queries, chunk))
+                .collect()
         } else {
-            let keys: Vec<u32> = queries
-                .par_iter()
-                .map(|(s, w)| self.shard_for(s, self.clamp_word(*w)))
-                .collect();
-            let mut starts = vec![0usize; shards + 1];
-            for &k in &keys {
-                starts[k as usize + 1] += 1;
-            }
-            for s in 0..shards {
-                starts[s + 1] += starts[s];
-            }
-            order.resize(queries.len(), 0);
-            for (i, &k) in keys.iter().enumerate() {
-                order[starts[k as usize]] = i as u32;
-                starts[k as usize] += 1;
-            }
-        }
-        let answers: Vec<Scored> = order
-            .par_chunks(CHUNK)
-            .flat_map_iter(|chunk| {
-                chunk.iter().map(|&i| {
-                    let (state, word) = &queries[i as usize];
-                    self.score_one(state, *word)
-                })
-            })
-            .collect();
+            self.answer(queries, &order)
+        };
         out.resize(queries.len(), Scored::default());
-        for (&i, answer) in order.iter().zip(answers) {
-            out[i as usize] = answer;
+        for (&i, scored) in order.iter().zip(answers) {
+            out[i as usize] = scored;
         }
     }
 }

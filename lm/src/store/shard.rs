@@ -20,7 +20,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use super::bits::{IntVec, IntVecBuilder, RankBits, RankBitsBuilder};
-use super::ef::{EliasFano, EliasFanoBuilder};
+use super::ef::{EliasFano, EliasFanoBuilder, GROUP, Layout};
 use super::format::{Container, Section};
 use super::quant::Codebook;
 use crate::model::{MAX_ORDER, WordId};
@@ -191,6 +191,7 @@ struct EfSpec {
     bytes: Range<usize>,
     n: u64,
     u: u64,
+    layout: Layout,
 }
 
 /// Where a fixed-width array lies.
@@ -376,6 +377,7 @@ impl ShardLayout {
                 bytes: exact(tag, EliasFano::words_needed(n, u))?,
                 n,
                 u,
+                layout: Layout::new(n, u),
             })
         };
         let uni_prob = int(tag::UNI_PROB, vocab, width)?;
@@ -429,109 +431,169 @@ impl ShardLayout {
 
     #[inline]
     fn ef<'a>(bytes: &'a [u8], spec: &EfSpec) -> EliasFano<'a> {
-        EliasFano::new(bytes.get(spec.bytes.clone()).unwrap_or(&[]), spec.n, spec.u)
+        EliasFano::with_layout(
+            bytes.get(spec.bytes.clone()).unwrap_or(&[]),
+            spec.n,
+            spec.u,
+            &spec.layout,
+        )
     }
 
     #[inline]
     fn int<'a>(bytes: &'a [u8], spec: &IntSpec) -> IntVec<'a> {
         IntVec::new(bytes.get(spec.bytes.clone()).unwrap_or(&[]), spec.width)
     }
-
-    /// Finds `key` among the entries `range` of a sequence whose ranges are made non-decreasing by adding the
-    /// previous range's last value.
-    #[inline]
-    fn find_in_range(seq: &EliasFano<'_>, range: (u64, u64), key: u64) -> Option<u64> {
-        let (begin, end) = range;
-        if begin >= end {
-            return None;
-        }
-        let base = if begin == 0 { 0 } else { seq.get(begin - 1)? };
-        seq.find(base.checked_add(key)?, begin, end)
-    }
-
-    /// Scores `word` after `context` (at most `order - 1` words, oldest first, the last one mapping to this shard;
-    /// `word` a valid id). See the module documentation of `store` for the rules.
-    pub(crate) fn score(&self, bytes: &[u8], context: &[WordId], word: WordId) -> Lookup {
-        let w = u64::from(word);
-        let uni_prob = self.books.unigram.decode(Self::int(bytes, &self.uni_prob).get(w));
-        let mut out = Lookup {
-            log10: uni_prob,
-            matched: 1,
-            keep: usize::from(Self::int(bytes, &self.uni_keep).get(w) == 1),
-        };
-        let m = context.len();
-        if m == 0 || self.levels.is_empty() {
-            return out;
-        }
-        let ctx1 = RankBits::new(bytes.get(self.ctx1.clone()).unwrap_or(&[]), self.vocab);
-        let Some(mut node) = ctx1.index_of(u64::from(context[m - 1])) else {
-            return out;
-        };
-        let mut prob = uni_prob;
-        let mut backoffs = [0f32; MAX_ORDER];
-        let mut found = 0;
-        // The extension chain: the position of `w` (remapped) among the current context's extensions.
-        let mut ext_key = Some(w);
-        for j in 1..=m.min(self.levels.len()) {
-            let level = &self.levels[j - 1];
-            if j > 1 {
-                // Descend from the level j-1 node to its child keyed by the context word j back.
-                let prev = &self.levels[j - 2];
-                let Some(child) = prev.child.as_ref() else { break };
-                let Some(range) = Self::ef(bytes, child).pair(node) else {
-                    break;
-                };
-                let Some(keys) = level.ctx_key.as_ref() else { break };
-                let keys = Self::ef(bytes, keys);
-                match Self::find_in_range(&keys, range, u64::from(context[m - j])) {
-                    Some(n) => node = n,
-                    None => break,
-                }
-            }
-            found = j;
-            backoffs[j] = level.books_backoff(&self.books, j, Self::int(bytes, &level.backoff).get(node));
-            if let Some(key) = ext_key {
-                ext_key = None;
-                if let Some(range) = Self::ef(bytes, &level.ext).pair(node) {
-                    let keys = Self::ef(bytes, &level.ext_key);
-                    if let Some(index) = Self::find_in_range(&keys, range, key) {
-                        let code = Self::int(bytes, &level.prob).get(index);
-                        let p = self.books.prob[j - 1].decode(code);
-                        if !p.is_nan() {
-                            prob = p;
-                            out.matched = j + 1;
-                        }
-                        let keep = match (self.books.keep_split[j - 1], &level.keep) {
-                            (Some(split), _) => code >= split,
-                            (None, Some(bits)) => Self::int(bytes, bits).get(index) == 1,
-                            (None, None) => false,
-                        };
-                        if keep {
-                            out.keep = j + 1;
-                        }
-                        ext_key = Some(index - range.0);
-                    }
-                }
-            }
-        }
-        let mut log10 = prob;
-        for b in &backoffs[out.matched..=found.max(out.matched - 1)] {
-            log10 += *b;
-        }
-        out.log10 = log10;
-        out
-    }
 }
 
-impl LevelView {
-    #[inline]
-    fn books_backoff(&self, books: &Codebooks, j: usize, code: u64) -> f32 {
-        books.backoff[j - 1].decode(code)
+impl ShardLayout {
+    /// Scores a group of queries (at most [`GROUP`]), each a context (at most `order - 1` words, oldest first,
+    /// the last one mapping to this shard) and a valid word id, as [`walk`](Self::walk) and
+    /// [`score`](Self::score) would one by one, but level by level over the whole group: each step issues the
+    /// memory reads of all queries before it uses any, so that their cache misses overlap. Queries with the same
+    /// context as the one before them (as a sorted batch has them) share its walk.
+    pub(crate) fn score_group(&self, bytes: &[u8], queries: &[(&[WordId], WordId)], out: &mut [Lookup]) {
+        let g = queries.len();
+        debug_assert!(g <= GROUP && out.len() == g);
+        let levels = self.levels.len();
+        // The distinct contexts: `walk_of[q]` is the first query with q's context.
+        let mut walk_of = [0usize; GROUP];
+        let mut m = [0usize; GROUP];
+        for q in 0..g {
+            m[q] = queries[q].0.len().min(levels);
+            walk_of[q] = if q > 0
+                && queries[q].0[queries[q].0.len() - m[q]..] == queries[q - 1].0[queries[q - 1].0.len() - m[q - 1]..]
+            {
+                walk_of[q - 1]
+            } else {
+                q
+            };
+        }
+        let context = |q: usize| -> &[WordId] {
+            let c = queries[q].0;
+            &c[c.len() - m[q]..]
+        };
+        // Unigrams.
+        let uni_prob = Self::int(bytes, &self.uni_prob);
+        let uni_keep = Self::int(bytes, &self.uni_keep);
+        let mut prob = [0f32; GROUP];
+        for q in 0..g {
+            let w = u64::from(queries[q].1);
+            prob[q] = self.books.unigram.decode(uni_prob.get(w));
+            out[q] = Lookup {
+                log10: 0.0,
+                matched: 1,
+                keep: usize::from(uni_keep.get(w) == 1),
+            };
+        }
+        // The context walks, level by level.
+        let mut nodes = [[0u64; MAX_ORDER]; GROUP];
+        let mut found = [0usize; GROUP];
+        if levels > 0 {
+            let ctx1 = RankBits::new(bytes.get(self.ctx1.clone()).unwrap_or(&[]), self.vocab);
+            for q in (0..g).filter(|&q| walk_of[q] == q && m[q] > 0) {
+                if let Some(node) = ctx1.index_of(u64::from(context(q)[m[q] - 1])) {
+                    nodes[q][1] = node;
+                    found[q] = 1;
+                }
+            }
+        }
+        let mut who = [0usize; GROUP];
+        let mut index = [0u64; GROUP];
+        let mut ranges = [None; GROUP];
+        let mut requests = [(0u64, 0u64, 0u64); GROUP];
+        let mut hits = [None; GROUP];
+        for j in 1..levels {
+            let (level, next) = (&self.levels[j - 1], &self.levels[j]);
+            let (Some(child), Some(keys)) = (level.child.as_ref(), next.ctx_key.as_ref()) else {
+                break;
+            };
+            let mut k = 0;
+            for q in (0..g).filter(|&q| walk_of[q] == q && found[q] == j && m[q] > j) {
+                who[k] = q;
+                index[k] = nodes[q][j];
+                k += 1;
+            }
+            if k == 0 {
+                break;
+            }
+            Self::ef(bytes, child).pair_many(&index[..k], &mut ranges[..k]);
+            for i in 0..k {
+                let q = who[i];
+                let (begin, end) = ranges[i].unwrap_or((0, 0));
+                requests[i] = (u64::from(context(q)[m[q] - j - 1]), begin, end);
+            }
+            Self::ef(bytes, keys).find_ranged_many(&requests[..k], &mut hits[..k]);
+            for i in 0..k {
+                if let Some(node) = hits[i] {
+                    let q = who[i];
+                    nodes[q][j + 1] = node;
+                    found[q] = j + 1;
+                }
+            }
+        }
+        // The extension chains, level by level.
+        let mut key = [0u64; GROUP];
+        let mut alive = [false; GROUP];
+        for q in 0..g {
+            key[q] = u64::from(queries[q].1);
+            alive[q] = found[walk_of[q]] > 0;
+        }
+        for (level, j) in self.levels.iter().zip(1..) {
+            let mut k = 0;
+            for q in (0..g).filter(|&q| alive[q] && found[walk_of[q]] >= j) {
+                who[k] = q;
+                index[k] = nodes[walk_of[q]][j];
+                k += 1;
+            }
+            if k == 0 {
+                break;
+            }
+            Self::ef(bytes, &level.ext).pair_many(&index[..k], &mut ranges[..k]);
+            for i in 0..k {
+                let (begin, end) = ranges[i].unwrap_or((0, 0));
+                requests[i] = (key[who[i]], begin, end);
+            }
+            Self::ef(bytes, &level.ext_key).find_ranged_many(&requests[..k], &mut hits[..k]);
+            let codes = Self::int(bytes, &level.prob);
+            for i in 0..k {
+                let q = who[i];
+                let Some(hit) = hits[i] else {
+                    alive[q] = false;
+                    continue;
+                };
+                let code = codes.get(hit);
+                let p = self.books.prob[j - 1].decode(code);
+                if !p.is_nan() {
+                    prob[q] = p;
+                    out[q].matched = j + 1;
+                }
+                let keep = match (self.books.keep_split[j - 1], &level.keep) {
+                    (Some(split), _) => code >= split,
+                    (None, Some(bits)) => Self::int(bytes, bits).get(hit) == 1,
+                    (None, None) => false,
+                };
+                if keep {
+                    out[q].keep = j + 1;
+                }
+                key[q] = hit - ranges[i].map_or(0, |r| r.0);
+            }
+        }
+        // The backoffs of the contexts longer than the matched n-gram's, shortest first.
+        for q in 0..g {
+            let w = walk_of[q];
+            let mut log10 = prob[q];
+            let (from, to) = (out[q].matched, found[w]);
+            for (j, &node) in nodes[w].iter().enumerate().take(to + 1).skip(from) {
+                let level = &self.levels[j - 1];
+                log10 += self.books.backoff[j - 1].decode(Self::int(bytes, &level.backoff).get(node));
+            }
+            out[q].log10 = log10;
+        }
     }
 }
 
 /// What a shard answers for one query.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub(crate) struct Lookup {
     /// log10 probability.
     pub log10: f32,
