@@ -885,8 +885,9 @@ impl Model {
         meta.extend(&self.counts);
         let vocab_entry = write_file(out, VOCAB, Kind::Vocab, &fields(0), |w| {
             w.bytes_section(vocab::tag::FST, &fst)?;
-            w.words_section(vocab::tag::META, &meta)?;
-            w.bytes_section(vocab::tag::SMOOTHING, options.smoothing.as_bytes())
+            let meta: Vec<u8> = meta.iter().flat_map(|w| w.to_le_bytes()).collect();
+            w.open_section(vocab::tag::META, &meta)?;
+            w.open_section(vocab::tag::SMOOTHING, options.smoothing.as_bytes())
         })?;
         check(&out.join(VOCAB))?;
         drop(fst);
@@ -898,8 +899,9 @@ impl Model {
             let directory = sections.directory(self.order, self.vocab_size(), s, shards, &books);
             let name = shard_file_name(s);
             let entry = write_file(out, &name, Kind::Shard, &fields(s), |w| {
-                w.words_section(tag::DIRECTORY, &directory)?;
-                w.bytes_section(tag::CODEBOOKS, &books_bytes)?;
+                let directory: Vec<u8> = directory.iter().flat_map(|w| w.to_le_bytes()).collect();
+                w.open_section(tag::DIRECTORY, &directory)?;
+                w.open_section(tag::CODEBOOKS, &books_bytes)?;
                 for (t, words) in &sections.sections {
                     w.words_section(*t, words)?;
                 }

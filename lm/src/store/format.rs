@@ -8,16 +8,18 @@
 //!              44  reserved = 0 (u32)         48  n-grams in the model (u64)  56 reserved = 0 (u64)
 //!              64  sanity block (64 bytes of known values, below)
 //! offset 128  sections, each starting on an 8-byte boundary, zero-padded
-//! footer      section table: per section  tag (u32), 0 (u32), offset (u64), length in bytes (u64)
+//! footer      section table: per section  tag (u32), flags (u32), offset (u64), length in bytes (u64)
 //!             section count (u32), footer length (u32), file length (u64),
 //!             body CRC-32 (u32): of every byte of the file before this field, computed while writing,
-//!             meta CRC-32 (u32): of the header followed by the footer up to this field,
+//!             meta CRC-32 (u32): of the header, the sections flagged "read at open" (flag 1) in file order,
+//!             and the footer up to this field,
 //!             end magic "FGSTORE\n"
 //! ```
 //! All integers are little-endian. Opening a file ([`Container::parse`]) checks the magics, the version, the
-//! kind, the sanity block, the lengths and the meta CRC, which covers every header and footer byte, so any
-//! truncation and any change to a header or footer is an error at open, without reading the sections. The body
-//! CRC ([`Container::verify`]) covers every byte and is what `fivegram verify` checks.
+//! kind, the sanity block, the lengths and the meta CRC, which covers every header and footer byte and the small
+//! sections a reader parses at open (directories, codebooks), so any truncation and any change to what open
+//! reads is an error at open, without reading the n-gram sections. The body CRC ([`Container::verify`]) covers
+//! every byte and is what `fivegram verify` checks.
 //!
 //! The sanity block, as in KenLM's binary format, holds values whose encoding a reader must agree with: an
 //! integer byte-order pattern, IEEE-754 floats (1.5, −∞, −0.1 as f64) and a text tag. A file written by a writer
@@ -42,6 +44,8 @@ pub const HEADER_LEN: usize = 128;
 const TRAILER_LEN: usize = 32;
 /// Bytes per section-table entry.
 const ENTRY_LEN: usize = 24;
+/// Section flag: the section is read at open and covered by the meta CRC.
+pub const READ_AT_OPEN: u32 = 1;
 
 /// What a file holds; the values are frozen (they are written to files).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +139,8 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
 pub struct Section {
     /// What the section holds (frozen per kind of file).
     pub tag: u32,
+    /// [`READ_AT_OPEN`] or 0.
+    pub flags: u32,
     /// Byte offset from the start of the file.
     pub offset: u64,
     /// Length in bytes.
@@ -146,8 +152,8 @@ pub struct Section {
 pub struct ContainerWriter<W: Write> {
     inner: W,
     crc: crc32fast::Hasher,
+    meta: crc32fast::Hasher,
     written: u64,
-    header: [u8; HEADER_LEN],
     sections: Vec<Section>,
 }
 
@@ -157,11 +163,12 @@ impl<W: Write> ContainerWriter<W> {
         let mut writer = ContainerWriter {
             inner,
             crc: crc32fast::Hasher::new(),
+            meta: crc32fast::Hasher::new(),
             written: 0,
-            header: encode_header(kind, fields),
             sections: Vec::new(),
         };
-        let header = writer.header;
+        let header = encode_header(kind, fields);
+        writer.meta.update(&header);
         writer.put(&header)?;
         Ok(writer)
     }
@@ -184,10 +191,21 @@ impl<W: Write> ContainerWriter<W> {
         self.pad()?;
         self.sections.push(Section {
             tag,
+            flags: 0,
             offset: self.written,
             len: bytes.len() as u64,
         });
         self.put(bytes)
+    }
+
+    /// Appends a small section that readers parse at open: covered by the meta CRC as well.
+    pub fn open_section(&mut self, tag: u32, bytes: &[u8]) -> io::Result<()> {
+        self.bytes_section(tag, bytes)?;
+        if let Some(s) = self.sections.last_mut() {
+            s.flags = READ_AT_OPEN;
+        }
+        self.meta.update(bytes);
+        Ok(())
     }
 
     /// Appends a section of little-endian 64-bit words.
@@ -195,6 +213,7 @@ impl<W: Write> ContainerWriter<W> {
         self.pad()?;
         self.sections.push(Section {
             tag,
+            flags: 0,
             offset: self.written,
             len: words.len() as u64 * 8,
         });
@@ -215,7 +234,7 @@ impl<W: Write> ContainerWriter<W> {
         let mut footer = Vec::with_capacity(self.sections.len() * ENTRY_LEN + TRAILER_LEN);
         for s in &self.sections {
             footer.extend_from_slice(&s.tag.to_le_bytes());
-            footer.extend_from_slice(&0u32.to_le_bytes());
+            footer.extend_from_slice(&s.flags.to_le_bytes());
             footer.extend_from_slice(&s.offset.to_le_bytes());
             footer.extend_from_slice(&s.len.to_le_bytes());
         }
@@ -227,10 +246,8 @@ impl<W: Write> ContainerWriter<W> {
         self.put(&footer)?;
         let body_crc = self.crc.clone().finalize();
         footer.extend_from_slice(&body_crc.to_le_bytes());
-        let mut meta = crc32fast::Hasher::new();
-        meta.update(&self.header);
-        meta.update(&footer);
-        let meta_crc = meta.finalize();
+        self.meta.update(&footer);
+        let meta_crc = self.meta.clone().finalize();
         let mut trailer = Vec::with_capacity(16);
         trailer.extend_from_slice(&body_crc.to_le_bytes());
         trailer.extend_from_slice(&meta_crc.to_le_bytes());
@@ -308,14 +325,45 @@ impl Container {
             )));
         }
         let footer_start = len - footer_len;
+        let mut sections = Vec::with_capacity(count);
+        let mut end = HEADER_LEN as u64;
+        for i in 0..count {
+            let at = footer_start + i * ENTRY_LEN;
+            let section = Section {
+                tag: u32_at(bytes, at),
+                flags: u32_at(bytes, at + 4),
+                offset: u64_at(bytes, at + 8),
+                len: u64_at(bytes, at + 16),
+            };
+            let fits = section.offset % 8 == 0
+                && section.offset >= end
+                && section
+                    .offset
+                    .checked_add(section.len)
+                    .is_some_and(|e| e <= footer_start as u64);
+            if !fits || section.flags & !READ_AT_OPEN != 0 {
+                return Err(corrupt(format!(
+                    "section {i} (tag {}) at offset {} of {} bytes lies outside the file's body",
+                    section.tag, section.offset, section.len
+                )));
+            }
+            if sections.iter().any(|s: &Section| s.tag == section.tag) {
+                return Err(corrupt(format!("section tag {} listed twice", section.tag)));
+            }
+            end = section.offset + section.len;
+            sections.push(section);
+        }
         let mut meta = crc32fast::Hasher::new();
         meta.update(&bytes[..HEADER_LEN]);
+        for s in sections.iter().filter(|s| s.flags & READ_AT_OPEN != 0) {
+            meta.update(&bytes[s.offset as usize..(s.offset + s.len) as usize]);
+        }
         meta.update(&bytes[footer_start..len - 12]);
         let computed = meta.finalize();
         if computed != meta_crc {
             return Err(Error::Checksum {
                 path: path.to_path_buf(),
-                what: format!("header and footer CRC-32 {computed:08x}, recorded {meta_crc:08x}"),
+                what: format!("header, footer and directory CRC-32 {computed:08x}, recorded {meta_crc:08x}"),
             });
         }
         let found_kind = u32_at(bytes, 12);
@@ -348,33 +396,6 @@ impl Container {
             quant_bits: u32_at(bytes, 40),
             ngrams: u64_at(bytes, 48),
         };
-        let mut sections = Vec::with_capacity(count);
-        let mut end = HEADER_LEN as u64;
-        for i in 0..count {
-            let at = footer_start + i * ENTRY_LEN;
-            let section = Section {
-                tag: u32_at(bytes, at),
-                offset: u64_at(bytes, at + 8),
-                len: u64_at(bytes, at + 16),
-            };
-            let fits = section.offset.is_multiple_of(8)
-                && section.offset >= end
-                && section
-                    .offset
-                    .checked_add(section.len)
-                    .is_some_and(|e| e <= footer_start as u64);
-            if !fits || u32_at(bytes, at + 4) != 0 {
-                return Err(corrupt(format!(
-                    "section {i} (tag {}) at offset {} of {} bytes lies outside the file's body",
-                    section.tag, section.offset, section.len
-                )));
-            }
-            if sections.iter().any(|s: &Section| s.tag == section.tag) {
-                return Err(corrupt(format!("section tag {} listed twice", section.tag)));
-            }
-            end = section.offset + section.len;
-            sections.push(section);
-        }
         Ok(Container {
             kind,
             version,
@@ -418,6 +439,7 @@ mod tests {
             ngrams: 99,
         };
         let mut w = ContainerWriter::new(Vec::new(), Kind::Shard, &fields).unwrap();
+        w.open_section(5, b"directory").unwrap();
         w.words_section(7, &[1, 2, 3]).unwrap();
         w.bytes_section(9, b"abc").unwrap();
         w.words_section(11, &[]).unwrap();
@@ -456,7 +478,12 @@ mod tests {
             );
         }
         let c = Container::parse(path, &bytes, Kind::Shard).unwrap();
-        let protected = (0..HEADER_LEN).chain(c.footer_start as usize..bytes.len());
+        let directory = c.section(5).unwrap();
+        assert_eq!(directory.flags, READ_AT_OPEN);
+        let read_at_open = directory.offset as usize..(directory.offset + directory.len) as usize;
+        let protected = (0..HEADER_LEN)
+            .chain(read_at_open)
+            .chain(c.footer_start as usize..bytes.len());
         for at in protected {
             for flip in [0x01u8, 0x80, 0xFF] {
                 let mut damaged = bytes.clone();

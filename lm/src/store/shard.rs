@@ -308,10 +308,12 @@ impl ShardLayout {
             sizes.push(at(5 + 4 * levels + i));
         }
         let books_range = find(tag::CODEBOOKS)?;
-        let total: u64 = sizes.iter().sum();
-        if width == 32 && total != 0 || width != 32 && sizes.iter().any(|&s| s == 0 || s > 1 << width) {
+        if width == 32 && sizes.iter().any(|&s| s != 0)
+            || width != 32 && sizes.iter().any(|&s| s == 0 || s > 1 << width)
+        {
             return Err(corrupt("codebook sizes do not match the value width".into()));
         }
+        let total: u64 = sizes.iter().sum();
         if books_range.len() as u64 != total * 4 {
             return Err(corrupt(format!(
                 "codebook section of {} bytes, expected {}",

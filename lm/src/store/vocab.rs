@@ -54,10 +54,13 @@ pub(crate) struct VocabFile<D: AsRef<[u8]>> {
 }
 
 impl<D: AsRef<[u8]>> VocabFile<D> {
-    /// Validates the container and reads the metadata; the FST's own header and footer are checked by `fst`.
+    /// Validates the container and its checksum, and reads the metadata.
     pub(crate) fn open(path: &Path, data: D) -> Result<VocabFile<D>> {
         let bytes = data.as_ref();
         let container = Container::parse(path, bytes, Kind::Vocab)?;
+        // The whole file's checksum, not only the header and footer: `fst` trusts its bytes and may panic on a
+        // damaged automaton, and the vocabulary is small (a few MB, about a millisecond to check).
+        container.verify(path, bytes)?;
         let corrupt = |what: String| Error::Corrupt {
             path: path.to_path_buf(),
             what,
@@ -89,7 +92,9 @@ impl<D: AsRef<[u8]>> VocabFile<D> {
         };
         let (unk, bos, eos) = (id(words[0])?, id(words[1])?, id(words[2])?);
         let counts = words[3..].to_vec();
-        if counts.first() != Some(&vocab) || counts.iter().sum::<u64>() != container.fields.ngrams {
+        if counts.first() != Some(&vocab)
+            || counts.iter().try_fold(0u64, |a, &c| a.checked_add(c)) != Some(container.fields.ngrams)
+        {
             return Err(corrupt("n-gram counts disagree with the header".into()));
         }
         let smoothing = String::from_utf8(bytes[section(tag::SMOOTHING)?].to_vec())
