@@ -3,20 +3,30 @@
 //! Steps: tokenize both sides and learn truecasers; estimate the target 5-gram model (modified Kneser-Ney) from
 //! the truecased target side unless `--lm` names one; align words with IBM Model 1 and the HMM in both directions
 //! and symmetrize (grow-diag-final-and); extract phrases up to 7 words and score them; write the phrase table.
-//! With `--tune-src`/`--tune-ref`, MERT then tunes the feature weights on that development set (fixed seed) and
-//! stores them in the model. The model is written to a temporary directory and renamed into place.
+//! With `--tune-src`/`--tune-ref`, PRO (or MERT) then tunes the feature weights on that development set (fixed
+//! seed) and stores them in the model. The model is written to a temporary directory and renamed into place.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use fivegram_corpora::read::{Decoding, ParallelReader, TextReader};
 use fivegram_corpora::tokenize::Lang;
+use fivegram_translate::decoder::weights_from_json;
 use fivegram_translate::model::{PhraseModel, default_model_dir};
 use fivegram_translate::train::{LmSource, TrainConfig, train};
-use fivegram_translate::tune::{TuneConfig, tune};
+use fivegram_translate::tune::{TuneConfig, TuneMethod, tune};
 use serde_json::json;
 
 use crate::{ui, usage};
+
+/// How weights are tuned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Tuner {
+    /// Minimum error rate training (exact line searches of corpus BLEU).
+    Mert,
+    /// Pairwise ranking optimisation (logistic regression on pairs ranked by sentence BLEU).
+    Pro,
+}
 
 /// Flags of `fivegram train-translation`.
 #[derive(Debug, clap::Args)]
@@ -57,6 +67,13 @@ pub struct Args {
     /// Further target-language text (one sentence per line) for the estimated language model.
     #[arg(long, value_name = "FILE")]
     lm_text: Vec<PathBuf>,
+    /// A second language model with its own feature weight: an existing model over truecased tokens, as --lm.
+    #[arg(long, value_name = "MODEL", conflicts_with = "lm2_text")]
+    lm2: Option<PathBuf>,
+    /// Target-language text (one sentence per line, e.g. general-domain) to estimate the second language model
+    /// from, kept apart from the in-domain target side.
+    #[arg(long, value_name = "FILE")]
+    lm2_text: Vec<PathBuf>,
     /// Where to write the model (default: the default model directory of the language pair).
     #[arg(long, short = 'o', value_name = "TM_DIR")]
     output: Option<PathBuf>,
@@ -69,13 +86,20 @@ pub struct Args {
     /// HMM iterations.
     #[arg(long, value_name = "N", default_value_t = 5)]
     hmm: usize,
+    /// Align lowercased word stems rather than the words (phrases are still over words).
+    #[arg(long)]
+    align_stems: bool,
     /// Longest phrase.
     #[arg(long, value_name = "N", default_value_t = 7)]
     max_phrase_length: usize,
     /// Options kept per source phrase in the table.
     #[arg(long, value_name = "N", default_value_t = 30)]
     max_options: usize,
-    /// Development set source for tuning (MERT).
+    /// Start from these feature weights: a JSON object `{"lm": 0.1, …}` with every feature (a model's
+    /// `manifest.json` `weights`, or the `weights` of a tuning report); without tuning they are the model's.
+    #[arg(long, value_name = "FILE")]
+    weights: Option<PathBuf>,
+    /// Development set source for tuning.
     #[arg(long, value_name = "FILE", requires = "tune_ref")]
     tune_src: Option<PathBuf>,
     /// Development set reference.
@@ -84,13 +108,16 @@ pub struct Args {
     /// Only tune the existing model in --output.
     #[arg(long, requires = "tune_src")]
     tune_only: bool,
-    /// MERT iterations (decoding the development set each time).
+    /// The tuning optimiser.
+    #[arg(long, value_enum, default_value_t = Tuner::Pro)]
+    tuner: Tuner,
+    /// Tuning iterations (decoding the development set each time).
     #[arg(long, value_name = "N", default_value_t = 8)]
     tune_iterations: usize,
-    /// Translations per sentence collected for MERT.
+    /// Translations per sentence collected for tuning.
     #[arg(long, value_name = "N", default_value_t = 100)]
     tune_nbest: usize,
-    /// Seed of MERT's random starting points.
+    /// Seed of the tuner's random choices (PRO's pair samples, MERT's restarts and directions).
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Worker threads (default: all cores).
@@ -170,6 +197,7 @@ pub fn run(args: Args) -> Result<()> {
             config.max_length = args.max_length;
             config.align.ibm1_iterations = args.ibm1;
             config.align.hmm_iterations = args.hmm;
+            config.align_on_stems = args.align_stems;
             config.extract.max_phrase_length = args.max_phrase_length;
             config.extract.max_options = args.max_options;
             config.decoder.max_phrase_length = args.max_phrase_length;
@@ -180,6 +208,22 @@ pub fn run(args: Args) -> Result<()> {
                     extra_text: args.lm_text.clone(),
                 },
             };
+            config.lm2 = match (&args.lm2, args.lm2_text.is_empty()) {
+                (Some(path), _) => Some(LmSource::Existing(path.clone())),
+                (None, false) => Some(LmSource::Estimate {
+                    order: args.lm_order,
+                    extra_text: args.lm2_text.clone(),
+                }),
+                (None, true) => None,
+            };
+            if let Some(path) = &args.weights {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                let value: serde_json::Value =
+                    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+                let value = value.get("weights").cloned().unwrap_or(value);
+                config.weights =
+                    Some(weights_from_json(&value).with_context(|| format!("weights in {}", path.display()))?);
+            }
             let bar = ui::progress(None, "training");
             let trained = train(corpora, &config, &output, &mut |step| bar.set_message(step.to_string()))
                 .with_context(|| format!("training {}", output.display()))?;
@@ -216,15 +260,19 @@ pub fn run(args: Args) -> Result<()> {
             }
             let mut model = PhraseModel::open(&output).with_context(|| format!("opening {}", output.display()))?;
             let config = TuneConfig {
+                method: match args.tuner {
+                    Tuner::Mert => TuneMethod::Mert,
+                    Tuner::Pro => TuneMethod::Pro,
+                },
                 iterations: args.tune_iterations,
                 nbest: args.tune_nbest,
                 seed: args.seed,
                 ..TuneConfig::default()
             };
-            let bar = ui::progress(Some(args.tune_iterations as u64), "tuning (MERT)");
+            let bar = ui::progress(Some(args.tune_iterations as u64), "tuning");
             let tuned = tune(&mut model, &sources, &references, &config, &mut |iteration, bleu| {
                 bar.set_position(iteration as u64);
-                bar.set_message(format!("tuning (MERT), dev BLEU {bleu:.2}"));
+                bar.set_message(format!("tuning, dev BLEU {bleu:.2}"));
             })?;
             bar.finish_and_clear();
             report["tuning"] = tuned.to_json();

@@ -3,7 +3,8 @@
 //! Lines are read in batches and each batch is translated in parallel (`--threads`) through the `Translator`
 //! trait. Empty lines give empty lines. With `--nbest K` the plain output is Moses' n-best format
 //! (`LINE ||| translation ||| score`, K lines per input, LINE counting from 0); `--json` prints one object per
-//! input line with every translation, its score and (with `--features`) its feature values. `--stats` reports
+//! input line with every translation, its score and (with `--features`) its feature values. `--mbr N` picks the
+//! minimum Bayes-risk translation among the N best (one line out per line in). `--stats` reports
 //! speed, language-model queries and batches per sentence, the time spent in the language model and the peak
 //! resident memory on stderr.
 
@@ -11,8 +12,10 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use fivegram_corpora::read::{Decoding, TextReader};
+use fivegram_corpora::tokenize::Lang;
+use fivegram_translate::mbr::mbr_select;
 use fivegram_translate::model::PhraseModel;
 use fivegram_translate::{TranslateOptions, Translator};
 use serde_json::json;
@@ -44,12 +47,12 @@ pub struct Args {
     /// The model directory (from `fivegram train-translation`).
     #[arg(long, short = 'm', value_name = "DIR", conflicts_with_all = ["from", "to"])]
     model: Option<PathBuf>,
-    /// Source language of the default model.
+    /// Source language of the default model (en or de).
     #[arg(long, value_name = "LANG", requires = "to")]
-    from: Option<String>,
-    /// Target language of the default model.
+    from: Option<Lang>,
+    /// Target language of the default model (en or de).
     #[arg(long, value_name = "LANG", requires = "from")]
-    to: Option<String>,
+    to: Option<Lang>,
     /// Input files (plain or gzip) instead of stdin.
     #[arg(value_name = "FILE")]
     input: Vec<PathBuf>,
@@ -59,6 +62,13 @@ pub struct Args {
     /// Translations per line.
     #[arg(long, value_name = "K", default_value_t = 1)]
     nbest: usize,
+    /// Minimum Bayes-risk decoding: choose, among the N best translations, the one with the highest expected
+    /// sentence BLEU against the others.
+    #[arg(long, value_name = "N", conflicts_with = "nbest")]
+    mbr: Option<usize>,
+    /// With --mbr: the scale of the model scores in the posteriors exp(scale · score).
+    #[arg(long, value_name = "S", default_value_t = 1.0, requires = "mbr")]
+    mbr_scale: f64,
     /// One JSON object per input line, with scores.
     #[arg(long)]
     json: bool,
@@ -84,6 +94,12 @@ pub fn run(args: Args) -> Result<()> {
     if args.nbest == 0 {
         usage!("--nbest must be at least 1");
     }
+    if args.mbr.is_some_and(|n| n < 2) {
+        usage!("--mbr needs a list of at least 2 translations");
+    }
+    if !(args.mbr_scale.is_finite() && args.mbr_scale > 0.0) {
+        usage!("--mbr-scale must be a positive number");
+    }
     if args.batch == 0 {
         usage!("--batch must be at least 1");
     }
@@ -99,7 +115,7 @@ pub fn run(args: Args) -> Result<()> {
     let dir = match (&args.model, &args.from, &args.to) {
         (Some(dir), _, _) => dir.clone(),
         (None, Some(from), Some(to)) => {
-            let dir = fivegram_translate::model::default_model_dir(from, to)?;
+            let dir = fivegram_translate::model::default_model_dir(from.code(), to.code())?;
             if !dir.exists() {
                 bail!(
                     "no default {from}→{to} model at {}: build it with `fivegram train-translation --from {from} --to {to} \
@@ -117,14 +133,14 @@ pub fn run(args: Args) -> Result<()> {
 
 fn translate(args: &Args, dir: &PathBuf) -> Result<()> {
     let start = Instant::now();
-    let model = PhraseModel::open(dir).with_context(|| format!("opening the model {}", dir.display()))?;
+    let model = PhraseModel::open(dir)?;
     if args.verify {
         model.verify()?;
     }
     let load_seconds = start.elapsed().as_secs_f64();
     let translator: &dyn Translator = &model;
     let options = TranslateOptions {
-        nbest: args.nbest,
+        nbest: args.mbr.unwrap_or(args.nbest),
         beam: args.beam,
         features: args.features,
     };
@@ -149,7 +165,14 @@ fn translate(args: &Args, dir: &PathBuf) -> Result<()> {
                 batch.push(std::mem::take(&mut line));
             }
             if batch.len() == args.batch || (!more && !batch.is_empty()) {
-                let results = translator.translate_batch(&batch, &options)?;
+                let mut results = translator.translate_batch(&batch, &options)?;
+                if args.mbr.is_some() {
+                    for nbest in &mut results {
+                        let chosen = mbr_select(nbest, args.mbr_scale);
+                        nbest.swap(0, chosen);
+                        nbest.truncate(1);
+                    }
+                }
                 for nbest in results {
                     write_result(&mut out, args, index, &nbest)?;
                     index += 1;

@@ -25,7 +25,7 @@ use crate::phrase_table::{PhraseTable, TableOption};
 use crate::{Error, Result};
 
 /// The feature names, in the order of feature vectors and weights.
-pub const FEATURES: [&str; 15] = [
+pub const FEATURES: [&str; 16] = [
     "lm",
     "tm_p_s_given_t",
     "tm_lex_s_given_t",
@@ -41,6 +41,7 @@ pub const FEATURES: [&str; 15] = [
     "reorder_next_swap",
     "reorder_next_disc",
     "unknown",
+    "lm2",
 ];
 /// The number of features.
 pub const NUM_FEATURES: usize = FEATURES.len();
@@ -51,14 +52,32 @@ const F_WORD: usize = 6;
 const F_DIST: usize = 7;
 const F_RO: usize = 8;
 const F_UNK: usize = 14;
+/// The language-model features: one per model.
+const F_LMS: [usize; MAX_LMS] = [F_LM, 15];
+
+/// Language models a decoder can use at once (an in-domain and a general one, say), each its own feature.
+pub const MAX_LMS: usize = 2;
 
 /// A feature vector.
 pub type Features = [f32; NUM_FEATURES];
 
+/// Reads weights from a JSON object of `feature: weight` (a manifest's `weights`, or a tuning report's); every
+/// feature must be present.
+pub fn weights_from_json(value: &serde_json::Value) -> Result<Features> {
+    let mut weights = [0.0; NUM_FEATURES];
+    for (w, name) in weights.iter_mut().zip(FEATURES) {
+        *w = value
+            .get(name)
+            .and_then(serde_json::Value::as_f64)
+            .ok_or_else(|| Error::InvalidOption(format!("no numeric weight for feature {name}")))? as f32;
+    }
+    Ok(weights)
+}
+
 /// Weights in the order of [`FEATURES`], with Moses-like starting values.
 pub fn default_weights() -> Features {
     [
-        0.5, 0.2, 0.2, 0.2, 0.2, 0.2, -0.5, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 1.0,
+        0.5, 0.2, 0.2, 0.2, 0.2, 0.2, -0.5, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 1.0, 0.25,
     ]
 }
 
@@ -146,12 +165,13 @@ struct Opt {
     start: usize,
     end: usize,
     target: Vec<TargetToken>,
-    lm_ids: Vec<WordId>,
+    /// The target words' ids in each language model.
+    lm_ids: [Vec<WordId>; MAX_LMS],
     /// Features that do not depend on context: translation scores, phrase and word penalties, unknown words.
     fixed: Features,
     /// `weights · fixed`.
     fixed_score: f32,
-    /// Weighted context-free language-model estimate of the target phrase.
+    /// Weighted context-free language-model estimate of the target phrase, all models together.
     lm_estimate: f32,
     reordering: [f32; REORDERING_SCORES],
 }
@@ -161,11 +181,11 @@ struct Hyp {
     prev: u32,
     opt: u32,
     coverage: u128,
-    lm_state: State,
+    lm_states: [State; MAX_LMS],
     score: f32,
     future: f32,
-    /// Context-dependent feature values added by this hypothesis: lm, distortion, reordering.
-    lm: f32,
+    /// Context-dependent feature values added by this hypothesis: language models, distortion, reordering.
+    lm: [f32; MAX_LMS],
     distortion: f32,
     reordering: [f32; REORDERING_SCORES],
 }
@@ -178,7 +198,7 @@ struct RecombineKey {
     coverage: u128,
     start: u16,
     end: u16,
-    lm_state: State,
+    lm_states: [State; MAX_LMS],
     next_reordering: [u32; 3],
 }
 
@@ -186,10 +206,10 @@ struct RecombineKey {
 pub struct Decoder<'m, D: AsRef<[u8]>> {
     /// The phrase table.
     pub table: &'m PhraseTable<D>,
-    /// The language model.
-    pub lm: &'m dyn LanguageModel,
-    /// Language-model id of every target vocabulary word.
-    pub lm_ids: &'m [WordId],
+    /// The language models (one or two), each its own feature (`lm`, `lm2`).
+    pub lms: &'m [&'m dyn LanguageModel],
+    /// Per language model, the id of every target vocabulary word.
+    pub lm_ids: &'m [Vec<WordId>],
     /// Feature weights.
     pub weights: &'m Features,
     /// Search settings.
@@ -300,13 +320,29 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
     /// what the search cost. Sentences longer than [`MAX_WORDS`] are decoded in pieces and give one derivation.
     pub fn decode(&self, words: &[&str], nbest: usize) -> Result<(Vec<Derivation>, SearchStats)> {
         self.config.validate()?;
-        let mut cache = LmCache::new(self.lm);
+        if self.lms.is_empty() || self.lms.len() > MAX_LMS || self.lm_ids.len() != self.lms.len() {
+            return Err(Error::InvalidOption(format!(
+                "a decoder needs 1 to {MAX_LMS} language models with their word ids, got {}",
+                self.lms.len()
+            )));
+        }
+        let mut caches: Vec<LmCache<'_>> = self.lms.iter().map(|lm| LmCache::new(*lm)).collect();
+        let stats = |caches: &[LmCache<'_>]| {
+            let mut total = SearchStats::default();
+            for c in caches {
+                total.lm_queries += c.stats.lm_queries;
+                total.lm_batches += c.stats.lm_batches;
+                total.lm_seconds += c.stats.lm_seconds;
+                total.hypotheses += c.stats.hypotheses;
+            }
+            total
+        };
         if words.is_empty() {
-            return Ok((vec![self.empty_derivation()], cache.stats));
+            return Ok((vec![self.empty_derivation()], stats(&caches)));
         }
         if words.len() <= MAX_WORDS {
-            let out = self.decode_piece(words, nbest.max(1), &mut cache)?;
-            return Ok((out, cache.stats));
+            let out = self.decode_piece(words, nbest.max(1), &mut caches)?;
+            return Ok((out, stats(&caches)));
         }
         // Long input: cut after punctuation where possible, and join the best derivations.
         let mut result = self.empty_derivation();
@@ -320,7 +356,7 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
             {
                 end = cut + 1;
             }
-            let mut piece = self.decode_piece(&words[start..end], 1, &mut cache)?.swap_remove(0);
+            let mut piece = self.decode_piece(&words[start..end], 1, &mut caches)?.swap_remove(0);
             for token in &mut piece.tokens {
                 if let TargetToken::Source(i) = token {
                     *i += start;
@@ -336,7 +372,7 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
                 .extend(piece.segmentation.iter().map(|&(s, e, n)| (s + start, e + start, n)));
             start = end;
         }
-        Ok((vec![result], cache.stats))
+        Ok((vec![result], stats(&caches)))
     }
 
     fn empty_derivation(&self) -> Derivation {
@@ -349,16 +385,17 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
     }
 
     /// Collects and prunes the translation options of every span, with their context-free LM estimates.
-    fn options(&self, words: &[&str], cache: &mut LmCache<'_>) -> Result<Vec<Opt>> {
+    fn options(&self, words: &[&str], caches: &mut [LmCache<'_>]) -> Result<Vec<Opt>> {
         let n = words.len();
         let mut raw: Vec<(usize, usize, TableOption)> = Vec::new();
         let mut covered = vec![false; n];
         for (start, end, offset) in self.table.spans(words, self.config.max_phrase_length) {
             for option in self.table.options_at(offset)? {
-                if option.target.iter().any(|&id| id as usize >= self.lm_ids.len()) {
+                let vocab = self.lm_ids[0].len();
+                if option.target.iter().any(|&id| id as usize >= vocab) {
                     return Err(Error::Corrupt {
                         path: "phrases.bin".into(),
-                        what: format!("target word id beyond the {} words of target.vocab", self.lm_ids.len()),
+                        what: format!("target word id beyond the {vocab} words of target.vocab"),
                     });
                 }
                 raw.push((start, end, option));
@@ -376,7 +413,10 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
             opts.push(Opt {
                 start,
                 end,
-                lm_ids: option.target.iter().map(|&id| self.lm_ids[id as usize]).collect(),
+                lm_ids: std::array::from_fn(|m| match self.lm_ids.get(m) {
+                    Some(ids) => option.target.iter().map(|&id| ids[id as usize]).collect(),
+                    None => Vec::new(),
+                }),
                 target: option.target.iter().map(|&id| TargetToken::Word(id)).collect(),
                 fixed_score: dot(self.weights, &fixed),
                 fixed,
@@ -395,7 +435,10 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
                     start: i,
                     end: i + 1,
                     target: vec![TargetToken::Source(i)],
-                    lm_ids: vec![self.lm.word_id(words[i])],
+                    lm_ids: std::array::from_fn(|m| match self.lms.get(m) {
+                        Some(lm) => vec![lm.word_id(words[i])],
+                        None => Vec::new(),
+                    }),
                     fixed_score: dot(self.weights, &fixed),
                     fixed,
                     lm_estimate: 0.0,
@@ -403,22 +446,24 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
                 });
             }
         }
-        // Context-free LM estimates: every word given the phrase's own preceding words, one batch.
-        let order = self.lm.order();
-        for opt in &opts {
-            for k in 0..opt.lm_ids.len() {
-                cache.want(extend_state(&State::EMPTY, &opt.lm_ids[..k], order), opt.lm_ids[k]);
+        // Context-free LM estimates: every word given the phrase's own preceding words, one batch per model.
+        for (m, cache) in caches.iter_mut().enumerate() {
+            let order = self.lms[m].order();
+            for opt in &opts {
+                let ids = &opt.lm_ids[m];
+                for k in 0..ids.len() {
+                    cache.want(extend_state(&State::EMPTY, &ids[..k], order), ids[k]);
+                }
             }
-        }
-        cache.flush();
-        for opt in &mut opts {
-            let mut total = 0.0;
-            for k in 0..opt.lm_ids.len() {
-                total += cache
-                    .get(extend_state(&State::EMPTY, &opt.lm_ids[..k], order), opt.lm_ids[k])
-                    .0;
+            cache.flush();
+            for opt in &mut opts {
+                let ids = &opt.lm_ids[m];
+                let mut total = 0.0;
+                for k in 0..ids.len() {
+                    total += cache.get(extend_state(&State::EMPTY, &ids[..k], order), ids[k]).0;
+                }
+                opt.lm_estimate += self.weights[F_LMS[m]] * LN_10 * total;
             }
-            opt.lm_estimate = self.weights[F_LM] * LN_10 * total;
         }
         // Keep the best `ttable_limit` options per span.
         opts.sort_by(|a, b| {
@@ -444,10 +489,10 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
         Ok(kept)
     }
 
-    fn decode_piece(&self, words: &[&str], nbest: usize, cache: &mut LmCache<'_>) -> Result<Vec<Derivation>> {
+    fn decode_piece(&self, words: &[&str], nbest: usize, caches: &mut [LmCache<'_>]) -> Result<Vec<Derivation>> {
         let n = words.len();
-        let opts = self.options(words, cache)?;
-        let order = self.lm.order();
+        let opts = self.options(words, caches)?;
+        let models = self.lms.len();
         let w = self.weights;
         // Options by span, and the future-cost table.
         let mut by_span: Vec<Vec<u32>> = vec![Vec::new(); n * n];
@@ -493,10 +538,10 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
             prev: ROOT,
             opt: u32::MAX,
             coverage: 0,
-            lm_state: self.lm.begin_sentence_state(),
+            lm_states: std::array::from_fn(|m| self.lms.get(m).map_or(State::EMPTY, |lm| lm.begin_sentence_state())),
             score: 0.0,
             future: future_of(0),
-            lm: 0.0,
+            lm: [0.0; MAX_LMS],
             distortion: 0.0,
             reordering: [0.0; REORDERING_SCORES],
         }];
@@ -508,7 +553,7 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
                 coverage: 0,
                 start: 0,
                 end: 0,
-                lm_state: hyps[0].lm_state,
+                lm_states: hyps[0].lm_states,
                 next_reordering: [0; 3],
             },
             0,
@@ -610,8 +655,7 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
                 });
                 candidates.truncate(self.config.candidate_limit);
             }
-            // One batch with every LM query of every candidate, </s> included for complete ones.
-            let eos = self.lm.eos_id();
+            // One batch per language model with every query of every candidate, </s> included for complete ones.
             let complete: Vec<bool> = candidates
                 .iter()
                 .map(|c| {
@@ -619,34 +663,41 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
                     hyps[c.hyp as usize].coverage | span_mask(opt.start, opt.end) == full
                 })
                 .collect();
-            for (c, &complete) in candidates.iter().zip(&complete) {
-                let hyp = &hyps[c.hyp as usize];
-                let ids = &opts[c.opt as usize].lm_ids;
-                for k in 0..ids.len() {
-                    cache.want(extend_state(&hyp.lm_state, &ids[..k], order), ids[k]);
+            let mut pending: Vec<(usize, [State; MAX_LMS], [f32; MAX_LMS])> = (0..candidates.len())
+                .map(|ci| (ci, [State::EMPTY; MAX_LMS], [0.0; MAX_LMS]))
+                .collect();
+            for (m, cache) in caches.iter_mut().enumerate().take(models) {
+                let order = self.lms[m].order();
+                let eos = self.lms[m].eos_id();
+                for (c, &complete) in candidates.iter().zip(&complete) {
+                    let state = &hyps[c.hyp as usize].lm_states[m];
+                    let ids = &opts[c.opt as usize].lm_ids[m];
+                    for k in 0..ids.len() {
+                        cache.want(extend_state(state, &ids[..k], order), ids[k]);
+                    }
+                    if complete {
+                        cache.want(extend_state(state, ids, order), eos);
+                    }
                 }
-                if complete {
-                    cache.want(extend_state(&hyp.lm_state, ids, order), eos);
+                cache.flush();
+                for (ci, c) in candidates.iter().enumerate() {
+                    let start = hyps[c.hyp as usize].lm_states[m];
+                    let ids = &opts[c.opt as usize].lm_ids[m];
+                    let mut total = 0.0f32;
+                    let mut state = start;
+                    for k in 0..ids.len() {
+                        let (log10, next) = cache.get(extend_state(&start, &ids[..k], order), ids[k]);
+                        total += log10;
+                        state = next;
+                    }
+                    if complete[ci] {
+                        total += cache.get(extend_state(&start, ids, order), eos).0;
+                    }
+                    pending[ci].1[m] = state;
+                    pending[ci].2[m] = total;
                 }
             }
-            cache.flush();
-            let mut pending: Vec<(usize, State, f32)> = Vec::with_capacity(candidates.len());
-            for (ci, c) in candidates.iter().enumerate() {
-                let hyp = &hyps[c.hyp as usize];
-                let ids = &opts[c.opt as usize].lm_ids;
-                let mut total = 0.0f32;
-                let mut state = hyp.lm_state;
-                for k in 0..ids.len() {
-                    let (log10, next) = cache.get(extend_state(&hyp.lm_state, &ids[..k], order), ids[k]);
-                    total += log10;
-                    state = next;
-                }
-                if complete[ci] {
-                    total += cache.get(extend_state(&hyp.lm_state, ids, order), eos).0;
-                }
-                pending.push((ci, state, total));
-            }
-            for (ci, state, total) in pending {
+            for (ci, states, totals) in pending {
                 let c = &candidates[ci];
                 let hyp = &hyps[c.hyp as usize];
                 let opt = &opts[c.opt as usize];
@@ -664,9 +715,12 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
                     reordering[3 + end_orient] += opt.reordering[3 + end_orient];
                     future = 0.0;
                 }
-                let lm = LN_10 * total;
+                let lm = totals.map(|t| LN_10 * t);
                 let distortion = -(opt.start.abs_diff(prev_end) as f32);
-                let mut delta = w[F_LM] * lm + w[F_DIST] * distortion + opt.fixed_score;
+                let mut delta = w[F_DIST] * distortion + opt.fixed_score;
+                for (m, value) in lm.iter().enumerate() {
+                    delta += w[F_LMS[m]] * value;
+                }
                 for (k, r) in reordering.iter().enumerate() {
                     delta += w[F_RO + k] * r;
                 }
@@ -674,7 +728,7 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
                     prev: c.hyp,
                     opt: c.opt,
                     coverage,
-                    lm_state: state,
+                    lm_states: states,
                     score: hyp.score + delta,
                     future,
                     lm,
@@ -686,7 +740,7 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
                     coverage,
                     start: opt.start as u16,
                     end: opt.end as u16,
-                    lm_state: state,
+                    lm_states: states,
                     next_reordering: [ro[3].to_bits(), ro[4].to_bits(), ro[5].to_bits()],
                 };
                 let target = coverage.count_ones() as usize;
@@ -720,13 +774,13 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
                 }
             }
         }
-        cache.stats.hypotheses += hyps.len() as u64;
+        caches[0].stats.hypotheses += hyps.len() as u64;
         let mut finals: Vec<u32> = stacks[n].values().copied().collect();
         finals.sort_unstable();
         if finals.is_empty() {
             // The distortion limit left no complete path (it cannot happen with pass-through options and a limit
             // of at least 1, but never return nothing): translate monotonically word by word.
-            return self.monotone_fallback(words, &opts, cache);
+            return self.monotone_fallback(words, &opts, caches);
         }
         Ok(self.nbest(&hyps, &opts, &finals, &arcs, nbest))
     }
@@ -822,7 +876,9 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
             for (f, x) in features.iter_mut().zip(&opt.fixed) {
                 *f += x;
             }
-            features[F_LM] += hyp.lm;
+            for (m, value) in hyp.lm.iter().enumerate() {
+                features[F_LMS[m]] += value;
+            }
             features[F_DIST] += hyp.distortion;
             for (k, r) in hyp.reordering.iter().enumerate() {
                 features[F_RO + k] += r;
@@ -839,11 +895,11 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
     }
 
     /// A monotone word-by-word translation, scored: the last resort when the search found no complete path.
-    fn monotone_fallback(&self, words: &[&str], opts: &[Opt], cache: &mut LmCache<'_>) -> Result<Vec<Derivation>> {
+    fn monotone_fallback(&self, words: &[&str], opts: &[Opt], caches: &mut [LmCache<'_>]) -> Result<Vec<Derivation>> {
         let mut features = [0.0f32; NUM_FEATURES];
         let mut tokens = Vec::new();
         let mut segmentation = Vec::new();
-        let mut ids = Vec::new();
+        let mut ids: [Vec<WordId>; MAX_LMS] = Default::default();
         for i in 0..words.len() {
             let best = opts
                 .iter()
@@ -854,15 +910,19 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
                     *f += x;
                 }
                 tokens.extend_from_slice(&opt.target);
-                ids.extend_from_slice(&opt.lm_ids);
+                for (all, phrase) in ids.iter_mut().zip(&opt.lm_ids) {
+                    all.extend_from_slice(phrase);
+                }
                 segmentation.push((i, i + 1, opt.target.len()));
             }
         }
-        let start = Instant::now();
-        features[F_LM] = LN_10 * self.lm.score_sentence(&ids, true, true);
-        cache.stats.lm_seconds += start.elapsed().as_secs_f64();
-        cache.stats.lm_batches += ids.len() as u64 + 1;
-        cache.stats.lm_queries += ids.len() as u64 + 1;
+        for (m, (lm, cache)) in self.lms.iter().zip(caches.iter_mut()).enumerate() {
+            let start = Instant::now();
+            features[F_LMS[m]] = LN_10 * lm.score_sentence(&ids[m], true, true);
+            cache.stats.lm_seconds += start.elapsed().as_secs_f64();
+            cache.stats.lm_batches += ids[m].len() as u64 + 1;
+            cache.stats.lm_queries += ids[m].len() as u64 + 1;
+        }
         Ok(vec![Derivation {
             tokens,
             score: dot(self.weights, &features),

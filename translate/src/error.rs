@@ -47,6 +47,15 @@ pub enum Error {
     /// An option value that cannot work (a stack size of 0, a beam of n-best 0, …).
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    /// A directory that should hold a translation model does not.
+    #[error(
+        "{} is not a translation model (no manifest.json); build one with `fivegram train-translation`",
+        dir.display()
+    )]
+    NotAModel {
+        /// The directory.
+        dir: PathBuf,
+    },
     /// There is nothing to work on (an empty corpus, no references).
     #[error("{0}")]
     Empty(String),

@@ -5,7 +5,8 @@
 //! extracted, together with the variants that take in unaligned source words at the edges. Each distinct pair is
 //! scored with the four standard features, natural logarithms:
 //!
-//! - φ(s|t) and φ(t|s): relative frequencies of the pair among pairs sharing the target or the source phrase;
+//! - φ(s|t) and φ(t|s): relative frequencies of the pair among pairs sharing the target or the source phrase,
+//!   the joint counts of rare pairs discounted by Good-Turing (counts 1 to 9, discounts clipped to (0, 1]);
 //! - lex(s|t) and lex(t|s): lexical weights (the product over words of the average word translation probability
 //!   of the words it is aligned to, or of the empty word), with word probabilities estimated from the symmetrized
 //!   alignments;
@@ -30,6 +31,9 @@ pub struct ExtractConfig {
     pub max_phrase_length: usize,
     /// Translation options kept per source phrase, the most probable φ(t|s) first.
     pub max_options: usize,
+    /// Discount the joint counts of rare pairs by Good-Turing before taking relative frequencies (Moses'
+    /// `--GoodTuring`): a pair seen once is less certain than φ = 1 makes it look.
+    pub good_turing: bool,
 }
 
 impl Default for ExtractConfig {
@@ -37,6 +41,7 @@ impl Default for ExtractConfig {
         ExtractConfig {
             max_phrase_length: 7,
             max_options: 30,
+            good_turing: true,
         }
     }
 }
@@ -301,12 +306,31 @@ fn score(
         let sum: u64 = orient_total[base..base + 3].iter().sum();
         (orient_total[o] as f32 + 0.1) / (sum as f32 + 0.3)
     };
+    // Good-Turing: c* = (c + 1) n(c+1) / n(c) for c below GT_MAX, as a discount factor c*/c.
+    const GT_MAX: usize = 10;
+    let mut count_of_counts = [0u64; GT_MAX + 1];
+    for acc in pairs.values() {
+        if (acc.count as usize) <= GT_MAX {
+            count_of_counts[acc.count as usize] += 1;
+        }
+    }
+    let mut discount = [1.0f32; GT_MAX + 1];
+    if config.good_turing {
+        for c in 1..GT_MAX {
+            if count_of_counts[c] > 0 {
+                let d = (c + 1) as f32 * count_of_counts[c + 1] as f32 / (c as f32 * count_of_counts[c] as f32);
+                if d > 0.0 && d <= 1.0 {
+                    discount[c] = d;
+                }
+            }
+        }
+    }
     const SIGMA: f32 = 0.5;
     let mut by_source: HashMap<&[u32], Vec<ScoredPair>, FxBuildHasher> = HashMap::default();
     for (key, acc) in &pairs {
         let k = split(key);
         let (source, target) = (&key[..k], &key[k + 1..]);
-        let c = acc.count as f32;
+        let c = acc.count as f32 * discount.get(acc.count as usize).copied().unwrap_or(1.0);
         let mut reordering = [0.0f32; REORDERING_SCORES];
         for (o, r) in reordering.iter_mut().enumerate() {
             let base = if o < 3 { 0 } else { 3 };
@@ -356,7 +380,11 @@ mod tests {
         let src = vec![vec![0, 1, 2]];
         let tgt = vec![vec![10, 11]];
         let points = vec![vec![(0, 0), (2, 1)]];
-        let (entries, stats) = extract(&src, &tgt, &points, &ExtractConfig::default());
+        let config = ExtractConfig {
+            good_turing: false,
+            ..ExtractConfig::default()
+        };
+        let (entries, stats) = extract(&src, &tgt, &points, &config);
         let mut pairs: Vec<(Vec<u32>, Vec<u32>)> = entries
             .iter()
             .flat_map(|e| e.options.iter().map(move |o| (e.source.clone(), o.target.clone())))
@@ -382,5 +410,29 @@ mod tests {
         let r = a.options[0].reordering;
         assert!(r[0] > r[1] && r[0] > r[2]);
         assert!(r[5] > r[3] && r[5] > r[4]);
+    }
+
+    #[test]
+    fn good_turing_discounts_rare_pairs() {
+        // "a"→"x" twice and three pairs seen once: n1 = 3, n2 = 1, so singletons are discounted by
+        // d(1) = 2·n2 / (1·n1) = 2/3; d(2) = 3·n3 / (2·n2) = 0 is not a valid discount and leaves count 2 alone.
+        let src = vec![vec![0], vec![0], vec![1], vec![2], vec![3]];
+        let tgt = vec![vec![10], vec![10], vec![11], vec![12], vec![13]];
+        let points = vec![vec![(0, 0)]; 5];
+        let (plain, _) = extract(
+            &src,
+            &tgt,
+            &points,
+            &ExtractConfig {
+                good_turing: false,
+                ..ExtractConfig::default()
+            },
+        );
+        let (gt, _) = extract(&src, &tgt, &points, &ExtractConfig::default());
+        let find =
+            |entries: &[SourceEntry], s: u32| entries.iter().find(|e| e.source == [s]).unwrap().options[0].scores[2];
+        assert_eq!(find(&plain, 1), 0.0);
+        assert!((find(&gt, 1) - (2.0f32 / 3.0).ln()).abs() < 1e-6);
+        assert_eq!(find(&gt, 0), 0.0, "counts whose discount is not below 1 stay");
     }
 }

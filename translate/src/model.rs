@@ -10,6 +10,7 @@
 //! truecase.src.tsv     the source truecaser (`form<TAB>count`)
 //! truecase.tgt.tsv     the target truecaser
 //! lm.arpa              the target language model, unless the manifest points at another model
+//! lm2.arpa             an optional second target language model (its own feature weight)
 //! ```
 //! [`PhraseModel::open`] reads the manifest, checks every file's size, maps the phrase table and loads the
 //! language model through `fivegram_lm::model::open`; [`PhraseModel::verify`] also checks every CRC-32.
@@ -104,6 +105,9 @@ pub struct Manifest {
     pub target_lang: String,
     /// The target language model: a path relative to the model directory, or absolute.
     pub lm: String,
+    /// An optional second target language model (feature `lm2`), e.g. over general-domain text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lm2: Option<String>,
     /// Feature weights by name (see `decoder::FEATURES`).
     pub weights: BTreeMap<String, f32>,
     /// Decoder settings.
@@ -138,11 +142,7 @@ impl Manifest {
         let path = dir.join("manifest.json");
         let text = std::fs::read_to_string(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::InvalidOption(format!(
-                    "{} is not a translation model: {} is missing; build one with `fivegram train-translation`",
-                    dir.display(),
-                    path.display()
-                ))
+                Error::NotAModel { dir: dir.to_path_buf() }
             } else {
                 Error::io(&path, e)
             }
@@ -260,8 +260,9 @@ pub struct PhraseModel {
     manifest: Manifest,
     table: PhraseTable<MappedFile>,
     target_words: Vec<Box<str>>,
-    lm_ids: Vec<WordId>,
-    lm: Box<dyn LanguageModel>,
+    /// Per language model, the id of every target word.
+    lm_ids: Vec<Vec<WordId>>,
+    lms: Vec<Box<dyn LanguageModel>>,
     preprocessor: Preprocessor,
     detokenizer: Detokenizer,
     weights: Features,
@@ -333,9 +334,14 @@ impl PhraseModel {
         let table = PhraseTable::open(&dir)?;
         let target_words = read_vocab(&dir.join("target.vocab"))?;
         let truecaser = Truecaser::read(&dir.join("truecase.src.tsv"))?;
-        let lm_path = dir.join(&manifest.lm);
-        let lm = fivegram_lm::model::open(&lm_path)?;
-        let lm_ids = target_words.iter().map(|w| lm.word_id(w)).collect();
+        let mut lms = vec![fivegram_lm::model::open(dir.join(&manifest.lm))?];
+        if let Some(lm2) = &manifest.lm2 {
+            lms.push(fivegram_lm::model::open(dir.join(lm2))?);
+        }
+        let lm_ids = lms
+            .iter()
+            .map(|lm| target_words.iter().map(|w| lm.word_id(w)).collect())
+            .collect();
         let decoder = DecoderConfig::from(&manifest.decoder);
         decoder.validate()?;
         Ok(PhraseModel {
@@ -343,7 +349,7 @@ impl PhraseModel {
             table,
             target_words,
             lm_ids,
-            lm,
+            lms,
             preprocessor: Preprocessor::new(source, truecaser),
             detokenizer: Detokenizer::new(target),
             weights,
@@ -423,9 +429,9 @@ impl PhraseModel {
         &self.table
     }
 
-    /// The target language model.
-    pub fn lm(&self) -> &dyn LanguageModel {
-        self.lm.as_ref()
+    /// The target language models (the second one, if any, is feature `lm2`).
+    pub fn lms(&self) -> Vec<&dyn LanguageModel> {
+        self.lms.iter().map(|lm| lm.as_ref()).collect()
     }
 
     /// Tokenizes and truecases a source line.
@@ -442,9 +448,10 @@ impl PhraseModel {
         config: &DecoderConfig,
     ) -> Result<Vec<(String, Derivation)>> {
         let words: Vec<&str> = tokens.iter().map(String::as_str).collect();
+        let lms = self.lms();
         let decoder = Decoder {
             table: &self.table,
-            lm: self.lm.as_ref(),
+            lms: &lms,
             lm_ids: &self.lm_ids,
             weights,
             config,

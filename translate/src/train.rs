@@ -18,7 +18,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 use crate::align::{AlignConfig, align_both};
-use crate::decoder::{DecoderConfig, default_weights};
+use crate::decoder::{DecoderConfig, Features, default_weights};
 use crate::extract::{ExtractConfig, extract};
 use crate::model::{DecoderSettings, MANIFEST_FORMAT, MANIFEST_VERSION, Manifest, Preprocessor, file_info};
 use crate::phrase_table::{PhraseTableWriter, write_atomic};
@@ -54,12 +54,21 @@ pub struct TrainConfig {
     pub max_length: usize,
     /// Alignment training.
     pub align: AlignConfig,
+    /// Align lowercased Snowball stems instead of the words themselves (phrases are still extracted over the
+    /// words): inflected forms share their statistics, which helps on small corpora.
+    pub align_on_stems: bool,
     /// Phrase extraction.
     pub extract: ExtractConfig,
     /// The language model.
     pub lm: LmSource,
+    /// An optional second language model, its own feature (`lm2`): an existing model, or one estimated from
+    /// `extra_text` alone (for instance general-domain text, kept apart from the in-domain target side), written
+    /// as `lm2.arpa`.
+    pub lm2: Option<LmSource>,
     /// Decoder settings stored in the model.
     pub decoder: DecoderConfig,
+    /// Feature weights stored in the model (Moses-like defaults when `None`), e.g. weights tuned earlier.
+    pub weights: Option<Features>,
 }
 
 impl TrainConfig {
@@ -71,12 +80,15 @@ impl TrainConfig {
             target,
             max_length: 80,
             align: AlignConfig::default(),
+            align_on_stems: false,
             extract: ExtractConfig::default(),
             lm: LmSource::Estimate {
                 order: 5,
                 extra_text: Vec::new(),
             },
+            lm2: None,
             decoder: DecoderConfig::default(),
+            weights: None,
         }
     }
 }
@@ -130,10 +142,19 @@ pub fn train(
         seconds.push((name.to_string(), clock.elapsed().as_secs_f64()));
         *clock = Instant::now();
     };
-    if let LmSource::Existing(path) = &config.lm
-        && !path.exists()
+    for lm in std::iter::once(&config.lm).chain(&config.lm2) {
+        if let LmSource::Existing(path) = lm
+            && !path.exists()
+        {
+            return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
+        }
+    }
+    if let Some(LmSource::Estimate { extra_text, .. }) = &config.lm2
+        && extra_text.is_empty()
     {
-        return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
+        return Err(Error::InvalidOption(
+            "the second language model needs text to be estimated from".into(),
+        ));
     }
     let parent = out
         .parent()
@@ -211,6 +232,29 @@ pub fn train(
             ("lm.arpa".to_string(), counts)
         }
     };
+    let lm2 = match &config.lm2 {
+        None => None,
+        Some(LmSource::Existing(path)) => {
+            let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+            Some(absolute.to_string_lossy().into_owned())
+        }
+        Some(LmSource::Estimate { order, extra_text }) => {
+            progress("estimating the second language model");
+            let preprocessor = Preprocessor::new(config.target, tgt_tc.clone());
+            let mut texts = Vec::with_capacity(extra_text.len());
+            for path in extra_text {
+                texts.push((path.as_path(), read_monolingual(path, &preprocessor)?));
+            }
+            let sentences = texts.iter().flat_map(|(path, lines)| {
+                lines
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, t)| (*path, i as u64 + 1, t.as_slice()))
+            });
+            estimate_arpa(sentences, *order, &dir.join("lm2.arpa"))?;
+            Some("lm2.arpa".to_string())
+        }
+    };
     lap("language model", &mut clock);
 
     progress("aligning words (IBM Model 1, HMM, both directions)");
@@ -237,7 +281,15 @@ pub fn train(
             config.max_length
         )));
     }
-    let points = align_both(&src_ids, &tgt_ids, &config.align);
+    let points = if config.align_on_stems {
+        let (src_stems, tgt_stems) = rayon::join(
+            || stem_ids(&src_ids, &src_vocab, config.source),
+            || stem_ids(&tgt_ids, &tgt_vocab, config.target),
+        );
+        align_both(&src_stems, &tgt_stems, &config.align)
+    } else {
+        align_both(&src_ids, &tgt_ids, &config.align)
+    };
     lap("alignment", &mut clock);
 
     progress("extracting and scoring phrases");
@@ -286,9 +338,24 @@ pub fn train(
         lm_ngrams: lm_ngrams.clone(),
         seconds: seconds.clone(),
     };
-    finish_model(dir, config, &lm_name, &report, &stats)?;
+    finish_model(dir, config, (&lm_name, lm2.as_deref()), &report, &stats)?;
     install(work, out)?;
     Ok(report)
+}
+
+/// The sentences with every word id replaced by the id of its lowercased Snowball stem.
+fn stem_ids(sentences: &[Vec<u32>], vocab: &Vocab, lang: Lang) -> Vec<Vec<u32>> {
+    let stemmer = rust_stemmers::Stemmer::create(match lang {
+        Lang::En => rust_stemmers::Algorithm::English,
+        Lang::De => rust_stemmers::Algorithm::German,
+    });
+    let mut stems = Vocab::default();
+    let map: Vec<u32> = vocab
+        .words
+        .iter()
+        .map(|w| stems.id(&stemmer.stem(&w.to_lowercase())))
+        .collect();
+    sentences.iter().map(|s| s.iter().map(|&id| map[id as usize]).collect()).collect()
 }
 
 /// Checks that `out` can be (re)placed: absent, an empty directory, or a model directory.
@@ -316,7 +383,7 @@ fn check_destination(out: &Path) -> Result<()> {
 fn finish_model(
     dir: &Path,
     config: &TrainConfig,
-    lm: &str,
+    (lm, lm2): (&str, Option<&str>),
     report: &TrainReport,
     stats: &crate::extract::ExtractStats,
 ) -> Result<()> {
@@ -331,6 +398,9 @@ fn finish_model(
     if lm == "lm.arpa" {
         names.push("lm.arpa");
     }
+    if lm2 == Some("lm2.arpa") {
+        names.push("lm2.arpa");
+    }
     for name in names {
         files.insert(name.to_string(), file_info(&dir.join(name))?);
     }
@@ -340,6 +410,7 @@ fn finish_model(
         source_lang: config.source.code().to_string(),
         target_lang: config.target.code().to_string(),
         lm: lm.to_string(),
+        lm2: lm2.map(str::to_string),
         weights: Default::default(),
         decoder: DecoderSettings::from(&config.decoder),
         files,
@@ -360,7 +431,7 @@ fn finish_model(
             "seconds": report.seconds.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
         }),
     };
-    manifest.set_weights(&default_weights());
+    manifest.set_weights(&config.weights.unwrap_or_else(default_weights));
     manifest.write(dir)
 }
 

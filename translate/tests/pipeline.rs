@@ -7,7 +7,7 @@ use fivegram_corpora::tokenize::Lang;
 use fivegram_translate::decoder::FEATURES;
 use fivegram_translate::model::PhraseModel;
 use fivegram_translate::train::{LmSource, TrainConfig, train};
-use fivegram_translate::tune::{TuneConfig, tune};
+use fivegram_translate::tune::{TuneConfig, TuneMethod, tune};
 use fivegram_translate::{Error, TranslateOptions, Translator};
 
 const EN: &[&str] = &[
@@ -150,8 +150,15 @@ fn trains_translates_and_tunes() {
         restarts: 2,
         ..TuneConfig::default()
     };
+    let mert = TuneConfig {
+        method: TuneMethod::Mert,
+        ..tc.clone()
+    };
+    let report = tune(&mut model, &src, &refs, &mert, &mut |_, _| {}).unwrap();
+    assert!(report.final_bleu >= report.initial_bleu);
     let report = tune(&mut model, &src, &refs, &tc, &mut |_, _| {}).unwrap();
     assert!(report.final_bleu >= report.initial_bleu);
+    assert_eq!(report.method, TuneMethod::Pro);
     let reopened = PhraseModel::open(&out).unwrap();
     assert_eq!(reopened.weights(), &report.weights);
     assert!(reopened.manifest().training["tuning"]["final_bleu"].is_number());
@@ -194,6 +201,7 @@ fn bad_input_is_refused_cleanly() {
 
     // Missing and corrupted models.
     let err = PhraseModel::open(dir.path().join("nowhere")).unwrap_err();
+    assert!(matches!(err, Error::NotAModel { .. }), "{err}");
     assert!(err.to_string().contains("train-translation"), "{err}");
     let model = trained(dir.path());
     let bin = model.join("phrases.bin");
@@ -207,4 +215,56 @@ fn bad_input_is_refused_cleanly() {
     assert!(matches!(PhraseModel::open(&model), Err(Error::Corrupt { .. })));
     std::fs::write(model.join("manifest.json"), "{ not json").unwrap();
     assert!(matches!(PhraseModel::open(&model), Err(Error::Corrupt { .. })));
+}
+
+#[test]
+fn a_second_language_model_is_its_own_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, tgt, general) = (
+        dir.path().join("t.en"),
+        dir.path().join("t.de"),
+        dir.path().join("general.de"),
+    );
+    write(&src, EN);
+    write(&tgt, DE);
+    write(
+        &general,
+        &[
+            "Der Hund rennt schnell.",
+            "Ein Kind liest ein Buch.",
+            "Die Frau schläft.",
+        ],
+    );
+    let mut config = config();
+    config.lm2 = Some(LmSource::Estimate {
+        order: 3,
+        extra_text: vec![general],
+    });
+    let out = dir.path().join("model");
+    let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
+    train(vec![reader], &config, &out, &mut |_| {}).unwrap();
+    let model = PhraseModel::open(&out).unwrap();
+    model.verify().unwrap();
+    assert_eq!(model.lms().len(), 2);
+    assert_eq!(model.manifest().lm2.as_deref(), Some("lm2.arpa"));
+    let options = TranslateOptions {
+        features: true,
+        ..TranslateOptions::default()
+    };
+    let out = model.translate("The dog sleeps.", &options).unwrap();
+    assert_eq!(out[0].text, "Der Hund schläft.");
+    let features = out[0].features.as_ref().unwrap();
+    let lm2 = features.iter().find(|(name, _)| name == "lm2").unwrap().1;
+    assert!(lm2 < 0.0, "the second model scores the translation: {lm2}");
+
+    // Without text the second model cannot be estimated.
+    config.lm2 = Some(LmSource::Estimate {
+        order: 3,
+        extra_text: Vec::new(),
+    });
+    let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
+    assert!(matches!(
+        train(vec![reader], &config, &dir.path().join("m2"), &mut |_| {}),
+        Err(Error::InvalidOption(_))
+    ));
 }

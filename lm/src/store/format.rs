@@ -335,7 +335,7 @@ impl Container {
                 offset: u64_at(bytes, at + 8),
                 len: u64_at(bytes, at + 16),
             };
-            let fits = section.offset % 8 == 0
+            let fits = section.offset.is_multiple_of(8)
                 && section.offset >= end
                 && section
                     .offset
