@@ -90,6 +90,14 @@ pub enum Error {
         /// Which checksum, with the expected and computed values.
         what: String,
     },
+    /// A translation backend outside this crate (the neural one) failed; its own error, as text.
+    #[error("{backend} backend: {message}")]
+    Backend {
+        /// The backend's name, e.g. `neural`.
+        backend: String,
+        /// Its error message.
+        message: String,
+    },
 }
 
 impl Error {

@@ -1,0 +1,467 @@
+//! [`Seq2Seq`]: the Transformer encoder-decoder, run through ONNX Runtime, as a [`Translator`].
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use fivegram_translate::{NBest, TranslateOptions, Translation, Translator};
+
+use crate::beam::{Beams, Hypothesis};
+use crate::model_dir::{Config, Kind, ModelDir, Precision};
+use crate::pool::Pool;
+use crate::runtime::{self, Graph, Input, SessionConfig};
+use crate::tokenizer::Subwords;
+use crate::{Error, Result};
+
+/// How a [`Seq2Seq`] model is loaded and searched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seq2SeqOptions {
+    /// fp32 or int8 graphs.
+    pub precision: Precision,
+    /// ONNX Runtime intra-op threads per session (default 1).
+    pub intra_threads: usize,
+    /// Independent encoder/decoder session pairs; batches are translated in parallel on that many threads
+    /// (default 1).
+    pub sessions: usize,
+    /// Sentences per decoder batch (default 32); sentences are sorted by length before they are batched.
+    pub batch_size: usize,
+    /// Beam size when [`TranslateOptions::beam`] is `None` (default 4); 1 is greedy search.
+    pub beam: usize,
+    /// The length penalty α: finished hypotheses are ranked by `log p / length^α` (default 1.0).
+    pub length_penalty: f64,
+    /// At most `max_len_ratio × source tokens + max_len_extra` target tokens (source tokens count the appended
+    /// `</s>`; defaults 2 and 10, as the Python reference decoder), and never more than the model's `max_len`.
+    pub max_len_ratio: f64,
+    /// See `max_len_ratio`.
+    pub max_len_extra: usize,
+}
+
+impl Default for Seq2SeqOptions {
+    fn default() -> Self {
+        Seq2SeqOptions {
+            precision: Precision::Fp32,
+            intra_threads: 1,
+            sessions: 1,
+            batch_size: 32,
+            beam: 4,
+            length_penalty: 1.0,
+            max_len_ratio: 2.0,
+            max_len_extra: 10,
+        }
+    }
+}
+
+/// One encoder and one decoder session; `run` needs `&mut`, so each pair sits behind the pool's mutex.
+#[derive(Debug)]
+struct Worker {
+    encoder: Graph,
+    decoder: Graph,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    sentences: AtomicU64,
+    source_tokens: AtomicU64,
+    target_tokens: AtomicU64,
+    steps: AtomicU64,
+    batches: AtomicU64,
+    /// Nanoseconds in ONNX Runtime (encoder and decoder runs).
+    onnx_nanos: AtomicU64,
+}
+
+/// A Transformer encoder-decoder translation model (`kind: seq2seq` model directory).
+///
+/// Thread-safe: concurrent calls share the session pairs (each call locks one pair per batch).
+#[derive(Debug)]
+pub struct Seq2Seq {
+    model: ModelDir,
+    subwords: Subwords,
+    workers: Pool<Worker>,
+    options: Seq2SeqOptions,
+    counters: Counters,
+}
+
+const ENCODER_INPUTS: [&str; 1] = ["src_ids"];
+const ENCODER_OUTPUTS: [&str; 2] = ["cross_keys", "cross_values"];
+const DECODER_INPUTS: [&str; 6] = [
+    "tgt_ids",
+    "src_mask",
+    "cross_keys",
+    "cross_values",
+    "past_keys",
+    "past_values",
+];
+const DECODER_OUTPUTS: [&str; 3] = ["log_probs", "present_keys", "present_values"];
+
+impl Seq2Seq {
+    /// Opens the model directory `dir`: checks `model.json`, the tokenizer and the graphs of the chosen
+    /// precision (sizes and sha256), loads the ONNX Runtime library if needed and creates the sessions.
+    ///
+    /// # Errors
+    /// Any [`Error`]: a missing runtime, an invalid or damaged model directory, invalid options.
+    pub fn open(dir: impl AsRef<Path>, options: Seq2SeqOptions) -> Result<Seq2Seq> {
+        check_options(&options)?;
+        let model = ModelDir::open(dir, Kind::Seq2Seq)?;
+        let subwords = Subwords::load(&model)?;
+        runtime::init(None)?;
+        let encoder_name = options.precision.file_name("encoder");
+        let decoder_name = options.precision.file_name("decoder");
+        let encoder_bytes = model.read(&encoder_name)?;
+        let decoder_bytes = model.read(&decoder_name)?;
+        let session = SessionConfig {
+            intra_threads: options.intra_threads,
+        };
+        let mut workers = Vec::with_capacity(options.sessions);
+        for _ in 0..options.sessions {
+            let encoder = Graph::new(
+                &model.dir().join(&encoder_name),
+                &encoder_bytes,
+                session,
+                &ENCODER_INPUTS,
+                &ENCODER_OUTPUTS,
+            )?;
+            let decoder = Graph::new(
+                &model.dir().join(&decoder_name),
+                &decoder_bytes,
+                session,
+                &DECODER_INPUTS,
+                &DECODER_OUTPUTS,
+            )?;
+            workers.push(Worker { encoder, decoder });
+        }
+        Ok(Seq2Seq {
+            model,
+            subwords,
+            workers: Pool::new(workers),
+            options,
+            counters: Counters::default(),
+        })
+    }
+
+    /// The model's dimensions and special ids.
+    pub fn config(&self) -> &Config {
+        self.model.config()
+    }
+
+    /// The model directory (e.g. for [`ModelDir::verify`]).
+    pub fn model_dir(&self) -> &ModelDir {
+        &self.model
+    }
+
+    /// The options the model was opened with.
+    pub fn options(&self) -> &Seq2SeqOptions {
+        &self.options
+    }
+
+    /// The source ids of `text` as the encoder takes them: its pieces (at most `max_len - 1`) and `</s>`.
+    pub fn source_ids(&self, text: &str) -> Result<Vec<u32>> {
+        let mut ids = self.subwords.encode(text)?;
+        ids.truncate(self.config().max_len.saturating_sub(1));
+        ids.push(self.config().eos_id);
+        Ok(ids)
+    }
+
+    /// The text of target ids (special tokens left out).
+    pub fn target_text(&self, ids: &[u32]) -> Result<String> {
+        self.subwords.decode(ids, &[])
+    }
+
+    /// Beam search (greedy for `beam` 1) over source id lists as [`Seq2Seq::source_ids`] makes them; returns up
+    /// to `nbest` hypotheses per source, best first (at least one: an empty one for an empty source).
+    ///
+    /// Sources are sorted by length, cut into batches of [`Seq2SeqOptions::batch_size`], and the batches are
+    /// spread over the session pairs.
+    pub fn generate(&self, sources: &[Vec<u32>], beam: usize, nbest: usize) -> Result<Vec<Vec<Hypothesis>>> {
+        self.generate_with_limit(sources, beam, nbest, None)
+    }
+
+    /// [`Seq2Seq::generate`] with a fixed step limit (target tokens, `</s>` included) instead of the length rule.
+    pub fn generate_with_limit(
+        &self,
+        sources: &[Vec<u32>],
+        beam: usize,
+        nbest: usize,
+        max_steps: Option<usize>,
+    ) -> Result<Vec<Vec<Hypothesis>>> {
+        if beam == 0 || nbest == 0 {
+            return Err(Error::InvalidOption("beam and n-best must be at least 1".into()));
+        }
+        let mut order: Vec<usize> = (0..sources.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(sources[i].len()));
+        let batches: Vec<&[usize]> = order.chunks(self.options.batch_size).collect();
+        let results = self.workers.map(batches.len(), |worker, b| {
+            let srcs: Vec<&[u32]> = batches[b].iter().map(|&i| sources[i].as_slice()).collect();
+            self.search(worker, &srcs, beam, nbest, max_steps)
+        })?;
+        let mut out: Vec<Vec<Hypothesis>> = vec![Vec::new(); sources.len()];
+        for (batch, result) in batches.iter().zip(results) {
+            for (&i, hyps) in batch.iter().zip(result) {
+                out[i] = hyps;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One batch: encode, then decode step by step with the KV cache, reordering the cache rows by beam parent.
+    fn search(
+        &self,
+        worker: &mut Worker,
+        sources: &[&[u32]],
+        beam: usize,
+        nbest: usize,
+        max_steps: Option<usize>,
+    ) -> Result<Vec<Vec<Hypothesis>>> {
+        let config = self.config();
+        let (layers, heads, head_dim) = (config.dec_layers, config.heads, config.head_dim);
+        let batch = sources.len();
+        let src_len = sources.iter().map(|s| s.len()).max().unwrap_or(0);
+        let limits: Vec<usize> = sources
+            .iter()
+            .map(|s| {
+                if s.is_empty() {
+                    return 0;
+                }
+                let rule = (self.options.max_len_ratio * s.len() as f64).floor() as usize + self.options.max_len_extra;
+                max_steps.unwrap_or(rule).min(config.max_len)
+            })
+            .collect();
+        let mut beams = Beams::new(beam, config.eos_id, self.options.length_penalty, &limits);
+        if beams.is_done() {
+            return Ok(beams.finish(nbest));
+        }
+        let mut src_ids = vec![i64::from(config.pad_id); batch * src_len];
+        let mut src_mask = vec![0i64; batch * src_len];
+        for (b, s) in sources.iter().enumerate() {
+            for (t, &id) in s.iter().enumerate() {
+                src_ids[b * src_len + t] = i64::from(id);
+                src_mask[b * src_len + t] = 1;
+            }
+        }
+        let started = Instant::now();
+        let encoder_path = worker.encoder.path().to_path_buf();
+        let (cross_k, cross_v) = worker.encoder.run(
+            &[Input::I64("src_ids", [batch, src_len], &src_ids)],
+            &ENCODER_OUTPUTS,
+            |out| {
+                let expect = [layers, batch, heads, src_len, head_dim];
+                let k = runtime::to_output(&encoder_path, "cross_keys", out[0], 5)?;
+                let v = runtime::to_output(&encoder_path, "cross_values", out[1], 5)?;
+                if k.shape != expect || v.shape != expect {
+                    return Err(Error::graph(
+                        &encoder_path,
+                        format!(
+                            "cross_keys/values have shape {:?}/{:?}, expected {expect:?}",
+                            k.shape, v.shape
+                        ),
+                    ));
+                }
+                Ok((k.data, v.data))
+            },
+        )?;
+        // Per-row copies of the cross-attention caches and the mask, rebuilt whenever the row → sentence map
+        // changes (the first expansion into beams, and when sentences finish).
+        let cross_block = heads * src_len * head_dim;
+        let mut row_sentences: Vec<usize> = Vec::new();
+        let (mut rows_k, mut rows_v, mut rows_mask) = (Vec::new(), Vec::new(), Vec::new());
+        let mut past_len = 0usize;
+        let mut past_k: Vec<f32> = Vec::new();
+        let mut past_v: Vec<f32> = Vec::new();
+        let mut tokens: Vec<i64> = vec![i64::from(config.bos_id); beams.sentence_of_row().len()];
+        let vocab_expected = config.vocab_size;
+        let decoder_path = worker.decoder.path().to_path_buf();
+        let mut steps = 0u64;
+        while !beams.is_done() {
+            let rows = tokens.len();
+            if beams.sentence_of_row() != row_sentences.as_slice() {
+                row_sentences = beams.sentence_of_row().to_vec();
+                rows_k = gather(&cross_k, layers, batch, cross_block, &row_sentences);
+                rows_v = gather(&cross_v, layers, batch, cross_block, &row_sentences);
+                rows_mask = gather(&src_mask, 1, batch, src_len, &row_sentences);
+            }
+            let cache_shape = [layers, rows, heads, past_len, head_dim];
+            let cross_shape = [layers, rows, heads, src_len, head_dim];
+            let step = worker.decoder.run(
+                &[
+                    Input::I64("tgt_ids", [rows, 1], &tokens),
+                    Input::I64("src_mask", [rows, src_len], &rows_mask),
+                    Input::F32("cross_keys", cross_shape, &rows_k),
+                    Input::F32("cross_values", cross_shape, &rows_v),
+                    Input::F32("past_keys", cache_shape, &past_k),
+                    Input::F32("past_values", cache_shape, &past_v),
+                ],
+                &DECODER_OUTPUTS,
+                |out| {
+                    let lp_shape = runtime::dims(&decoder_path, "log_probs", out[0].0, 2)?;
+                    let present = [layers, rows, heads, past_len + 1, head_dim];
+                    let pk = runtime::dims(&decoder_path, "present_keys", out[1].0, 5)?;
+                    let pv = runtime::dims(&decoder_path, "present_values", out[2].0, 5)?;
+                    if lp_shape != [rows, vocab_expected] || pk != present || pv != present {
+                        return Err(Error::graph(
+                            &decoder_path,
+                            format!(
+                                "outputs have shapes {lp_shape:?}, {pk:?}, {pv:?}; expected [{rows}, \
+                                 {vocab_expected}] and {present:?}"
+                            ),
+                        ));
+                    }
+                    let step = beams.advance(out[0].1, vocab_expected);
+                    let block = heads * (past_len + 1) * head_dim;
+                    let k = gather(out[1].1, layers, rows, block, &step.parents);
+                    let v = gather(out[2].1, layers, rows, block, &step.parents);
+                    Ok((step, k, v))
+                },
+            )?;
+            let (step, k, v) = step;
+            past_k = k;
+            past_v = v;
+            past_len += 1;
+            tokens = step.tokens.iter().map(|&t| i64::from(t)).collect();
+            steps += 1;
+        }
+        let c = &self.counters;
+        c.onnx_nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        c.steps.fetch_add(steps, Ordering::Relaxed);
+        c.batches.fetch_add(1, Ordering::Relaxed);
+        let hyps = beams.finish(nbest);
+        c.sentences.fetch_add(batch as u64, Ordering::Relaxed);
+        c.source_tokens
+            .fetch_add(sources.iter().map(|s| s.len() as u64).sum(), Ordering::Relaxed);
+        c.target_tokens.fetch_add(
+            hyps.iter()
+                .filter_map(|h| h.first())
+                .map(|h| h.ids.len() as u64 + 1)
+                .sum(),
+            Ordering::Relaxed,
+        );
+        Ok(hyps)
+    }
+}
+
+/// Rows of a `[outer, rows, block]` tensor picked by `index` (a new row per entry, each naming an old row):
+/// `[outer, index.len(), block]`.
+fn gather<T: Copy>(data: &[T], outer: usize, rows: usize, block: usize, index: &[usize]) -> Vec<T> {
+    let mut out = Vec::with_capacity(outer * index.len() * block);
+    for o in 0..outer {
+        let layer = &data[o * rows * block..(o + 1) * rows * block];
+        for &r in index {
+            out.extend_from_slice(&layer[r * block..(r + 1) * block]);
+        }
+    }
+    out
+}
+
+fn check_options(options: &Seq2SeqOptions) -> Result<()> {
+    let bad = |what: &str| Err(Error::InvalidOption(what.to_string()));
+    if options.intra_threads == 0 {
+        return bad("intra-op threads must be at least 1");
+    }
+    if options.sessions == 0 {
+        return bad("sessions must be at least 1");
+    }
+    if options.batch_size == 0 {
+        return bad("the batch size must be at least 1");
+    }
+    if options.beam == 0 {
+        return bad("the beam must be at least 1");
+    }
+    if !options.length_penalty.is_finite() || !options.max_len_ratio.is_finite() || options.max_len_ratio < 0.0 {
+        return bad("the length penalty and the length ratio must be finite (the ratio not negative)");
+    }
+    Ok(())
+}
+
+impl Translator for Seq2Seq {
+    fn backend(&self) -> &str {
+        "neural"
+    }
+
+    fn translate_batch(
+        &self,
+        sources: &[String],
+        options: &TranslateOptions,
+    ) -> fivegram_translate::Result<Vec<NBest>> {
+        if options.nbest == 0 || options.beam == Some(0) {
+            return Err(fivegram_translate::Error::InvalidOption(
+                "beam and n-best must be at least 1".into(),
+            ));
+        }
+        let beam = options.beam.unwrap_or(self.options.beam).max(options.nbest);
+        let mut ids = Vec::with_capacity(sources.len());
+        let mut unknown = Vec::with_capacity(sources.len());
+        for source in sources {
+            if source.trim().is_empty() {
+                ids.push(Vec::new());
+                unknown.push(Vec::new());
+                continue;
+            }
+            let src = self.source_ids(source)?;
+            unknown.push(self.subwords.unknown_words(source, &src)?);
+            ids.push(src);
+        }
+        let hyps = self.generate(&ids, beam, options.nbest)?;
+        let mut out = Vec::with_capacity(sources.len());
+        for ((src, hyps), unknown) in ids.iter().zip(hyps).zip(&unknown) {
+            let mut nbest = Vec::with_capacity(hyps.len());
+            for h in hyps {
+                let text = if src.is_empty() {
+                    String::new()
+                } else {
+                    self.subwords.decode(&h.ids, unknown)?
+                };
+                let features = options.features.then(|| {
+                    vec![
+                        ("log_prob".to_string(), h.log_prob),
+                        ("length".to_string(), h.ids.len() as f64 + f64::from(u8::from(h.ended))),
+                    ]
+                });
+                nbest.push(Translation {
+                    text,
+                    score: h.score,
+                    features,
+                });
+            }
+            out.push(nbest);
+        }
+        Ok(out)
+    }
+
+    fn counters(&self) -> Vec<(String, f64)> {
+        let c = &self.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64;
+        vec![
+            ("sentences".to_string(), get(&c.sentences)),
+            ("source_tokens".to_string(), get(&c.source_tokens)),
+            ("target_tokens".to_string(), get(&c.target_tokens)),
+            ("decoder_steps".to_string(), get(&c.steps)),
+            ("batches".to_string(), get(&c.batches)),
+            ("decode_seconds".to_string(), get(&c.onnx_nanos) / 1e9),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gather_picks_rows_per_layer() {
+        // 2 layers × 3 rows × block 2
+        let data: Vec<u32> = (0..12).collect();
+        assert_eq!(
+            gather(&data, 2, 3, 2, &[2, 0, 0]),
+            vec![4, 5, 0, 1, 0, 1, 10, 11, 6, 7, 6, 7]
+        );
+        assert!(gather(&data, 2, 3, 2, &[]).is_empty());
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let bad = Seq2SeqOptions {
+            beam: 0,
+            ..Seq2SeqOptions::default()
+        };
+        assert!(matches!(check_options(&bad), Err(Error::InvalidOption(_))));
+        assert!(check_options(&Seq2SeqOptions::default()).is_ok());
+    }
+}
