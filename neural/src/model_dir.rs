@@ -333,6 +333,24 @@ impl ModelDir {
     }
 }
 
+/// Where the model `name` (`en-de`, `de-en`, `lm-ptb`, …) lives when no directory is given: the first of
+/// 1. `$FIVEGRAM_NEURAL_MODELS/<name>` when that variable is set (whether or not the directory exists),
+/// 2. `<data dir>/fivegram/models/neural-<name>` (`$XDG_DATA_HOME`, else `~/.local/share`) when it exists,
+/// 3. `neural/models/<name>` in the source tree this binary was built from, where the trained models are
+///    committed.
+pub fn default_model_dir(name: &str) -> PathBuf {
+    if let Some(root) = std::env::var_os("FIVEGRAM_NEURAL_MODELS").filter(|r| !r.is_empty()) {
+        return PathBuf::from(root).join(name);
+    }
+    if let Some(data) = dirs::data_dir() {
+        let dir = data.join("fivegram").join("models").join(format!("neural-{name}"));
+        if dir.is_dir() {
+            return dir;
+        }
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -202,6 +202,59 @@ impl Seq2Seq {
         Ok(out)
     }
 
+    /// The log-probabilities (natural log, one per vocabulary id) of the token after `<s> prefix`, given the
+    /// source ids: forced decoding, step by step through the KV cache. Useful to score a given translation.
+    pub fn next_log_probs(&self, source: &[u32], prefix: &[u32]) -> Result<Vec<f32>> {
+        if source.is_empty() {
+            return Err(Error::InvalidOption("an empty source (it needs at least </s>)".into()));
+        }
+        let config = self.config();
+        let (layers, heads, head_dim, vocab) = (config.dec_layers, config.heads, config.head_dim, config.vocab_size);
+        let out = self.workers.map(1, |worker, _| {
+            let src_len = source.len();
+            let src: Vec<i64> = source.iter().map(|&t| i64::from(t)).collect();
+            let mask = vec![1i64; src_len];
+            let encoder_path = worker.encoder.path().to_path_buf();
+            let (ck, cv) =
+                worker
+                    .encoder
+                    .run(&[Input::I64("src_ids", [1, src_len], &src)], &ENCODER_OUTPUTS, |out| {
+                        let k = runtime::to_output(&encoder_path, "cross_keys", out[0], 5)?;
+                        let v = runtime::to_output(&encoder_path, "cross_values", out[1], 5)?;
+                        Ok((k.data, v.data))
+                    })?;
+            let cross = [layers, 1, heads, src_len, head_dim];
+            let (mut pk, mut pv) = (Vec::new(), Vec::new());
+            let mut last = Vec::new();
+            for (past_len, &token) in std::iter::once(&config.bos_id).chain(prefix).enumerate() {
+                let cache = [layers, 1, heads, past_len, head_dim];
+                let tgt = [i64::from(token)];
+                let path = worker.decoder.path().to_path_buf();
+                let (lp, k, v) = worker.decoder.run(
+                    &[
+                        Input::I64("tgt_ids", [1, 1], &tgt),
+                        Input::I64("src_mask", [1, src_len], &mask),
+                        Input::F32("cross_keys", cross, &ck),
+                        Input::F32("cross_values", cross, &cv),
+                        Input::F32("past_keys", cache, &pk),
+                        Input::F32("past_values", cache, &pv),
+                    ],
+                    &DECODER_OUTPUTS,
+                    |out| {
+                        let lp = runtime::to_output(&path, "log_probs", out[0], 2)?;
+                        if lp.shape != [1, vocab] {
+                            return Err(Error::graph(&path, format!("log_probs has shape {:?}", lp.shape)));
+                        }
+                        Ok((lp.data, out[1].1.to_vec(), out[2].1.to_vec()))
+                    },
+                )?;
+                (last, pk, pv) = (lp, k, v);
+            }
+            Ok(last)
+        })?;
+        Ok(out.into_iter().next().unwrap_or_default())
+    }
+
     /// One batch: encode, then decode step by step with the KV cache, reordering the cache rows by beam parent.
     fn search(
         &self,
