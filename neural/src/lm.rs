@@ -222,7 +222,7 @@ impl NeuralLm {
             for pieces in &words {
                 let log_prob = lps[at..at + pieces.len()].iter().map(|&x| f64::from(x)).sum();
                 at += pieces.len();
-                let word = self.subwords.decode(pieces, &[])?;
+                let word = self.subwords.decode(pieces, None)?;
                 scores.push(WordScore { word, log_prob });
             }
             scores.push(WordScore {

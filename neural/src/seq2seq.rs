@@ -161,9 +161,10 @@ impl Seq2Seq {
         Ok(ids)
     }
 
-    /// The text of target ids (special tokens left out).
+    /// The text of target ids (special tokens left out, `<unk>` written as `<unk>` as the Python reference
+    /// decoder writes it; [`Translator::translate_batch`] replaces it by the uncovered source words instead).
     pub fn target_text(&self, ids: &[u32]) -> Result<String> {
-        self.subwords.decode(ids, &[])
+        self.subwords.decode(ids, None)
     }
 
     /// Beam search (greedy for `beam` 1) over source id lists as [`Seq2Seq::source_ids`] makes them; returns up
@@ -460,7 +461,7 @@ impl Translator for Seq2Seq {
                 let text = if src.is_empty() {
                     String::new()
                 } else {
-                    self.subwords.decode(&h.ids, unknown)?
+                    self.subwords.decode(&h.ids, Some(unknown))?
                 };
                 let features = options.features.then(|| {
                     vec![

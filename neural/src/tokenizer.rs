@@ -91,16 +91,18 @@ impl Subwords {
         Ok(words)
     }
 
-    /// The text of target ids (special tokens left out). `<unk>` pieces are replaced, in order, by `fill`'s words
-    /// (the source words the tokenizer could not cover), and left out once `fill` runs dry.
-    pub(crate) fn decode(&self, ids: &[u32], fill: &[String]) -> Result<String> {
-        let mut fill = fill.iter();
+    /// The text of target ids (`<pad>`, `<s>`, `</s>` left out). With `fill`, `<unk>` pieces are replaced, in
+    /// order, by its words (the source words the tokenizer could not cover) and left out once it runs dry;
+    /// without, they stay `<unk>`, as the Python reference decoder writes them.
+    pub(crate) fn decode(&self, ids: &[u32], fill: Option<&[String]>) -> Result<String> {
+        let keep_unk = fill.is_none();
+        let mut fill = fill.unwrap_or_default().iter();
         let mut tokens: Vec<String> = Vec::with_capacity(ids.len());
         for &id in ids {
             if self.specials.contains(&id) {
                 continue;
             }
-            if id == self.unk_id {
+            if id == self.unk_id && !keep_unk {
                 if let Some(word) = fill.next() {
                     let word_start = tokens.last().is_none_or(|t| t != &METASPACE.to_string());
                     tokens.push(if word_start {
