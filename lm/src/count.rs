@@ -240,6 +240,8 @@ pub struct Counter {
     ids: Vec<u32>,
     tokens: u64,
     sentences: u64,
+    memory: u64,
+    temp_dir: PathBuf,
 }
 
 impl Counter {
@@ -270,6 +272,8 @@ impl Counter {
             ids: Vec::new(),
             tokens: 0,
             sentences: 0,
+            memory: config.memory,
+            temp_dir: config.temp_dir(),
         })
     }
 
@@ -360,6 +364,8 @@ impl Counter {
             vocab: self.vocab,
             tokens: self.tokens,
             sentences: self.sentences,
+            memory: self.memory,
+            temp_dir: self.temp_dir,
             source,
         })
     }
@@ -374,6 +380,8 @@ pub struct FullCounts {
     pub tokens: u64,
     /// Sentences (lines) counted.
     pub sentences: u64,
+    memory: u64,
+    temp_dir: PathBuf,
     source: AnySource,
 }
 
@@ -386,6 +394,22 @@ impl FullCounts {
     /// The number of sorted runs the stream is merged from (0 when it never left memory).
     pub fn runs(&self) -> usize {
         dispatch_source!(&self.source, s => s.runs())
+    }
+
+    /// The memory budget counting was given ([`CountConfig::memory`]); estimation keeps to it too.
+    pub fn memory(&self) -> u64 {
+        self.memory
+    }
+
+    /// Where temporary files go ([`CountConfig::temp_dir`], or the system temporary directory).
+    pub fn temp_dir(&self) -> &Path {
+        &self.temp_dir
+    }
+
+    /// At least the number of distinct order-N n-grams (exact when the counts never left memory; the sum of the
+    /// runs' entries otherwise, which counts an n-gram once per run it occurs in).
+    pub fn entries_upper_bound(&self) -> u64 {
+        dispatch_source!(&self.source, s => s.entries_upper_bound())
     }
 
     /// Moves sorted counts held in memory to a temporary file when they take more than `bytes`, freeing the
@@ -593,6 +617,13 @@ impl<const N: usize> Source<N> {
         match self {
             Source::Memory { .. } => 0,
             Source::Runs { runs, .. } => runs.len(),
+        }
+    }
+
+    fn entries_upper_bound(&self) -> u64 {
+        match self {
+            Source::Memory { slots, .. } => slots.len() as u64,
+            Source::Runs { runs, .. } => runs.iter().map(|r| r.entries).sum(),
         }
     }
 

@@ -28,6 +28,7 @@
 //! Read through the ARPA back-off rule, an n-gram whose whole context was never seen backs off without paying α
 //! (a context absent from the file has backoff 0), where Brants et al. would charge α once more.
 
+mod stream;
 mod trie;
 
 use std::io::Write;
@@ -198,15 +199,45 @@ pub fn estimate(counts: &FullCounts, config: &EstimateConfig) -> Result<Model> {
     Ok(Model::assemble(counts.vocab.clone(), est, collect, config.smoothing))
 }
 
+/// How [`estimate_to_arpa_with`] holds the n-grams while estimating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// In memory when the trie fits the counts' memory budget ([`FullCounts::memory`]), streamed otherwise.
+    #[default]
+    Auto,
+    /// The whole suffix trie in memory (about 16 bytes per n-gram at the peak): the fastest.
+    InMemory,
+    /// Streamed through sorted temporary files in [`FullCounts::temp_dir`], like `lmplz`: memory stays within the
+    /// budget (plus a few tens of MB) whatever the corpus size.
+    Streamed,
+}
+
 /// Estimates straight into an ARPA file at `path` (through a temporary file renamed when complete), writing each
 /// order as soon as it is final instead of keeping the whole model: this needs about 12 bytes per n-gram less
 /// than [`estimate`] followed by [`Model::write_arpa`], and gives the same bytes. `counts` is consumed and freed
-/// as soon as the trie is built. Returns the n-gram counts per order and any warnings.
-pub fn estimate_to_arpa(
+/// as soon as it has been read. In memory or streamed through disk as the counts' memory budget allows
+/// ([`Strategy::Auto`]). Returns the n-gram counts per order and any warnings.
+pub fn estimate_to_arpa(counts: FullCounts, config: &EstimateConfig, path: &Path) -> Result<(Vec<u64>, Vec<String>)> {
+    estimate_to_arpa_with(counts, config, path, Strategy::Auto)
+}
+
+/// [`estimate_to_arpa`] with the strategy chosen by the caller; every strategy writes the same bytes.
+pub fn estimate_to_arpa_with(
     mut counts: FullCounts,
     config: &EstimateConfig,
     path: &Path,
+    strategy: Strategy,
 ) -> Result<(Vec<u64>, Vec<String>)> {
+    let streamed = match strategy {
+        Strategy::Auto => stream::needs_streaming(&counts),
+        Strategy::InMemory => false,
+        Strategy::Streamed => true,
+    };
+    if streamed {
+        config.thresholds(counts.order())?;
+        check_not_empty(&counts)?;
+        return stream::estimate_to_arpa(counts, config, path);
+    }
     // Sorted counts still in memory go to disk first, so that they and the trie are never in memory together.
     counts.spill_if_larger_than(SPILL_BEFORE_BUILD)?;
     let trie = build(&counts, config)?;
@@ -231,11 +262,7 @@ fn build(counts: &FullCounts, config: &EstimateConfig) -> Result<Trie> {
     let order = counts.order();
     let thresholds = config.thresholds(order)?;
     let pruning = thresholds.iter().any(|&t| t > 0);
-    if counts.sentences == 0 && counts.tokens == 0 && counts_is_empty(counts)? {
-        return Err(Error::Empty(
-            "no text to estimate from: the input has no lines".to_string(),
-        ));
-    }
+    check_not_empty(counts)?;
     let counting = match config.smoothing {
         Smoothing::StupidBackoff { .. } => Counting::Raw,
         Smoothing::ModifiedKneserNey if pruning => Counting::AdjustedAndRaw,
@@ -250,6 +277,15 @@ fn run(trie: Trie, config: &EstimateConfig, sink: &mut dyn Sink) -> Result<Estim
         Smoothing::ModifiedKneserNey => mkn(trie, &thresholds, config.discount_fallback, sink),
         Smoothing::StupidBackoff { alpha } => stupid(trie, &thresholds, alpha, sink),
     }
+}
+
+fn check_not_empty(counts: &FullCounts) -> Result<()> {
+    if counts.sentences == 0 && counts.tokens == 0 && counts_is_empty(counts)? {
+        return Err(Error::Empty(
+            "no text to estimate from: the input has no lines".to_string(),
+        ));
+    }
+    Ok(())
 }
 
 fn counts_is_empty(counts: &FullCounts) -> Result<bool> {
@@ -458,11 +494,12 @@ struct Estimated {
     warnings: Vec<String>,
 }
 
-fn mkn(mut trie: Trie, thresholds: &[u64], fallback: Option<Discount>, sink: &mut dyn Sink) -> Result<Estimated> {
-    let n = trie.order();
+/// The discounts of every order from its counts of counts, substituting `fallback` (with a warning) where the
+/// closed form fails.
+fn discounts_from(counts_of_counts: &[[u64; 5]], fallback: Option<Discount>) -> Result<(Vec<Discount>, Vec<String>)> {
     let mut warnings = Vec::new();
-    let mut discounts = Vec::with_capacity(n);
-    for (k, coc) in trie.counts_of_counts.iter().enumerate() {
+    let mut discounts = Vec::with_capacity(counts_of_counts.len());
+    for (k, coc) in counts_of_counts.iter().enumerate() {
         match Discount::from_counts_of_counts(coc) {
             Some(d) => discounts.push(d),
             None => {
@@ -485,31 +522,27 @@ fn mkn(mut trie: Trie, thresholds: &[u64], fallback: Option<Discount>, sink: &mu
             }
         }
     }
-    let marks = prune_marks(&trie, thresholds, false);
-    for level in &mut trie.levels {
-        level.raw = Vec::new();
-    }
-    sink.start(&kept_counts(&trie, &marks))?;
+    Ok((discounts, warnings))
+}
 
-    // Unigrams: interpolated with the uniform distribution over the vocabulary without <s>.
-    let uni = &trie.levels[0];
-    let d = discounts[0];
+/// Modified Kneser-Ney unigram probabilities (not logs) from adjusted counts by word id: interpolated with the
+/// uniform distribution over the vocabulary without `<s>`; `<s>` gets 1.
+fn mkn_unigrams(count: &[u32], d: &Discount) -> Vec<f32> {
     let (gamma0, den0) = {
         let mut den = 0u64;
         let mut c = [0u64; 4];
-        for &a in &uni.count {
+        for &a in count {
             den += u64::from(a);
             if a > 0 {
                 c[a.min(3) as usize] += 1;
             }
         }
         let den = den as f32;
-        (gamma(&d, &c, 0, den), den)
+        (gamma(d, &c, 0, den), den)
     };
-    let vocab_size = (uni.len() as u64).saturating_sub(1).max(1);
+    let vocab_size = (count.len() as u64).saturating_sub(1).max(1);
     let uniform = (1.0f64 / f64::from(vocab_size as f32)) as f32;
-    let mut probs: Vec<f32> = uni
-        .count
+    count
         .iter()
         .enumerate()
         .map(|(id, &a)| match id as u32 {
@@ -517,7 +550,40 @@ fn mkn(mut trie: Trie, thresholds: &[u64], fallback: Option<Discount>, sink: &mu
             BOS => 1.0,
             _ => d.apply(u64::from(a)) / den0 + gamma0 * uniform,
         })
-        .collect();
+        .collect()
+}
+
+/// Stupid Backoff unigram scores (log10) from raw counts by word id.
+fn stupid_unigrams(count: &[u32]) -> Vec<f32> {
+    // All tokens that can be predicted: every word and </s>, not <s>.
+    let total: u64 = count
+        .iter()
+        .enumerate()
+        .filter(|&(id, _)| id as u32 != BOS)
+        .map(|(_, &c)| u64::from(c))
+        .sum();
+    let total = total.max(1) as f64;
+    count
+        .iter()
+        .enumerate()
+        .map(|(id, &c)| match id as u32 {
+            BOS => 0.0,
+            UNK => (1.0 / total).log10() as f32,
+            _ => (f64::from(c) / total).log10() as f32,
+        })
+        .collect()
+}
+
+fn mkn(mut trie: Trie, thresholds: &[u64], fallback: Option<Discount>, sink: &mut dyn Sink) -> Result<Estimated> {
+    let n = trie.order();
+    let (discounts, warnings) = discounts_from(&trie.counts_of_counts, fallback)?;
+    let marks = prune_marks(&trie, thresholds, false);
+    for level in &mut trie.levels {
+        level.raw = Vec::new();
+    }
+    sink.start(&kept_counts(&trie, &marks))?;
+
+    let mut probs = mkn_unigrams(&trie.levels[0].count, &discounts[0]);
     trie.levels[0].count = Vec::new();
 
     let mut prev_ctx: Vec<u32> = Vec::new();
@@ -657,26 +723,7 @@ fn stupid(trie: Trie, thresholds: &[u64], alpha: f32, sink: &mut dyn Sink) -> Re
     let marks = prune_marks(&trie, thresholds, true);
     sink.start(&kept_counts(&trie, &marks))?;
     let log_alpha = alpha.log10();
-    let uni = &trie.levels[0];
-    // All tokens that can be predicted: every word and </s>, not <s>.
-    let total: u64 = uni
-        .count
-        .iter()
-        .enumerate()
-        .filter(|&(id, _)| id as u32 != BOS)
-        .map(|(_, &c)| u64::from(c))
-        .sum();
-    let total = total.max(1) as f64;
-    let mut probs: Vec<f32> = uni
-        .count
-        .iter()
-        .enumerate()
-        .map(|(id, &c)| match id as u32 {
-            BOS => 0.0,
-            UNK => (1.0 / total).log10() as f32,
-            _ => (f64::from(c) / total).log10() as f32,
-        })
-        .collect();
+    let mut probs = stupid_unigrams(&trie.levels[0].count);
     let mut prev_ctx: Vec<u32> = Vec::new();
     for k in 1..n {
         let ctx = contexts(&trie, k, &prev_ctx);
@@ -870,6 +917,26 @@ mod tests {
             let (counts, _) = estimate_to_arpa(counter.finish().unwrap(), &config, &path).unwrap();
             assert_eq!(std::fs::read_to_string(&path).unwrap(), big);
             assert!(big.contains(&format!("ngram 4={}", counts[3])));
+            // Streamed through disk, with sort buffers large and tiny (many runs), and with spilled counts.
+            for (sort_bytes, limit) in [(1u64 << 30, None), (1 << 30, Some(64)), (2048, None), (4096, Some(64))] {
+                let mut counter = Counter::new(CountConfig::new(4)).unwrap();
+                if let Some(l) = limit {
+                    counter.limit_table(l);
+                }
+                for (i, line) in text.iter().enumerate() {
+                    counter
+                        .add_sentence(whitespace_tokens(line), Path::new("t"), i as u64)
+                        .unwrap();
+                }
+                let path = dir.path().join(format!("s{sort_bytes}.arpa"));
+                let (streamed, _) =
+                    stream::estimate_with_sort_buffers(counter.finish().unwrap(), &config, &path, sort_bytes).unwrap();
+                assert_eq!(streamed, counts);
+                assert!(
+                    std::fs::read_to_string(&path).unwrap() == big,
+                    "streamed, {sort_bytes} bytes"
+                );
+            }
         }
     }
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use fivegram_lm::arpa::read::{ArpaReader, Entry};
 use fivegram_lm::count::{self, CountConfig, FullCounts, Tokenizer};
-use fivegram_lm::estimate::{self, EstimateConfig};
+use fivegram_lm::estimate::{self, EstimateConfig, Strategy};
 use fivegram_lm::model::{ArpaModel, LanguageModel};
 
 fn workspace_default(rel: &str) -> Option<PathBuf> {
@@ -61,6 +61,23 @@ fn estimate_to(counts: &FullCounts, prune: &[u64], out: &Path) {
     let model = estimate::estimate(counts, &config).unwrap();
     assert!(model.warnings().is_empty(), "{:?}", model.warnings());
     model.write_arpa(out).unwrap();
+}
+
+/// Counts `paths` again with a 4 MiB budget (sort buffers of 1 MiB: many sorted runs), estimates them streamed
+/// through disk, and checks that the ARPA file is byte-identical to `expected` (the in-memory estimate).
+fn streamed_matches(paths: &[PathBuf], order: usize, tokenizer: Tokenizer<'_>, prune: &[u64], expected: &Path) {
+    let mut config = CountConfig::new(order);
+    config.memory = 4 << 20;
+    let counts = count::count_files(paths, config, tokenizer, |_| {}).unwrap();
+    let out = expected.with_extension("streamed.arpa");
+    let config = EstimateConfig {
+        prune: prune.to_vec(),
+        ..EstimateConfig::default()
+    };
+    let (_, warnings) = estimate::estimate_to_arpa_with(counts, &config, &out, Strategy::Streamed).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let (a, b) = (std::fs::read(&out).unwrap(), std::fs::read(expected).unwrap());
+    assert!(a == b, "{} differs from {}", out.display(), expected.display());
 }
 
 type Table = HashMap<(usize, String), (f32, Option<f32>)>;
@@ -124,11 +141,12 @@ fn multi30k(order: usize, prune: &[u64], reference: &str) {
         return;
     };
     let corpus = mirror.join("multi30k/train.en.gz");
-    let counts = count(&[corpus], order, Tokenizer::Whitespace);
+    let counts = count(std::slice::from_ref(&corpus), order, Tokenizer::Whitespace);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("model.arpa");
     estimate_to(&counts, prune, &out);
     compare(&out, &refdir.join(reference));
+    streamed_matches(&[corpus], order, Tokenizer::Whitespace, prune, &out);
 }
 
 #[test]
@@ -167,6 +185,13 @@ fn ptb_model(mirror: &Path, order: usize, dir: &Path) -> PathBuf {
     );
     let out = dir.join(format!("ptb.o{order}.arpa"));
     estimate_to(&counts, &[], &out);
+    streamed_matches(
+        &[mirror.join("ptb/ptb.train.txt.gz")],
+        order,
+        Tokenizer::Custom(&ptb_tokens),
+        &[],
+        &out,
+    );
     out
 }
 
