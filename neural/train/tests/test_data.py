@@ -1,0 +1,33 @@
+"""Tokenizer pieces required by the contract, and batching."""
+
+import random
+
+from fivegram_neural import data
+from fivegram_neural.model import SPECIALS
+
+TEXT = ["A man in a blue shirt is standing on a ladder.", "Ein Mann in einem blauen Hemd steht auf einer Leiter.",
+        "Two dogs run through the snow.", "Zwei Hunde laufen durch den Schnee."] * 3
+
+
+def test_tokenizer_contract():
+    tok = data.train_tokenizer(TEXT, 120, min_frequency=1)
+    assert [tok.token_to_id(s) for s in SPECIALS] == [0, 1, 2, 3]
+    enc = tok.encode("A man runs.", add_special_tokens=True)
+    assert enc.tokens[0].startswith("▁")  # Metaspace marks the word start; no <s>/</s> added
+    assert 1 not in enc.ids and 2 not in enc.ids
+    for t in TEXT[:4] + ["Hunde laufen.", "Zwei Leiter."]:
+        ids = data.encode(tok, [t])[0]
+        assert data.decode(tok, ids) == t
+    assert data.encode(tok, ["€"])[0][-1] == 3  # unseen character -> <unk>
+
+
+def test_batches_cover_everything_within_budget():
+    rng = random.Random(0)
+    pairs = [([5] * rng.randint(1, 40), [6] * rng.randint(1, 40)) for _ in range(500)]
+    batches = data.make_batches(pairs, 300)
+    flat = sorted(i for b in batches for i in b)
+    assert flat == list(range(500))
+    for b in batches:
+        longest = max(max(len(pairs[i][0]), len(pairs[i][1])) + 1 for i in b)
+        assert longest * len(b) <= 300 or len(b) == 1
+    assert data.shuffled(batches, 7) == data.shuffled(batches, 7) != batches
