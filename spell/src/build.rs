@@ -100,7 +100,7 @@ pub fn build_model(dir: &Path, config: &BuildConfig) -> Result<BuildReport> {
         )));
     }
     let (errors, train) = train::train(&counts, &user, EditCosts::default(), &config.train);
-    let (lexicon, misspellings) = clean_lexicon(lexicon, &errors, &config.ranking);
+    let (lexicon, misspellings) = clean_lexicon(lexicon, config.lang, &errors, &config.ranking);
     let mut manifest = Manifest::new(config.lang, &config.lm);
     manifest.ranking = config.ranking;
     manifest.trained_on = config.trained_on.clone();
@@ -124,9 +124,9 @@ pub fn build_model(dir: &Path, config: &BuildConfig) -> Result<BuildReport> {
 /// Removes from the lexicon the words that isolated ranking would correct to a neighbour (`recieve`, seen 5
 /// times, next to `receive`, seen 5,241 times): common misspellings that the corpus contains often enough to pass
 /// the count threshold. Returns the cleaned lexicon and the number of words removed.
-pub fn clean_lexicon(lexicon: Lexicon, errors: &ErrorModel, ranking: &Ranking) -> (Lexicon, usize) {
-    let errors = &errors.with_bonus(ranking.edit_bonus);
-    let words = Words::new(lexicon);
+pub fn clean_lexicon(lexicon: Lexicon, lang: Lang, errors: &ErrorModel, ranking: &Ranking) -> (Lexicon, usize) {
+    let errors = &errors.with_bonus(ranking.edit_bonus, ranking.first_letter);
+    let words = Words::new(lexicon, lang);
     let lexicon = words.lexicon();
     let doomed: Vec<bool> = (0..lexicon.len() as u32)
         .into_par_iter()

@@ -26,6 +26,10 @@ use crate::{Error, Result};
 /// The longest `α` or `β` of a rule, in characters.
 pub const MAX_RULE: usize = 3;
 
+/// The least cost of an edit once a bonus is applied (`P ≈ 0.5`): no edit is ever free, which also keeps the
+/// candidate search's lower bounds useful.
+pub const MIN_COST: f32 = 0.3;
+
 /// The mark before a word's first letter, which rules may use as context.
 pub const START: char = '^';
 /// The mark after a word's last letter.
@@ -54,18 +58,21 @@ pub struct EditCosts {
     pub first_letter: f32,
 }
 
+/// The defaults are rounded from the costs [`crate::train`] estimates on the English corpora (per-token rates of
+/// user-written text), so that a model without rules ranks like a trained one under the default
+/// [`crate::model::Ranking`] (whose `edit_bonus` lowers every cost by about 3).
 impl Default for EditCosts {
     fn default() -> Self {
         EditCosts {
-            substitute: 2.4,
-            substitute_vowel: 1.7,
-            substitute_keyboard: 2.1,
-            delete: 2.2,
-            delete_double: 1.3,
-            insert: 2.3,
-            insert_double: 1.4,
-            transpose: 1.8,
-            first_letter: 0.8,
+            substitute: 5.7,
+            substitute_vowel: 5.1,
+            substitute_keyboard: 5.6,
+            delete: 4.8,
+            delete_double: 3.7,
+            insert: 6.0,
+            insert_double: 5.6,
+            transpose: 5.0,
+            first_letter: 0.1,
         }
     }
 }
@@ -217,7 +224,7 @@ struct Applicable {
 }
 
 /// The error model: learned rules over [`EditCosts`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ErrorModel {
     costs: EditCosts,
     rules: HashMap<Packed, Vec<Rule>, BuildFx>,
@@ -253,6 +260,13 @@ impl std::hash::Hasher for FxHasher {
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7C_C1_B7_27_22_0A_95);
+    }
+}
+
+/// The default single-character costs and no rules.
+impl Default for ErrorModel {
+    fn default() -> Self {
+        ErrorModel::new(EditCosts::default())
     }
 }
 
@@ -343,12 +357,12 @@ impl ErrorModel {
     }
 
     /// The same model with every edit (each single-character edit and each rule) made `log10` `bonus` cheaper,
-    /// down to a floor of 0.01: how much more often the people being corrected err than the writers the model
-    /// was trained on. The first-letter surcharge is left as it is.
-    pub fn with_bonus(&self, bonus: f32) -> ErrorModel {
-        let shift = |c: f32| (c - bonus).max(0.01);
+    /// down to a floor of [`MIN_COST`]: how much more often the people being corrected err than the writers the model
+    /// was trained on. `first_letter` is added to the first-letter surcharge instead.
+    pub fn with_bonus(&self, bonus: f32, first_letter: f32) -> ErrorModel {
+        let shift = |c: f32| (c - bonus).max(MIN_COST);
         let mut costs = self.costs;
-        let first = costs.first_letter;
+        let first = (costs.first_letter + first_letter).max(0.0);
         for (key, value) in self.costs.entries() {
             costs.set(key, shift(value));
         }

@@ -80,16 +80,29 @@ impl DeleteIndex {
     /// Indexes every word of `lexicon`: deletions of up to `distance` (at most 4) characters from its first
     /// `prefix` characters.
     pub fn build(lexicon: &Lexicon, prefix: usize, distance: usize) -> DeleteIndex {
+        Self::build_with(lexicon.len(), prefix, distance, |id, chars| {
+            chars.extend(lexicon.word(id).chars())
+        })
+    }
+
+    /// Indexes `count` strings with ids `0..count`, each written into the buffer by `fill(id, buffer)`.
+    pub fn build_with(
+        count: usize,
+        prefix: usize,
+        distance: usize,
+        mut fill: impl FnMut(LexId, &mut Vec<char>),
+    ) -> DeleteIndex {
         let prefix = prefix.max(1);
         let distance = distance.min(4);
         let mut chars = Vec::new();
         let mut hashes: Vec<u64> = Vec::new();
         // Pass 1: the deletions of every word, deduplicated per word, counted to size the table.
-        let mut per_word: Vec<u32> = Vec::with_capacity(lexicon.len());
+        let mut per_word: Vec<u32> = Vec::with_capacity(count);
         let mut all: Vec<u64> = Vec::new();
-        for id in 0..lexicon.len() as LexId {
+        for id in 0..count as LexId {
             chars.clear();
-            chars.extend(lexicon.word(id).chars().take(prefix));
+            fill(id, &mut chars);
+            chars.truncate(prefix);
             hashes.clear();
             for_each_delete(&chars, distance, &mut |h| hashes.push(h));
             hashes.sort_unstable();

@@ -8,6 +8,7 @@ pub mod eval;
 pub mod index;
 pub mod lexicon;
 pub mod model;
+pub mod phonetic;
 pub mod speller;
 pub mod train;
 

@@ -7,11 +7,11 @@
 //! | `spell.json` | the manifest: format version, language, file names, ranking settings, what it was trained on |
 //! | `lexicon.fst` | the words with their counts ([`crate::lexicon`]) |
 //! | `errors.tsv` | the error model ([`crate::edit`]) |
-//! | `lm.arpa` (or `.arpa.gz`) | the language model, read through [`fivegram_lm::model::ArpaModel`] |
+//! | `lm/` | the language model: a store directory (`fivegram build`), memory-mapped, opened in milliseconds |
 //!
-//! The language model is opened by [`open_language_model`], the one place that knows which backend serves a
-//! path: an ARPA file today; a store directory when `fivegram_lm` ships one. The speller only sees the
-//! [`LanguageModel`] trait.
+//! The language model may also be an ARPA file (`lm.arpa`, plain or gzip), read into memory, which is simpler
+//! for small experiments and slower to open. [`open_language_model`] is the one place that knows which backend
+//! serves a path; the speller only sees the [`LanguageModel`] trait.
 //!
 //! The default English model lives in `$XDG_DATA_HOME/fivegram/models/spell-en` (on Linux usually
 //! `~/.local/share/fivegram/models/spell-en`); `FIVEGRAM_SPELL_MODEL` overrides it, and the CLI's `--model` overrides
@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use fivegram_corpora::tokenize::Lang;
 use fivegram_lm::model::{ArpaModel, LanguageModel};
+use fivegram_lm::store::Store;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -50,8 +51,15 @@ pub struct Ranking {
     /// `log10` of how much more often the people corrected make each kind of edit than the corpus writers the
     /// error model was trained on (every edit's cost is lowered by this much, see `ErrorModel::with_bonus`).
     pub edit_bonus: f32,
-    /// Cost (`-log10`) of proposing another word for a word that is in the lexicon.
+    /// Added to the error model's surcharge for an edit at the first letter (people who misspell a word still
+    /// tend to know how it starts).
+    pub first_letter: f32,
+    /// Cost (`-log10`) of proposing another word for a word that is in the lexicon, without context (also what
+    /// decides, when a model is built, which counted words are left out as common misspellings).
     pub real_word_cost: f32,
+    /// Cost (`-log10`) of replacing a lexicon word by another in context: the language model must favour the
+    /// replacement by more than this (plus the error model's cost) to change a correctly spelled word.
+    pub context_real_word_cost: f32,
     /// Cost (`-log10`) of keeping a word that is not in the lexicon, in context.
     pub keep_unknown_cost: f32,
     /// Cost of splitting one token into two words, on top of the two words' scores.
@@ -68,15 +76,27 @@ pub struct Ranking {
     pub real_word_max_error: f32,
     /// Words rarer than this are not proposed as corrections in context.
     pub min_count: u64,
+    /// Cost (`-log10`, like an edit after the bonus) of a word that sounds like the typed token (same
+    /// sound-alike key, see `crate::phonetic`) however it is spelled.
+    pub sound_alike_cost: f32,
+    /// Added to `sound_alike_cost` when the two sound-alike keys differ by one edit (keys further apart do not
+    /// make sound-alikes).
+    pub sound_alike_edit: f32,
+    /// A sound-alike word costs `sound_alike_cost (+ sound_alike_edit) + sound_alike_scale · spelling cost` when
+    /// that is less than its spelling cost: sounding alike discounts, but does not erase, how differently the
+    /// two are spelled.
+    pub sound_alike_scale: f32,
 }
 
 impl Default for Ranking {
     fn default() -> Self {
         Ranking {
-            prior_weight: 1.0,
+            prior_weight: 1.5,
             lm_weight: 1.0,
-            edit_bonus: 0.0,
-            real_word_cost: 3.0,
+            edit_bonus: 3.0,
+            first_letter: 0.0,
+            real_word_cost: 0.5,
+            context_real_word_cost: 0.5,
             keep_unknown_cost: 2.0,
             split_cost: 2.0,
             long_word: 9,
@@ -85,6 +105,9 @@ impl Default for Ranking {
             beam: 8,
             real_word_max_error: 2.5,
             min_count: 1,
+            sound_alike_cost: 1.5,
+            sound_alike_edit: 1.0,
+            sound_alike_scale: 0.6,
         }
     }
 }
@@ -201,15 +224,12 @@ pub fn default_model_dir(lang: Lang) -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("fivegram").join("models").join(format!("spell-{}", lang.code())))
 }
 
-/// Opens a language model: an ARPA file (plain or gzip) as [`ArpaModel`]. This is the one function to change
-/// when a new backend (the sharded store) serves model directories.
+/// Opens a language model: a store directory (`fivegram build`) as a memory-mapped [`Store`], an ARPA file
+/// (plain or gzip) as an in-memory [`ArpaModel`]. This is the one function that knows the backends; the speller
+/// sees only [`LanguageModel`].
 pub fn open_language_model(path: &Path) -> Result<Box<dyn LanguageModel>> {
     if path.is_dir() {
-        return Err(Error::Format {
-            path: path.to_path_buf(),
-            line: 0,
-            message: "a language-model directory (store) is not supported by this build; give an ARPA file".into(),
-        });
+        return Ok(Box::new(Store::open(path)?));
     }
     if !path.exists() {
         return Err(Error::MissingModel {

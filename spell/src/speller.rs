@@ -12,12 +12,23 @@ use crate::edit::{ErrorModel, Scratch};
 use crate::index::{DeleteIndex, Pattern};
 use crate::lexicon::{LexId, Lexicon, is_word};
 use crate::model::{Manifest, Ranking, default_model_dir, open_language_model};
+use crate::phonetic::phonetic_key;
 use crate::{Error, Result};
 
 /// Characters of the word that the delete index looks at.
 pub const INDEX_PREFIX: usize = 7;
 /// Deletions the index holds per word.
 pub const INDEX_DISTANCE: usize = 2;
+/// Sound-alike candidates differ in length from the token by at most this many letters.
+pub const SOUND_MAX_LENGTH_CHANGE: usize = 4;
+/// Sound-alike candidates beyond the spelling neighbours: the most frequent this many.
+pub const SOUND_CANDIDATES: usize = 40;
+/// Sound-alike candidates are looked for only for tokens of at least this many letters.
+pub const SOUND_MIN_LETTERS: usize = 4;
+/// A character belongs to the lexicon's alphabet when it makes up at least this share of the letters of the
+/// lexicon's words (weighted by count); unknown tokens mostly in other characters (another script, emoji) get no
+/// candidates, so `日本語` is never "corrected" to `i`.
+pub const ALPHABET_SHARE: f64 = 1e-5;
 
 /// One proposed word for a token, best first in the lists that hold it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -77,46 +88,117 @@ struct Candidate {
 struct Work {
     chars: Vec<char>,
     ids: Vec<LexId>,
-    near: Vec<(LexId, u32)>,
+    /// (id, spelling distance, sound-alike key distance or `u32::MAX`).
+    near: Vec<(LexId, u32, u32)>,
     pattern: Pattern,
     edit: Scratch,
+    key: Vec<char>,
+    key_pattern: Pattern,
+    sound_ids: Vec<LexId>,
+    /// Sound-alike candidates that are not spelling neighbours: (id, key distance).
+    sound: Vec<(LexId, u32)>,
+    /// Per lexicon word: (epoch, index in `near`) when it is in `near` for the current query.
+    slot: Vec<(u32, u32)>,
+    epoch: u32,
 }
 
 thread_local! {
     static WORK: RefCell<Work> = RefCell::new(Work::default());
+    /// Candidates of lexicon words in context, per thread: (speller generation, word → candidates). Correct words
+    /// make most of any text and repeat, so [`Speller::correct`] looks their candidates up once per thread.
+    static KNOWN: RefCell<(u64, std::collections::HashMap<LexId, Vec<Candidate>>)> =
+        RefCell::new((0, std::collections::HashMap::new()));
+}
+
+/// Lexicon words whose candidates [`KNOWN`] keeps per thread before it is emptied.
+pub const KNOWN_CACHE: usize = 50_000;
+
+/// Generations of speller settings: a speller takes a new one when built and whenever its ranking or error model
+/// changes, which invalidates the candidates cached for the old settings.
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The lexicon prepared for isolated-word ranking: its delete index, its words as characters and their log10
 /// relative frequencies.
 #[derive(Debug, Clone)]
 pub(crate) struct Words {
+    lang: Lang,
     lexicon: Lexicon,
     chars: Vec<char>,
     char_offsets: Vec<u32>,
     log_prior: Vec<f32>,
     index: DeleteIndex,
+    /// Sound-alike keys of the words, concatenated.
+    keys: Vec<char>,
+    key_offsets: Vec<u32>,
+    /// Symmetric-delete index (one deletion) over the keys.
+    sound_index: DeleteIndex,
+    /// The characters the lexicon's words are written in (sorted): those that make up at least
+    /// [`ALPHABET_SHARE`] of its letters, counts weighted.
+    alphabet: Vec<char>,
 }
 
 impl Words {
-    pub(crate) fn new(lexicon: Lexicon) -> Words {
+    pub(crate) fn new(lexicon: Lexicon, lang: Lang) -> Words {
         let index = DeleteIndex::build(&lexicon, INDEX_PREFIX, INDEX_DISTANCE);
         let mut chars = Vec::new();
         let mut char_offsets = Vec::with_capacity(lexicon.len() + 1);
         char_offsets.push(0);
+        let mut keys = Vec::new();
+        let mut key_offsets = Vec::with_capacity(lexicon.len() + 1);
+        key_offsets.push(0);
         let total = lexicon.total().max(1) as f64;
         let mut log_prior = Vec::with_capacity(lexicon.len());
+        let mut key = Vec::new();
+        let mut letters: std::collections::HashMap<char, u64> = std::collections::HashMap::new();
         for (word, count) in lexicon.iter() {
+            for c in word.chars() {
+                *letters.entry(c).or_default() += count;
+            }
+            let start = chars.len();
             chars.extend(word.chars());
             char_offsets.push(chars.len() as u32);
+            phonetic_key(&chars[start..], lang, &mut key);
+            keys.extend_from_slice(&key);
+            key_offsets.push(keys.len() as u32);
             log_prior.push((count as f64 / total).log10() as f32);
         }
+        let sound_index = DeleteIndex::build_with(lexicon.len(), usize::MAX, 1, |id, buf| {
+            buf.extend_from_slice(&keys[key_offsets[id as usize] as usize..key_offsets[id as usize + 1] as usize]);
+        });
+        let all: u64 = letters.values().sum();
+        let mut alphabet: Vec<char> = letters
+            .into_iter()
+            .filter(|&(_, n)| n as f64 >= ALPHABET_SHARE * all as f64)
+            .map(|(c, _)| c)
+            .collect();
+        alphabet.sort_unstable();
         Words {
+            alphabet,
+            lang,
             lexicon,
             chars,
             char_offsets,
             log_prior,
             index,
+            keys,
+            key_offsets,
+            sound_index,
         }
+    }
+
+    fn key_chars(&self, id: LexId) -> &[char] {
+        &self.keys[self.key_offsets[id as usize] as usize..self.key_offsets[id as usize + 1] as usize]
+    }
+
+    /// Whether an unknown token could be a misspelling of a lexicon word: at least two characters, at least half
+    /// of them in the lexicon's alphabet.
+    fn writable(&self, word: &[char]) -> bool {
+        let inside = word.iter().filter(|c| self.alphabet.binary_search(c).is_ok()).count();
+        word.len() >= 2 && 2 * inside >= word.len()
     }
 
     pub(crate) fn lexicon(&self) -> &Lexicon {
@@ -141,6 +223,9 @@ impl Words {
         out.clear();
         let text: String = word.iter().collect();
         let known = self.lexicon.id(&text);
+        if known.is_none() && !self.writable(word) {
+            return;
+        }
         let weight = ranking.prior_weight;
         let max = if word.len() >= ranking.long_word {
             ranking.long_distance.max(INDEX_DISTANCE)
@@ -153,12 +238,63 @@ impl Words {
         work.ids.dedup();
         work.pattern.set(word);
         work.near.clear();
+        if work.slot.len() != self.lexicon.len() {
+            work.slot = vec![(0, 0); self.lexicon.len()];
+        }
+        work.epoch = work.epoch.wrapping_add(1);
+        if work.epoch == 0 {
+            work.slot.iter_mut().for_each(|s| *s = (0, 0));
+            work.epoch = 1;
+        }
         for &id in &work.ids {
             if Some(id) == known {
                 continue;
             }
             if let Some(distance) = work.pattern.distance(self.word_chars(id), max) {
-                work.near.push((id, distance as u32));
+                work.slot[id as usize] = (work.epoch, work.near.len() as u32);
+                work.near.push((id, distance as u32, u32::MAX));
+            }
+        }
+        // Sound-alike candidates: keys within one edit, whatever the spelling distance.
+        if word.len() >= SOUND_MIN_LETTERS {
+            phonetic_key(word, self.lang, &mut work.key);
+            if work.key.len() >= 2 {
+                work.sound_ids.clear();
+                self.sound_index.lookup(&work.key, &mut work.sound_ids);
+                work.sound_ids.sort_unstable();
+                work.sound_ids.dedup();
+                work.sound.clear();
+                for &id in &work.sound_ids {
+                    if Some(id) == known || self.word_chars(id).len().abs_diff(word.len()) > SOUND_MAX_LENGTH_CHANGE {
+                        continue;
+                    }
+                    let (epoch, at) = work.slot[id as usize];
+                    if epoch == work.epoch {
+                        // A spelling neighbour that also sounds alike: its key distance is checked below.
+                        work.near[at as usize].2 = u32::MAX - 1;
+                    } else {
+                        work.sound.push((id, u32::MAX - 1));
+                    }
+                }
+                // Only the most frequent sound-alikes that are not spelling neighbours: a rare word that is neither
+                // spelled nor pronounced like the token is never the best guess.
+                if work.sound.len() > SOUND_CANDIDATES {
+                    work.sound.select_nth_unstable_by(SOUND_CANDIDATES, |a, b| {
+                        self.log_prior[b.0 as usize].total_cmp(&self.log_prior[a.0 as usize])
+                    });
+                    work.sound.truncate(SOUND_CANDIDATES);
+                }
+                for &(id, _) in &work.sound {
+                    let distance = work.pattern.distance(self.word_chars(id), 64).unwrap_or(64);
+                    work.near.push((id, distance as u32, u32::MAX - 1));
+                }
+                work.key_pattern.set(&work.key);
+                for entry in work.near.iter_mut().filter(|e| e.2 == u32::MAX - 1) {
+                    entry.2 = work
+                        .key_pattern
+                        .distance(self.key_chars(entry.0), 1)
+                        .map_or(u32::MAX, |d| d as u32);
+                }
             }
         }
         // Most frequent first, so that the error model runs only while a candidate can still make the list.
@@ -168,15 +304,33 @@ impl Words {
         let per_edit = errors.min_edit_cost();
         let identity = known.map(|id| weight * self.log_prior[id as usize]);
         let mut bar = f32::NEG_INFINITY;
-        for &(id, distance) in &work.near {
+        let scale = ranking.sound_alike_scale.clamp(0.0, 1.0);
+        let sound_min = ranking.sound_alike_cost;
+        for &(id, distance, key_distance) in &work.near {
             let best_possible = weight * self.log_prior[id as usize] - penalty;
-            if best_possible - per_edit < bar {
+            if best_possible - (per_edit * scale).min(per_edit) - sound_min.min(per_edit) < bar {
                 break;
             }
-            if best_possible - per_edit * distance as f32 <= bar {
+            // Sound-alike words: error = min(spelling, base + scale · spelling).
+            let base = if key_distance == u32::MAX {
+                f32::INFINITY
+            } else {
+                ranking.sound_alike_cost + ranking.sound_alike_edit * key_distance as f32
+            };
+            let spelling_lower = per_edit * distance as f32;
+            let lower = spelling_lower.min(base + scale * spelling_lower);
+            if best_possible - lower <= bar {
                 continue;
             }
-            let error = errors.cost_within(self.word_chars(id), word, best_possible - bar, &mut work.edit);
+            let room = best_possible - bar;
+            // The spelling cost matters up to `room` directly, or up to `(room - base) / scale` through the sound.
+            let budget = if base.is_finite() && scale > 0.0 {
+                room.max((room - base) / scale)
+            } else {
+                room
+            };
+            let spelling = errors.cost_within(self.word_chars(id), word, budget, &mut work.edit);
+            let error = spelling.min(base + scale * spelling);
             let score = best_possible - error;
             if score <= bar {
                 continue;
@@ -276,6 +430,8 @@ pub struct Speller {
     lm_ids: Vec<WordId>,
     ranking: Ranking,
     parallel: bool,
+    /// See [`GENERATION`].
+    generation: u64,
 }
 
 impl std::fmt::Debug for Speller {
@@ -335,13 +491,14 @@ impl Speller {
         Speller {
             lang,
             tokenizer: Tokenizer::new(lang),
-            words: Words::new(lexicon),
-            errors: errors.with_bonus(ranking.edit_bonus),
+            words: Words::new(lexicon, lang),
+            errors: errors.with_bonus(ranking.edit_bonus, ranking.first_letter),
             trained: errors,
             lm,
             lm_ids,
             ranking,
             parallel: true,
+            generation: next_generation(),
         }
     }
 
@@ -368,8 +525,9 @@ impl Speller {
 
     /// Replaces the error model (for tuning).
     pub fn set_errors(&mut self, errors: ErrorModel) {
-        self.errors = errors.with_bonus(self.ranking.edit_bonus);
+        self.errors = errors.with_bonus(self.ranking.edit_bonus, self.ranking.first_letter);
         self.trained = errors;
+        self.generation = next_generation();
     }
 
     /// The language model.
@@ -384,8 +542,9 @@ impl Speller {
 
     /// Replaces the ranking settings.
     pub fn set_ranking(&mut self, ranking: Ranking) {
-        self.errors = self.trained.with_bonus(ranking.edit_bonus);
+        self.errors = self.trained.with_bonus(ranking.edit_bonus, ranking.first_letter);
         self.ranking = ranking;
+        self.generation = next_generation();
     }
 
     fn candidates(&self, word: &[char], limit: usize, work: &mut Work, out: &mut Vec<Candidate>) {
@@ -541,7 +700,8 @@ impl Speller {
                 let lower = &lowers[i];
                 let keep_id = self.lm.word_id(lower);
                 let word = is_word(lower);
-                let known = word && self.words.lexicon.id(lower).is_some();
+                let known_id = if word { self.words.lexicon.id(lower) } else { None };
+                let known = known_id.is_some();
                 lattice.unknown[i] = word && !known;
                 let keep_channel = if word && !known {
                     -self.ranking.keep_unknown_cost
@@ -560,7 +720,26 @@ impl Speller {
                 }
                 chars.clear();
                 chars.extend(lower.chars());
-                self.candidates(&chars, self.ranking.candidates, work, &mut cands);
+                match known_id {
+                    Some(id) => KNOWN.with(|known| {
+                        let mut known = known.borrow_mut();
+                        if known.0 != self.generation || known.1.len() >= KNOWN_CACHE {
+                            known.1.clear();
+                            known.0 = self.generation;
+                        }
+                        match known.1.get(&id) {
+                            Some(found) => {
+                                cands.clear();
+                                cands.extend_from_slice(found);
+                            }
+                            None => {
+                                self.candidates(&chars, self.ranking.candidates, work, &mut cands);
+                                known.1.insert(id, cands.clone());
+                            }
+                        }
+                    }),
+                    None => self.candidates(&chars, self.ranking.candidates, work, &mut cands),
+                }
                 for c in &cands {
                     if c.distance == 0 {
                         continue;
@@ -571,7 +750,11 @@ impl Speller {
                     if self.words.lexicon.count(c.id) < self.ranking.min_count {
                         continue;
                     }
-                    let penalty = if known { self.ranking.real_word_cost } else { 0.0 };
+                    let penalty = if known {
+                        self.ranking.context_real_word_cost
+                    } else {
+                        0.0
+                    };
                     let (words, len) = match c.second {
                         Some(b) => ([self.lm_ids[c.id as usize], self.lm_ids[b as usize]], 2),
                         None => ([self.lm_ids[c.id as usize], 0], 1),
@@ -591,7 +774,11 @@ impl Speller {
                         let joined = format!("{lower}{}", lowers[i + 1]);
                         if let Some(id) = self.words.lexicon.id(&joined) {
                             let both_known = known && self.words.lexicon.id(&lowers[i + 1]).is_some();
-                            let penalty = if both_known { self.ranking.real_word_cost } else { 0.0 };
+                            let penalty = if both_known {
+                                self.ranking.context_real_word_cost
+                            } else {
+                                0.0
+                            };
                             lattice.edges[i].push(Edge {
                                 to: i + 2,
                                 words: [self.lm_ids[id as usize], 0],

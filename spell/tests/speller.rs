@@ -1,0 +1,303 @@
+//! The speller on a small hand-made model: corrections in context, what is preserved, bad input, the model
+//! directory.
+
+use fivegram_corpora::tokenize::Lang;
+use fivegram_lm::model::ArpaModel;
+use fivegram_spell::edit::ErrorModel;
+use fivegram_spell::lexicon::Lexicon;
+use fivegram_spell::model::{MANIFEST, Manifest, Ranking};
+use fivegram_spell::{Correction, Error, Speller};
+
+/// A bigram model over a small vocabulary, with the phrases the tests need.
+const ARPA: &str = "\\data\\
+ngram 1=33
+ngram 2=17
+
+\\1-grams:
+-6.0\t<unk>
+-99\t<s>\t-0.5
+-1.0\t</s>
+-1.4\tthe\t-0.3
+-1.6\ta\t-0.3
+-1.7\ti\t-0.3
+-2.5\tscrambled\t-0.3
+-2.4\tcrumbled\t-0.3
+-2.3\teggs\t-0.3
+-2.6\tegg\t-0.3
+-3.0\tbenedict\t-0.3
+-3.2\tbandit\t-0.3
+-2.2\treceived\t-0.3
+-2.6\treceive\t-0.3
+-2.5\tletter\t-0.3
+-2.0\ttheir\t-0.3
+-2.0\tthere\t-0.3
+-1.9\tis\t-0.3
+-2.4\tgoing\t-0.3
+-1.6\tto\t-0.3
+-2.0\tgo\t-0.3
+-2.8\tpark\t-0.3
+-2.9\ttomorrow\t-0.3
+-1.5\t.\t-0.3
+-1.7\t,\t-0.3
+-2.0\thello\t-0.3
+-2.0\tworld\t-0.3
+-2.1\tend\t-0.3
+-2.3\twant\t-0.3
+-2.6\tyesterday\t-0.3
+-2.2\thouse\t-0.3
+-2.4\tbig\t-0.3
+-2.6\tbreakfast\t-0.3
+
+\\2-grams:
+-0.3\tscrambled eggs
+-0.4\teggs benedict
+-0.5\t<s> scrambled
+-0.6\tbenedict </s>
+-0.5\ti received
+-0.5\treceived the
+-0.6\tthe letter
+-0.7\tletter yesterday
+-0.5\tgo there
+-0.4\tthere .
+-0.4\twant to
+-0.5\tto go
+-0.5\t<s> i
+-0.6\tthe big
+-0.5\tbig house
+-0.6\t. </s>
+-0.8\ttheir house
+
+\\end\\
+";
+
+fn lexicon() -> Lexicon {
+    Lexicon::from_counts([
+        ("the", 50_000),
+        ("a", 30_000),
+        ("i", 25_000),
+        ("scrambled", 300),
+        ("crumbled", 400),
+        ("eggs", 600),
+        ("egg", 300),
+        ("benedict", 80),
+        ("bandit", 60),
+        ("received", 900),
+        ("receive", 500),
+        ("letter", 700),
+        ("their", 4_000),
+        ("there", 4_000),
+        ("is", 20_000),
+        ("going", 1_500),
+        ("to", 30_000),
+        ("go", 3_000),
+        ("park", 300),
+        ("tomorrow", 200),
+        ("hello", 500),
+        ("world", 2_000),
+        ("end", 1_500),
+        ("want", 1_800),
+        ("yesterday", 300),
+        ("house", 2_000),
+        ("big", 1_200),
+        ("breakfast", 250),
+    ])
+}
+
+fn speller() -> Speller {
+    let lm = ArpaModel::from_arpa_text("toy.arpa", ARPA).expect("toy ARPA");
+    Speller::new(Lang::En, lexicon(), ErrorModel::default(), lm, Ranking::default())
+}
+
+/// Every span's `original` is the input at its offsets, and putting the replacements in reproduces the output.
+fn assert_consistent(input: &str, correction: &Correction) {
+    let mut rebuilt = String::new();
+    let mut at = 0;
+    for span in &correction.spans {
+        assert!(span.start >= at && span.end >= span.start, "{span:?}");
+        assert_eq!(&input[span.start..span.end], span.original, "{span:?}");
+        rebuilt.push_str(&input[at..span.start]);
+        rebuilt.push_str(&span.replacement);
+        at = span.end;
+    }
+    rebuilt.push_str(&input[at..]);
+    assert_eq!(rebuilt, correction.text, "input {input:?}");
+}
+
+#[test]
+fn the_seed_query() {
+    let speller = speller();
+    let fixed = speller.correct("scrumbled uggs Bundict");
+    assert_eq!(fixed.text, "scrambled eggs Benedict");
+    assert_eq!(fixed.spans.len(), 3);
+    assert_eq!(fixed.spans[2].original, "Bundict");
+    assert_eq!(fixed.spans[2].replacement, "Benedict");
+    assert!(fixed.spans.iter().all(|s| s.score > 0.0), "{:?}", fixed.spans);
+    assert_consistent("scrumbled uggs Bundict", &fixed);
+}
+
+#[test]
+fn case_punctuation_and_whitespace_are_kept() {
+    let speller = speller();
+    let input = "  I  recieved,\tTHE  leter   yesterdy ... ";
+    let fixed = speller.correct(input);
+    assert_eq!(fixed.text, "  I  received,\tTHE  letter   yesterday ... ");
+    assert_consistent(input, &fixed);
+    let first = &fixed.spans[0];
+    assert_eq!((first.start, first.end), (5, 13));
+}
+
+#[test]
+fn correct_words_are_left_alone() {
+    let speller = speller();
+    for text in ["I received the letter yesterday.", "the big house", "Hello, world."] {
+        let fixed = speller.correct(text);
+        assert_eq!(fixed.text, text);
+        assert!(fixed.spans.is_empty(), "{:?}", fixed.spans);
+    }
+}
+
+#[test]
+fn a_real_word_error_is_fixed_when_the_context_is_clear() {
+    // Without a rule for it, `their` is two substitutions from `there`: too costly to change a correct word.
+    let speller = speller();
+    assert_eq!(speller.correct("I want to go their.").text, "I want to go their.");
+    // A trained model knows `ere` is often typed `eir` (cost before the ranking's edit bonus): now the context
+    // decides, and only where it is clear.
+    let mut errors = ErrorModel::default();
+    assert!(errors.add_rule("ere", "eir", 4.5));
+    let lm = ArpaModel::from_arpa_text("toy.arpa", ARPA).expect("toy ARPA");
+    let speller = Speller::new(Lang::En, lexicon(), errors, lm, Ranking::default());
+    let fixed = speller.correct("I want to go their.");
+    assert_eq!(fixed.text, "I want to go there.");
+    assert_eq!(fixed.spans.len(), 1);
+    assert!(fixed.spans[0].score > 0.0, "{:?}", fixed.spans);
+    assert_eq!(speller.correct("the big house").text, "the big house");
+    assert_eq!(speller.correct("their house").text, "their house");
+    // Context candidates are cached per thread; new settings must not reuse them.
+    let mut speller = speller;
+    speller.set_ranking(Ranking {
+        context_real_word_cost: 50.0,
+        ..Ranking::default()
+    });
+    assert_eq!(speller.correct("I want to go their.").text, "I want to go their.");
+}
+
+#[test]
+fn bad_input_never_panics_and_non_words_are_untouched() {
+    let speller = speller();
+    let long = "x".repeat(5_000);
+    let long_word = format!("the {} end", "abc".repeat(400));
+    let inputs = [
+        "",
+        " ",
+        "\t\n",
+        "🙂🙂 🙂",
+        "日本語のテキストです。",
+        "Привет, мир",
+        "12345 3.14 $%^&*",
+        "naïve café",
+        "\u{0}\u{7}",
+        long.as_str(),
+        long_word.as_str(),
+        "a-b-c-d-e-f",
+        "'''---'''",
+    ];
+    for input in inputs {
+        let fixed = speller.correct(input);
+        assert_consistent(input, &fixed);
+        let _ = speller.check(input);
+        for word in input.split_whitespace() {
+            let _ = speller.suggest(word, 5);
+        }
+    }
+    for input in ["", "🙂🙂 🙂", "日本語のテキストです。", "12345 3.14 $%^&*"] {
+        assert_eq!(speller.correct(input).text, input);
+    }
+}
+
+#[test]
+fn suggestions_rank_the_intended_word_first() {
+    let speller = speller();
+    let got = speller.suggest("recieved", 3);
+    assert_eq!(got[0].word, "received");
+    assert!(got[0].error > 0.0 && got[0].distance == 1, "{got:?}");
+    assert_eq!(speller.suggest("Leter", 1)[0].word, "Letter");
+    assert!(speller.suggest("1234", 5).is_empty());
+    assert!(speller.suggest("the", 0).is_empty());
+    // A known word comes first as itself.
+    assert_eq!(speller.suggest("house", 2)[0].word, "house");
+    // Splits of run-together words.
+    assert!(speller.suggest("bighouse", 5).iter().any(|s| s.word == "big house"));
+}
+
+#[test]
+fn check_reports_unknown_and_changed_words() {
+    let speller = speller();
+    let spans = speller.check("the zzyzx letter recieved");
+    let originals: Vec<&str> = spans.iter().map(|s| s.original.as_str()).collect();
+    assert_eq!(originals, ["zzyzx", "recieved"]);
+    assert_eq!(spans[0].replacement, "zzyzx");
+    assert_eq!(spans[1].replacement, "received");
+}
+
+#[test]
+fn batches_agree_with_single_calls_serial_or_parallel() {
+    let texts = ["scrumbled uggs", "teh leter", "", "the big hous", "I want to go their."];
+    for parallel in [true, false] {
+        let speller = speller().with_parallel(parallel);
+        let batch = speller.correct_batch(&texts);
+        let single: Vec<Correction> = texts.iter().map(|t| speller.correct(t)).collect();
+        assert_eq!(batch, single);
+        let suggest = speller.suggest_batch(&["leter", "hous"], 3);
+        assert_eq!(suggest[1], speller.suggest("hous", 3));
+        assert_eq!(speller.check_batch(&texts)[1], speller.check(texts[1]));
+    }
+}
+
+#[test]
+fn model_directory_round_trip_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    std::fs::write(path.join("lm.arpa"), ARPA).unwrap();
+    lexicon().write(path.join("lexicon.fst")).unwrap();
+    ErrorModel::default().write(path.join("errors.tsv"), "toy").unwrap();
+    // No manifest yet: a missing model, with the command that builds one.
+    let err = Speller::open(path).unwrap_err();
+    assert!(matches!(err, Error::MissingModel { .. }), "{err}");
+    assert!(err.to_string().contains("build-spell-model.sh"), "{err}");
+    Manifest::new(Lang::En, "lm.arpa").write(path).unwrap();
+    let speller = Speller::open(path).unwrap();
+    assert_eq!(
+        speller.correct("scrumbled uggs Bundict").text,
+        "scrambled eggs Benedict"
+    );
+    // A damaged lexicon is an error naming the file.
+    std::fs::write(path.join("lexicon.fst"), b"garbage").unwrap();
+    let err = Speller::open(path).unwrap_err().to_string();
+    assert!(err.contains("lexicon.fst"), "{err}");
+    // A manifest of another version.
+    let text = std::fs::read_to_string(path.join(MANIFEST)).unwrap();
+    std::fs::write(path.join(MANIFEST), text.replace("\"version\": 1", "\"version\": 99")).unwrap();
+    let err = Speller::open(path).unwrap_err();
+    assert!(matches!(err, Error::Version { found: 99, .. }), "{err}");
+    // Not a directory at all.
+    let err = Speller::open(path.join("nowhere")).unwrap_err();
+    assert!(matches!(err, Error::MissingModel { .. }), "{err}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    #[test]
+    fn any_text_keeps_everything_outside_the_spans(text in "\\PC{0,60}") {
+        let speller = speller();
+        let fixed = speller.correct(&text);
+        assert_consistent(&text, &fixed);
+    }
+
+    #[test]
+    fn letter_soup_keeps_everything_outside_the_spans(text in "[a-zA-Z ,.'-]{0,80}") {
+        let speller = speller();
+        let fixed = speller.correct(&text);
+        assert_consistent(&text, &fixed);
+    }
+}
