@@ -16,25 +16,43 @@ from .model import BOS, EOS, PAD, SPECIALS
 REPO = Path(__file__).resolve().parents[3]
 
 
-def corpus_path(corpus: str, split: str, lang: str) -> Path:
-    """Where a catalog file is: `$FIVEGRAM_MIRROR/<corpus>/<split>.<lang>.gz` if that exists, else what
-    `fivegram corpora path` resolves (mirror, cache or download, checksum verified)."""
-    mirror = os.environ.get("FIVEGRAM_MIRROR")
-    if mirror:
-        p = Path(mirror) / corpus / f"{split}.{lang}.gz"
-        if p.is_file():
-            return p
+# where each catalog split lies inside a mirror, for machines without the fivegram CLI
+MIRROR_LAYOUT = {
+    "multi30k": "multi30k/{split}.{lang}.gz",
+    "ptb": "ptb/ptb.{split}.txt.gz",
+    "gutenberg": "english/gutenberg-{split}*.txt.gz",
+}
+
+
+def split_files(corpus: str, split: str, lang: str | None = None) -> list[Path]:
+    """The files of a catalog split (several for sharded splits), as `fivegram corpora path` resolves them
+    (mirror, cache or download, checksum verified); without the CLI, `$FIVEGRAM_MIRROR` laid out as the mirror."""
     exe = shutil.which("fivegram") or str(REPO / "target" / "release" / "fivegram")
-    if not Path(exe).exists():
-        raise SystemExit(
-            f"cannot locate {corpus} {split}.{lang}: set FIVEGRAM_MIRROR (e.g. to shared/corpora) "
-            "or build the CLI (cargo build --release)"
-        )
-    try:
-        out = subprocess.run([exe, "corpora", "path", corpus, split, lang], check=True, capture_output=True, text=True)
-    except subprocess.CalledProcessError as e:
-        raise SystemExit(f"{exe} corpora path {corpus} {split} {lang} failed: {e.stderr.strip()}") from None
-    return Path(out.stdout.strip())
+    if Path(exe).exists():
+        cmd = [exe, "corpora", "path", corpus, split] + ([lang] if lang else [])
+        try:
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        except subprocess.CalledProcessError as e:
+            raise SystemExit(f"{' '.join(cmd)} failed: {e.stderr.strip()}") from None
+        return [Path(p) for p in out.stdout.split("\n") if p.strip()]
+    mirror = os.environ.get("FIVEGRAM_MIRROR")
+    if mirror and corpus in MIRROR_LAYOUT:
+        pattern = MIRROR_LAYOUT[corpus].format(split=split, lang=lang)
+        found = sorted(Path(mirror).glob(pattern))
+        if found:
+            return found
+    raise SystemExit(
+        f"cannot locate {corpus} {split} {lang or ''}: build the CLI (cargo build --release) or set "
+        "FIVEGRAM_MIRROR to a corpus mirror (e.g. shared/corpora)"
+    )
+
+
+def corpus_path(corpus: str, split: str, lang: str | None = None) -> Path:
+    """The single file of a catalog split."""
+    files = split_files(corpus, split, lang)
+    if len(files) != 1:
+        raise SystemExit(f"{corpus} {split} {lang or ''}: expected one file, found {len(files)}")
+    return files[0]
 
 
 def read_lines(path: Path) -> list[str]:
