@@ -1,0 +1,420 @@
+//! The Rust side against the tiny committed fixtures (neural/tests/fixtures/, written by
+//! neural/train/make_fixtures.py with their PyTorch reference outputs in expected.json).
+//!
+//! Tests that run a graph need the ONNX Runtime library (`ORT_DYLIB_PATH` or the default location); without it
+//! they print "skipped: run scripts/install-onnxruntime.sh" and return. Checks of the model directory itself run
+//! everywhere.
+
+use std::path::{Path, PathBuf};
+
+use fivegram_lm::model::LanguageModel;
+use fivegram_neural::{Error, Kind, LmOptions, ModelDir, NeuralLm, Precision, Seq2Seq, Seq2SeqOptions, runtime};
+use fivegram_translate::{TranslateOptions, Translator};
+use serde_json::Value;
+
+/// A fixture directory: neural/tests/fixtures/NAME, or FIVEGRAM_NEURAL_FIXTURES/NAME (to test freshly generated
+/// fixtures before they are committed).
+fn fixture(name: &str) -> PathBuf {
+    match std::env::var_os("FIVEGRAM_NEURAL_FIXTURES") {
+        Some(root) if !root.is_empty() => PathBuf::from(root).join(name),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name),
+    }
+}
+
+fn expected(name: &str) -> Value {
+    let path = fixture(name).join("expected.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Whether the runtime library is there; prints why not.
+fn runtime_available() -> bool {
+    match runtime::init(None) {
+        Ok(_) => true,
+        Err(Error::RuntimeNotFound { path }) => {
+            eprintln!(
+                "skipped: run scripts/install-onnxruntime.sh (no ONNX Runtime at {})",
+                path.display()
+            );
+            false
+        }
+        Err(e) => panic!("the ONNX Runtime library is there but does not load: {e}"),
+    }
+}
+
+fn ids(v: &Value) -> Vec<u32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+}
+
+fn seq2seq(precision: Precision, sessions: usize) -> Seq2Seq {
+    let options = Seq2SeqOptions {
+        precision,
+        sessions,
+        ..Seq2SeqOptions::default()
+    };
+    Seq2Seq::open(fixture("seq2seq"), options).unwrap()
+}
+
+#[test]
+fn seq2seq_greedy_equals_the_reference() {
+    if !runtime_available() {
+        return;
+    }
+    let exp = expected("seq2seq");
+    let tolerance = exp["tolerance"].as_f64().unwrap_or(1e-4);
+    let max_steps = exp["max_steps"].as_u64().unwrap() as usize;
+    let sources = exp["sources"].as_array().unwrap();
+    for (precision, key) in [(Precision::Fp32, "greedy_ids"), (Precision::Int8, "int8_greedy_ids")] {
+        let model = seq2seq(precision, 1);
+        let mut srcs = Vec::new();
+        for s in sources {
+            let src = model.source_ids(s["text"].as_str().unwrap()).unwrap();
+            assert_eq!(src, ids(&s["src_ids"]), "source ids of {}", s["text"]);
+            srcs.push(src);
+        }
+        // One padded batch of all sources, and each source alone.
+        let batched = model.generate_with_limit(&srcs, 1, 1, Some(max_steps)).unwrap();
+        for (s, (src, hyps)) in sources.iter().zip(srcs.iter().zip(&batched)) {
+            assert_eq!(hyps.len(), 1);
+            assert_eq!(hyps[0].ids, ids(&s[key]), "{precision} greedy ids of {}", s["text"]);
+            if precision == Precision::Fp32 {
+                assert_eq!(hyps[0].ended, s["finished"].as_bool().unwrap());
+            }
+            let alone = model
+                .generate_with_limit(std::slice::from_ref(src), 1, 1, Some(max_steps))
+                .unwrap();
+            assert_eq!(alone[0][0].ids, hyps[0].ids);
+        }
+        if precision == Precision::Fp32 {
+            for s in sources {
+                let src = ids(&s["src_ids"]);
+                let lp = model.next_log_probs(&src, &[]).unwrap();
+                let want = floats(&s["first_step_log_probs"]);
+                assert_eq!(lp.len(), want.len());
+                for (got, want) in lp.iter().zip(&want) {
+                    assert!(
+                        (f64::from(*got) - want).abs() <= tolerance,
+                        "first step: {got} vs {want}"
+                    );
+                }
+                let hyp = ids(&s["greedy_ids"]);
+                assert_eq!(model.target_text(&hyp).unwrap(), s["greedy_text"].as_str().unwrap());
+            }
+        }
+    }
+}
+
+#[test]
+fn beam_hypotheses_score_what_forced_decoding_scores() {
+    if !runtime_available() {
+        return;
+    }
+    let exp = expected("seq2seq");
+    let model = seq2seq(Precision::Fp32, 2);
+    let eos = model.config().eos_id;
+    let srcs: Vec<Vec<u32>> = exp["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| ids(&s["src_ids"]))
+        .collect();
+    let nbest = model.generate(&srcs, 4, 4).unwrap();
+    for (src, hyps) in srcs.iter().zip(&nbest) {
+        assert!(!hyps.is_empty() && hyps.len() <= 4);
+        for pair in hyps.windows(2) {
+            assert!(pair[0].score >= pair[1].score, "n-best out of order");
+        }
+        for h in hyps {
+            // Re-score the hypothesis token by token from scratch: this checks the cache reordering by parent.
+            let mut total = 0f64;
+            let mut targets = h.ids.clone();
+            if h.ended {
+                targets.push(eos);
+            }
+            for t in 0..targets.len() {
+                let lp = model.next_log_probs(src, &targets[..t]).unwrap();
+                total += f64::from(lp[targets[t] as usize]);
+            }
+            assert!(
+                (total - h.log_prob).abs() < 1e-3,
+                "beam log-prob {} vs forced {total}",
+                h.log_prob
+            );
+            let length = targets.len() as f64;
+            assert!((h.score - h.log_prob / length).abs() < 1e-9);
+        }
+        // Each source alone gives the same list as in the batch.
+        let alone = model.generate(std::slice::from_ref(src), 4, 4).unwrap();
+        let a: Vec<&Vec<u32>> = alone[0].iter().map(|h| &h.ids).collect();
+        let b: Vec<&Vec<u32>> = hyps.iter().map(|h| &h.ids).collect();
+        assert_eq!(a, b);
+    }
+}
+
+#[test]
+fn translator_interface() {
+    if !runtime_available() {
+        return;
+    }
+    let exp = expected("seq2seq");
+    let model = seq2seq(Precision::Fp32, 1);
+    let translator: &dyn Translator = &model;
+    assert_eq!(translator.backend(), "neural");
+    let mut sources: Vec<String> = exp["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["text"].as_str().unwrap().to_string())
+        .collect();
+    sources.push(String::new());
+    let options = TranslateOptions {
+        nbest: 3,
+        beam: Some(4),
+        features: true,
+    };
+    let out = translator.translate_batch(&sources, &options).unwrap();
+    assert_eq!(out.len(), sources.len());
+    assert_eq!(out[3].len(), 1);
+    assert_eq!(out[3][0].text, "");
+    for nbest in &out[..3] {
+        assert!(!nbest.is_empty() && nbest.len() <= 3);
+        let features = nbest[0].features.as_ref().unwrap();
+        assert_eq!(features[0].0, "log_prob");
+    }
+    let greedy = TranslateOptions {
+        nbest: 1,
+        beam: Some(1),
+        features: false,
+    };
+    for s in exp["sources"].as_array().unwrap() {
+        if s["finished"].as_bool() == Some(true) && !s["greedy_text"].as_str().unwrap().contains("<unk>") {
+            let t = translator.translate(s["text"].as_str().unwrap(), &greedy).unwrap();
+            assert_eq!(t[0].text, s["greedy_text"].as_str().unwrap());
+        }
+    }
+    let counters: std::collections::HashMap<String, f64> = translator.counters().into_iter().collect();
+    assert!(counters["sentences"] >= 3.0);
+    assert!(
+        translator
+            .translate_batch(&sources, &TranslateOptions { nbest: 0, ..greedy })
+            .is_err()
+    );
+}
+
+#[test]
+fn lm_sentence_scores_equal_the_reference() {
+    if !runtime_available() {
+        return;
+    }
+    let exp = expected("lm");
+    let tolerance = exp["tolerance"].as_f64().unwrap_or(1e-4);
+    for precision in [Precision::Fp32, Precision::Int8] {
+        let lm = NeuralLm::open(
+            fixture("lm"),
+            LmOptions {
+                precision,
+                ..LmOptions::default()
+            },
+        )
+        .unwrap();
+        let sentences = exp["sentences"].as_array().unwrap();
+        let texts: Vec<&str> = sentences.iter().map(|s| s["text"].as_str().unwrap()).collect();
+        let scores = lm.score_sentences(&texts).unwrap();
+        let ppl = lm.perplexity(&texts).unwrap();
+        assert_eq!(ppl.sentences, 2);
+        if precision == Precision::Int8 {
+            // Quantized weights: close to, not equal to, the reference.
+            for (s, got) in sentences.iter().zip(&scores) {
+                let want = s["sum_log_prob"].as_f64().unwrap();
+                assert!(
+                    (got.log_prob - want).abs() < 0.05 * want.abs() + 0.5,
+                    "{} vs {want}",
+                    got.log_prob
+                );
+            }
+            continue;
+        }
+        let mut total = 0.0;
+        for (s, got) in sentences.iter().zip(&scores) {
+            let want = floats(&s["token_log_probs"]);
+            assert_eq!(got.token_log_probs.len(), want.len());
+            for (g, w) in got.token_log_probs.iter().zip(&want) {
+                assert!((f64::from(*g) - w).abs() <= tolerance, "{g} vs {w}");
+            }
+            assert!((got.log_prob - s["sum_log_prob"].as_f64().unwrap()).abs() <= tolerance * want.len() as f64);
+            let words = s["word_log_probs"].as_array().unwrap();
+            assert_eq!(got.words.len(), words.len());
+            for (g, w) in got.words.iter().zip(words) {
+                assert_eq!(g.word, w["word"].as_str().unwrap());
+                assert!((g.log_prob - w["log_prob"].as_f64().unwrap()).abs() <= 4.0 * tolerance);
+            }
+            total += got.log_prob;
+        }
+        assert_eq!(ppl.words, scores.iter().map(|s| s.words.len()).sum::<usize>());
+        assert!((ppl.log_prob - total).abs() < 1e-9);
+        assert!(ppl.per_word() > 1.0);
+    }
+}
+
+#[test]
+fn lm_long_sentences_are_scored_in_windows() {
+    if !runtime_available() {
+        return;
+    }
+    let lm = NeuralLm::open(fixture("lm"), LmOptions::default()).unwrap();
+    let max_len = lm.config().max_len;
+    // A sentence of more than max_len pieces: its first window must score like the sentence cut there.
+    let long: Vec<u32> = std::iter::once(lm.config().bos_id)
+        .chain((0..2 * max_len + 5).map(|i| 4 + (i % 50) as u32))
+        .collect();
+    let cut: Vec<u32> = long[..max_len].to_vec();
+    let out = lm.token_log_probs(&[long.clone(), cut]).unwrap();
+    assert_eq!(out[0].len(), long.len() - 1);
+    for (a, b) in out[0][..max_len - 1].iter().zip(&out[1]) {
+        assert!((a - b).abs() < 1e-5);
+    }
+    assert!(out[0].iter().all(|x| x.is_finite() && *x <= 0.0));
+}
+
+#[test]
+fn lm_language_model_view() {
+    if !runtime_available() {
+        return;
+    }
+    let exp = expected("lm");
+    let lm = NeuralLm::open(fixture("lm"), LmOptions::default()).unwrap();
+    let model: &dyn LanguageModel = &lm;
+    assert_eq!(model.order(), 5);
+    for s in exp["sentences"].as_array().unwrap() {
+        let text = s["text"].as_str().unwrap();
+        let words: Vec<&str> = text.split_whitespace().collect();
+        if words.len() > 4 {
+            continue;
+        }
+        // At most 4 words: the 5-gram-context view sees the whole sentence, so it agrees with the reference.
+        let ids: Vec<u32> = words.iter().map(|w| model.word_id(w)).collect();
+        assert!(ids.iter().all(|&id| id != model.unk_id()));
+        let got = model.score_sentence(&ids, true, true);
+        let want = s["sum_log_prob"].as_f64().unwrap() / std::f64::consts::LN_10;
+        assert!((f64::from(got) - want).abs() < 1e-4, "{got} vs {want}");
+    }
+    // The same word has the same id from any thread; states keep at most 4 words.
+    let id = model.word_id("snow.");
+    let ids: Vec<u32> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4).map(|_| s.spawn(|| model.word_id("snow."))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(ids.iter().all(|&i| i == id));
+    let mut state = model.begin_sentence_state();
+    for w in ["The", "man", "is", "playing", "in"] {
+        state = model.score(&state, model.word_id(w)).state;
+    }
+    assert_eq!(state.len(), 4);
+    let batch: Vec<_> = ["The", "man", "The"]
+        .iter()
+        .map(|w| (model.begin_sentence_state(), model.word_id(w)))
+        .collect();
+    let mut out = Vec::new();
+    model.score_batch(&batch, &mut out);
+    assert_eq!(out.len(), 3);
+    assert_eq!(out[0], out[2]);
+    assert!(out[0].log10 < 0.0 && out[0].log10.is_finite());
+    assert!(lm.take_error().is_none());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn damaged_model_directories_are_errors_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("m");
+    copy_dir(&fixture("seq2seq"), &dir);
+    assert!(ModelDir::open(&dir, Kind::Seq2Seq).unwrap().verify().is_ok());
+    // A flipped byte in a graph.
+    let graph = dir.join("decoder.onnx");
+    let mut bytes = std::fs::read(&graph).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&graph, &bytes).unwrap();
+    let err = ModelDir::open(&dir, Kind::Seq2Seq).unwrap().verify().unwrap_err();
+    assert!(matches!(err, Error::Checksum { what: "sha256", .. }), "{err}");
+    assert!(err.to_string().contains("decoder.onnx"), "{err}");
+    if runtime_available() {
+        let err = Seq2Seq::open(&dir, Seq2SeqOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("decoder.onnx"), "{err}");
+        // The int8 graphs are intact: that precision still opens.
+        let int8 = Seq2SeqOptions {
+            precision: Precision::Int8,
+            ..Seq2SeqOptions::default()
+        };
+        assert!(Seq2Seq::open(&dir, int8).is_ok());
+    }
+    // A missing graph.
+    std::fs::remove_file(dir.join("encoder.int8.onnx")).unwrap();
+    let err = ModelDir::open(&dir, Kind::Seq2Seq)
+        .unwrap()
+        .read("encoder.int8.onnx")
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::MissingFile { .. }) && err.to_string().contains("encoder.int8.onnx"),
+        "{err}"
+    );
+    // A missing or damaged tokenizer fails before any graph is touched.
+    std::fs::write(dir.join("tokenizer.json"), b"{}").unwrap();
+    let err = Seq2Seq::open(&dir, Seq2SeqOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("tokenizer.json"), "{err}");
+    // Invalid model.json.
+    let json = std::fs::read_to_string(fixture("seq2seq").join("model.json")).unwrap();
+    std::fs::write(
+        dir.join("model.json"),
+        json.replacen("\"kind\"", "\"kind\": 5, \"x\"", 1),
+    )
+    .unwrap();
+    let err = ModelDir::open(&dir, Kind::Seq2Seq).unwrap_err();
+    assert!(
+        matches!(err, Error::ModelJson { .. }) && err.to_string().contains("model.json"),
+        "{err}"
+    );
+    std::fs::write(dir.join("model.json"), &json.as_bytes()[..json.len() / 2]).unwrap();
+    let err = Seq2Seq::open(&dir, Seq2SeqOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::ModelJson { line: Some(_), .. }), "{err}");
+    std::fs::remove_file(dir.join("model.json")).unwrap();
+    let err = Seq2Seq::open(&dir, Seq2SeqOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, Error::Io { .. }) && err.to_string().contains("model.json"),
+        "{err}"
+    );
+    // The wrong kind of model.
+    let err = Seq2Seq::open(fixture("lm"), Seq2SeqOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Kind { .. }), "{err}");
+    let err = NeuralLm::open(fixture("seq2seq"), LmOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Kind { .. }), "{err}");
+}
+
+#[test]
+fn tokenizer_must_agree_with_model_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("m");
+    copy_dir(&fixture("lm"), &dir);
+    let json = std::fs::read_to_string(dir.join("model.json")).unwrap();
+    let mut value: Value = serde_json::from_str(&json).unwrap();
+    value["bos_id"] = Value::from(5);
+    std::fs::write(dir.join("model.json"), value.to_string()).unwrap();
+    let err = NeuralLm::open(&dir, LmOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Tokenizer { .. }), "{err}");
+    assert!(err.to_string().contains("<s>"), "{err}");
+}
