@@ -170,8 +170,8 @@ impl Seq2Seq {
     /// Beam search (greedy for `beam` 1) over source id lists as [`Seq2Seq::source_ids`] makes them; returns up
     /// to `nbest` hypotheses per source, best first (at least one: an empty one for an empty source).
     ///
-    /// Sources are sorted by length, cut into batches of [`Seq2SeqOptions::batch_size`], and the batches are
-    /// spread over the session pairs.
+    /// Sources are sorted by length (shortest first, ties in input order), cut into batches of
+    /// [`Seq2SeqOptions::batch_size`], and the batches are spread over the session pairs.
     pub fn generate(&self, sources: &[Vec<u32>], beam: usize, nbest: usize) -> Result<Vec<Vec<Hypothesis>>> {
         self.generate_with_limit(sources, beam, nbest, None)
     }
@@ -188,7 +188,9 @@ impl Seq2Seq {
             return Err(Error::InvalidOption("beam and n-best must be at least 1".into()));
         }
         let mut order: Vec<usize> = (0..sources.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(sources[i].len()));
+        // Shortest first, ties in input order: the batches the Python reference decoder forms, so that int8
+        // graphs (whose activation scales depend on the whole batch) see the same batches.
+        order.sort_by_key(|&i| sources[i].len());
         let batches: Vec<&[usize]> = order.chunks(self.options.batch_size).collect();
         let results = self.workers.map(batches.len(), |worker, b| {
             let srcs: Vec<&[u32]> = batches[b].iter().map(|&i| sources[i].as_slice()).collect();
