@@ -5,6 +5,7 @@ pub mod corpora;
 pub mod estimate;
 pub mod eval;
 pub mod info;
+pub mod neural;
 pub mod query;
 pub mod spell;
 pub mod tokenize;
@@ -39,6 +40,8 @@ pub enum Command {
     Translate(translate::Args),
     /// Correct spelling in context (stdin lines or TEXT), suggest words, evaluate, or build a spelling model.
     Spell(spell::Args),
+    /// Score text with a neural language model: per-sentence log10 totals and per-word perplexity.
+    NeuralLm(neural::LmArgs),
 }
 
 /// Runs one verb.
@@ -55,5 +58,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::TrainTranslation(args) => train_translation::run(args),
         Command::Translate(args) => translate::run(args),
         Command::Spell(args) => spell::run(args),
+        Command::NeuralLm(args) => neural::run_lm(args),
     }
 }

@@ -1,0 +1,205 @@
+//! The neural backend on the command line: opening a neural translator for `fivegram translate --backend
+//! neural`, and `fivegram neural-lm`, which scores text with a neural language model the way `fivegram query`
+//! scores it with an n-gram model (per sentence log10 totals, then per-word perplexity).
+
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use fivegram_corpora::read::{Decoding, TextReader};
+use fivegram_neural::{Kind, LmOptions, ModelDir, NeuralLm, Precision, Seq2Seq, Seq2SeqOptions};
+use fivegram_translate::Translator;
+use serde_json::json;
+
+use crate::{ui, usage};
+
+/// Graph precision on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrecisionArg {
+    /// The float32 graphs.
+    Fp32,
+    /// The int8 dynamically quantized graphs.
+    Int8,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(p: PrecisionArg) -> Precision {
+        match p {
+            PrecisionArg::Fp32 => Precision::Fp32,
+            PrecisionArg::Int8 => Precision::Int8,
+        }
+    }
+}
+
+/// The precision to run: the one asked for, else int8 when the model has int8 graphs, else fp32.
+fn precision(model: &ModelDir, asked: Option<PrecisionArg>, stem: &str) -> Precision {
+    match asked {
+        Some(p) => p.into(),
+        None if model.has(&Precision::Int8.file_name(stem)) => Precision::Int8,
+        None => Precision::Fp32,
+    }
+}
+
+/// Cores to use when `--threads` is not given.
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Opens the neural translation model `model`, or the default one for `pair` (source, target): one session
+/// pair per thread, beam `beam` (default 4).
+pub fn open_translator(
+    model: Option<&Path>,
+    pair: Option<(&str, &str)>,
+    precision_arg: Option<PrecisionArg>,
+    beam: Option<usize>,
+    threads: Option<usize>,
+    verify: bool,
+) -> Result<Box<dyn Translator>> {
+    let dir: PathBuf = match (model, pair) {
+        (Some(dir), _) => dir.to_path_buf(),
+        (None, Some((from, to))) => {
+            let dir = fivegram_neural::default_model_dir(&format!("{from}-{to}"));
+            if !dir.join("model.json").is_file() {
+                bail!(
+                    "no neural {from}→{to} model at {}: train and export one with neural/train/train_mt.py (see \
+                     neural/train/), set FIVEGRAM_NEURAL_MODELS to a folder of models, or give --model DIR",
+                    dir.display()
+                );
+            }
+            dir
+        }
+        (None, None) => usage!("give --model DIR, or --from LANG --to LANG for the default model"),
+    };
+    let model_dir = ModelDir::open(&dir, Kind::Seq2Seq)?;
+    let options = Seq2SeqOptions {
+        precision: precision(&model_dir, precision_arg, "encoder"),
+        sessions: threads.unwrap_or_else(default_threads),
+        beam: beam.unwrap_or(4),
+        ..Seq2SeqOptions::default()
+    };
+    let model = Seq2Seq::open(&dir, options)?;
+    if verify {
+        model.model_dir().verify()?;
+    }
+    Ok(Box::new(model))
+}
+
+/// Flags of `fivegram neural-lm`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  fivegram neural-lm --model neural/models/lm-ptb ptb.test.txt\n\n\
+                  Output as `fivegram query`'s: one \"Total: <log10> OOV: 0\" line per sentence, then the perplexity \
+                  per word (a word's probability is the product of its pieces'; </s> counts as a word, as in \
+                  KenLM). Each sentence is scored with its full left context."
+)]
+pub struct LmArgs {
+    /// The language model directory (`kind: lm`).
+    #[arg(long, short = 'm', value_name = "DIR")]
+    model: PathBuf,
+    /// Text files (plain or gzip), one sentence per line; stdin when none.
+    #[arg(value_name = "FILE")]
+    input: Vec<PathBuf>,
+    /// Graph precision (default: int8 when the model has it).
+    #[arg(long, value_enum)]
+    precision: Option<PrecisionArg>,
+    /// Sessions run in parallel (default: all cores).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// One JSON object per sentence (log-probabilities per word, natural log), then a summary object.
+    #[arg(long)]
+    json: bool,
+    /// Print only the summary.
+    #[arg(long)]
+    summary: bool,
+}
+
+/// Runs `fivegram neural-lm`.
+pub fn run_lm(args: LmArgs) -> Result<()> {
+    if args.threads == Some(0) {
+        usage!("--threads must be at least 1");
+    }
+    let model_dir = ModelDir::open(&args.model, Kind::Lm)?;
+    let options = LmOptions {
+        precision: precision(&model_dir, args.precision, "lm"),
+        sessions: args.threads.unwrap_or_else(default_threads),
+        ..LmOptions::default()
+    };
+    let lm = NeuralLm::open(&args.model, options)?;
+    let mut readers: Vec<TextReader> = if args.input.is_empty() {
+        vec![TextReader::stdin(Decoding::Strict)]
+    } else {
+        args.input
+            .iter()
+            .map(|p| TextReader::open(p, Decoding::Strict))
+            .collect::<Result<_, _>>()?
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let bar = ui::progress(None, "scoring");
+    let mut total = fivegram_neural::Perplexity {
+        sentences: 0,
+        words: 0,
+        tokens: 0,
+        log_prob: 0.0,
+    };
+    let mut batch: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for reader in &mut readers {
+        loop {
+            let more = reader.read_line(&mut line)?;
+            if more {
+                batch.push(std::mem::take(&mut line));
+            }
+            if batch.len() == 512 || (!more && !batch.is_empty()) {
+                let texts: Vec<&str> = batch.iter().map(String::as_str).collect();
+                let scores = lm.score_sentences(&texts).context("scoring failed")?;
+                for s in &scores {
+                    total.sentences += 1;
+                    total.words += s.words.len();
+                    total.tokens += s.token_log_probs.len();
+                    total.log_prob += s.log_prob;
+                    if args.summary {
+                        continue;
+                    }
+                    if args.json {
+                        let words: Vec<serde_json::Value> =
+                            s.words.iter().map(|w| json!([w.word, w.log_prob])).collect();
+                        ui::json_line(
+                            &mut out,
+                            &json!({"line": total.sentences, "log_prob": s.log_prob, "words": words}),
+                        )?;
+                    } else {
+                        writeln!(out, "Total: {} OOV: 0", s.log_prob / std::f64::consts::LN_10)?;
+                    }
+                }
+                bar.inc(batch.len() as u64);
+                batch.clear();
+            }
+            if !more {
+                break;
+            }
+        }
+    }
+    bar.finish_and_clear();
+    if args.json {
+        ui::json_line(
+            &mut out,
+            &json!({"sentences": total.sentences, "words": total.words, "tokens": total.tokens,
+                    "log_prob": total.log_prob, "log10": total.log10(), "perplexity_per_word": total.per_word(),
+                    "perplexity_per_token": total.per_token()}),
+        )?;
+    } else {
+        writeln!(out, "Perplexity including OOVs:\t{}", total.per_word())?;
+        writeln!(out, "Perplexity excluding OOVs:\t{}", total.per_word())?;
+        writeln!(out, "OOVs:\t0")?;
+        writeln!(out, "Tokens:\t{}", total.words)?;
+        writeln!(
+            out,
+            "Pieces:\t{}\tperplexity per piece:\t{}",
+            total.tokens,
+            total.per_token()
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
