@@ -109,36 +109,49 @@ pub fn run(args: Args) -> Result<()> {
     if args.threads == Some(0) {
         usage!("--threads must be at least 1");
     }
-    if args.backend == Backend::Neural {
-        bail!("the neural backend is not part of this build; use --backend ngram");
+    if args.model.is_none() && args.from.is_none() {
+        usage!("give --model DIR, or --from LANG --to LANG for the default model");
     }
-    let dir = match (&args.model, &args.from, &args.to) {
-        (Some(dir), _, _) => dir.clone(),
-        (None, Some(from), Some(to)) => {
-            let dir = fivegram_translate::model::default_model_dir(from.code(), to.code())?;
-            if !dir.exists() {
-                bail!(
-                    "no default {from}→{to} model at {}: build it with `fivegram train-translation --from {from} --to {to} \
-                     --src train.{from} --tgt train.{to}` (see its --help), or give --model DIR",
-                    dir.display()
-                );
-            }
-            dir
-        }
-        _ => usage!("give --model DIR, or --from LANG --to LANG for the default model"),
-    };
     let threads = args.threads;
-    fivegram_lm::query::in_thread_pool(threads, move || translate(&args, &dir))?
+    fivegram_lm::query::in_thread_pool(threads, move || translate(&args))?
 }
 
-fn translate(args: &Args, dir: &PathBuf) -> Result<()> {
-    let start = Instant::now();
-    let model = PhraseModel::open(dir)?;
-    if args.verify {
-        model.verify()?;
+/// Opens the translator of a backend: the model in `args.model`, or the backend's default model for
+/// `--from`/`--to`. This is the only place that knows the backends; everything after it sees `dyn Translator`.
+fn open_translator(args: &Args) -> Result<Box<dyn Translator>> {
+    match args.backend {
+        Backend::Ngram => {
+            let dir = match (&args.model, &args.from, &args.to) {
+                (Some(dir), _, _) => dir.clone(),
+                (None, Some(from), Some(to)) => {
+                    let dir = fivegram_translate::model::default_model_dir(from.code(), to.code())?;
+                    if !dir.exists() {
+                        bail!(
+                            "no default {from}→{to} model at {}: build it with `fivegram train-translation --from {from} \
+                             --to {to} --src train.{from} --tgt train.{to} --weights translate/weights/{from}-{to}.json` \
+                             (see its --help), or give --model DIR",
+                            dir.display()
+                        );
+                    }
+                    dir
+                }
+                _ => usage!("give --model DIR, or --from LANG --to LANG for the default model"),
+            };
+            let model = PhraseModel::open(&dir)?;
+            if args.verify {
+                model.verify()?;
+            }
+            Ok(Box::new(model))
+        }
+        Backend::Neural => usage!("the neural backend is not part of this build yet; use --backend ngram"),
     }
+}
+
+fn translate(args: &Args) -> Result<()> {
+    let start = Instant::now();
+    let translator = open_translator(args)?;
+    let translator: &dyn Translator = translator.as_ref();
     let load_seconds = start.elapsed().as_secs_f64();
-    let translator: &dyn Translator = &model;
     let options = TranslateOptions {
         nbest: args.mbr.unwrap_or(args.nbest),
         beam: args.beam,

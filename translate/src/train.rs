@@ -106,6 +106,9 @@ pub struct TrainReport {
     pub phrases: (u64, u64),
     /// N-grams per order of the estimated language model (empty for an existing model).
     pub lm_ngrams: Vec<u64>,
+    /// Backoff corpus: sentence pairs read, pairs aligned (those with a word the main corpus lacks), and source
+    /// phrases added to the table.
+    pub backoff: (u64, u64, u64),
     /// Seconds per step, by name.
     pub seconds: Vec<(String, f64)>,
 }
@@ -132,6 +135,23 @@ impl Vocab {
 /// Trains a model from `corpora` (read in order) into `out`. `progress` hears the name of each step as it starts.
 pub fn train(
     corpora: Vec<ParallelReader>,
+    config: &TrainConfig,
+    out: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> Result<TrainReport> {
+    train_with_backoff(corpora, Vec::new(), config, out, progress)
+}
+
+/// Trains a model as [`train`] does, with a backoff corpus for the words the main corpus lacks.
+///
+/// The backoff pairs never change what is learned from the main corpus: they are aligned on their own (only the
+/// pairs with a source word the main corpus lacks), and of their phrase pairs only those whose source phrase has
+/// such a word enter the table. So they only ever compete with passing an unknown word through, and weights
+/// tuned for the model without them stay valid. The truecasers learn the backoff corpus's words that the main
+/// corpus lacks.
+pub fn train_with_backoff(
+    corpora: Vec<ParallelReader>,
+    backoff: Vec<ParallelReader>,
     config: &TrainConfig,
     out: &Path,
     progress: &mut dyn FnMut(&str),
@@ -174,6 +194,13 @@ pub fn train(
     if raw.is_empty() {
         return Err(Error::Empty("the parallel corpus is empty: nothing to train on".into()));
     }
+    let mut raw_backoff: Vec<(String, String)> = Vec::new();
+    for reader in backoff {
+        for pair in reader {
+            let pair = pair?;
+            raw_backoff.push((pair.src, pair.tgt));
+        }
+    }
     lap("read", &mut clock);
 
     progress("tokenizing and truecasing");
@@ -192,16 +219,44 @@ pub fn train(
     }
     src_tc.finish();
     tgt_tc.finish();
-    tokenized.par_iter_mut().for_each(|(s, t)| {
-        src_tc.truecase(s);
-        tgt_tc.truecase(t);
-    });
+    let mut backoff_tokenized: Vec<(Vec<String>, Vec<String>)> = raw_backoff
+        .par_iter()
+        .map(|(s, t)| (src_tok.tokenize(s), tgt_tok.tokenize(t)))
+        .collect();
+    let backoff_pairs = raw_backoff.len() as u64;
+    drop(raw_backoff);
+    if !backoff_tokenized.is_empty() {
+        let mut b_src_tc = Truecaser::new();
+        let mut b_tgt_tc = Truecaser::new();
+        for (s, t) in &backoff_tokenized {
+            b_src_tc.learn(s);
+            b_tgt_tc.learn(t);
+        }
+        b_src_tc.finish();
+        b_tgt_tc.finish();
+        src_tc.add_new_words(&b_src_tc);
+        tgt_tc.add_new_words(&b_tgt_tc);
+    }
+    tokenized
+        .par_iter_mut()
+        .chain(backoff_tokenized.par_iter_mut())
+        .for_each(|(s, t)| {
+            src_tc.truecase(s);
+            tgt_tc.truecase(t);
+        });
     lap("preprocess", &mut clock);
 
-    let work = tempfile::Builder::new()
-        .prefix(".fivegram-train-")
-        .tempdir_in(parent)
-        .map_err(|e| Error::io(parent, e))?;
+    // The default model directory's parents may not exist yet on a fresh machine.
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".fivegram-train-");
+    // An ordinary directory once installed, not the private one a temporary directory is by default.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o755));
+    }
+    let work = builder.tempdir_in(parent).map_err(|e| Error::io(parent, e))?;
     let dir = work.path();
 
     // The language model first: it needs the whole target side, and its memory is freed before alignment.
@@ -293,9 +348,46 @@ pub fn train(
     lap("alignment", &mut clock);
 
     progress("extracting and scoring phrases");
-    let (entries, stats) = extract(&src_ids, &tgt_ids, &points, &config.extract);
+    let (mut entries, stats) = extract(&src_ids, &tgt_ids, &points, &config.extract);
     drop(points);
+    drop((src_ids, tgt_ids));
     lap("extraction", &mut clock);
+
+    let mut backoff_report = (backoff_pairs, 0u64, 0u64);
+    if !backoff_tokenized.is_empty() {
+        progress("aligning the backoff corpus and extracting its phrases for unknown words");
+        let known = src_vocab.words.len() as u32;
+        let mut b_src = Vec::new();
+        let mut b_tgt = Vec::new();
+        for (s, t) in &backoff_tokenized {
+            if s.is_empty() || t.is_empty() || s.len() > config.max_length || t.len() > config.max_length {
+                continue;
+            }
+            let ids: Vec<u32> = s.iter().map(|w| src_vocab.id(w)).collect();
+            if ids.iter().any(|&id| id >= known) {
+                b_src.push(ids);
+                b_tgt.push(t.iter().map(|w| tgt_vocab.id(w)).collect::<Vec<u32>>());
+            }
+        }
+        drop(backoff_tokenized);
+        backoff_report.1 = b_src.len() as u64;
+        if !b_src.is_empty() {
+            let b_points = if config.align_on_stems {
+                let (src_stems, tgt_stems) = rayon::join(
+                    || stem_ids(&b_src, &src_vocab, config.source),
+                    || stem_ids(&b_tgt, &tgt_vocab, config.target),
+                );
+                align_both(&src_stems, &tgt_stems, &config.align)
+            } else {
+                align_both(&b_src, &b_tgt, &config.align)
+            };
+            let (b_entries, _) = extract(&b_src, &b_tgt, &b_points, &config.extract);
+            let before = entries.len();
+            entries.extend(b_entries.into_iter().filter(|e| e.source.iter().any(|&id| id >= known)));
+            backoff_report.2 = (entries.len() - before) as u64;
+        }
+        lap("backoff", &mut clock);
+    }
 
     progress("writing the phrase table");
     let mut keyed: Vec<(String, usize)> = entries
@@ -336,6 +428,7 @@ pub fn train(
         tokens,
         phrases: (stats.sources, stats.kept),
         lm_ngrams: lm_ngrams.clone(),
+        backoff: backoff_report,
         seconds: seconds.clone(),
     };
     finish_model(dir, config, (&lm_name, lm2.as_deref()), &report, &stats)?;
@@ -355,7 +448,10 @@ fn stem_ids(sentences: &[Vec<u32>], vocab: &Vocab, lang: Lang) -> Vec<Vec<u32>> 
         .iter()
         .map(|w| stems.id(&stemmer.stem(&w.to_lowercase())))
         .collect();
-    sentences.iter().map(|s| s.iter().map(|&id| map[id as usize]).collect()).collect()
+    sentences
+        .iter()
+        .map(|s| s.iter().map(|&id| map[id as usize]).collect())
+        .collect()
 }
 
 /// Checks that `out` can be (re)placed: absent, an empty directory, or a model directory.
@@ -424,6 +520,9 @@ fn finish_model(
             "source_phrases": stats.sources,
             "options_kept": stats.kept,
             "lm_ngrams": report.lm_ngrams,
+            "backoff_pairs": report.backoff.0,
+            "backoff_pairs_aligned": report.backoff.1,
+            "backoff_source_phrases": report.backoff.2,
             "max_length": config.max_length,
             "ibm1_iterations": config.align.ibm1_iterations,
             "hmm_iterations": config.align.hmm_iterations,

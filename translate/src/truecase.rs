@@ -75,6 +75,18 @@ impl Truecaser {
         }
     }
 
+    /// Adds the forms of `other` for the words this model has not seen in any form (after [`finish`](Self::finish)
+    /// on both), leaving the words it knows as they are; used to take a backoff corpus's vocabulary in without
+    /// changing how the main corpus is cased.
+    pub fn add_new_words(&mut self, other: &Truecaser) {
+        for (form, &count) in &other.known {
+            if !self.best.contains_key(&form.to_lowercase()) {
+                *self.known.entry(form.clone()).or_insert(0) += count;
+            }
+        }
+        self.finish();
+    }
+
     /// The number of distinct forms known.
     pub fn len(&self) -> usize {
         self.known.len()

@@ -80,6 +80,17 @@ fn trained(dir: &Path) -> std::path::PathBuf {
     assert_eq!(report.pairs, EN.len() as u64);
     assert!(report.phrases.1 > 0 && report.lm_ngrams.len() == 3);
     assert!(steps.len() >= 4, "progress steps: {steps:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let ordinary = dir.join("ordinary");
+        std::fs::File::create(&ordinary).unwrap();
+        let want = std::fs::metadata(&ordinary).unwrap().permissions().mode() & 0o444;
+        for entry in std::fs::read_dir(&out).unwrap() {
+            let mode = entry.unwrap().metadata().unwrap().permissions().mode();
+            assert_eq!(mode & 0o444, want, "model files are as readable as ordinary files");
+        }
+    }
     out
 }
 
@@ -267,4 +278,56 @@ fn a_second_language_model_is_its_own_feature() {
         train(vec![reader], &config, &dir.path().join("m2"), &mut |_| {}),
         Err(Error::InvalidOption(_))
     ));
+}
+
+#[test]
+fn backoff_corpus_only_covers_unknown_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = trained(dir.path());
+    let (src, tgt) = (dir.path().join("train.en"), dir.path().join("train.de"));
+    // The backoff corpus knows the zebra, and also offers other translations of words the main corpus has.
+    let tsv = dir.path().join("backoff.tsv");
+    write(
+        &tsv,
+        &[
+            "The zebra sleeps.\tDas Zebra schläft.",
+            "A zebra runs.\tEin Zebra läuft.",
+            "The zebra sees a dog.\tDas Zebra sieht einen Hund.",
+            "A man reads.\tEin Herr liest.",
+            "A man reads a book.\tEin Herr liest ein Buch.",
+        ],
+    );
+    let out = dir.path().join("with-backoff");
+    let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
+    let backoff = ParallelReader::open_tsv(&tsv, Decoding::Strict).unwrap();
+    let report =
+        fivegram_translate::train::train_with_backoff(vec![reader], vec![backoff], &config(), &out, &mut |_| {})
+            .unwrap();
+    assert_eq!(report.backoff.0, 5);
+    assert_eq!(
+        report.backoff.1, 3,
+        "only the pairs with an unknown source word are aligned"
+    );
+    assert!(report.backoff.2 > 0);
+
+    let plain = PhraseModel::open(&plain).unwrap();
+    let with = PhraseModel::open(&out).unwrap();
+    with.verify().unwrap();
+    let options = TranslateOptions::default();
+    let zebra = with.translate("The zebra sleeps.", &options).unwrap();
+    assert!(zebra[0].text.contains("Zebra"), "{}", zebra[0].text);
+    let unknown = plain.translate("The zebra sleeps.", &options).unwrap();
+    assert!(unknown[0].text.contains("zebra"), "passed through: {}", unknown[0].text);
+    // Sentences of known words translate exactly as without the backoff corpus ("Herr" never enters).
+    for sentence in [
+        "A man reads a book.",
+        "The dog sees a man.",
+        "Two dogs run in the park.",
+    ] {
+        let a = plain.translate(sentence, &options).unwrap();
+        let b = with.translate(sentence, &options).unwrap();
+        assert_eq!(a[0].text, b[0].text);
+        assert!((a[0].score - b[0].score).abs() < 1e-6);
+        assert!(!b[0].text.contains("Herr"));
+    }
 }
