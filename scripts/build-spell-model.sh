@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds the default English spelling model of `fivegram spell`.
 #
-#   scripts/build-spell-model.sh [MODEL_DIR]
+#   scripts/build-spell-model.sh [--small] [MODEL_DIR]
+#
+# --small builds the CI model instead: the same recipe on one shard of each corpus (Gutenberg train-00, wiki-00,
+# wikinews-00, recipes; IMDb 00-01 as user text), about a tenth of the text; it needs MODEL_DIR.
 #
 # MODEL_DIR defaults to $FIVEGRAM_SPELL_MODEL, else ${XDG_DATA_HOME:-~/.local/share}/fivegram/models/spell-en, which
 # is where `fivegram spell` looks without --model. Corpora come from FIVEGRAM_MIRROR (default: ../shared/corpora
@@ -15,11 +18,22 @@
 #                   recognises (words that isolated ranking corrects to a far more frequent neighbour).
 #   error model     edits mined from the IMDb reviews (user-written text): rare tokens one or two edits from a word
 #                   at least 100 times as frequent (see fivegram_spell::train). No misspelling list is used; the
-#                   Norvig and Aspell lists serve only for evaluation (spell-testset1 tuned the ranking settings).
-# Cost on 2 cores: about 10 minutes and 3 GB of memory at peak (counting), most of it in the estimation.
+#                   Norvig and Aspell lists serve only for evaluation (spell-testset1 tuned the isolated-word
+#                   ranking settings; lines 5001- of english/gutenberg-dev tuned the real-word settings).
+# Cost on 2 shared cores: 9 minutes and 1.8 GB of memory at peak (most of it counting the words); --small:
+# 1.5 minutes and 0.4 GB (measured, see BENCHMARKS.md ## Spelling).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export FIVEGRAM_MIRROR="${FIVEGRAM_MIRROR:-$(pwd)/../shared/corpora}"
+small=0
+if [ "${1:-}" = "--small" ]; then
+  small=1
+  shift
+  if [ $# -eq 0 ]; then
+    echo "usage: scripts/build-spell-model.sh --small MODEL_DIR" >&2
+    exit 2
+  fi
+fi
 out="${1:-${FIVEGRAM_SPELL_MODEL:-${XDG_DATA_HOME:-$HOME/.local/share}/fivegram/models/spell-en}}"
 fg="${FIVEGRAM_BIN:-target/release/fivegram}"
 if [ ! -x "$fg" ]; then
@@ -31,12 +45,24 @@ mapfile -t modern < <("$fg" corpora path modern-english train)
 edited=()
 user=()
 for f in "${modern[@]}"; do
-  case "$(basename "$f")" in
+  name="$(basename "$f")"
+  if [ "$small" = 1 ]; then
+    case "$name" in
+      imdb-0[01].*) user+=("$f") ;;
+      wiki-00.* | wikinews-00.* | recipes-*) edited+=("$f") ;;
+    esac
+    continue
+  fi
+  case "$name" in
     imdb-*) user+=("$f") ;;
     *) edited+=("$f") ;;
   esac
 done
-edited+=("${gutenberg[@]}")
+for f in "${gutenberg[@]}"; do
+  if [ "$small" = 0 ] || [ "$(basename "$f")" = gutenberg-train-00.txt.gz ]; then
+    edited+=("$f")
+  fi
+done
 
 parent="$(dirname "$out")"
 mkdir -p "$parent"

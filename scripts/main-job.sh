@@ -18,3 +18,7 @@ echo "== a 5-gram modified Kneser-Ney model of Multi30k English (identical to Ke
 "$fg" estimate --order 5 "$("$fg" corpora path multi30k train en)" --arpa "$models/m30k.en.o5.arpa"
 echo "== its perplexity on test_2016_flickr (KenLM: 52.647737 including OOVs)"
 "$fg" query "$models/m30k.en.o5.arpa" < <(gzip -dc "$("$fg" corpora path multi30k test_2016_flickr en)") | tail -n 4
+
+echo "== the default English spelling model (about 10 minutes on 2 cores), then the seed query"
+FIVEGRAM_BIN="$fg" scripts/build-spell-model.sh
+"$fg" spell "scrumbled uggs Bundict"

@@ -62,6 +62,9 @@ pub struct Ranking {
     pub context_real_word_cost: f32,
     /// Cost (`-log10`) of keeping a word that is not in the lexicon, in context.
     pub keep_unknown_cost: f32,
+    /// Cost of keeping an unknown word that looks like a name: capitalised (not all capitals) after a word or a
+    /// comma, so not at the start of a sentence. Names are the commonest unknown words of edited text.
+    pub keep_name_cost: f32,
     /// Cost of splitting one token into two words, on top of the two words' scores.
     pub split_cost: f32,
     /// Words of at least this many characters may be corrected with up to `long_distance` edits.
@@ -96,8 +99,9 @@ impl Default for Ranking {
             edit_bonus: 3.0,
             first_letter: 0.0,
             real_word_cost: 0.5,
-            context_real_word_cost: 0.5,
+            context_real_word_cost: 1.5,
             keep_unknown_cost: 2.0,
+            keep_name_cost: 0.5,
             split_cost: 2.0,
             long_word: 9,
             long_distance: 3,

@@ -681,6 +681,11 @@ impl Speller {
         true
     }
 
+    /// Whether a token is written like a name: a capital first letter and at least one lowercase letter.
+    fn name_like(token: &str) -> bool {
+        token.chars().next().is_some_and(char::is_uppercase) && token.chars().any(char::is_lowercase)
+    }
+
     fn lattice(&self, text: &str) -> Lattice {
         let spans = self.tokenizer.token_spans(text);
         let n = spans.len();
@@ -704,7 +709,15 @@ impl Speller {
                 let known = known_id.is_some();
                 lattice.unknown[i] = word && !known;
                 let keep_channel = if word && !known {
-                    -self.ranking.keep_unknown_cost
+                    let inside = i > 0 && {
+                        let previous = &lowers[i - 1];
+                        previous == "," || is_word(previous)
+                    };
+                    if inside && Self::name_like(token) {
+                        -self.ranking.keep_name_cost
+                    } else {
+                        -self.ranking.keep_unknown_cost
+                    }
                 } else {
                     0.0
                 };
@@ -1043,6 +1056,15 @@ mod tests {
         assert_eq!(apply_case("Scrambledeggs", "scrambled eggs"), "Scrambled eggs");
         assert_eq!(apply_case("I", "a"), "A");
         assert_eq!(apply_case("Émile", "émilie"), "Émilie");
+    }
+
+    #[test]
+    fn names_are_told_by_their_capital() {
+        assert!(Speller::name_like("Ratsch"));
+        assert!(Speller::name_like("Émile"));
+        assert!(!Speller::name_like("NASA"));
+        assert!(!Speller::name_like("ratsch"));
+        assert!(!Speller::name_like(""));
     }
 
     #[test]
