@@ -87,6 +87,9 @@ pub struct Args {
     /// Check every file's checksum before translating.
     #[arg(long)]
     verify: bool,
+    /// Neural backend: graph precision (default: int8 when the model has int8 graphs).
+    #[arg(long, value_enum)]
+    precision: Option<super::neural::PrecisionArg>,
 }
 
 /// Runs `fivegram translate`.
@@ -143,7 +146,14 @@ fn open_translator(args: &Args) -> Result<Box<dyn Translator>> {
             }
             Ok(Box::new(model))
         }
-        Backend::Neural => usage!("the neural backend is not part of this build yet; use --backend ngram"),
+        Backend::Neural => super::neural::open_translator(
+            args.model.as_deref(),
+            args.from.zip(args.to).map(|(from, to)| (from.code(), to.code())),
+            args.precision,
+            args.beam,
+            args.threads,
+            args.verify,
+        ),
     }
 }
 
