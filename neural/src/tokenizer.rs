@@ -146,3 +146,48 @@ impl Subwords {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model_dir::Kind;
+
+    fn fixture() -> Subwords {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seq2seq");
+        Subwords::load(&ModelDir::open(dir, Kind::Seq2Seq).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn unknown_source_words_fill_unk_pieces() {
+        let sub = fixture();
+        let text = "A man Ωψ sings.";
+        let ids = sub.encode(text).unwrap();
+        assert!(ids.contains(&sub.unk_id), "{ids:?}");
+        assert_eq!(sub.unknown_words(text, &ids).unwrap(), vec!["Ωψ".to_string()]);
+        assert!(
+            sub.unknown_words("A man", &sub.encode("A man").unwrap())
+                .unwrap()
+                .is_empty()
+        );
+        let man = sub.encode("man").unwrap();
+        let mut target = man.clone();
+        target.push(sub.unk_id);
+        target.extend(&man);
+        let fill = vec!["Ωψ".to_string()];
+        assert_eq!(sub.decode(&target, Some(&fill)).unwrap(), "man Ωψ man");
+        assert_eq!(sub.decode(&target, None).unwrap(), "man<unk> man");
+        // More <unk> than uncovered words: the rest are left out; specials never show.
+        target.push(sub.unk_id);
+        target.push(sub.specials[2]);
+        assert_eq!(sub.decode(&target, Some(&fill)).unwrap(), "man Ωψ man");
+    }
+
+    #[test]
+    fn words_are_grouped_at_word_starts() {
+        let sub = fixture();
+        let words = sub.encode_words("Two dogs are playing.").unwrap();
+        assert_eq!(words.len(), 4);
+        let flat: Vec<u32> = words.concat();
+        assert_eq!(flat, sub.encode("Two dogs are playing.").unwrap());
+    }
+}
