@@ -6,6 +6,7 @@ pub mod arpa;
 pub mod count;
 mod error;
 pub mod estimate;
+pub mod mmap;
 pub mod model;
 pub mod query;
 pub mod store;

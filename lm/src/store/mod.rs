@@ -68,7 +68,7 @@
 //!   same words; the scores are the same.
 //! - A query whose state holds ids from another model gets the scores of whatever those ids mean here (the
 //!   trait's contract says not to mix states).
-//! - Model files must not be edited in place while a model is open (see [`mmap`](self)).
+//! - Model files must not be edited in place while a model is open (see [`crate::mmap`]).
 
 pub mod build;
 pub mod format;
@@ -76,7 +76,6 @@ pub mod manifest;
 
 mod bits;
 mod ef;
-mod mmap;
 mod quant;
 mod shard;
 mod vocab;
@@ -86,8 +85,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+pub use crate::mmap::MappedFile;
 pub use manifest::Manifest;
-pub use mmap::MappedFile;
 pub use shard::shard_of;
 pub use vocab::SubBytes;
 
