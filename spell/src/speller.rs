@@ -110,6 +110,13 @@ thread_local! {
         RefCell::new((0, std::collections::HashMap::new()));
 }
 
+/// Abbreviated titles (lowercase, without their full stop) after which a capitalised word is a name (`Mr.
+/// Ratsch`), in the languages the speller serves.
+pub const TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "messrs", "dr", "prof", "st", "rev", "capt", "col", "gen", "lt", "sgt", "mme", "mlle", "hr",
+    "fr", "frl",
+];
+
 /// Lexicon words whose candidates [`KNOWN`] keeps per thread before it is emptied.
 pub const KNOWN_CACHE: usize = 50_000;
 
@@ -711,7 +718,9 @@ impl Speller {
                 let keep_channel = if word && !known {
                     let inside = i > 0 && {
                         let previous = &lowers[i - 1];
-                        previous == "," || is_word(previous)
+                        previous == ","
+                            || is_word(previous)
+                            || (previous == "." && i > 1 && TITLES.contains(&lowers[i - 2].as_str()))
                     };
                     if inside && Self::name_like(token) {
                         -self.ranking.keep_name_cost
