@@ -117,7 +117,7 @@ pub const TITLES: &[&str] = &[
     "fr", "frl",
 ];
 
-/// Lexicon words whose candidates [`KNOWN`] keeps per thread before it is emptied.
+/// Lexicon words whose context candidates each thread caches before it empties its cache.
 pub const KNOWN_CACHE: usize = 50_000;
 
 /// Generations of speller settings: a speller takes a new one when built and whenever its ranking or error model
