@@ -219,15 +219,30 @@ impl Beams {
 /// equal values; not in any particular order.
 fn top_k(row: &[f32], k: usize, mut f: impl FnMut(u32, f32)) {
     // A small buffer kept sorted descending; k is at most a few dozen.
+    const CHUNK: usize = 16;
     let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
-    for (i, &v) in row.iter().enumerate() {
-        let v = if v.is_nan() { f32::NEG_INFINITY } else { v };
-        if best.len() == k && best.last().is_some_and(|&(m, _)| v <= m) {
-            continue;
+    for (c, chunk) in row.chunks(CHUNK).enumerate() {
+        // Once the buffer is full, most chunks hold nothing above its minimum: a branch-free test skips them.
+        if best.len() == k
+            && let Some(&(m, _)) = best.last()
+        {
+            let mut above = false;
+            for &v in chunk {
+                above |= v > m;
+            }
+            if !above {
+                continue;
+            }
         }
-        let pos = best.partition_point(|&(m, _)| m >= v);
-        best.insert(pos, (v, i as u32));
-        best.truncate(k);
+        for (j, &v) in chunk.iter().enumerate() {
+            let v = if v.is_nan() { f32::NEG_INFINITY } else { v };
+            if best.len() == k && best.last().is_some_and(|&(m, _)| v <= m) {
+                continue;
+            }
+            let pos = best.partition_point(|&(m, _)| m >= v);
+            best.insert(pos, (v, (c * CHUNK + j) as u32));
+            best.truncate(k);
+        }
     }
     for (v, i) in best {
         f(i, v);
@@ -317,6 +332,26 @@ mod tests {
         let out = beams.finish(2);
         assert_eq!(out[1][0].ids, vec![4]);
         assert_eq!(out[1][1].ids, vec![3, 4]);
+    }
+
+    #[test]
+    fn top_k_matches_a_full_sort_on_long_rows() {
+        // A pseudo-random row with repeated values, longer than several chunks.
+        let row: Vec<f32> = (0..1000u32)
+            .map(|i| ((i * 7919) % 97) as f32 - if i % 13 == 0 { f32::NAN } else { 0.0 })
+            .collect();
+        for k in [1, 3, 8, 40] {
+            let mut got = Vec::new();
+            top_k(&row, k, |i, v| got.push((i, v)));
+            let mut all: Vec<(u32, f32)> = row
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (i as u32, if v.is_nan() { f32::NEG_INFINITY } else { v }))
+                .collect();
+            all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            all.truncate(k);
+            assert_eq!(got, all, "k = {k}");
+        }
     }
 
     #[test]
