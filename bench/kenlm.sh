@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds KenLM's lmplz, build_binary and query (Release) from PyPI's `kenlm` source distribution, for
+# Builds KenLM's lmplz, build_binary, query and kenlm_benchmark (Release) from PyPI's `kenlm` source distribution, for
 # side-by-side benchmarks with fivegram. The build lives outside the repository.
 #
 #   bench/kenlm.sh [BUILD_DIR]        default: ../kenlm-build next to the repository
@@ -7,7 +7,7 @@
 # Environment: JOBS (parallel make jobs, default 1), KENLM_VERSION (default 0.3.0), KENLM_SDIST (download
 # directory, default /tmp/kenlm-sdist). Needs cmake, a C++ compiler, Boost (program_options, system, thread),
 # zlib, bzip2 and xz headers: installed with apt-get when missing and running as root.
-# Afterwards: BUILD_DIR/bin/{lmplz,build_binary,query}.
+# Afterwards: BUILD_DIR/bin/{lmplz,build_binary,query,kenlm_benchmark}.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=$(realpath -m "${1:-$repo/../kenlm-build}")
@@ -44,8 +44,8 @@ rm -rf "$build/src"
 mkdir -p "$build/src" "$build/bin"
 tar -xzf "$tarball" -C "$build/src" --strip-components=1
 cmake -S "$build/src" -B "$build/cmake" -DCMAKE_BUILD_TYPE=Release -DKENLM_MAX_ORDER=6 >/dev/null
-make -C "$build/cmake" -j"$jobs" lmplz build_binary query
-for tool in lmplz build_binary query; do
+make -C "$build/cmake" -j"$jobs" lmplz build_binary query kenlm_benchmark
+for tool in lmplz build_binary query kenlm_benchmark; do
   cp "$(find "$build/cmake" -type f -name "$tool" -perm -u+x | head -1)" "$build/bin/$tool"
 done
-echo "built: $build/bin/lmplz $build/bin/build_binary $build/bin/query"
+echo "built: $build/bin/lmplz $build/bin/build_binary $build/bin/query $build/bin/kenlm_benchmark"

@@ -36,48 +36,55 @@ struct Data {
     lines: Vec<String>,
 }
 
-fn data() -> Option<Data> {
+/// The data to run on: `Ok(None)` when none is configured, `Err` when what is configured cannot be read.
+fn data() -> Result<Option<Data>, String> {
     if let (Some(model), Some(text)) = (
         std::env::var_os("FIVEGRAM_BENCH_MODEL"),
         std::env::var_os("FIVEGRAM_BENCH_TEXT"),
     ) {
-        let file = std::fs::File::open(&text).expect("FIVEGRAM_BENCH_TEXT");
-        let lines = std::io::BufReader::new(file).lines().map(|l| l.unwrap()).collect();
-        return Some(Data {
+        let what = |e: std::io::Error| format!("FIVEGRAM_BENCH_TEXT {}: {e}", Path::new(&text).display());
+        let file = std::fs::File::open(&text).map_err(what)?;
+        let lines = std::io::BufReader::new(file)
+            .lines()
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(what)?;
+        return Ok(Some(Data {
             store_dir: PathBuf::from(model),
             _temp: None,
             arpa: None,
             lines,
-        });
+        }));
     }
     let reference = std::env::var_os("FIVEGRAM_REFERENCE")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/kenlm"));
     let arpa = reference.join("m30k.en.o5.arpa.gz");
-    let mirror = std::env::var_os("FIVEGRAM_MIRROR").map(PathBuf::from)?;
+    let Some(mirror) = std::env::var_os("FIVEGRAM_MIRROR").map(PathBuf::from) else {
+        return Ok(None);
+    };
     let text = mirror.join("multi30k/val.en.gz");
     if !arpa.is_file() || !text.is_file() {
-        return None;
+        return Ok(None);
     }
-    let temp = tempfile::tempdir().unwrap();
+    let temp = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let options = BuildOptions {
         shards: 1,
         quantize: 8,
         ..BuildOptions::default()
     };
-    build_from_arpa(&arpa, temp.path(), &options).unwrap();
-    let mut reader = TextReader::open(&text, Decoding::Strict).unwrap();
+    build_from_arpa(&arpa, temp.path(), &options).map_err(|e| e.to_string())?;
+    let mut reader = TextReader::open(&text, Decoding::Strict).map_err(|e| e.to_string())?;
     let mut lines = Vec::new();
     let mut line = String::new();
-    while reader.read_line(&mut line).unwrap() {
+    while reader.read_line(&mut line).map_err(|e| e.to_string())? {
         lines.push(line.clone());
     }
-    Some(Data {
+    Ok(Some(Data {
         store_dir: temp.path().to_path_buf(),
         _temp: Some(temp),
         arpa: Some(arpa),
         lines,
-    })
+    }))
 }
 
 /// Scores every sentence in lock step; returns the sum of the log10 probabilities.
@@ -174,15 +181,28 @@ fn bench_model<M: LanguageModel>(
 }
 
 fn benches(c: &mut Criterion) {
-    let Some(data) = data() else {
-        eprintln!(
-            "store bench: no data; set FIVEGRAM_MIRROR (and FIVEGRAM_REFERENCE), or FIVEGRAM_BENCH_MODEL and \
-             FIVEGRAM_BENCH_TEXT"
-        );
-        return;
+    let data = match data() {
+        Ok(Some(data)) => data,
+        Ok(None) => {
+            eprintln!(
+                "store bench: no data; set FIVEGRAM_MIRROR (and FIVEGRAM_REFERENCE), or FIVEGRAM_BENCH_MODEL and \
+                 FIVEGRAM_BENCH_TEXT"
+            );
+            return;
+        }
+        Err(e) => {
+            eprintln!("store bench: {e}");
+            return;
+        }
     };
-    let store: Store<MappedFile> = Store::open(&data.store_dir).unwrap().with_parallel(false);
-    let parallel: Store<MappedFile> = Store::open(&data.store_dir).unwrap();
+    let (store, parallel): (Store<MappedFile>, Store<MappedFile>) =
+        match (Store::open(&data.store_dir), Store::open(&data.store_dir)) {
+            (Ok(store), Ok(parallel)) => (store.with_parallel(false), parallel),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("store bench: {e}");
+                return;
+            }
+        };
     let ids = |model: &dyn LanguageModel| -> Vec<Vec<WordId>> {
         data.lines
             .iter()
@@ -192,7 +212,13 @@ fn benches(c: &mut Criterion) {
     let sentences = ids(&store);
     bench_model(c, "store", &store, Some(&parallel), &sentences);
     if let Some(arpa) = &data.arpa {
-        let reference = ArpaModel::open(arpa).unwrap().with_parallel(false);
+        let reference = match ArpaModel::open(arpa) {
+            Ok(model) => model.with_parallel(false),
+            Err(e) => {
+                eprintln!("store bench: {e}");
+                return;
+            }
+        };
         let sentences = ids(&reference);
         bench_model(c, "arpa", &reference, None, &sentences);
     }
