@@ -26,7 +26,7 @@ pub enum Command {
     Estimate(estimate::Args),
     /// Score text with a model: per-sentence log10 totals and perplexity, as KenLM's `query` prints them.
     Query(query::Args),
-    /// Build a sharded, compressed model directory from an ARPA file.
+    /// Build a sharded, compressed model directory from an ARPA file or from text (estimated first).
     Build(build::Args),
     /// Check every checksum of a model directory.
     Verify(verify::Args),
