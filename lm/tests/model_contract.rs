@@ -306,3 +306,5 @@ contract_tests!(
     store_64_shards_exact_as_dyn,
     store_model(64, 0, true) as Box<dyn LanguageModel>
 );
+contract_tests!(store_3_shards_4_bits, store_model(3, 4, true));
+contract_tests!(store_5_shards_16_bits_serial, store_model(5, 16, false));
