@@ -6,6 +6,12 @@
 //! N, a log10 backoff weight. The result, [`Model`], writes itself as ARPA ([`Model::write_arpa`]) in the same
 //! n-gram order as `lmplz` (unigrams by word id, which is first-seen order; higher orders in suffix order).
 //!
+//! [`estimate_to_arpa`] writes the ARPA file directly. It keeps the trie in memory (about 16 bytes per n-gram at
+//! the peak) when that fits the counts' memory budget, and otherwise streams the estimation through sorted
+//! temporary files the way `lmplz` does (see `stream`: an adjust pass, then per order a sort into context order,
+//! a context pass, a sort back into suffix order and an interpolation pass), which keeps memory within the
+//! budget whatever the corpus size. Both write the same bytes ([`Strategy`] forces one).
+//!
 //! # Modified Kneser-Ney, as `lmplz` does it
 //! - Discounts D1, D2, D3+ per order from the counts of counts of adjusted counts (Chen & Goodman eq. 26). When
 //!   one is undefined or out of range, estimation fails unless [`EstimateConfig::discount_fallback`] gives

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use fivegram_lm::count::{self, CountConfig, Counter, FullCounts, Tokenizer, whitespace_tokens};
-use fivegram_lm::estimate::{self, Discount, EstimateConfig, Model, Smoothing};
+use fivegram_lm::estimate::{self, Discount, EstimateConfig, Model, Smoothing, Strategy};
 use proptest::prelude::*;
 
 const TEXT: &str = "the cat sat on the mat
@@ -239,6 +239,31 @@ fn options_are_checked() {
     assert!(err.contains("no text"), "{err}");
 }
 
+#[test]
+fn streamed_estimation_reports_a_missing_temp_dir_and_leaves_no_output() {
+    let lines: Vec<&str> = TEXT.lines().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let temp = dir.path().join("scratch");
+    std::fs::create_dir(&temp).unwrap();
+    let mut config = CountConfig::new(3);
+    config.temp_dir = Some(temp.clone());
+    let mut counter = Counter::new(config).unwrap();
+    for line in &lines {
+        counter
+            .add_sentence(whitespace_tokens(line), Path::new("fixture"), 1)
+            .unwrap();
+    }
+    let counts = counter.finish().unwrap();
+    std::fs::remove_dir(&temp).unwrap();
+    let out = dir.path().join("model.arpa");
+    let err = estimate::estimate_to_arpa_with(counts, &mkn(), &out, Strategy::Streamed)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("scratch"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 fn files(dir: &Path, lines: &[&str]) -> Vec<PathBuf> {
     let p = dir.join("c.txt");
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
@@ -286,5 +311,40 @@ proptest! {
             |_| {},
         ).unwrap();
         prop_assert_eq!(&collect(&tiny), &base);
+    }
+
+    /// Estimating streamed through disk writes the same bytes as estimating in memory, for every order, both
+    /// estimators, with and without pruning.
+    #[test]
+    fn streamed_estimation_is_byte_identical(
+        lines in prop::collection::vec(prop::collection::vec(0u8..16, 0..12), 1..80),
+        order in 1usize..=6,
+        stupid in any::<bool>(),
+        prune in 0u64..3,
+    ) {
+        let text: Vec<String> = lines
+            .iter()
+            .map(|l| l.iter().map(|w| format!("w{w}")).collect::<Vec<_>>().join(" "))
+            .collect();
+        let refs: Vec<&str> = text.iter().map(String::as_str).collect();
+        let config = EstimateConfig {
+            smoothing: if stupid { Smoothing::StupidBackoff { alpha: 0.4 } } else { Smoothing::ModifiedKneserNey },
+            prune: if prune > 0 && order >= 2 { vec![0, prune] } else { Vec::new() },
+            ..mkn()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("memory.arpa"), dir.path().join("streamed.arpa"));
+        let in_memory =
+            estimate::estimate_to_arpa_with(count_lines(&refs, order, 1 << 20), &config, &a, Strategy::InMemory);
+        let streamed =
+            estimate::estimate_to_arpa_with(count_lines(&refs, order, 1 << 20), &config, &b, Strategy::Streamed);
+        match (in_memory, streamed) {
+            (Ok(x), Ok(y)) => {
+                prop_assert_eq!(x, y);
+                prop_assert_eq!(std::fs::read_to_string(&a).unwrap(), std::fs::read_to_string(&b).unwrap());
+            }
+            (Err(x), Err(y)) => prop_assert_eq!(x.to_string(), y.to_string()),
+            (x, y) => prop_assert!(false, "in memory {:?}, streamed {:?}", x.map(|_| ()), y.map(|_| ())),
+        }
     }
 }

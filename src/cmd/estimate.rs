@@ -64,10 +64,12 @@ pub struct Args {
     /// a threshold).
     #[arg(long, num_args = 1.., value_delimiter = ',', value_name = "T")]
     pub prune: Vec<u64>,
-    /// Memory budget for counting, e.g. 500M, 4G (suffixes K, M, G, T are powers of 1024; no suffix: bytes).
+    /// Memory budget for counting and estimation, e.g. 500M, 4G (suffixes K, M, G, T are powers of 1024; no
+    /// suffix: bytes). Estimation runs in memory when its n-gram trie fits the budget, else it is streamed through
+    /// sorted temporary files (like lmplz), which keeps the peak within the budget plus a few tens of MB.
     #[arg(long, short = 'S', default_value = "1G")]
     pub memory: String,
-    /// Directory for temporary sorted runs (default: the system temporary directory).
+    /// Directory for temporary sorted runs and estimation files (default: the system temporary directory).
     #[arg(long, short = 'T', value_name = "DIR")]
     pub temp_dir: Option<PathBuf>,
     /// Stupid Backoff's back-off factor.

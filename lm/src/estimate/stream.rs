@@ -118,7 +118,10 @@ impl KeyWriter {
 /// Reads a [`KeyFile`] once, front to back.
 #[derive(Debug)]
 struct KeyReader {
-    reader: BufReader<File>,
+    file: File,
+    buf: Box<[u8]>,
+    pos: usize,
+    end: usize,
     left: u64,
     key: [u32; MAX_ORDER],
     k: usize,
@@ -128,38 +131,54 @@ fn corrupt(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("corrupt temporary file ({what})"))
 }
 
+/// The longest coded entry: the shared-prefix byte, MAX_ORDER word varints and a value varint.
+const MAX_ENTRY: usize = 1 + 5 * MAX_ORDER + 10;
+
+/// Decodes a varint at `buf[*i..]`.
+#[inline]
+fn varint_at(buf: &[u8], i: &mut usize) -> io::Result<u64> {
+    let mut v = 0u64;
+    let mut shift = 0;
+    loop {
+        let b = *buf.get(*i).ok_or_else(|| corrupt("truncated"))?;
+        *i += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Ok(v);
+        }
+        shift += 7;
+        if shift > 63 {
+            return Err(corrupt("varint"));
+        }
+    }
+}
+
 impl KeyReader {
     fn new(file: KeyFile) -> Self {
         KeyReader {
-            reader: BufReader::with_capacity(IO_BUFFER, file.file),
+            file: file.file,
+            buf: vec![0u8; IO_BUFFER].into_boxed_slice(),
+            pos: 0,
+            end: 0,
             left: file.entries,
             key: [0; MAX_ORDER],
             k: file.k,
         }
     }
 
-    #[inline]
-    fn byte(&mut self) -> io::Result<u8> {
-        let mut b = [0u8; 1];
-        self.reader.read_exact(&mut b)?;
-        Ok(b[0])
-    }
-
-    #[inline]
-    fn varint(&mut self) -> io::Result<u64> {
-        let mut v = 0u64;
-        let mut shift = 0;
-        loop {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Ok(v);
+    /// Moves the unread bytes to the front and reads more.
+    fn refill(&mut self) -> io::Result<()> {
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        while self.end < self.buf.len() {
+            let read = self.file.read(&mut self.buf[self.end..])?;
+            if read == 0 {
+                break;
             }
-            shift += 7;
-            if shift > 63 {
-                return Err(corrupt("varint"));
-            }
+            self.end += read;
         }
+        Ok(())
     }
 
     /// The next entry: the key is in `self.key[..k]`.
@@ -169,14 +188,21 @@ impl KeyReader {
             return Ok(None);
         }
         self.left -= 1;
-        let shared = usize::from(self.byte()?);
+        if self.end - self.pos < MAX_ENTRY {
+            self.refill()?;
+        }
+        let buf = &self.buf[self.pos..self.end];
+        let shared = usize::from(*buf.first().ok_or_else(|| corrupt("truncated"))?);
         if shared > self.k {
             return Err(corrupt("shared prefix"));
         }
-        for i in shared..self.k {
-            self.key[i] = u32::try_from(self.varint()?).map_err(|_| corrupt("word id"))?;
+        let mut i = 1;
+        for w in &mut self.key[shared..self.k] {
+            *w = u32::try_from(varint_at(buf, &mut i)?).map_err(|_| corrupt("word id"))?;
         }
-        self.varint().map(Some)
+        let value = varint_at(buf, &mut i)?;
+        self.pos += i;
+        Ok(Some(value))
     }
 }
 
@@ -190,6 +216,21 @@ struct Rec<const K: usize> {
 
 impl<const K: usize> Rec<K> {
     const BYTES: usize = 4 * K + 8;
+
+    /// The key as two integers that compare like the key (two comparisons instead of up to K).
+    #[inline]
+    fn packed(&self) -> (u128, u64) {
+        let mut hi = 0u128;
+        let mut lo = 0u64;
+        for (i, &w) in self.key.iter().enumerate() {
+            if i < 4 {
+                hi |= u128::from(w) << (96 - 32 * i);
+            } else {
+                lo |= u64::from(w) << (32 - 32 * (i - 4));
+            }
+        }
+        (hi, lo)
+    }
 
     fn encode(&self, out: &mut [u8]) {
         for (i, w) in self.key.iter().chain([&self.a, &self.b]).enumerate() {
@@ -251,7 +292,7 @@ impl<const K: usize> Sorter<K> {
     }
 
     fn sort(&mut self) {
-        self.buf.par_sort_unstable_by(|x, y| x.key.cmp(&y.key));
+        self.buf.par_sort_unstable_by_key(Rec::packed);
     }
 
     fn spill(&mut self) -> Result<()> {
@@ -409,6 +450,7 @@ struct Open {
 
 /// Pass 1: the n-grams of every order with their counts, from the sorted order-N counts. Follows `Trie::build`
 /// step for step.
+#[allow(clippy::needless_range_loop)]
 fn adjust(counts: &FullCounts, raw_only: bool, thresholds: &[u64], dir: &Path) -> Result<Adjusted> {
     let n = counts.order();
     let vocab_len = counts.vocab.len();
@@ -678,7 +720,7 @@ pub(crate) fn estimate_with_sort_buffers(
         },
     };
     let adjusted = adjust(&counts, matches!(mode, Mode::Stupid { .. }), &thresholds, &dir)?;
-    let vocab = std::mem::replace(&mut counts.vocab, Vocab::new());
+    let vocab = std::mem::take(&mut counts.vocab);
     drop(counts);
     let (discounts, warnings) = match mode {
         Mode::Mkn => discounts_from(&adjusted.counts_of_counts, config.discount_fallback)?,
