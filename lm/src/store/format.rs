@@ -506,6 +506,50 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any sections round-trip: each section's bytes are where the directory says, and the file verifies.
+        #[test]
+        fn random_sections_round_trip(
+            sections in proptest::collection::vec(
+                (proptest::prelude::any::<bool>(), proptest::collection::vec(proptest::prelude::any::<u64>(), 0..40)),
+                0..8,
+            ),
+            order in 1u32..=6,
+        ) {
+            let fields = HeaderFields { order, vocab_size: 77, shard: 0, shards: 1, quant_bits: 0, ngrams: 5 };
+            let mut w = ContainerWriter::new(Vec::new(), Kind::Shard, &fields).unwrap();
+            let mut expected = Vec::new();
+            for (i, (as_words, words)) in sections.iter().enumerate() {
+                let tag = 3 * i as u32 + 1;
+                let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+                if *as_words {
+                    w.words_section(tag, words).unwrap();
+                } else {
+                    w.bytes_section(tag, &bytes[..bytes.len() / 2]).unwrap();
+                }
+                expected.push((tag, if *as_words { bytes.clone() } else { bytes[..bytes.len() / 2].to_vec() }));
+            }
+            let bytes = w.finish().unwrap().0;
+            let path = Path::new("p.fgs");
+            let c = Container::parse(path, &bytes, Kind::Shard).unwrap();
+            proptest::prop_assert_eq!(c.fields.order, order);
+            for (tag, content) in &expected {
+                let s = c.section(*tag).unwrap();
+                proptest::prop_assert_eq!(&bytes[s.offset as usize..(s.offset + s.len) as usize], &content[..]);
+            }
+            c.verify(path, &bytes).unwrap();
+        }
+
+        /// Arbitrary bytes are refused (or, if they parse, checked) without panicking.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let path = Path::new("junk.fgs");
+            if let Ok(c) = Container::parse(path, &bytes, Kind::Shard) {
+                let _ = c.verify(path, &bytes);
+            }
+        }
+    }
+
     #[test]
     fn newer_versions_are_refused_by_name() {
         let mut bytes = sample();
