@@ -194,7 +194,8 @@ def main(argv=None) -> int:
     manifest = export.base_manifest(
         "seq2seq", cfg, src_lang=src, tgt_lang=tgt,
         training={"command": conf["command"], "data": f"{conf['args'].get('corpus', 'multi30k')} train "
-                  f"{src}-{tgt} ({', '.join(Path(p).name for p in conf['data'].values())})",
+                  f"{src}-{tgt} ({', '.join(Path(p).name for k, p in conf['data'].items() if k.startswith('train'))}); "
+                  "val for checkpoint selection",
                   "epochs": epoch, "checkpoint": desc, "seed": conf["args"]["seed"],
                   "torch": conf["torch"].split("+")[0], "bleu_val": scores.get("val", {}).get("fp32_greedy",
                                                                                              at["val_bleu_greedy"]),
