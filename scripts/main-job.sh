@@ -19,6 +19,18 @@ echo "== a 5-gram modified Kneser-Ney model of Multi30k English (identical to Ke
 echo "== its perplexity on test_2016_flickr (KenLM: 52.647737 including OOVs)"
 "$fg" query "$models/m30k.en.o5.arpa" < <(gzip -dc "$("$fg" corpora path multi30k test_2016_flickr en)") | tail -n 4
 
+m="$FIVEGRAM_MIRROR/multi30k"
+echo "== phrase-based en→de on Multi30k (weights tuned on val), scored on test_2016_flickr"
+"$fg" train-translation --from en --to de --src "$m/train.en.gz" --tgt "$m/train.de.gz" \
+  --weights translate/weights/en-de.json --threads 2
+gzip -dc "$m/test_2016_flickr.en.gz" | "$fg" translate --backend ngram --from en --to de > "$models/test.ngram.de"
+"$fg" eval bleu --ref <(gzip -dc "$m/test_2016_flickr.de.gz") < "$models/test.ngram.de"
+
+echo "== the neural en→de model in neural/models through ONNX Runtime (installed from PyPI's onnxruntime wheel)"
+scripts/install-onnxruntime.sh
+gzip -dc "$m/test_2016_flickr.en.gz" | "$fg" translate --backend neural --from en --to de > "$models/test.neural.de"
+"$fg" eval bleu --ref <(gzip -dc "$m/test_2016_flickr.de.gz") < "$models/test.neural.de"
+
 echo "== the default English spelling model (about 10 minutes on 2 cores), then the seed query"
 FIVEGRAM_BIN="$fg" scripts/build-spell-model.sh
 "$fg" spell "scrumbled uggs Bundict"

@@ -56,7 +56,7 @@ pub struct Args {
     /// Input files (plain or gzip) instead of stdin.
     #[arg(value_name = "FILE")]
     input: Vec<PathBuf>,
-    /// Hypotheses kept per stack (default: the model's, 200).
+    /// Hypotheses kept per stack (ngram; default: the model's, 200) or beam width (neural; default 4).
     #[arg(long, value_name = "N")]
     beam: Option<usize>,
     /// Translations per line.
