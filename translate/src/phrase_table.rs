@@ -134,35 +134,9 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// A read-only memory map of a whole file: the one place this crate maps files.
-#[derive(Debug)]
-pub struct MappedFile(memmap2::Mmap);
-
-impl MappedFile {
-    /// Maps `path`; an empty file is a truncated model file.
-    pub fn open(path: &Path) -> Result<MappedFile> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-        if len == 0 {
-            return Err(Error::Corrupt {
-                path: path.to_path_buf(),
-                what: "empty file (truncated)".into(),
-            });
-        }
-        // SAFETY: the map must not change under us. Model files are only ever written under a temporary name and
-        // renamed into place (`write_atomic`), so a retrained model gets new inodes and open maps keep the old,
-        // complete files. Editing model files in place while they are open is unsupported.
-        #[allow(unsafe_code)]
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        Ok(MappedFile(map))
-    }
-}
-
-impl AsRef<[u8]> for MappedFile {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
-}
+/// The phrase table's files are mapped by the workspace's one memory-map helper (read-only, random-access advice,
+/// empty files refused as truncated); see its safety contract: files are replaced by rename, never edited in place.
+pub use fivegram_lm::mmap::MappedFile;
 
 /// One translation option as read from the table, borrowing nothing.
 #[derive(Debug, Clone, PartialEq)]
