@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p fivegram-lm --example store_speed -- MODEL_DIR TEXT [--threads N] [--rounds R]
-//!     [--mode lockstep|sequential]
+//!     [--mode lockstep|sequential] [--cache]
 //! ```
 //! - `TEXT`: one sentence per line, tokenized as the model was (whitespace-separated, like `fivegram query`).
 //! - `--threads N` (default 1): the rayon pool the batches are answered on; with 1 the store answers every batch
@@ -12,6 +12,9 @@
 //! - `--mode lockstep` (default): every sentence advanced one word per `score_batch` call, all sentences in one
 //!   batch ([`score_sentences`], what `fivegram query` does); `sequential`: one `score` call per word, one
 //!   sentence after another (no batching).
+//! - `--cache`: a per-thread cache of recent lookups answers repeated `(context, word)` pairs
+//!   (`Store::with_cache(true)`; emptied before every round, so that no round finds the previous round's
+//!   queries there); by default every query is looked up in the shard.
 //! - `--rounds R` (default 5): the text is scored R times after it has been read and mapped to ids; round 1 is
 //!   the first touch of the model's pages.
 //!
@@ -27,7 +30,8 @@ use fivegram_lm::model::{LanguageModel, WordId};
 use fivegram_lm::query::{SentenceScore, score_sentences, split_words};
 use fivegram_lm::store::Store;
 
-const USAGE: &str = "usage: store_speed MODEL_DIR TEXT [--threads N] [--rounds R] [--mode lockstep|sequential]";
+const USAGE: &str =
+    "usage: store_speed MODEL_DIR TEXT [--threads N] [--rounds R] [--mode lockstep|sequential] [--cache]";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -41,11 +45,12 @@ struct Options {
     threads: usize,
     rounds: usize,
     mode: Mode,
+    cache: bool,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut positional = Vec::new();
-    let (mut threads, mut rounds, mut mode) = (1, 5, Mode::Lockstep);
+    let (mut threads, mut rounds, mut mode, mut cache) = (1, 5, Mode::Lockstep, false);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
@@ -70,6 +75,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
                     other => return Err(format!("--mode {other}: use lockstep or sequential")),
                 }
             }
+            "--cache" => cache = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0)
@@ -87,6 +93,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         threads,
         rounds,
         mode,
+        cache,
     })
 }
 
@@ -103,7 +110,9 @@ fn cpu_seconds() -> f64 {
 }
 
 fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
-    let store = Store::open(&options.model)?.with_parallel(options.threads > 1);
+    let mut store = Store::open(&options.model)?
+        .with_parallel(options.threads > 1)
+        .with_cache(options.cache);
     let text = std::fs::read_to_string(&options.text).map_err(|e| format!("{}: {e}", options.text.display()))?;
     let sentences: Vec<Vec<WordId>> = text
         .lines()
@@ -111,12 +120,13 @@ fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let words: usize = sentences.iter().map(|s| s.len() + 1).sum();
     println!(
-        "model {} ({} shards), {} sentences, {words} words, {} thread(s), {:?}",
+        "model {} ({} shards), {} sentences, {words} words, {} thread(s), {:?}, cache {}",
         options.model.display(),
         store.manifest().shards,
         sentences.len(),
         options.threads,
-        options.mode
+        options.mode,
+        if options.cache { "on" } else { "off" }
     );
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
@@ -125,6 +135,7 @@ fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let mut scores: Vec<SentenceScore> = Vec::new();
     let mut rounds = Vec::new();
     for round in 1..=options.rounds {
+        store.clear_cache();
         let (cpu, start) = (cpu_seconds(), Instant::now());
         let total: f64 = pool.install(|| match options.mode {
             Mode::Lockstep => {

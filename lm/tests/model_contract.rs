@@ -279,6 +279,16 @@ contract_tests!(
 
 /// The store (`fivegram_lm::store`), built from the same fixture and opened from bytes in memory.
 fn store_model(shards: u32, quantize: u32, parallel: bool) -> Box<fivegram_lm::store::Store<Vec<u8>>> {
+    store_model_cached(shards, quantize, parallel, true)
+}
+
+/// [`store_model`], with the cache of recent lookups on or off.
+fn store_model_cached(
+    shards: u32,
+    quantize: u32,
+    parallel: bool,
+    cache: bool,
+) -> Box<fivegram_lm::store::Store<Vec<u8>>> {
     use fivegram_lm::store::Store;
     use fivegram_lm::store::build::{BuildOptions, build_from_arpa};
     let dir = tempfile::tempdir().unwrap();
@@ -296,7 +306,7 @@ fn store_model(shards: u32, quantize: u32, parallel: bool) -> Box<fivegram_lm::s
         manifest.files[1..].iter().map(|f| read(&f.name)).collect(),
     )
     .unwrap();
-    Box::new(store.with_parallel(parallel))
+    Box::new(store.with_parallel(parallel).with_cache(cache))
 }
 
 contract_tests!(store_1_shard_exact, store_model(1, 0, true));
@@ -307,4 +317,9 @@ contract_tests!(
     store_model(64, 0, true) as Box<dyn LanguageModel>
 );
 contract_tests!(store_3_shards_4_bits, store_model(3, 4, true));
+contract_tests!(store_2_shards_no_cache, store_model_cached(2, 0, true, false));
+contract_tests!(
+    store_1_shard_8_bits_no_cache_serial,
+    store_model_cached(1, 8, false, false)
+);
 contract_tests!(store_5_shards_16_bits_serial, store_model(5, 16, false));

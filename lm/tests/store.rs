@@ -244,8 +244,14 @@ proptest! {
             }
         }
         // One batch of everything (answered in context order, reusing walks) equals the single queries.
+        let store = store.with_cache(true);
         let mut answers = Vec::new();
         store.score_batch(&batch, &mut answers);
+        // Again, with the answers in the cache of recent lookups; and the single queries without the cache.
+        let mut again = Vec::new();
+        store.score_batch(&batch, &mut again);
+        prop_assert_eq!(&answers, &again);
+        let store = store.with_cache(false);
         for (q, a) in batch.iter().zip(&answers) {
             prop_assert_eq!(*a, store.score(&q.0, q.1));
         }

@@ -15,6 +15,14 @@ pub(crate) fn word(bytes: &[u8], i: usize) -> u64 {
     }
 }
 
+/// Reads the byte at bit `bit` of `bytes` (0 past the end), only so that its cache line is on its way before it
+/// is used: a batched lookup touches the lines of all its queries in one pass, and their cache misses overlap
+/// instead of following one another. Callers fold the results into [`std::hint::black_box`].
+#[inline]
+pub(crate) fn touch(bytes: &[u8], bit: u64) -> u8 {
+    bytes.get((bit / 8) as usize).copied().unwrap_or(0)
+}
+
 /// The number of 64-bit words that hold `bits` bits.
 pub(crate) fn words_for_bits(bits: u64) -> u64 {
     bits.div_ceil(64)
@@ -162,6 +170,12 @@ impl<'a> IntVec<'a> {
     /// A view of `bytes` (validated by the caller to hold [`words_needed`](Self::words_needed) words).
     pub(crate) fn new(bytes: &'a [u8], width: u32) -> IntVec<'a> {
         IntVec { bytes, width }
+    }
+
+    /// [`touch`] for value number `i`.
+    #[inline]
+    pub(crate) fn touch(&self, i: u64) -> u8 {
+        touch(self.bytes, i.wrapping_mul(u64::from(self.width)))
     }
 
     /// Value number `i`.

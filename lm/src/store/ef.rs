@@ -16,7 +16,9 @@
 //! of words, `u32` entries packed two per word; its size is a function of `(n, u)` alone
 //! ([`EliasFano::words_needed`]), which is what opening a file validates.
 
-use super::bits::{IntVec, IntVecBuilder, mask, select_in_word, word, words_for_bits};
+use std::hint::black_box;
+
+use super::bits::{IntVec, IntVecBuilder, mask, select_in_word, touch, word, words_for_bits};
 
 /// One hint per this many ones (or zeros).
 const SAMPLE: u64 = 256;
@@ -31,6 +33,19 @@ const NEAR_ZEROS: u64 = 256;
 pub(crate) const GROUP: usize = 32;
 /// "No such position or value" in batched calls.
 pub(crate) const NONE: u64 = u64::MAX;
+
+/// What [`EliasFano::locate`] found: the answer, or the bucket to search.
+#[derive(Debug, Clone, Copy)]
+enum Located {
+    Done(Option<u64>),
+    /// The value `target` can only be in the bucket of high parts starting at bit `pos`, whose first value has
+    /// index `first`.
+    Bucket {
+        target: u64,
+        pos: u64,
+        first: u64,
+    },
+}
 
 /// The layout that `(n, u)` determines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -377,6 +392,13 @@ impl<'a> EliasFano<'a> {
                 (lo[q], hi[q]) = self.hint_range(i, false);
             }
         }
+        // Each pass first touches the lines the next one reads, for all indices (see `bits::touch`).
+        let mut touched = 0u8;
+        for (q, &i) in idx.iter().enumerate() {
+            if i < self.n {
+                touched ^= touch(self.directory, lo[q] * 32) ^ touch(self.directory, hi[q] * 32);
+            }
+        }
         let mut skip = [0u64; GROUP];
         for (q, i) in idx.iter_mut().enumerate() {
             if *i >= self.n {
@@ -386,10 +408,14 @@ impl<'a> EliasFano<'a> {
             let block = self.search_blocks(*i, lo[q], hi[q], false);
             lo[q] = block;
             match i.checked_sub(self.ones_before(block)) {
-                Some(s) => skip[q] = s,
+                Some(s) => {
+                    skip[q] = s;
+                    touched ^= touch(self.high, block * BLOCK) ^ touch(self.high, block * BLOCK + BLOCK - 64);
+                }
                 None => *i = NONE,
             }
         }
+        black_box(touched);
         for (q, i) in idx.iter_mut().enumerate() {
             if *i != NONE {
                 *i = self.scan(lo[q] * BLOCK, skip[q], false).unwrap_or(NONE);
@@ -407,6 +433,13 @@ impl<'a> EliasFano<'a> {
             }
         }
         self.select1_many(&mut pos[..idx.len()]);
+        let mut touched = 0u8;
+        for (q, &i) in idx.iter().enumerate() {
+            if pos[q] != NONE {
+                touched ^= self.low.touch(i) ^ self.low.touch(i + 1) ^ touch(self.high, pos[q] + 1);
+            }
+        }
+        black_box(touched);
         for (q, &i) in idx.iter().enumerate() {
             out[q] = if pos[q] == NONE {
                 None
@@ -427,6 +460,15 @@ impl<'a> EliasFano<'a> {
             }
         }
         self.select1_many(&mut pos[..requests.len()]);
+        let mut touched = 0u8;
+        for (q, &(_, begin, _)) in requests.iter().enumerate() {
+            if pos[q] != NONE {
+                touched ^= self.low.touch(begin - 1) ^ self.low.touch(begin) ^ touch(self.high, pos[q] + 1);
+            }
+        }
+        // Short ranges are scanned now; long ones located to the bucket of high parts that must hold their key,
+        // whose lines are touched, and searched in a last pass.
+        let mut buckets = [None; GROUP];
         for (q, &(key, begin, end)) in requests.iter().enumerate() {
             let end = end.min(self.n);
             out[q] = if begin >= end {
@@ -436,19 +478,45 @@ impl<'a> EliasFano<'a> {
             } else if pos[q] == NONE {
                 None
             } else {
-                self.scan_range(key, begin, end, pos[q])
+                match self.locate(key, begin, end, pos[q]) {
+                    Located::Done(found) => found,
+                    Located::Bucket { target, pos, first } => {
+                        touched ^= touch(self.high, pos) ^ self.low.touch(first.max(begin));
+                        buckets[q] = Some((target, pos, first));
+                        None
+                    }
+                }
             };
+        }
+        black_box(touched);
+        for (q, &(_, begin, end)) in requests.iter().enumerate() {
+            if let Some((target, pos, first)) = buckets[q] {
+                out[q] = self.search_bucket(target, pos, first, begin, end.min(self.n));
+            }
         }
     }
 
     /// The rest of [`find_ranged`](Self::find_ranged) once the position of value `begin - 1` is known.
+    #[cfg(test)]
+    fn scan_range(&self, key: u64, begin: u64, end: u64, pos: u64) -> Option<u64> {
+        match self.locate(key, begin, end, pos) {
+            Located::Done(found) => found,
+            Located::Bucket { target, pos, first } => self.search_bucket(target, pos, first, begin, end),
+        }
+    }
+
+    /// Looks `key` up among the values at indices `begin..end` (`0 < begin < end <= n`) of a concatenation of
+    /// sorted ranges, given the position `pos` of value `begin - 1` in the high bits: scans a short range to
+    /// the end, and locates a long range's target bucket for [`search_bucket`](Self::search_bucket).
     #[inline]
-    fn scan_range(&self, key: u64, begin: u64, end: u64, mut pos: u64) -> Option<u64> {
+    fn locate(&self, key: u64, begin: u64, end: u64, mut pos: u64) -> Located {
         let base = self.value_at(begin - 1, pos);
-        let target = base.checked_add(key)?;
+        let Some(target) = base.checked_add(key) else {
+            return Located::Done(None);
+        };
         if end - begin > SHORT {
             if target >= self.u {
-                return None;
+                return Located::Done(None);
             }
             // The target's bucket is usually a few zeros past value `begin - 1`: count them off from there
             // instead of selecting the bucket from the directory.
@@ -457,21 +525,31 @@ impl<'a> EliasFano<'a> {
                 let start = if zeros == 0 {
                     pos + 1
                 } else {
-                    self.scan(pos, zeros - 1, true)? + 1
+                    match self.scan(pos, zeros - 1, true) {
+                        Some(p) => p + 1,
+                        None => return Located::Done(None),
+                    }
                 };
                 let first = start - (target >> self.low_width);
-                return self.search_bucket(target, start, first, begin, end);
+                return Located::Bucket {
+                    target,
+                    pos: start,
+                    first,
+                };
             }
-            return self.find(target, begin, end);
+            return Located::Done(self.find(target, begin, end));
         }
         for i in begin..end {
-            pos = self.next_one(pos + 1)?;
+            let Some(next) = self.next_one(pos + 1) else {
+                return Located::Done(None);
+            };
+            pos = next;
             let value = self.value_at(i, pos);
             if value >= target {
-                return (value == target).then_some(i);
+                return Located::Done((value == target).then_some(i));
             }
         }
-        None
+        Located::Done(None)
     }
 
     /// The index of `target` among the values at indices `begin..end`, given where its bucket of high parts

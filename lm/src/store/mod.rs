@@ -75,6 +75,7 @@ pub mod format;
 pub mod manifest;
 
 mod bits;
+mod cache;
 mod ef;
 mod quant;
 mod shard;
@@ -92,10 +93,11 @@ pub use vocab::SubBytes;
 
 use crate::model::{LanguageModel, MAX_ORDER, Scored, State, WordId};
 use crate::{Error, Result};
+use cache::Cache;
 use ef::GROUP;
 use format::{Container, Kind};
 use manifest::{MANIFEST, VOCAB};
-use shard::{Lookup, ShardLayout, tag};
+use shard::{Lookup, ShardLayout, Walk, tag};
 use vocab::VocabFile;
 
 /// Queries per rayon task in [`Store::score_batch`](LanguageModel::score_batch); smaller batches are answered
@@ -123,6 +125,10 @@ pub struct Store<D: AsRef<[u8]>> {
     order: usize,
     vocab_size: usize,
     parallel: bool,
+    /// Whether lookups go through this thread's cache ([`cache`]).
+    cache: bool,
+    /// This store's id for the per-thread caches.
+    id: u64,
 }
 
 impl Store<MappedFile> {
@@ -250,7 +256,24 @@ impl<D: AsRef<[u8]>> Store<D> {
             vocab,
             shards: files,
             parallel: true,
+            cache: false,
+            id: cache::new_owner(),
         })
+    }
+
+    /// Keeps a small cache of recent lookups per thread (`true`: a hit costs one probe of a 2.5 MB table instead
+    /// of a walk through the shard) or looks every query up (`false`, the default: on the Gutenberg 5-gram model
+    /// the cache bought nothing, since the queries that repeat are those whose trie nodes are hot anyway; on
+    /// small models it saves about a fifth, see BENCHMARKS.md). Scores are the same.
+    pub fn with_cache(mut self, cache: bool) -> Store<D> {
+        self.cache = cache;
+        self
+    }
+
+    /// Empties the cache of recent lookups for this store, in every thread (it gets a new id, so that each
+    /// thread's table is emptied when it next answers for it): e.g. so that benchmark rounds start alike.
+    pub fn clear_cache(&mut self) {
+        self.id = cache::new_owner();
     }
 
     /// Answers batches on the calling thread only (`false`) or with rayon (`true`, the default).
@@ -401,42 +424,82 @@ impl<D: AsRef<[u8]>> Store<D> {
         shard_of(key, self.manifest.shards)
     }
 
-    /// Answers queries (indices into `queries`, in the order to answer them) in groups of up to `GROUP`
-    /// consecutive queries of the same shard, each group level by level (see `ShardLayout::score_group`).
-    fn answer(&self, queries: &[(State, WordId)], order: &[u32]) -> Vec<Scored> {
-        let mut answers = Vec::with_capacity(order.len());
+    /// Answers queries (`(shard, index into queries)`, in the order to answer them, as
+    /// [`batch_order`](Self::batch_order) sorts them) in groups of up to `GROUP` consecutive distinct queries of
+    /// the same shard, each group level by level (see `ShardLayout::score_group`); a query equal to the one
+    /// before it takes its answer. Appends one answer per entry of `order` to `answers`, in that order.
+    fn answer(&self, queries: &[(State, WordId)], order: &[(u32, u32)], answers: &mut Vec<Scored>) {
+        if self.cache {
+            cache::with_cache(self.id, |cache| self.answer_with(queries, order, Some(cache), answers));
+        } else {
+            self.answer_with(queries, order, None, answers);
+        }
+    }
+
+    /// [`answer`](Self::answer), with this thread's cache of recent lookups or without one.
+    fn answer_with(
+        &self,
+        queries: &[(State, WordId)],
+        order: &[(u32, u32)],
+        mut cache: Option<&mut Cache>,
+        answers: &mut Vec<Scored>,
+    ) {
+        /// `from` of an entry answered from the cache.
+        const CACHED: usize = usize::MAX;
+        answers.reserve(order.len());
         let mut lookups = [Lookup::default(); GROUP];
+        let mut group: [(&[WordId], WordId); GROUP] = [(&[], 0); GROUP];
+        // For each entry of the current run: its query, and its slot in `group` (or CACHED, with the answer).
+        let mut run: Vec<(Query<'_>, usize, Lookup)> = Vec::new();
+        let mut walk = Walk::default();
         let mut start = 0;
         while start < order.len() {
-            let (state, word) = &queries[order[start] as usize];
-            let shard = self.shard_for(state, self.clamp_word(*word));
-            let mut end = start + 1;
-            while end < order.len() && end - start < GROUP && {
-                let (s, w) = &queries[order[end] as usize];
-                self.shard_for(s, self.clamp_word(*w)) == shard
-            } {
+            let shard = order[start].0;
+            run.clear();
+            let mut slots = 0;
+            let mut end = start;
+            while end < order.len() && order[end].0 == shard {
+                let (state, word) = &queries[order[end].1 as usize];
+                let query = (self.context(state), self.clamp_word(*word));
+                let entry = match run.last() {
+                    Some(&(last, from, lookup)) if last == query => (query, from, lookup),
+                    _ => match cache.as_ref().and_then(|c| c.get(query.0, query.1)) {
+                        Some(lookup) => (query, CACHED, lookup),
+                        None => {
+                            if slots == GROUP {
+                                break;
+                            }
+                            group[slots] = query;
+                            slots += 1;
+                            (query, slots - 1, Lookup::default())
+                        }
+                    },
+                };
+                run.push(entry);
                 end += 1;
             }
-            let group: Vec<(&[WordId], WordId)> = order[start..end]
-                .iter()
-                .map(|&i| {
-                    let (state, word) = &queries[i as usize];
-                    (self.context(state), self.clamp_word(*word))
-                })
-                .collect();
             let file = &self.shards[shard as usize];
-            let lookups = &mut lookups[..group.len()];
-            file.layout.score_group(file.data.as_ref(), &group, lookups);
-            for ((context, word), lookup) in group.iter().zip(lookups.iter()) {
+            let lookups = &mut lookups[..slots];
+            if slots > 0 {
+                file.layout
+                    .score_group(file.data.as_ref(), &group[..slots], &mut walk, lookups);
+                if let Some(cache) = cache.as_mut() {
+                    for (&(context, word), lookup) in group.iter().zip(lookups.iter()) {
+                        cache.put(context, word, lookup);
+                    }
+                }
+            }
+            for &((context, word), from, cached) in &run {
+                let lookup = if from == CACHED { cached } else { lookups[from] };
                 let mut buf = [0 as WordId; MAX_ORDER];
                 let m = context.len();
                 buf[..m].copy_from_slice(context);
-                buf[m] = *word;
+                buf[m] = word;
                 let keep = lookup.keep.min(m + 1);
                 answers.push(Scored {
                     log10: lookup.log10,
                     state: State::new(&buf[m + 1 - keep..=m]).unwrap_or_default(),
-                    ngram_length: if *word == self.vocab.unk {
+                    ngram_length: if word == self.vocab.unk {
                         0
                     } else {
                         lookup.matched as u8
@@ -445,41 +508,78 @@ impl<D: AsRef<[u8]>> Store<D> {
             }
             start = end;
         }
-        answers
     }
 
-    /// The order in which to answer a batch: by shard, then by context read from its newest word, then by word,
-    /// so that queries sharing a shard and a context suffix are answered together (the context walk is reused,
-    /// and the nodes they touch are hot in the cache).
-    fn batch_order(&self, queries: &[(State, WordId)]) -> Vec<u32>
+    /// The order in which to answer a batch, as `(shard, index)`: by shard, then by context read from its
+    /// newest word, then by word, so that queries sharing a shard and a context suffix are answered together
+    /// (their context walks are shared, and the nodes they touch are hot in the cache). Sorts one `u128` per
+    /// query where the model's vocabulary and order allow it (always for a 5-gram model of fewer than 2^24
+    /// words), tuples of words otherwise.
+    fn batch_order(&self, queries: &[(State, WordId)]) -> Vec<(u32, u32)>
     where
         D: Sync,
     {
+        let parallel = self.parallel && queries.len() > CHUNK;
+        let shards = self.manifest.shards;
+        // Context words are stored plus one (0 = no word), so that a shorter context sorts first.
+        let word_bits = u64::BITS - (self.vocab_size as u64).leading_zeros();
+        let shard_bits = u32::BITS - shards.saturating_sub(1).leading_zeros();
+        let slots = self.order.max(1) as u32;
+        if shard_bits + slots * word_bits <= 128 {
+            let key = |(i, (state, word)): (usize, &(State, WordId))| -> (u128, u32) {
+                let word = self.clamp_word(*word);
+                let context = self.context(state);
+                let mut key = u128::from(self.shard_for(state, word));
+                for slot in 0..slots as usize - 1 {
+                    let w = context.len().checked_sub(slot + 1).map_or(0, |k| context[k] + 1);
+                    key = (key << word_bits) | u128::from(w);
+                }
+                key = (key << word_bits) | u128::from(word);
+                (key, i as u32)
+            };
+            let mut keys: Vec<(u128, u32)> = if parallel {
+                queries.par_iter().enumerate().map(key).collect()
+            } else {
+                queries.iter().enumerate().map(key).collect()
+            };
+            if parallel {
+                keys.par_sort_unstable();
+            } else {
+                keys.sort_unstable();
+            }
+            let shift = slots * word_bits;
+            return keys
+                .into_iter()
+                .map(|(k, i)| ((k.checked_shr(shift).unwrap_or(0)) as u32, i))
+                .collect();
+        }
         type Key = (u32, [WordId; MAX_ORDER], u32);
         let key = |(i, (state, word)): (usize, &(State, WordId))| -> Key {
             let word = self.clamp_word(*word);
             let mut rev = [0 as WordId; MAX_ORDER];
             let context = self.context(state);
-            // Newest word first; one more than the real id, so that a shorter context sorts before a longer one.
             for (slot, &w) in rev.iter_mut().zip(context.iter().rev()) {
                 *slot = w.saturating_add(1);
             }
             rev[MAX_ORDER - 1] = word;
             (self.shard_for(state, word), rev, i as u32)
         };
-        let mut keys: Vec<Key> = if self.parallel && queries.len() > CHUNK {
+        let mut keys: Vec<Key> = if parallel {
             queries.par_iter().enumerate().map(key).collect()
         } else {
             queries.iter().enumerate().map(key).collect()
         };
-        if self.parallel && keys.len() > CHUNK {
+        if parallel {
             keys.par_sort_unstable();
         } else {
             keys.sort_unstable();
         }
-        keys.into_iter().map(|(_, _, i)| i).collect()
+        keys.into_iter().map(|(s, _, i)| (s, i)).collect()
     }
 }
+
+/// A query as a shard answers it: the context words that matter, and a valid word id.
+type Query<'a> = (&'a [WordId], WordId);
 
 /// Sizes of a model, from [`Store::info`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -555,21 +655,31 @@ impl<D: AsRef<[u8]> + Send + Sync> LanguageModel for Store<D> {
     fn score_batch(&self, queries: &[(State, WordId)], out: &mut Vec<Scored>) {
         out.clear();
         if queries.len() <= 1 {
-            out.extend(self.answer(queries, &[0][..queries.len()]));
+            let order: Vec<(u32, u32)> = queries
+                .iter()
+                .map(|(state, word)| (self.shard_for(state, self.clamp_word(*word)), 0))
+                .collect();
+            self.answer(queries, &order, out);
             return;
         }
         // Answer in shard and context order (chunks in parallel), then put the answers back in query order.
         let order = self.batch_order(queries);
-        let answers: Vec<Scored> = if self.parallel && queries.len() > CHUNK {
-            order
+        let mut answers: Vec<Scored> = Vec::with_capacity(order.len());
+        if self.parallel && queries.len() > CHUNK {
+            let chunks: Vec<Vec<Scored>> = order
                 .par_chunks(CHUNK)
-                .flat_map_iter(|chunk| self.answer(queries, chunk))
-                .collect()
+                .map(|chunk| {
+                    let mut part = Vec::with_capacity(chunk.len());
+                    self.answer(queries, chunk, &mut part);
+                    part
+                })
+                .collect();
+            chunks.into_iter().for_each(|part| answers.extend(part));
         } else {
-            self.answer(queries, &order)
-        };
+            self.answer(queries, &order, &mut answers);
+        }
         out.resize(queries.len(), Scored::default());
-        for (&i, scored) in order.iter().zip(answers) {
+        for (&(_, i), scored) in order.iter().zip(answers) {
             out[i as usize] = scored;
         }
     }

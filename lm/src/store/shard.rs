@@ -449,31 +449,42 @@ impl ShardLayout {
 
 impl ShardLayout {
     /// Scores a group of queries (at most [`GROUP`]), each a context (at most `order - 1` words, oldest first,
-    /// the last one mapping to this shard) and a valid word id, as [`walk`](Self::walk) and
-    /// [`score`](Self::score) would one by one, but level by level over the whole group: each step issues the
-    /// memory reads of all queries before it uses any, so that their cache misses overlap. Queries with the same
-    /// context as the one before them (as a sorted batch has them) share its walk.
-    pub(crate) fn score_group(&self, bytes: &[u8], queries: &[(&[WordId], WordId)], out: &mut [Lookup]) {
+    /// the last one mapping to this shard) and a valid word id, level by level over the whole group: each step
+    /// issues the memory reads of all queries before it uses any, so that their cache misses overlap.
+    ///
+    /// Context walks are shared: a query whose context ends in the same `k` words as the one before it (as
+    /// neighbours in a batch sorted by context read from its newest word have them) takes the first `k` levels
+    /// of its walk from that query's, and `walk` carries the last query's walk from one group to the next.
+    pub(crate) fn score_group(
+        &self,
+        bytes: &[u8],
+        queries: &[(&[WordId], WordId)],
+        walk: &mut Walk,
+        out: &mut [Lookup],
+    ) {
         let g = queries.len();
         debug_assert!(g <= GROUP && out.len() == g);
         let levels = self.levels.len();
-        // The distinct contexts: `walk_of[q]` is the first query with q's context.
-        let mut walk_of = [0usize; GROUP];
         let mut m = [0usize; GROUP];
         for q in 0..g {
             m[q] = queries[q].0.len().min(levels);
-            walk_of[q] = if q > 0
-                && queries[q].0[queries[q].0.len() - m[q]..] == queries[q - 1].0[queries[q - 1].0.len() - m[q - 1]..]
-            {
-                walk_of[q - 1]
-            } else {
-                q
-            };
         }
         let context = |q: usize| -> &[WordId] {
             let c = queries[q].0;
             &c[c.len() - m[q]..]
         };
+        // How many newest context words each query shares with the one before it (the carried walk for the
+        // first): so many levels of its walk are the same.
+        let mut shared = [0usize; GROUP];
+        for (q, shared) in shared.iter_mut().enumerate().take(g) {
+            let prev = if q == 0 { walk.context() } else { context(q - 1) };
+            *shared = context(q)
+                .iter()
+                .rev()
+                .zip(prev.iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count();
+        }
         // Unigrams.
         let uni_prob = Self::int(bytes, &self.uni_prob);
         let uni_keep = Self::int(bytes, &self.uni_keep);
@@ -487,13 +498,28 @@ impl ShardLayout {
                 keep: usize::from(uni_keep.get(w) == 1),
             };
         }
-        // The context walks, level by level.
+        // The context walks, level by level: `found[q]` levels of q's context are nodes of the trie.
         let mut nodes = [[0u64; MAX_ORDER]; GROUP];
         let mut found = [0usize; GROUP];
+        // A query that shares level `j` with the one before takes that one's result (which is final, as queries
+        // are visited in order); `None` when it must look level `j` up itself.
+        let copy = |q: usize, j: usize, found: &[usize], nodes: &[[u64; MAX_ORDER]], walk: &Walk| {
+            let (f, n) = if q == 0 {
+                (walk.found, walk.nodes[j])
+            } else {
+                (found[q - 1], nodes[q - 1][j])
+            };
+            (f >= j).then_some(n)
+        };
         if levels > 0 {
             let ctx1 = RankBits::new(bytes.get(self.ctx1.clone()).unwrap_or(&[]), self.vocab);
-            for q in (0..g).filter(|&q| walk_of[q] == q && m[q] > 0) {
-                if let Some(node) = ctx1.index_of(u64::from(context(q)[m[q] - 1])) {
+            for q in (0..g).filter(|&q| m[q] > 0) {
+                let node = if shared[q] >= 1 {
+                    copy(q, 1, &found, &nodes, walk)
+                } else {
+                    ctx1.index_of(u64::from(context(q)[m[q] - 1]))
+                };
+                if let Some(node) = node {
                     nodes[q][1] = node;
                     found[q] = 1;
                 }
@@ -510,41 +536,66 @@ impl ShardLayout {
                 break;
             };
             let mut k = 0;
-            for q in (0..g).filter(|&q| walk_of[q] == q && found[q] == j && m[q] > j) {
-                who[k] = q;
-                index[k] = nodes[q][j];
-                k += 1;
-            }
-            if k == 0 {
-                break;
-            }
-            Self::ef(bytes, child).pair_many(&index[..k], &mut ranges[..k]);
-            for i in 0..k {
-                let q = who[i];
-                let (begin, end) = ranges[i].unwrap_or((0, 0));
-                requests[i] = (u64::from(context(q)[m[q] - j - 1]), begin, end);
-            }
-            Self::ef(bytes, keys).find_ranged_many(&requests[..k], &mut hits[..k]);
-            for i in 0..k {
-                if let Some(node) = hits[i] {
-                    let q = who[i];
-                    nodes[q][j + 1] = node;
-                    found[q] = j + 1;
+            let mut followers = false;
+            for q in (0..g).filter(|&q| found[q] == j && m[q] > j) {
+                if shared[q] > j {
+                    followers = true;
+                } else {
+                    who[k] = q;
+                    index[k] = nodes[q][j];
+                    k += 1;
                 }
             }
+            if k == 0 && !followers {
+                break;
+            }
+            if k > 0 {
+                Self::ef(bytes, child).pair_many(&index[..k], &mut ranges[..k]);
+                for i in 0..k {
+                    let q = who[i];
+                    let (begin, end) = ranges[i].unwrap_or((0, 0));
+                    requests[i] = (u64::from(context(q)[m[q] - j - 1]), begin, end);
+                }
+                Self::ef(bytes, keys).find_ranged_many(&requests[..k], &mut hits[..k]);
+                for i in 0..k {
+                    if let Some(node) = hits[i] {
+                        let q = who[i];
+                        nodes[q][j + 1] = node;
+                        found[q] = j + 1;
+                    }
+                }
+            }
+            if followers {
+                for q in 0..g {
+                    if found[q] != j || m[q] <= j || shared[q] <= j {
+                        continue;
+                    }
+                    if let Some(node) = copy(q, j + 1, &found, &nodes, walk) {
+                        nodes[q][j + 1] = node;
+                        found[q] = j + 1;
+                    }
+                }
+            }
+        }
+        if g > 0 {
+            let last = g - 1;
+            walk.m = m[last];
+            walk.words[..m[last]].copy_from_slice(context(last));
+            walk.found = found[last];
+            walk.nodes = nodes[last];
         }
         // The extension chains, level by level.
         let mut key = [0u64; GROUP];
         let mut alive = [false; GROUP];
         for q in 0..g {
             key[q] = u64::from(queries[q].1);
-            alive[q] = found[walk_of[q]] > 0;
+            alive[q] = found[q] > 0;
         }
         for (level, j) in self.levels.iter().zip(1..) {
             let mut k = 0;
-            for q in (0..g).filter(|&q| alive[q] && found[walk_of[q]] >= j) {
+            for q in (0..g).filter(|&q| alive[q] && found[q] >= j) {
                 who[k] = q;
-                index[k] = nodes[walk_of[q]][j];
+                index[k] = nodes[q][j];
                 k += 1;
             }
             if k == 0 {
@@ -582,15 +633,31 @@ impl ShardLayout {
         }
         // The backoffs of the contexts longer than the matched n-gram's, shortest first.
         for q in 0..g {
-            let w = walk_of[q];
             let mut log10 = prob[q];
-            let (from, to) = (out[q].matched, found[w]);
-            for (j, &node) in nodes[w].iter().enumerate().take(to + 1).skip(from) {
+            let (from, to) = (out[q].matched, found[q]);
+            for (j, &node) in nodes[q].iter().enumerate().take(to + 1).skip(from) {
                 let level = &self.levels[j - 1];
                 log10 += self.books.backoff[j - 1].decode(Self::int(bytes, &level.backoff).get(node));
             }
             out[q].log10 = log10;
         }
+    }
+}
+
+/// The context walk of the last query of a group, carried to the next group of the same batch.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Walk {
+    /// The context's words (the first `m`), oldest first.
+    words: [WordId; MAX_ORDER],
+    m: usize,
+    /// Levels found, and their nodes (index = level).
+    found: usize,
+    nodes: [u64; MAX_ORDER],
+}
+
+impl Walk {
+    fn context(&self) -> &[WordId] {
+        &self.words[..self.m]
     }
 }
 
