@@ -211,6 +211,17 @@ pub struct Scratch {
     /// α → range of `cached` holding the rules for α whose β occurs in the query.
     cache: HashMap<Packed, (u32, u32), BuildFx>,
     cached: Vec<Applicable>,
+    /// A Bloom filter (one hash, [`FILTER_BITS`] bits) of the α of every rule whose β occurs in the query: the
+    /// dynamic programme looks a substring of the intended word up in `cache` only when its bit is set.
+    filter: Vec<u64>,
+}
+
+/// Bits of [`Scratch`]'s filter of applicable rules.
+const FILTER_BITS: u32 = 4096;
+
+#[inline]
+fn filter_bit(alpha: Packed) -> usize {
+    (alpha.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FILTER_BITS.trailing_zeros())) as usize
 }
 
 /// A rule that can apply to the current query: where its β occurs there.
@@ -228,6 +239,8 @@ struct Applicable {
 pub struct ErrorModel {
     costs: EditCosts,
     rules: HashMap<Packed, Vec<Rule>, BuildFx>,
+    /// β → the α of the rules that type it.
+    by_beta: HashMap<Packed, Vec<Packed>, BuildFx>,
     len: usize,
     min_edit: f32,
     /// Substitution costs between lowercase ASCII letters, derived from `costs`.
@@ -276,6 +289,7 @@ impl ErrorModel {
         let mut model = ErrorModel {
             costs,
             rules: HashMap::default(),
+            by_beta: HashMap::default(),
             len: 0,
             min_edit: 0.0,
             substitutions: Vec::new(),
@@ -321,6 +335,20 @@ impl ErrorModel {
                 } else {
                     Packed::MAX
                 });
+            }
+        }
+        scratch.filter.clear();
+        scratch.filter.resize(FILTER_BITS as usize / 64, 0);
+        for (at, &beta) in scratch.keys.iter().enumerate() {
+            // The empty β (l = 0) occurs everywhere: looked up once.
+            if beta == Packed::MAX || (at % (MAX_RULE + 1) == 0 && at > 0) {
+                continue;
+            }
+            if let Some(alphas) = self.by_beta.get(&beta) {
+                for &alpha in alphas {
+                    let bit = filter_bit(alpha);
+                    scratch.filter[bit / 64] |= 1 << (bit % 64);
+                }
             }
         }
     }
@@ -434,6 +462,10 @@ impl ErrorModel {
         };
         rule.beta[..b.len()].copy_from_slice(&b);
         rule.beta_key = pack(&b);
+        let alphas = self.by_beta.entry(rule.beta_key).or_default();
+        if !alphas.contains(&pack(&a)) {
+            alphas.push(pack(&a));
+        }
         let list = self.rules.entry(pack(&a)).or_default();
         if let Some(existing) = list
             .iter_mut()
@@ -653,8 +685,13 @@ impl ErrorModel {
             }
             // Rules from row `i`, now final, to the rows below.
             if use_rules && i < n {
+                let mut key: Packed = 0;
                 for k in 1..=MAX_RULE.min(n - i) {
-                    let key = pack(&scratch.w[i..i + k]);
+                    key |= u64::from(scratch.w[i + k - 1]) << (21 * (k - 1));
+                    let bit = filter_bit(key);
+                    if scratch.filter[bit / 64] & (1 << (bit % 64)) == 0 {
+                        continue;
+                    }
                     let (start, end) = self.applicable(scratch, key);
                     for r in start..end {
                         let rule = scratch.cached[r as usize];

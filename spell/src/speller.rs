@@ -94,12 +94,67 @@ struct Work {
     edit: Scratch,
     key: Vec<char>,
     key_pattern: Pattern,
-    sound_ids: Vec<LexId>,
-    /// Sound-alike candidates that are not spelling neighbours: (id, key distance).
-    sound: Vec<(LexId, u32)>,
-    /// Per lexicon word: (epoch, index in `near`) when it is in `near` for the current query.
-    slot: Vec<(u32, u32)>,
-    epoch: u32,
+    /// Distinct sound-alike keys found by the index.
+    sound_ids: Vec<u32>,
+    /// The keys within one edit of the token's: (key, key distance).
+    sound: Vec<(u32, u32)>,
+    /// The token and its spelling neighbours, sorted: not taken again as sound-alikes.
+    exclude: Vec<LexId>,
+    /// Heads of the sound-alike keys' word lists (reused buffer of the merge's heap).
+    heads: Vec<SoundHead>,
+}
+
+/// A word under a sound-alike key, with what the candidate search needs of it stored alongside.
+#[derive(Debug, Clone, Copy)]
+struct SoundWord {
+    id: LexId,
+    log_prior: f32,
+    length: u8,
+}
+
+/// The head of one sound-alike key's word list in the merge that takes the most frequent words first.
+#[derive(Debug, Clone, Copy)]
+struct SoundHead {
+    /// `log_prior` as a totally ordered integer.
+    prior: i32,
+    id: LexId,
+    /// Position in `Words::key_words`.
+    at: u32,
+    /// Which key of `Work::sound`.
+    k: usize,
+}
+
+impl SoundHead {
+    fn new(word: &SoundWord, at: u32, k: usize) -> SoundHead {
+        let bits = word.log_prior.to_bits() as i32;
+        SoundHead {
+            prior: bits ^ (((bits >> 31) as u32) >> 1) as i32,
+            id: word.id,
+            at,
+            k,
+        }
+    }
+}
+
+impl PartialEq for SoundHead {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for SoundHead {}
+
+impl PartialOrd for SoundHead {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Most frequent first, then the lower id.
+impl Ord for SoundHead {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.prior.cmp(&other.prior).then(other.id.cmp(&self.id))
+    }
 }
 
 thread_local! {
@@ -108,6 +163,24 @@ thread_local! {
     /// make most of any text and repeat, so [`Speller::correct`] looks their candidates up once per thread.
     static KNOWN: RefCell<(u64, std::collections::HashMap<LexId, Vec<Candidate>>)> =
         RefCell::new((0, std::collections::HashMap::new()));
+    /// Isolated-word candidates, per thread: (speller generation, (lowercased token, k) → candidates). Running text
+    /// repeats its words, so [`Speller::suggest`] ranks each distinct token once per thread.
+    static SUGGESTED: RefCell<(u64, SuggestCache)> = RefCell::new((0, SuggestCache::default()));
+}
+
+type SuggestCache = std::collections::HashMap<(String, usize), Vec<Candidate>>;
+
+/// Tokens whose isolated-word candidates each thread caches before it empties its cache.
+pub const SUGGEST_CACHE: usize = 50_000;
+
+/// Tokens longer than this (in bytes) are not cached by [`Speller::suggest`].
+pub const SUGGEST_CACHE_MAX_BYTES: usize = 40;
+
+/// Empties the calling thread's caches of candidates (those of [`Speller::suggest`] and [`Speller::correct`]):
+/// for benchmarks that must see every word ranked afresh. Results never depend on the caches.
+pub fn clear_thread_caches() {
+    SUGGESTED.with(|c| c.borrow_mut().1.clear());
+    KNOWN.with(|c| c.borrow_mut().1.clear());
 }
 
 /// Abbreviated titles (lowercase, without their full stop) after which a capitalised word is a name (`Mr.
@@ -137,11 +210,18 @@ pub(crate) struct Words {
     chars: Vec<char>,
     char_offsets: Vec<u32>,
     log_prior: Vec<f32>,
+    /// Per word: its length in characters, at most 255.
+    lengths: Vec<u8>,
     index: DeleteIndex,
-    /// Sound-alike keys of the words, concatenated.
+    /// The distinct sound-alike keys of the words, concatenated.
     keys: Vec<char>,
     key_offsets: Vec<u32>,
-    /// Symmetric-delete index (one deletion) over the keys.
+    /// Per distinct key: its words, most frequent first (`key_words[key_word_offsets[k]..key_word_offsets[k + 1]]`).
+    key_words: Vec<SoundWord>,
+    key_word_offsets: Vec<u32>,
+    /// Per word: the number of its distinct key.
+    word_key: Vec<u32>,
+    /// Symmetric-delete index (one deletion) over the distinct keys.
     sound_index: DeleteIndex,
     /// The characters the lexicon's words are written in (sorted): those that make up at least
     /// [`ALPHABET_SHARE`] of its letters, counts weighted.
@@ -154,9 +234,10 @@ impl Words {
         let mut chars = Vec::new();
         let mut char_offsets = Vec::with_capacity(lexicon.len() + 1);
         char_offsets.push(0);
-        let mut keys = Vec::new();
-        let mut key_offsets = Vec::with_capacity(lexicon.len() + 1);
-        key_offsets.push(0);
+        let mut keys: Vec<char> = Vec::new();
+        let mut key_offsets: Vec<u32> = vec![0];
+        let mut key_number: std::collections::HashMap<Vec<char>, u32> = std::collections::HashMap::new();
+        let mut word_key: Vec<u32> = Vec::with_capacity(lexicon.len());
         let total = lexicon.total().max(1) as f64;
         let mut log_prior = Vec::with_capacity(lexicon.len());
         let mut key = Vec::new();
@@ -169,13 +250,47 @@ impl Words {
             chars.extend(word.chars());
             char_offsets.push(chars.len() as u32);
             phonetic_key(&chars[start..], lang, &mut key);
-            keys.extend_from_slice(&key);
-            key_offsets.push(keys.len() as u32);
+            let number = *key_number.entry(key.clone()).or_insert_with(|| {
+                keys.extend_from_slice(&key);
+                key_offsets.push(keys.len() as u32);
+                key_offsets.len() as u32 - 2
+            });
+            word_key.push(number);
             log_prior.push((count as f64 / total).log10() as f32);
         }
-        let sound_index = DeleteIndex::build_with(lexicon.len(), usize::MAX, 1, |id, buf| {
+        let distinct = key_offsets.len() - 1;
+        let sound_index = DeleteIndex::build_with(distinct, usize::MAX, 1, |id, buf| {
             buf.extend_from_slice(&keys[key_offsets[id as usize] as usize..key_offsets[id as usize + 1] as usize]);
         });
+        // Words grouped by key (counting sort), each group most frequent first.
+        let mut key_word_offsets = vec![0u32; distinct + 1];
+        for &k in &word_key {
+            key_word_offsets[k as usize + 1] += 1;
+        }
+        for k in 0..distinct {
+            key_word_offsets[k + 1] += key_word_offsets[k];
+        }
+        let mut fill = key_word_offsets.clone();
+        let mut key_words = vec![
+            SoundWord {
+                id: 0,
+                log_prior: 0.0,
+                length: 0
+            };
+            word_key.len()
+        ];
+        for (id, &k) in word_key.iter().enumerate() {
+            key_words[fill[k as usize] as usize] = SoundWord {
+                id: id as LexId,
+                log_prior: log_prior[id],
+                length: (char_offsets[id + 1] - char_offsets[id]).min(255) as u8,
+            };
+            fill[k as usize] += 1;
+        }
+        for k in 0..distinct {
+            key_words[key_word_offsets[k] as usize..key_word_offsets[k + 1] as usize]
+                .sort_by(|a, b| b.log_prior.total_cmp(&a.log_prior).then(a.id.cmp(&b.id)));
+        }
         let all: u64 = letters.values().sum();
         let mut alphabet: Vec<char> = letters
             .into_iter()
@@ -183,7 +298,9 @@ impl Words {
             .map(|(c, _)| c)
             .collect();
         alphabet.sort_unstable();
+        let lengths = char_offsets.windows(2).map(|w| (w[1] - w[0]).min(255) as u8).collect();
         Words {
+            lengths,
             alphabet,
             lang,
             lexicon,
@@ -193,12 +310,16 @@ impl Words {
             index,
             keys,
             key_offsets,
+            key_words,
+            key_word_offsets,
+            word_key,
             sound_index,
         }
     }
 
-    fn key_chars(&self, id: LexId) -> &[char] {
-        &self.keys[self.key_offsets[id as usize] as usize..self.key_offsets[id as usize + 1] as usize]
+    /// The characters of distinct key `key`.
+    fn key_chars(&self, key: u32) -> &[char] {
+        &self.keys[self.key_offsets[key as usize] as usize..self.key_offsets[key as usize + 1] as usize]
     }
 
     /// Whether an unknown token could be a misspelling of a lexicon word: at least two characters, at least half
@@ -239,30 +360,33 @@ impl Words {
         } else {
             INDEX_DISTANCE
         };
+        work.near.clear();
+        // Spelling neighbours: the index's hits (with repeats and hash collisions), each checked once. The words'
+        // characters are scattered over megabytes: ids are deduplicated and filtered by length in cache-resident
+        // arrays first, then the survivors' characters are loaded in one pass whose loads overlap.
         work.ids.clear();
         self.index.lookup(word, &mut work.ids);
+        work.pattern.set(word);
         work.ids.sort_unstable();
         work.ids.dedup();
-        work.pattern.set(word);
-        work.near.clear();
-        if work.slot.len() != self.lexicon.len() {
-            work.slot = vec![(0, 0); self.lexicon.len()];
-        }
-        work.epoch = work.epoch.wrapping_add(1);
-        if work.epoch == 0 {
-            work.slot.iter_mut().for_each(|s| *s = (0, 0));
-            work.epoch = 1;
+        let len = word.len();
+        work.ids
+            .retain(|&id| usize::from(self.lengths[id as usize]).abs_diff(len) <= max && Some(id) != known);
+        let mut touched = 0u32;
+        for &id in &work.ids {
+            touched ^= self.char_offsets[id as usize];
         }
         for &id in &work.ids {
-            if Some(id) == known {
-                continue;
-            }
+            touched ^= self.chars[self.char_offsets[id as usize] as usize] as u32;
+        }
+        std::hint::black_box(touched);
+        for &id in &work.ids {
             if let Some(distance) = work.pattern.distance(self.word_chars(id), max) {
-                work.slot[id as usize] = (work.epoch, work.near.len() as u32);
                 work.near.push((id, distance as u32, u32::MAX));
             }
         }
-        // Sound-alike candidates: keys within one edit, whatever the spelling distance.
+        // Sound-alike candidates: words whose keys are within one edit of the token's, whatever the spelling
+        // distance. Each distinct key is checked once.
         if word.len() >= SOUND_MIN_LETTERS {
             phonetic_key(word, self.lang, &mut work.key);
             if work.key.len() >= 2 {
@@ -270,47 +394,74 @@ impl Words {
                 self.sound_index.lookup(&work.key, &mut work.sound_ids);
                 work.sound_ids.sort_unstable();
                 work.sound_ids.dedup();
+                work.key_pattern.set(&work.key);
                 work.sound.clear();
-                for &id in &work.sound_ids {
-                    if Some(id) == known || self.word_chars(id).len().abs_diff(word.len()) > SOUND_MAX_LENGTH_CHANGE {
+                for &key in &work.sound_ids {
+                    if let Some(d) = work.key_pattern.distance(self.key_chars(key), 1) {
+                        work.sound.push((key, d as u32));
+                    }
+                }
+                // Spelling neighbours that also sound alike; they and the token itself are not taken again below.
+                work.exclude.clear();
+                work.exclude.extend(known);
+                for entry in work.near.iter_mut() {
+                    work.exclude.push(entry.0);
+                    let key = self.word_key[entry.0 as usize];
+                    if let Some(&(_, d)) = work.sound.iter().find(|s| s.0 == key) {
+                        entry.2 = d;
+                    }
+                }
+                work.exclude.sort_unstable();
+                // Only the most frequent sound-alikes that are not spelling neighbours: a rare word that is neither
+                // spelled nor pronounced like the token is never the best guess. Each key's words are stored most
+                // frequent first, so a merge of the key lists (a heap of their heads) finds them.
+                work.heads.clear();
+                for (k, &(key, _)) in work.sound.iter().enumerate() {
+                    let at = self.key_word_offsets[key as usize];
+                    if at < self.key_word_offsets[key as usize + 1] {
+                        work.heads.push(SoundHead::new(&self.key_words[at as usize], at, k));
+                    }
+                }
+                let mut heads = std::collections::BinaryHeap::from(std::mem::take(&mut work.heads));
+                let mut taken = 0;
+                while taken < SOUND_CANDIDATES {
+                    let Some(head) = heads.pop() else { break };
+                    let entry = self.key_words[head.at as usize];
+                    let (key, key_distance) = work.sound[head.k];
+                    if head.at + 1 < self.key_word_offsets[key as usize + 1] {
+                        heads.push(SoundHead::new(
+                            &self.key_words[head.at as usize + 1],
+                            head.at + 1,
+                            head.k,
+                        ));
+                    }
+                    if usize::from(entry.length).abs_diff(len) > SOUND_MAX_LENGTH_CHANGE
+                        || work.exclude.binary_search(&entry.id).is_ok()
+                    {
                         continue;
                     }
-                    let (epoch, at) = work.slot[id as usize];
-                    if epoch == work.epoch {
-                        // A spelling neighbour that also sounds alike: its key distance is checked below.
-                        work.near[at as usize].2 = u32::MAX - 1;
-                    } else {
-                        work.sound.push((id, u32::MAX - 1));
-                    }
+                    let distance = work.pattern.distance(self.word_chars(entry.id), 64).unwrap_or(64);
+                    work.near.push((entry.id, distance as u32, key_distance));
+                    taken += 1;
                 }
-                // Only the most frequent sound-alikes that are not spelling neighbours: a rare word that is neither
-                // spelled nor pronounced like the token is never the best guess.
-                if work.sound.len() > SOUND_CANDIDATES {
-                    work.sound.select_nth_unstable_by(SOUND_CANDIDATES, |a, b| {
-                        self.log_prior[b.0 as usize].total_cmp(&self.log_prior[a.0 as usize])
-                    });
-                    work.sound.truncate(SOUND_CANDIDATES);
-                }
-                for &(id, _) in &work.sound {
-                    let distance = work.pattern.distance(self.word_chars(id), 64).unwrap_or(64);
-                    work.near.push((id, distance as u32, u32::MAX - 1));
-                }
-                work.key_pattern.set(&work.key);
-                for entry in work.near.iter_mut().filter(|e| e.2 == u32::MAX - 1) {
-                    entry.2 = work
-                        .key_pattern
-                        .distance(self.key_chars(entry.0), 1)
-                        .map_or(u32::MAX, |d| d as u32);
-                }
+                heads.clear();
+                work.heads = heads.into_vec();
             }
         }
         // Most frequent first, so that the error model runs only while a candidate can still make the list.
-        work.near
-            .sort_unstable_by(|a, b| self.log_prior[b.0 as usize].total_cmp(&self.log_prior[a.0 as usize]));
+        work.near.sort_unstable_by(|a, b| {
+            self.log_prior[b.0 as usize]
+                .total_cmp(&self.log_prior[a.0 as usize])
+                .then(a.0.cmp(&b.0))
+        });
         let penalty = if known.is_some() { ranking.real_word_cost } else { 0.0 };
         let per_edit = errors.min_edit_cost();
         let identity = known.map(|id| weight * self.log_prior[id as usize]);
-        let mut bar = f32::NEG_INFINITY;
+        // The bar: the `limit`-th best score so far; the word itself is one of the scores when it is known.
+        let mut bar = match identity {
+            Some(score) if limit == 1 => score,
+            _ => f32::NEG_INFINITY,
+        };
         let scale = ranking.sound_alike_scale.clamp(0.0, 1.0);
         let sound_min = ranking.sound_alike_cost;
         for &(id, distance, key_distance) in &work.near {
@@ -582,7 +733,25 @@ impl Speller {
             chars.clear();
             chars.extend(lower.chars());
             let mut found = Vec::new();
-            self.candidates(&chars, k, work, &mut found);
+            if lower.len() <= SUGGEST_CACHE_MAX_BYTES {
+                SUGGESTED.with(|cache| {
+                    let mut cache = cache.borrow_mut();
+                    if cache.0 != self.generation || cache.1.len() >= SUGGEST_CACHE {
+                        cache.1.clear();
+                        cache.0 = self.generation;
+                    }
+                    let key = (lower, k);
+                    match cache.1.get(&key) {
+                        Some(cached) => found.extend_from_slice(cached),
+                        None => {
+                            self.candidates(&chars, k, work, &mut found);
+                            cache.1.insert(key, found.clone());
+                        }
+                    }
+                });
+            } else {
+                self.candidates(&chars, k, work, &mut found);
+            }
             work.chars = chars;
             found
                 .iter()

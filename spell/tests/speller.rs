@@ -231,6 +231,38 @@ fn suggestions_rank_the_intended_word_first() {
 }
 
 #[test]
+fn cached_and_fresh_suggestions_agree_and_the_best_does_not_depend_on_k() {
+    let speller = speller();
+    let words = [
+        "recieved",
+        "Leter",
+        "house",
+        "their",
+        "bighouse",
+        "scrumbled",
+        "tomorow",
+        "zzyzx",
+        "egs",
+    ];
+    for word in words {
+        let fresh = speller.suggest(word, 5);
+        let cached = speller.suggest(word, 5);
+        assert_eq!(fresh, cached, "{word}");
+        fivegram_spell::speller::clear_thread_caches();
+        assert_eq!(speller.suggest(word, 5), fresh, "{word}");
+        // Asking for one suggestion prunes harder (a known word's own score is the bar from the start) and must
+        // still give the first of five.
+        let one = speller.suggest(word, 1);
+        assert_eq!(one.first().map(|s| &s.word), fresh.first().map(|s| &s.word), "{word}");
+        for k in 2..5 {
+            let words_k: Vec<String> = speller.suggest(word, k).into_iter().map(|s| s.word).collect();
+            let prefix: Vec<String> = fresh.iter().take(k).map(|s| s.word.clone()).collect();
+            assert_eq!(words_k, prefix, "{word} k={k}");
+        }
+    }
+}
+
+#[test]
 fn check_reports_unknown_and_changed_words() {
     let speller = speller();
     let spans = speller.check("the zzyzx letter recieved");
