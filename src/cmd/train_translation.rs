@@ -13,7 +13,7 @@ use fivegram_corpora::read::{Decoding, ParallelReader, TextReader};
 use fivegram_corpora::tokenize::Lang;
 use fivegram_translate::decoder::weights_from_json;
 use fivegram_translate::model::{PhraseModel, default_model_dir};
-use fivegram_translate::train::{LmSource, TrainConfig, train_with_backoff};
+use fivegram_translate::train::{ClassLmConfig, LmSource, TrainConfig, train_with_backoff};
 use fivegram_translate::tune::{TuneConfig, TuneMethod, tune};
 use serde_json::json;
 
@@ -83,6 +83,25 @@ pub struct Args {
     /// from, kept apart from the in-domain target side.
     #[arg(long, value_name = "FILE")]
     lm2_text: Vec<PathBuf>,
+    /// A class-based second language model (feature lm2) of this order over the target side, the
+    /// --class-lm-keep most frequent words kept and every other word replaced by its shape and last
+    /// --class-lm-ending characters (agreement patterns that the word model has seen too rarely).
+    #[arg(long, value_name = "N", conflicts_with_all = ["lm2", "lm2_text"])]
+    class_lm: Option<usize>,
+    /// Words the class-based model keeps as themselves.
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    class_lm_keep: usize,
+    /// Ending length that makes a word's class in the class-based model.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    class_lm_ending: usize,
+    /// Bits per quantized probability and backoff of the estimated language models' store directories (1 to
+    /// 16; 0 keeps the exact values).
+    #[arg(long, value_name = "BITS", default_value_t = 0, conflicts_with = "lm_arpa")]
+    lm_quantize: u32,
+    /// Keep the estimated language models as ARPA files (read into memory at every start) rather than store
+    /// directories (memory-mapped).
+    #[arg(long)]
+    lm_arpa: bool,
     /// Where to write the model (default: the default model directory of the language pair).
     #[arg(long, short = 'o', value_name = "TM_DIR")]
     output: Option<PathBuf>,
@@ -152,6 +171,26 @@ fn read_lines(path: &PathBuf) -> Result<Vec<String>> {
     Ok(lines)
 }
 
+/// Reads `{"order": 6, "keep": 300, "ending": 3}`, the class-based model a weights file was tuned with.
+fn class_lm_from_json(value: &serde_json::Value) -> Result<ClassLmConfig> {
+    let field = |name: &str| -> Result<usize> {
+        value
+            .get(name)
+            .and_then(serde_json::Value::as_u64)
+            .map(|n| n as usize)
+            .with_context(|| format!("{name} is missing or not a whole number"))
+    };
+    let config = ClassLmConfig {
+        order: field("order")?,
+        keep: field("keep")?,
+        ending: field("ending")?,
+    };
+    if !(1..=6).contains(&config.order) || config.ending == 0 {
+        bail!("order must be between 1 and 6 and ending at least 1");
+    }
+    Ok(config)
+}
+
 /// Runs `fivegram train-translation`.
 pub fn run(args: Args) -> Result<()> {
     if args.threads == Some(0) {
@@ -162,6 +201,12 @@ pub fn run(args: Args) -> Result<()> {
     }
     if !(1..=6).contains(&args.lm_order) {
         usage!("--lm-order must be between 1 and 6");
+    }
+    if args.class_lm.is_some_and(|n| !(1..=6).contains(&n)) || args.class_lm_ending == 0 {
+        usage!("--class-lm must be between 1 and 6 and --class-lm-ending at least 1");
+    }
+    if args.lm_quantize > 16 {
+        usage!("--lm-quantize must be between 0 (exact values) and 16 bits");
     }
     let columns: Vec<usize> = args
         .tsv_columns
@@ -223,6 +268,12 @@ pub fn run(args: Args) -> Result<()> {
                     extra_text: args.lm_text.clone(),
                 },
             };
+            config.lm_store_bits = (!args.lm_arpa).then_some(args.lm_quantize);
+            config.class_lm = args.class_lm.map(|order| ClassLmConfig {
+                order,
+                keep: args.class_lm_keep,
+                ending: args.class_lm_ending,
+            });
             config.lm2 = match (&args.lm2, args.lm2_text.is_empty()) {
                 (Some(path), _) => Some(LmSource::Existing(path.clone())),
                 (None, false) => Some(LmSource::Estimate {
@@ -235,6 +286,15 @@ pub fn run(args: Args) -> Result<()> {
                 let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
                 let value: serde_json::Value =
                     serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+                // Weights tuned with a class-based model say so; the model they are for gets one too (unless
+                // the command line chooses the second model itself).
+                if let Some(spec) = value.get("class_lm")
+                    && config.class_lm.is_none()
+                    && config.lm2.is_none()
+                {
+                    config.class_lm =
+                        Some(class_lm_from_json(spec).with_context(|| format!("class_lm in {}", path.display()))?);
+                }
                 let value = value.get("weights").cloned().unwrap_or(value);
                 config.weights =
                     Some(weights_from_json(&value).with_context(|| format!("weights in {}", path.display()))?);

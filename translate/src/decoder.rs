@@ -210,6 +210,9 @@ pub struct Decoder<'m, D: AsRef<[u8]>> {
     pub lms: &'m [&'m dyn LanguageModel],
     /// Per language model, the id of every target vocabulary word.
     pub lm_ids: &'m [Vec<WordId>],
+    /// Per language model, its word classes if it is a class-based model (missing entries: none); used for the
+    /// words passed through.
+    pub word_classes: &'m [Option<crate::classes::WordClasses>],
     /// Feature weights.
     pub weights: &'m Features,
     /// Search settings.
@@ -436,7 +439,10 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
                     end: i + 1,
                     target: vec![TargetToken::Source(i)],
                     lm_ids: std::array::from_fn(|m| match self.lms.get(m) {
-                        Some(lm) => vec![lm.word_id(words[i])],
+                        Some(lm) => match self.word_classes.get(m).and_then(Option::as_ref) {
+                            Some(classes) => vec![lm.word_id(&classes.class_of(words[i]))],
+                            None => vec![lm.word_id(words[i])],
+                        },
                         None => Vec::new(),
                     }),
                     fixed_score: dot(self.weights, &fixed),

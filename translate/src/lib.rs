@@ -39,6 +39,7 @@
 #![deny(missing_docs)]
 
 pub mod align;
+pub mod classes;
 pub mod decoder;
 mod error;
 pub mod extract;

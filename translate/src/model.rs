@@ -9,8 +9,9 @@
 //! target.vocab         the target words, one per line; line i is id i - 1
 //! truecase.src.tsv     the source truecaser (`form<TAB>count`)
 //! truecase.tgt.tsv     the target truecaser
-//! lm.arpa              the target language model, unless the manifest points at another model
-//! lm2.arpa             an optional second target language model (its own feature weight)
+//! lm/                  the target language model, a memory-mapped store directory (`lm.arpa` when trained with
+//!                      `--lm-arpa`), unless the manifest points at another model
+//! lm2/                 an optional second target language model (its own feature weight), likewise
 //! ```
 //! [`PhraseModel::open`] reads the manifest, checks every file's size, maps the phrase table and loads the
 //! language model through `fivegram_lm::model::open`; [`PhraseModel::verify`] also checks every CRC-32.
@@ -31,6 +32,7 @@ use fivegram_lm::model::{LanguageModel, WordId};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::classes::WordClasses;
 use crate::decoder::{Decoder, DecoderConfig, Derivation, FEATURES, Features, NUM_FEATURES, TargetToken};
 use crate::phrase_table::{MappedFile, PhraseTable, write_atomic};
 use crate::translator::{NBest, TranslateOptions, Translation, Translator};
@@ -92,6 +94,18 @@ impl From<&DecoderSettings> for DecoderConfig {
     }
 }
 
+/// The file of a class-based second language model's kept words.
+pub const CLASSES_FILE: &str = "lm2.classes";
+
+/// How a class-based second language model maps words to classes (see [`crate::classes`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassSpec {
+    /// The kept words, relative to the model directory.
+    pub file: String,
+    /// Characters of a word's ending that make its class.
+    pub ending: usize,
+}
+
 /// The contents of `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -108,6 +122,9 @@ pub struct Manifest {
     /// An optional second target language model (feature `lm2`), e.g. over general-domain text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lm2: Option<String>,
+    /// When `lm2` is a class-based model: how target words map to its tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lm2_classes: Option<ClassSpec>,
     /// Feature weights by name (see `decoder::FEATURES`).
     pub weights: BTreeMap<String, f32>,
     /// Decoder settings.
@@ -263,6 +280,8 @@ pub struct PhraseModel {
     /// Per language model, the id of every target word.
     lm_ids: Vec<Vec<WordId>>,
     lms: Vec<Box<dyn LanguageModel>>,
+    /// Per language model, its word classes if it is a class-based model.
+    word_classes: Vec<Option<WordClasses>>,
     preprocessor: Preprocessor,
     detokenizer: Detokenizer,
     weights: Features,
@@ -338,9 +357,29 @@ impl PhraseModel {
         if let Some(lm2) = &manifest.lm2 {
             lms.push(fivegram_lm::model::open(dir.join(lm2))?);
         }
+        let classes = match &manifest.lm2_classes {
+            None => None,
+            Some(spec) if manifest.lm2.is_some() => Some(WordClasses::read(&dir.join(&spec.file), spec.ending)?),
+            Some(_) => {
+                return Err(Error::Corrupt {
+                    path: dir.join("manifest.json"),
+                    what: "lm2_classes without lm2".into(),
+                });
+            }
+        };
+        let word_classes = vec![None, classes];
         let lm_ids = lms
             .iter()
-            .map(|lm| target_words.iter().map(|w| lm.word_id(w)).collect())
+            .zip(&word_classes)
+            .map(|(lm, classes)| {
+                target_words
+                    .iter()
+                    .map(|w| match classes {
+                        Some(c) => lm.word_id(&c.class_of(w)),
+                        None => lm.word_id(w),
+                    })
+                    .collect()
+            })
             .collect();
         let decoder = DecoderConfig::from(&manifest.decoder);
         decoder.validate()?;
@@ -350,6 +389,7 @@ impl PhraseModel {
             target_words,
             lm_ids,
             lms,
+            word_classes,
             preprocessor: Preprocessor::new(source, truecaser),
             detokenizer: Detokenizer::new(target),
             weights,
@@ -453,6 +493,7 @@ impl PhraseModel {
             table: &self.table,
             lms: &lms,
             lm_ids: &self.lm_ids,
+            word_classes: &self.word_classes,
             weights,
             config,
         };

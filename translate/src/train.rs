@@ -18,9 +18,12 @@ use serde_json::json;
 use std::collections::HashMap;
 
 use crate::align::{AlignConfig, align_both};
+use crate::classes::WordClasses;
 use crate::decoder::{DecoderConfig, Features, default_weights};
 use crate::extract::{ExtractConfig, extract};
-use crate::model::{DecoderSettings, MANIFEST_FORMAT, MANIFEST_VERSION, Manifest, Preprocessor, file_info};
+use crate::model::{
+    CLASSES_FILE, ClassSpec, DecoderSettings, MANIFEST_FORMAT, MANIFEST_VERSION, Manifest, Preprocessor, file_info,
+};
 use crate::phrase_table::{PhraseTableWriter, write_atomic};
 use crate::truecase::Truecaser;
 use crate::{Error, Result};
@@ -33,7 +36,8 @@ pub enum LmSource {
     /// truecased.
     Existing(PathBuf),
     /// Estimate a modified Kneser-Ney model of this order from the target side of the training data plus these
-    /// raw text files (one sentence per line, preprocessed like the target side), written as `lm.arpa`.
+    /// raw text files (one sentence per line, preprocessed like the target side), written as the store directory
+    /// `lm/` (or as `lm.arpa`, see [`TrainConfig::lm_store_bits`]).
     Estimate {
         /// The n-gram order (5).
         order: usize,
@@ -65,6 +69,14 @@ pub struct TrainConfig {
     /// `extra_text` alone (for instance general-domain text, kept apart from the in-domain target side), written
     /// as `lm2.arpa`.
     pub lm2: Option<LmSource>,
+    /// A class-based second language model (feature `lm2`) estimated from the target side mapped to
+    /// [`WordClasses`]; exclusive with [`TrainConfig::lm2`].
+    pub class_lm: Option<ClassLmConfig>,
+    /// How estimated language models are kept: `Some(bits)` builds a memory-mapped store directory (`lm/`,
+    /// `lm2/`) with `bits` per quantized value (0: exact `f32`, the ARPA file's values), which opens in
+    /// milliseconds whatever its size; `None` keeps the ARPA file (`lm.arpa`, `lm2.arpa`), read into memory at
+    /// every start.
+    pub lm_store_bits: Option<u32>,
     /// Decoder settings stored in the model.
     pub decoder: DecoderConfig,
     /// Feature weights stored in the model (Moses-like defaults when `None`), e.g. weights tuned earlier.
@@ -87,10 +99,23 @@ impl TrainConfig {
                 extra_text: Vec::new(),
             },
             lm2: None,
+            class_lm: None,
+            lm_store_bits: Some(0),
             decoder: DecoderConfig::default(),
             weights: None,
         }
     }
+}
+
+/// The class-based language model: see [`crate::classes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClassLmConfig {
+    /// Its n-gram order (up to 6).
+    pub order: usize,
+    /// The most frequent target words kept as their own class.
+    pub keep: usize,
+    /// Characters of a word's ending that make its class.
+    pub ending: usize,
 }
 
 /// What training did, with timings.
@@ -168,6 +193,11 @@ pub fn train_with_backoff(
         {
             return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
         }
+    }
+    if config.class_lm.is_some() && config.lm2.is_some() {
+        return Err(Error::InvalidOption(
+            "a class-based language model takes the place of the second language model: use one of them".into(),
+        ));
     }
     if let Some(LmSource::Estimate { extra_text, .. }) = &config.lm2
         && extra_text.is_empty()
@@ -284,11 +314,35 @@ pub fn train_with_backoff(
                         .map(move |(i, t)| (*path, i as u64 + 1, t.as_slice()))
                 }));
             let counts = estimate_arpa(sentences, *order, &dir.join("lm.arpa"))?;
-            ("lm.arpa".to_string(), counts)
+            (store_lm(dir, "lm", config.lm_store_bits)?, counts)
         }
     };
+    let mut class_spec = None;
     let lm2 = match &config.lm2 {
-        None => None,
+        None => match &config.class_lm {
+            None => None,
+            Some(class_lm) => {
+                progress("estimating the class-based language model");
+                let classes = WordClasses::learn(
+                    tokenized.iter().map(|(_, t)| t.as_slice()),
+                    class_lm.keep,
+                    class_lm.ending,
+                );
+                let mapped: Vec<Vec<String>> = tokenized.par_iter().map(|(_, t)| classes.map(t)).collect();
+                let corpus = Path::new("<target side of the parallel corpus, as classes>");
+                let sentences = mapped
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| (corpus, i as u64 + 1, t.as_slice()));
+                estimate_arpa(sentences, class_lm.order, &dir.join("lm2.arpa"))?;
+                classes.write(&dir.join(CLASSES_FILE))?;
+                class_spec = Some(ClassSpec {
+                    file: CLASSES_FILE.to_string(),
+                    ending: classes.ending(),
+                });
+                Some(store_lm(dir, "lm2", config.lm_store_bits)?)
+            }
+        },
         Some(LmSource::Existing(path)) => {
             let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
             Some(absolute.to_string_lossy().into_owned())
@@ -307,7 +361,7 @@ pub fn train_with_backoff(
                     .map(move |(i, t)| (*path, i as u64 + 1, t.as_slice()))
             });
             estimate_arpa(sentences, *order, &dir.join("lm2.arpa"))?;
-            Some("lm2.arpa".to_string())
+            Some(store_lm(dir, "lm2", config.lm_store_bits)?)
         }
     };
     lap("language model", &mut clock);
@@ -431,7 +485,7 @@ pub fn train_with_backoff(
         backoff: backoff_report,
         seconds: seconds.clone(),
     };
-    finish_model(dir, config, (&lm_name, lm2.as_deref()), &report, &stats)?;
+    finish_model(dir, config, (&lm_name, lm2.as_deref()), class_spec, &report, &stats)?;
     install(work, out)?;
     Ok(report)
 }
@@ -480,25 +534,42 @@ fn finish_model(
     dir: &Path,
     config: &TrainConfig,
     (lm, lm2): (&str, Option<&str>),
+    class_spec: Option<ClassSpec>,
     report: &TrainReport,
     stats: &crate::extract::ExtractStats,
 ) -> Result<()> {
     let mut files = std::collections::BTreeMap::new();
-    let mut names = vec![
+    let names = vec![
         "phrases.fst",
         "phrases.bin",
         "target.vocab",
         "truecase.src.tsv",
         "truecase.tgt.tsv",
     ];
-    if lm == "lm.arpa" {
-        names.push("lm.arpa");
+    let mut names: Vec<String> = names.into_iter().map(str::to_string).collect();
+    if let Some(spec) = &class_spec {
+        names.push(spec.file.clone());
     }
-    if lm2 == Some("lm2.arpa") {
-        names.push("lm2.arpa");
+    for name in std::iter::once(lm).chain(lm2) {
+        if Path::new(name).is_absolute() {
+            continue; // an existing model, used where it is
+        }
+        let path = dir.join(name);
+        if path.is_dir() {
+            // A store directory estimated here: every file of it (its own manifest checks them too).
+            let mut inner = Vec::new();
+            for entry in std::fs::read_dir(&path).map_err(|e| Error::io(&path, e))? {
+                let entry = entry.map_err(|e| Error::io(&path, e))?;
+                inner.push(format!("{name}/{}", entry.file_name().to_string_lossy()));
+            }
+            inner.sort();
+            names.extend(inner);
+        } else {
+            names.push(name.to_string());
+        }
     }
     for name in names {
-        files.insert(name.to_string(), file_info(&dir.join(name))?);
+        files.insert(name.clone(), file_info(&dir.join(&name))?);
     }
     let mut manifest = Manifest {
         format: MANIFEST_FORMAT.to_string(),
@@ -507,6 +578,7 @@ fn finish_model(
         target_lang: config.target.code().to_string(),
         lm: lm.to_string(),
         lm2: lm2.map(str::to_string),
+        lm2_classes: class_spec,
         weights: Default::default(),
         decoder: DecoderSettings::from(&config.decoder),
         files,
@@ -527,6 +599,7 @@ fn finish_model(
             "ibm1_iterations": config.align.ibm1_iterations,
             "hmm_iterations": config.align.hmm_iterations,
             "max_phrase_length": config.extract.max_phrase_length,
+            "class_lm": config.class_lm.map(|c| json!({"order": c.order, "keep": c.keep, "ending": c.ending})),
             "seconds": report.seconds.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
         }),
     };
@@ -542,6 +615,24 @@ fn install(work: tempfile::TempDir, out: &Path) -> Result<()> {
         std::fs::remove_dir_all(out).map_err(|e| Error::io(out, e))?;
     }
     std::fs::rename(&built, out).map_err(|e| Error::io(out, e))
+}
+
+/// Turns `dir/NAME.arpa`, just estimated, into the store directory `dir/NAME` (removing the ARPA file) when
+/// `bits` is given; returns the name the manifest records.
+fn store_lm(dir: &Path, name: &str, bits: Option<u32>) -> Result<String> {
+    let arpa = dir.join(format!("{name}.arpa"));
+    let Some(bits) = bits else {
+        return Ok(format!("{name}.arpa"));
+    };
+    let options = fivegram_lm::store::build::BuildOptions {
+        shards: 1,
+        quantize: bits,
+        smoothing: "mkn".into(),
+        parallel: false,
+    };
+    fivegram_lm::store::build::build_from_arpa(&arpa, &dir.join(name), &options)?;
+    std::fs::remove_file(&arpa).map_err(|e| Error::io(&arpa, e))?;
+    Ok(name.to_string())
 }
 
 /// Estimates a modified Kneser-Ney model over token sequences into `path` (ARPA); returns the n-gram counts.

@@ -6,7 +6,7 @@ use fivegram_corpora::read::{Decoding, ParallelReader};
 use fivegram_corpora::tokenize::Lang;
 use fivegram_translate::decoder::FEATURES;
 use fivegram_translate::model::PhraseModel;
-use fivegram_translate::train::{LmSource, TrainConfig, train};
+use fivegram_translate::train::{ClassLmConfig, LmSource, TrainConfig, train};
 use fivegram_translate::tune::{TuneConfig, TuneMethod, tune};
 use fivegram_translate::{Error, TranslateOptions, Translator};
 
@@ -257,7 +257,7 @@ fn a_second_language_model_is_its_own_feature() {
     let model = PhraseModel::open(&out).unwrap();
     model.verify().unwrap();
     assert_eq!(model.lms().len(), 2);
-    assert_eq!(model.manifest().lm2.as_deref(), Some("lm2.arpa"));
+    assert_eq!(model.manifest().lm2.as_deref(), Some("lm2"));
     let options = TranslateOptions {
         features: true,
         ..TranslateOptions::default()
@@ -278,6 +278,129 @@ fn a_second_language_model_is_its_own_feature() {
         train(vec![reader], &config, &dir.path().join("m2"), &mut |_| {}),
         Err(Error::InvalidOption(_))
     ));
+}
+
+#[test]
+fn a_store_language_model_scores_as_the_arpa_file_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, tgt) = (dir.path().join("t.en"), dir.path().join("t.de"));
+    write(&src, EN);
+    write(&tgt, DE);
+    let mut models = Vec::new();
+    for (name, bits) in [("arpa", None), ("store", Some(0))] {
+        let mut config = config();
+        config.lm_store_bits = bits;
+        let out = dir.path().join(name);
+        let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
+        train(vec![reader], &config, &out, &mut |_| {}).unwrap();
+        models.push(PhraseModel::open(&out).unwrap());
+    }
+    let (arpa, store) = (&models[0], &models[1]);
+    assert_eq!(arpa.manifest().lm, "lm.arpa");
+    assert_eq!(store.manifest().lm, "lm");
+    assert!(dir.path().join("store/lm").is_dir());
+    assert!(
+        !dir.path().join("store/lm.arpa").exists(),
+        "the ARPA file is removed once stored"
+    );
+    assert!(store.manifest().files.contains_key("lm/manifest.json"));
+    assert!(store.manifest().files.keys().filter(|k| k.starts_with("lm/")).count() >= 3);
+    store.verify().unwrap();
+    let options = TranslateOptions {
+        nbest: 5,
+        features: true,
+        ..TranslateOptions::default()
+    };
+    for sentence in [
+        "The dog sleeps in the park.",
+        "A woman plays with a red ball.",
+        "Two men run.",
+    ] {
+        let (a, s) = (
+            arpa.translate(sentence, &options).unwrap(),
+            store.translate(sentence, &options).unwrap(),
+        );
+        assert_eq!(a.len(), s.len());
+        for (a, s) in a.iter().zip(&s) {
+            assert_eq!(a.text, s.text);
+            assert!((a.score - s.score).abs() < 1e-4, "{} vs {}", a.score, s.score);
+        }
+    }
+
+    // A damaged store file is caught by the model's own checksums.
+    let shard = std::fs::read_dir(dir.path().join("store/lm"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "fgs"))
+        .unwrap();
+    let mut bytes = std::fs::read(&shard).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&shard, bytes).unwrap();
+    let damaged = PhraseModel::open(dir.path().join("store"));
+    assert!(damaged.is_err() || damaged.unwrap().verify().is_err());
+}
+
+#[test]
+fn a_class_based_language_model_is_the_second_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, tgt) = (dir.path().join("t.en"), dir.path().join("t.de"));
+    write(&src, EN);
+    write(&tgt, DE);
+    let mut config = config();
+    config.class_lm = Some(ClassLmConfig {
+        order: 4,
+        keep: 10,
+        ending: 2,
+    });
+    let out = dir.path().join("model");
+    let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
+    train(vec![reader], &config, &out, &mut |_| {}).unwrap();
+    let model = PhraseModel::open(&out).unwrap();
+    model.verify().unwrap();
+    assert_eq!(model.lms().len(), 2);
+    let spec = model.manifest().lm2_classes.clone().unwrap();
+    assert_eq!(spec.ending, 2);
+    let kept = std::fs::read_to_string(out.join(&spec.file)).unwrap();
+    assert_eq!(kept.lines().count(), 10);
+    // The class model's vocabulary is classes: kept words and endings, never a rare word itself.
+    let lm2 = model.lms()[1];
+    assert_ne!(
+        lm2.word_id("N~ll"),
+        lm2.word_id("<unk>"),
+        "Ball, a rare word, is in its class"
+    );
+    assert_eq!(lm2.word_id("Ball"), lm2.word_id("<unk>"));
+    let options = TranslateOptions {
+        features: true,
+        ..TranslateOptions::default()
+    };
+    let out_text = model.translate("The dog sleeps in the park.", &options).unwrap();
+    assert_eq!(out_text[0].text, "Der Hund schläft im Park.");
+    let features = out_text[0].features.as_ref().unwrap();
+    let lm2_score = features.iter().find(|(name, _)| name == "lm2").unwrap().1;
+    assert!(lm2_score < 0.0, "the class model scores the translation: {lm2_score}");
+    // A word passed through gets a class too: the class model scores it as a known class, not as <unk>.
+    let unknown = model.translate("The zebra sleeps.", &options).unwrap();
+    assert!(unknown[0].text.contains("zebra"), "{}", unknown[0].text);
+
+    // It takes the second model's place: not both.
+    config.lm2 = Some(LmSource::Estimate {
+        order: 3,
+        extra_text: vec![tgt.clone()],
+    });
+    let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
+    assert!(matches!(
+        train(vec![reader], &config, &dir.path().join("m2"), &mut |_| {}),
+        Err(Error::InvalidOption(_))
+    ));
+    // A manifest naming classes without the second model is refused.
+    let manifest_path = out.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    manifest.as_object_mut().unwrap().remove("lm2");
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    assert!(matches!(PhraseModel::open(&out), Err(Error::Corrupt { .. })));
 }
 
 #[test]
