@@ -102,7 +102,7 @@ use vocab::VocabFile;
 
 /// Queries per rayon task in [`Store::score_batch`](LanguageModel::score_batch); smaller batches are answered
 /// on the calling thread.
-const CHUNK: usize = 1024;
+const CHUNK: usize = 256;
 
 /// One opened shard file.
 #[derive(Debug)]

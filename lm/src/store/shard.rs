@@ -16,6 +16,7 @@
 //! adding the previous range's last value) are Elias-Fano coded; probabilities and backoffs are fixed-width codes
 //! into per-order codebooks, or raw `f32` bits when unquantized.
 
+use std::hint::black_box;
 use std::ops::Range;
 use std::path::Path;
 
@@ -489,6 +490,12 @@ impl ShardLayout {
         let uni_prob = Self::int(bytes, &self.uni_prob);
         let uni_keep = Self::int(bytes, &self.uni_keep);
         let mut prob = [0f32; GROUP];
+        let mut touched = 0u8;
+        for query in &queries[..g] {
+            let w = u64::from(query.1);
+            touched ^= uni_prob.touch(w) ^ uni_keep.touch(w);
+        }
+        black_box(touched);
         for q in 0..g {
             let w = u64::from(queries[q].1);
             prob[q] = self.books.unigram.decode(uni_prob.get(w));
@@ -608,6 +615,11 @@ impl ShardLayout {
             }
             Self::ef(bytes, &level.ext_key).find_ranged_many(&requests[..k], &mut hits[..k]);
             let codes = Self::int(bytes, &level.prob);
+            let mut touched = 0u8;
+            for hit in hits[..k].iter().flatten() {
+                touched ^= codes.touch(*hit);
+            }
+            black_box(touched);
             for i in 0..k {
                 let q = who[i];
                 let Some(hit) = hits[i] else {
@@ -632,6 +644,13 @@ impl ShardLayout {
             }
         }
         // The backoffs of the contexts longer than the matched n-gram's, shortest first.
+        let mut touched = 0u8;
+        for q in 0..g {
+            for (j, &node) in nodes[q].iter().enumerate().take(found[q] + 1).skip(out[q].matched) {
+                touched ^= Self::int(bytes, &self.levels[j - 1].backoff).touch(node);
+            }
+        }
+        black_box(touched);
         for q in 0..g {
             let mut log10 = prob[q];
             let (from, to) = (out[q].matched, found[q]);
