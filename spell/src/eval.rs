@@ -274,6 +274,8 @@ pub struct ContextReport {
     pub false_alarms: usize,
     /// Words per CPU-second through `correct` (one thread).
     pub words_per_second: f64,
+    /// The false alarms: (original, replacement).
+    pub false_alarm_changes: Vec<(String, String)>,
 }
 
 /// Corrects every corrupted sentence and compares with the original.
@@ -310,6 +312,9 @@ pub fn evaluate_context(speller: &Speller, injected: &[Injected]) -> ContextRepo
                 }
             } else {
                 report.false_alarms += 1;
+                report
+                    .false_alarm_changes
+                    .push((span.original.clone(), span.replacement.clone()));
             }
         }
     }

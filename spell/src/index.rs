@@ -14,55 +14,46 @@
 
 use crate::lexicon::{LexId, Lexicon};
 
-/// Hashes a sequence of characters.
+const HASH_START: u64 = 0xCBF2_9CE4_8422_2325;
+
+/// Feeds one character to a running hash.
 #[inline]
-fn hash_chars(chars: impl Iterator<Item = char>) -> u64 {
-    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
-    let mut len = 0u64;
-    for c in chars {
-        h = (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01B3);
-        h = h.rotate_left(17).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        len += 1;
-    }
-    h ^= len;
+fn hash_step(h: u64, c: char) -> u64 {
+    let h = (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01B3);
+    h.rotate_left(17).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// The hash of a string of `len` characters from its running hash.
+#[inline]
+fn hash_finish(h: u64, len: usize) -> u64 {
+    let mut h = h ^ len as u64;
     h ^= h >> 33;
     h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
     h ^ (h >> 33)
 }
 
-/// Calls `f` with the hash of every string obtained by deleting at most `max` characters of `chars`
-/// (including `chars` itself). The same string may be reported more than once.
+/// Calls `f` with the hash of every string obtained by deleting at most `max` (at most 4) characters of `chars`
+/// (including `chars` itself). The same string may be reported more than once. The running hash of the kept
+/// characters before each deleted position is shared by all the deletions after it.
 fn for_each_delete(chars: &[char], max: usize, f: &mut impl FnMut(u64)) {
-    // Positions of deleted characters, ascending; at most 4 deletions are supported.
-    let n = chars.len();
-    let mut deleted = [usize::MAX; 4];
-    let max = max.min(4).min(n);
-    f(hash_chars(chars.iter().copied()));
-    fn rec(chars: &[char], deleted: &mut [usize; 4], depth: usize, start: usize, max: usize, f: &mut impl FnMut(u64)) {
-        for pos in start..chars.len() {
-            // Deleting the second of two equal adjacent characters gives the same string as deleting the first.
-            if pos > start && chars[pos] == chars[pos - 1] {
-                continue;
-            }
-            deleted[depth] = pos;
-            let kept = &deleted[..=depth];
-            let hash = hash_chars(
-                chars
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| !kept.contains(i))
-                    .map(|(_, &c)| c),
-            );
-            f(hash);
-            if depth + 1 < max {
-                rec(chars, deleted, depth + 1, pos + 1, max, f);
-            }
+    /// Reports the string made of the characters kept so far (hashed into `state`, `len` of them) followed by
+    /// `chars[from..]` with up to `left` more deletions.
+    fn go(chars: &[char], from: usize, state: u64, len: usize, left: usize, f: &mut impl FnMut(u64)) {
+        let whole = chars[from..].iter().fold(state, |h, &c| hash_step(h, c));
+        f(hash_finish(whole, len + chars.len() - from));
+        if left == 0 {
+            return;
         }
-        deleted[depth] = usize::MAX;
+        let mut state = state;
+        for pos in from..chars.len() {
+            // Deleting the second of two equal adjacent characters gives the same string as deleting the first.
+            if !(pos > from && chars[pos] == chars[pos - 1]) {
+                go(chars, pos + 1, state, len + pos - from, left - 1, f);
+            }
+            state = hash_step(state, chars[pos]);
+        }
     }
-    if max > 0 {
-        rec(chars, &mut deleted, 0, 0, max, f);
-    }
+    go(chars, 0, HASH_START, 0, max.min(4).min(chars.len()), f);
 }
 
 /// A symmetric-delete index over the words of a [`Lexicon`].

@@ -65,6 +65,10 @@ pub struct Ranking {
     /// Cost of keeping an unknown word that looks like a name: capitalised (not all capitals) after a word or a
     /// comma, so not at the start of a sentence. Names are the commonest unknown words of edited text.
     pub keep_name_cost: f32,
+    /// Cost (`-log10`) added in context to a candidate for an unknown capitalised token (`Ratsch`, not `RATSCH`)
+    /// that changes its first letter: such tokens are mostly names, and people who misspell a word they
+    /// capitalise still know its first letter (`Bundict` → `Benedict`, not `Ratsch` → `Hatch`).
+    pub capital_first_letter_cost: f32,
     /// Cost of splitting one token into two words, on top of the two words' scores.
     pub split_cost: f32,
     /// Words of at least this many characters may be corrected with up to `long_distance` edits.
@@ -101,7 +105,8 @@ impl Default for Ranking {
             real_word_cost: 0.5,
             context_real_word_cost: 1.5,
             keep_unknown_cost: 2.0,
-            keep_name_cost: 0.5,
+            keep_name_cost: 0.0,
+            capital_first_letter_cost: 2.0,
             split_cost: 2.0,
             long_word: 9,
             long_distance: 3,

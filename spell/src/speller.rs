@@ -102,6 +102,8 @@ struct Work {
     exclude: Vec<LexId>,
     /// Heads of the sound-alike keys' word lists (reused buffer of the merge's heap).
     heads: Vec<SoundHead>,
+    /// The sound-alike words taken: (id, key distance).
+    picked: Vec<(LexId, u32)>,
 }
 
 /// A word under a sound-alike key, with what the candidate search needs of it stored alongside.
@@ -423,6 +425,7 @@ impl Words {
                     }
                 }
                 let mut heads = std::collections::BinaryHeap::from(std::mem::take(&mut work.heads));
+                work.picked.clear();
                 let mut taken = 0;
                 while taken < SOUND_CANDIDATES {
                     let Some(head) = heads.pop() else { break };
@@ -440,12 +443,20 @@ impl Words {
                     {
                         continue;
                     }
-                    let distance = work.pattern.distance(self.word_chars(entry.id), 64).unwrap_or(64);
-                    work.near.push((entry.id, distance as u32, key_distance));
+                    work.picked.push((entry.id, key_distance));
                     taken += 1;
                 }
                 heads.clear();
                 work.heads = heads.into_vec();
+                let mut touched = 0u32;
+                for &(id, _) in &work.picked {
+                    touched ^= self.chars[self.char_offsets[id as usize] as usize] as u32;
+                }
+                std::hint::black_box(touched);
+                for &(id, key_distance) in &work.picked {
+                    let distance = work.pattern.distance(self.word_chars(id), 64).unwrap_or(64);
+                    work.near.push((id, distance as u32, key_distance));
+                }
             }
         }
         // Most frequent first, so that the error model runs only while a candidate can still make the list.
@@ -931,6 +942,7 @@ impl Speller {
                     }),
                     None => self.candidates(&chars, self.ranking.candidates, work, &mut cands),
                 }
+                let capitalised = !known && Self::name_like(token);
                 for c in &cands {
                     if c.distance == 0 {
                         continue;
@@ -941,8 +953,11 @@ impl Speller {
                     if self.words.lexicon.count(c.id) < self.ranking.min_count {
                         continue;
                     }
+                    let first_changed = self.words.word_chars(c.id).first() != chars.first();
                     let penalty = if known {
                         self.ranking.context_real_word_cost
+                    } else if capitalised && first_changed {
+                        self.ranking.capital_first_letter_cost
                     } else {
                         0.0
                     };

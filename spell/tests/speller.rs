@@ -263,6 +263,28 @@ fn cached_and_fresh_suggestions_agree_and_the_best_does_not_depend_on_k() {
 }
 
 #[test]
+fn capitalised_unknown_words_keep_their_first_letter() {
+    let mut speller = speller();
+    // A capitalised unknown word inside a sentence reads as a name; a candidate that changes its first letter
+    // pays `capital_first_letter_cost`.
+    let ranking = Ranking {
+        capital_first_letter_cost: 5.0,
+        keep_name_cost: 2.0,
+        ..*speller.ranking()
+    };
+    speller.set_ranking(ranking);
+    assert_eq!(speller.correct("I want the big Bouse.").text, "I want the big Bouse.");
+    assert_eq!(speller.correct("I want the big Hous.").text, "I want the big House.");
+    let ranking = Ranking {
+        capital_first_letter_cost: 0.0,
+        keep_name_cost: 2.0,
+        ..*speller.ranking()
+    };
+    speller.set_ranking(ranking);
+    assert_eq!(speller.correct("I want the big Bouse.").text, "I want the big House.");
+}
+
+#[test]
 fn check_reports_unknown_and_changed_words() {
     let speller = speller();
     let spans = speller.check("the zzyzx letter recieved");

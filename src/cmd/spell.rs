@@ -60,7 +60,8 @@ pub struct Args {
     /// With --eval: fail (exit 1) when a list's top-1 accuracy is below this percentage.
     #[arg(long, value_name = "PERCENT")]
     pub min_top1: Option<f64>,
-    /// With --eval: list the misspellings whose first suggestion is wrong.
+    /// With --eval: list the misspellings whose first suggestion is wrong; with --eval-context: list the false
+    /// alarms.
     #[arg(long)]
     pub misses: bool,
     /// Evaluate real-word correction: inject confusions into sentences of this held-out text and correct them.
@@ -300,6 +301,17 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
             100.0 * report.false_alarms as f64 / words,
             report.words_per_second
         );
+        if args.misses {
+            let mut counts: std::collections::BTreeMap<(&str, &str), usize> = std::collections::BTreeMap::new();
+            for (original, replacement) in &report.false_alarm_changes {
+                *counts.entry((original, replacement)).or_default() += 1;
+            }
+            let mut counts: Vec<_> = counts.into_iter().collect();
+            counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            for ((original, replacement), n) in counts {
+                println!("  false alarm ×{n}: {original} → {replacement}");
+            }
+        }
     }
     Ok(())
 }
