@@ -489,24 +489,51 @@ impl<D: AsRef<[u8]>> Store<D> {
                     }
                 }
             }
-            for &((context, word), from, cached) in &run {
+            for &(query, from, cached) in &run {
                 let lookup = if from == CACHED { cached } else { lookups[from] };
-                let mut buf = [0 as WordId; MAX_ORDER];
-                let m = context.len();
-                buf[..m].copy_from_slice(context);
-                buf[m] = word;
-                let keep = lookup.keep.min(m + 1);
-                answers.push(Scored {
-                    log10: lookup.log10,
-                    state: State::new(&buf[m + 1 - keep..=m]).unwrap_or_default(),
-                    ngram_length: if word == self.vocab.unk {
-                        0
-                    } else {
-                        lookup.matched as u8
-                    },
-                });
+                answers.push(self.scored(query, &lookup));
             }
             start = end;
+        }
+    }
+
+    /// The answer to one query, without the batch's sorting and grouping (for single `score` calls).
+    fn answer_one(&self, (state, word): &(State, WordId)) -> Scored {
+        let word = self.clamp_word(*word);
+        let query = (self.context(state), word);
+        let cached = self
+            .cache
+            .then(|| cache::with_cache(self.id, |c| c.get(query.0, query.1)))
+            .flatten();
+        let lookup = cached.unwrap_or_else(|| {
+            let file = &self.shards[self.shard_for(state, word) as usize];
+            let mut lookup = [Lookup::default()];
+            file.layout
+                .score_group(file.data.as_ref(), &[query], &mut Walk::default(), &mut lookup);
+            if self.cache {
+                cache::with_cache(self.id, |c| c.put(query.0, query.1, &lookup[0]));
+            }
+            lookup[0]
+        });
+        self.scored(query, &lookup)
+    }
+
+    /// The [`Scored`] for a shard's answer to `(context, word)`.
+    #[inline]
+    fn scored(&self, (context, word): Query<'_>, lookup: &Lookup) -> Scored {
+        let mut buf = [0 as WordId; MAX_ORDER];
+        let m = context.len();
+        buf[..m].copy_from_slice(context);
+        buf[m] = word;
+        let keep = lookup.keep.min(m + 1);
+        Scored {
+            log10: lookup.log10,
+            state: State::new(&buf[m + 1 - keep..=m]).unwrap_or_default(),
+            ngram_length: if word == self.vocab.unk {
+                0
+            } else {
+                lookup.matched as u8
+            },
         }
     }
 
@@ -655,11 +682,7 @@ impl<D: AsRef<[u8]> + Send + Sync> LanguageModel for Store<D> {
     fn score_batch(&self, queries: &[(State, WordId)], out: &mut Vec<Scored>) {
         out.clear();
         if queries.len() <= 1 {
-            let order: Vec<(u32, u32)> = queries
-                .iter()
-                .map(|(state, word)| (self.shard_for(state, self.clamp_word(*word)), 0))
-                .collect();
-            self.answer(queries, &order, out);
+            out.extend(queries.iter().map(|query| self.answer_one(query)));
             return;
         }
         // Answer in shard and context order (chunks in parallel), then put the answers back in query order.
