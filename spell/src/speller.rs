@@ -104,6 +104,8 @@ struct Work {
     heads: Vec<SoundHead>,
     /// The sound-alike words taken: (id, key distance).
     picked: Vec<(LexId, u32)>,
+    /// Scores of the candidates kept so far (to find the bar).
+    scores: Vec<f32>,
 }
 
 /// A word under a sound-alike key, with what the candidate search needs of it stored alongside.
@@ -514,10 +516,10 @@ impl Words {
             // The bar: the `limit`-th best score so far (the word itself counts when it is known).
             let have = out.len() + usize::from(identity.is_some());
             if have >= limit {
-                out.sort_unstable_by(|a, b| b.score.total_cmp(&a.score));
-                let mut scores: Vec<f32> = out.iter().map(|c| c.score).chain(identity).collect();
-                scores.sort_unstable_by(|a, b| b.total_cmp(a));
-                bar = scores[limit - 1];
+                work.scores.clear();
+                work.scores.extend(out.iter().map(|c| c.score).chain(identity));
+                work.scores.select_nth_unstable_by(limit - 1, |a, b| b.total_cmp(a));
+                bar = work.scores[limit - 1];
                 out.retain(|c| c.score >= bar);
             }
         }
