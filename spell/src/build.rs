@@ -123,8 +123,13 @@ pub fn build_model(dir: &Path, config: &BuildConfig) -> Result<BuildReport> {
 
 /// Removes from the lexicon the words that isolated ranking would correct to a neighbour (`recieve`, seen 5
 /// times, next to `receive`, seen 5,241 times): common misspellings that the corpus contains often enough to pass
-/// the count threshold. Returns the cleaned lexicon and the number of words removed.
+/// the count threshold, judged with [`Ranking::lexicon_prior_weight`] as the prior weight. Returns the cleaned
+/// lexicon and the number of words removed.
 pub fn clean_lexicon(lexicon: Lexicon, lang: Lang, errors: &ErrorModel, ranking: &Ranking) -> (Lexicon, usize) {
+    let ranking = &Ranking {
+        prior_weight: ranking.lexicon_prior_weight,
+        ..*ranking
+    };
     let errors = &errors.with_bonus(ranking.edit_bonus, ranking.first_letter);
     let words = Words::new(lexicon, lang);
     let lexicon = words.lexicon();
@@ -148,4 +153,32 @@ pub fn set_ranking(dir: &Path, ranking: Ranking) -> Result<()> {
 pub fn set_errors(dir: &Path, errors: &ErrorModel, header: &str) -> Result<()> {
     let manifest = Manifest::open(dir)?;
     errors.write(dir.join(&manifest.errors), header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lexicon_is_cleaned_with_its_own_prior_weight() {
+        let lexicon = || Lexicon::from_counts([("receive", 50_000), ("recieve", 5), ("the", 900_000), ("cat", 3_000)]);
+        let errors = ErrorModel::default();
+        let heavy = Ranking {
+            prior_weight: 0.0,
+            lexicon_prior_weight: 1.5,
+            ..Ranking::default()
+        };
+        let (kept, removed) = clean_lexicon(lexicon(), Lang::En, &errors, &heavy);
+        assert_eq!(removed, 1);
+        assert!(kept.id("recieve").is_none() && kept.id("receive").is_some());
+        // `prior_weight` plays no part: with no weight on the prior, nothing loses to a neighbour.
+        let light = Ranking {
+            prior_weight: 1.5,
+            lexicon_prior_weight: 0.0,
+            ..Ranking::default()
+        };
+        let (kept, removed) = clean_lexicon(lexicon(), Lang::En, &errors, &light);
+        assert_eq!(removed, 0);
+        assert!(kept.id("recieve").is_some());
+    }
 }

@@ -46,6 +46,11 @@ pub const BUILD_HINT: &str =
 pub struct Ranking {
     /// Weight of the word's log10 frequency against the error model in isolated-word ranking.
     pub prior_weight: f32,
+    /// The `prior_weight` with which a model build decides which counted words are common misspellings to leave
+    /// out of the lexicon (those that isolated ranking with this weight corrects to a neighbour). Kept apart from
+    /// `prior_weight`: a heavier weight finds more of the misspellings a large corpus contains, a lighter one
+    /// ranks the candidates of a misspelling better.
+    pub lexicon_prior_weight: f32,
     /// Weight of the language model's log10 probabilities against the error model in context.
     pub lm_weight: f32,
     /// `log10` of how much more often the people corrected make each kind of edit than the corpus writers the
@@ -98,7 +103,8 @@ pub struct Ranking {
 impl Default for Ranking {
     fn default() -> Self {
         Ranking {
-            prior_weight: 1.5,
+            prior_weight: 0.8,
+            lexicon_prior_weight: 1.5,
             lm_weight: 1.0,
             edit_bonus: 3.0,
             first_letter: 0.0,
