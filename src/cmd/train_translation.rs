@@ -92,7 +92,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 300)]
     class_lm_keep: usize,
     /// Ending length that makes a word's class in the class-based model.
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(long, value_name = "N", default_value_t = 2)]
     class_lm_ending: usize,
     /// Bits per quantized probability and backoff of the estimated language models' store directories (1 to
     /// 16; 0 keeps the exact values).
@@ -373,4 +373,34 @@ pub fn run(args: Args) -> Result<()> {
         }
         Ok(())
     })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_lm_of_a_weights_file() {
+        let spec = json!({"order": 6, "keep": 300, "ending": 2});
+        assert_eq!(
+            class_lm_from_json(&spec).unwrap(),
+            ClassLmConfig {
+                order: 6,
+                keep: 300,
+                ending: 2
+            }
+        );
+        for bad in [
+            json!({"order": 6, "keep": 300}),
+            json!({"order": 7, "keep": 300, "ending": 2}),
+            json!({"order": 6, "keep": 300, "ending": 0}),
+            json!({"order": "6", "keep": 300, "ending": 2}),
+        ] {
+            let err = class_lm_from_json(&bad).unwrap_err().to_string();
+            assert!(
+                err.contains("ending") || err.contains("order") || err.contains("keep"),
+                "{bad}: {err}"
+            );
+        }
+    }
 }

@@ -3,10 +3,10 @@
 //! A word-level 5-gram model trained on 29,000 sentences has seen few of the inflected forms it must order; a
 //! model over coarser tokens sees each pattern many times. The classes here need no tagger: the most frequent
 //! target words (articles, pronouns, prepositions, auxiliaries — the words that carry German case and agreement)
-//! stay themselves, and every other word becomes its shape and ending: `N~nen` for a capitalised word ending in
-//! "nen", `a~ten` for a lowercase one ending in "ten", `#` for a number. So "einem orangefarbenen Hut" becomes
-//! `einem a~nen N~hut`, and the model learns that `einem` is followed by an adjective in -en, whatever the
-//! adjective.
+//! stay themselves, and every other word becomes its shape and ending: with two-character endings (what the
+//! committed en→de weights use), `N~ut` for a capitalised word ending in "ut", `a~en` for a lowercase one ending
+//! in "en", `#` for a number. So "einem orangefarbenen Hut" becomes `einem a~en N~ut`, and the model learns that
+//! `einem` is followed by an adjective in -en, whatever the adjective.
 //!
 //! The class of a word depends only on the list of kept words and the ending length, which the model directory
 //! stores (`lm2.classes`: the kept words, one per line; the ending length in `manifest.json`), so words the
