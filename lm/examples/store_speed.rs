@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p fivegram-lm --example store_speed -- MODEL_DIR TEXT [--threads N] [--rounds R]
-//!     [--mode lockstep|sequential] [--cache]
+//!     [--mode lockstep|sequential] [--cache] [--load]
 //! ```
 //! - `TEXT`: one sentence per line, tokenized as the model was (whitespace-separated, like `fivegram query`).
 //! - `--threads N` (default 1): the rayon pool the batches are answered on; with 1 the store answers every batch
@@ -15,6 +15,9 @@
 //! - `--cache`: a per-thread cache of recent lookups answers repeated `(context, word)` pairs
 //!   (`Store::with_cache(true)`; emptied before every round, so that no round finds the previous round's
 //!   queries there); by default every query is looked up in the shard.
+//! - `--load`: the model's files are read into anonymous memory advised for transparent huge pages
+//!   (`madvise(MADV_HUGEPAGE)`), as KenLM's benchmark loads its model, instead of memory-mapped from the files
+//!   with 4 KB pages: shows what the page-table walks of random lookups over a large model cost.
 //! - `--rounds R` (default 5): the text is scored R times after it has been read and mapped to ids; round 1 is
 //!   the first touch of the model's pages.
 //!
@@ -22,16 +25,16 @@
 //! threads, from `/proc/self/stat`, in 10 ms ticks), ns per word of each, and the sum of log10 probabilities (equal
 //! in every round); then the median round over rounds 2…R.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use fivegram_lm::model::{LanguageModel, WordId};
 use fivegram_lm::query::{SentenceScore, score_sentences, split_words};
-use fivegram_lm::store::Store;
+use fivegram_lm::store::{Manifest, Store};
 
 const USAGE: &str =
-    "usage: store_speed MODEL_DIR TEXT [--threads N] [--rounds R] [--mode lockstep|sequential] [--cache]";
+    "usage: store_speed MODEL_DIR TEXT [--threads N] [--rounds R] [--mode lockstep|sequential] [--cache] [--load]";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -46,11 +49,12 @@ struct Options {
     rounds: usize,
     mode: Mode,
     cache: bool,
+    load: bool,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut positional = Vec::new();
-    let (mut threads, mut rounds, mut mode, mut cache) = (1, 5, Mode::Lockstep, false);
+    let (mut threads, mut rounds, mut mode, mut cache, mut load) = (1, 5, Mode::Lockstep, false, false);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
@@ -76,6 +80,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
                 }
             }
             "--cache" => cache = true,
+            "--load" => load = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0)
@@ -94,6 +99,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         rounds,
         mode,
         cache,
+        load,
     })
 }
 
@@ -109,10 +115,38 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) as f64 / 100.0
 }
 
+/// Opens the model directory `dir` from copies of its files in anonymous memory advised for huge pages.
+fn load(dir: &Path) -> Result<Store<memmap2::Mmap>, Box<dyn std::error::Error>> {
+    let read = |name: &str| -> Result<Vec<u8>, String> {
+        std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()))
+    };
+    let copy = |bytes: Vec<u8>| -> Result<memmap2::Mmap, std::io::Error> {
+        let mut map = memmap2::MmapMut::map_anon(bytes.len())?;
+        // Only a hint: without huge pages the copy works the same.
+        let _ = map.advise(memmap2::Advice::HugePage);
+        map.copy_from_slice(&bytes);
+        map.make_read_only()
+    };
+    let manifest_bytes = read("manifest.json")?;
+    let manifest = Manifest::parse(&dir.join("manifest.json"), &manifest_bytes)?;
+    let vocab = copy(read(&manifest.files[0].name)?)?;
+    let shards = manifest.files[1..]
+        .iter()
+        .map(|f| Ok(copy(read(&f.name)?)?))
+        .collect::<Result<Vec<_>, Box<dyn std::error::Error>>>()?;
+    Ok(Store::from_parts(dir, &manifest_bytes, vocab, shards)?)
+}
+
 fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
-    let mut store = Store::open(&options.model)?
-        .with_parallel(options.threads > 1)
-        .with_cache(options.cache);
+    if options.load {
+        measure(load(&options.model)?, options)
+    } else {
+        measure(Store::open(&options.model)?, options)
+    }
+}
+
+fn measure<D: AsRef<[u8]> + Send + Sync>(store: Store<D>, options: &Options) -> Result<(), Box<dyn std::error::Error>> {
+    let mut store = store.with_parallel(options.threads > 1).with_cache(options.cache);
     let text = std::fs::read_to_string(&options.text).map_err(|e| format!("{}: {e}", options.text.display()))?;
     let sentences: Vec<Vec<WordId>> = text
         .lines()
@@ -120,9 +154,10 @@ fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let words: usize = sentences.iter().map(|s| s.len() + 1).sum();
     println!(
-        "model {} ({} shards), {} sentences, {words} words, {} thread(s), {:?}, cache {}",
+        "model {} ({} shards{}), {} sentences, {words} words, {} thread(s), {:?}, cache {}",
         options.model.display(),
         store.manifest().shards,
+        if options.load { ", loaded" } else { "" },
         sentences.len(),
         options.threads,
         options.mode,
