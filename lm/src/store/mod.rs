@@ -58,6 +58,14 @@
 //! probabilities and backoffs as codes into per-order codebooks (or raw `f32` for `--quantize 0`). No backoff is
 //! stored for the highest order (it has no contexts). See [`shard`](self) sources for the sections.
 //!
+//! # Batches
+//! [`LanguageModel::score_batch`] sorts its queries by shard, then by context read from its newest word, and
+//! answers them in groups of 32 distinct queries, level by level: a query whose context ends in the same words
+//! as the one before it takes that query's walk through the context trie for those levels, equal queries are
+//! answered once, and each pass first touches the cache lines the next pass will read for the whole group, so
+//! that their misses overlap. A per-thread cache of recent lookups can be turned on ([`Store::with_cache`]).
+//! BENCHMARKS.md ("5-gram store") has what each of these bought.
+//!
 //! # Memory
 //! Opening maps the files and reads headers, footers, directories and codebooks (a few KB per shard). Pages of
 //! n-gram data are read when lookups touch them; the maps are advised for random access.
