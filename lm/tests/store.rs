@@ -94,6 +94,41 @@ fn toy3_matches_reference_for_every_shard_count() {
     }
 }
 
+/// Batches whose states hold ids this model does not have (another model's, against the trait's advice) are
+/// answered as the single queries are, without a panic, for any shard count and with the cache on or off.
+#[test]
+fn foreign_ids_in_states_answer_as_single_queries() {
+    let arpa = fixture("toy3.arpa");
+    for shards in [1, 7] {
+        for cache in [false, true] {
+            let (_dir, store) = build(&arpa, shards, 8);
+            let store = store.with_cache(cache);
+            let (a, b) = (store.word_id("a"), store.word_id("b"));
+            let states: Vec<State> = [
+                vec![u32::MAX],
+                vec![a, u32::MAX],
+                vec![u32::MAX, a],
+                vec![u32::MAX - 1, u32::MAX],
+                vec![a, b],
+            ]
+            .iter()
+            .map(|w| State::new(w).unwrap())
+            .collect();
+            let batch: Vec<(State, WordId)> = states
+                .iter()
+                .flat_map(|&s| [(s, a), (s, b), (s, u32::MAX)])
+                .cycle()
+                .take(100)
+                .collect();
+            let mut answers = Vec::new();
+            store.score_batch(&batch, &mut answers);
+            for (q, answer) in batch.iter().zip(&answers) {
+                assert_eq!(*answer, store.score(&q.0, q.1), "{q:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn srilm_style_files_match_reference() {
     // -inf probabilities, `-99` for <s>, no <unk>, and (in the inline model) n-grams whose contexts and

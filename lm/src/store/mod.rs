@@ -560,13 +560,19 @@ impl<D: AsRef<[u8]>> Store<D> {
         let word_bits = u64::BITS - (self.vocab_size as u64).leading_zeros();
         let shard_bits = u32::BITS - shards.saturating_sub(1).leading_zeros();
         let slots = self.order.max(1) as u32;
+        let max_word = (self.vocab_size as u64).saturating_sub(1);
         if shard_bits + slots * word_bits <= 128 {
             let key = |(i, (state, word)): (usize, &(State, WordId))| -> (u128, u32) {
                 let word = self.clamp_word(*word);
                 let context = self.context(state);
                 let mut key = u128::from(self.shard_for(state, word));
                 for slot in 0..slots as usize - 1 {
-                    let w = context.len().checked_sub(slot + 1).map_or(0, |k| context[k] + 1);
+                    // A word from another model's state (the contract says not to) sorts as the last id, so
+                    // that it cannot spill into the shard's bits; only the order depends on it.
+                    let w = context
+                        .len()
+                        .checked_sub(slot + 1)
+                        .map_or(0, |k| u64::from(context[k]).min(max_word) + 1);
                     key = (key << word_bits) | u128::from(w);
                 }
                 key = (key << word_bits) | u128::from(word);
