@@ -639,6 +639,9 @@ impl ErrorModel {
         let mark = |ch: char| ch == START || ch == END;
         scratch.table[0] = 0.0;
         for i in 0..=n {
+            // The least cost in row `i` (final once read: only the row's own insertions write to it from now on,
+            // and they write to cells read later).
+            let mut row_min = f32::INFINITY;
             {
                 let w = &scratch.w;
                 let s = &scratch.s;
@@ -649,6 +652,7 @@ impl ErrorModel {
                     if !here.is_finite() {
                         continue;
                     }
+                    row_min = row_min.min(here);
                     if i < n && j < m {
                         let next = (i + 1) * width + j + 1;
                         if w[i] == s[j] {
@@ -677,8 +681,9 @@ impl ErrorModel {
             }
             // Every path to the end passes through row `i` or jumps (by a rule) from an earlier row into the two
             // rows below it, whose cells already hold those jumps: their minimum bounds the final cost.
-            if budget.is_finite() && i + 1 < n {
-                let rows = &scratch.table[i * width..((i + 3).min(n + 1)) * width];
+            // Row `i` is looked at first: the two rows below need scanning only when it is over the budget.
+            if budget.is_finite() && i + 1 < n && row_min > budget {
+                let rows = &scratch.table[(i + 1) * width..((i + 3).min(n + 1)) * width];
                 if rows.iter().fold(f32::INFINITY, |a, &b| a.min(b)) > budget {
                     return f32::INFINITY;
                 }
