@@ -182,3 +182,47 @@ fn missing_runtime_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent-model/model.json"));
 }
+
+#[test]
+fn neural_lm_finds_its_default_model() {
+    if !runtime_available() {
+        return;
+    }
+    // The default LM is `lm-ptb` under FIVEGRAM_NEURAL_MODELS: a copy of the fixture there scores as the
+    // fixture given by --model does.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("lm-ptb");
+    std::fs::create_dir(&dir).unwrap();
+    for entry in std::fs::read_dir(fixture("lm")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    let env = [("FIVEGRAM_NEURAL_MODELS", tmp.path().to_str().unwrap())];
+    let input = "a b c\nc a\n";
+    let by_default = fivegram(&["neural-lm", "--precision", "fp32"], &env, input);
+    assert!(
+        by_default.status.success(),
+        "{}",
+        String::from_utf8_lossy(&by_default.stderr)
+    );
+    let model = fixture("lm");
+    let given = fivegram(
+        &["neural-lm", "--model", model.to_str().unwrap(), "--precision", "fp32"],
+        &[],
+        input,
+    );
+    assert!(given.status.success(), "{}", String::from_utf8_lossy(&given.stderr));
+    assert_eq!(by_default.stdout, given.stdout);
+    assert!(String::from_utf8_lossy(&given.stdout).contains("Total: "));
+
+    // No model there: exit 1, naming where it looked and how to make one.
+    let empty = tempfile::tempdir().unwrap();
+    let env = [("FIVEGRAM_NEURAL_MODELS", empty.path().to_str().unwrap())];
+    let out = fivegram(&["neural-lm"], &env, "a\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no neural language model") && stderr.contains("train_lm.py") && stderr.contains("lm-ptb"),
+        "{stderr}"
+    );
+}

@@ -45,6 +45,20 @@ fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// The default model directory `name` (see `fivegram_neural::default_model_dir`), or an error saying how to
+/// make one (`trainer`: the training script) when it holds no model.
+fn default_dir(name: &str, what: &str, trainer: &str) -> Result<PathBuf> {
+    let dir = fivegram_neural::default_model_dir(name);
+    if !dir.join("model.json").is_file() {
+        bail!(
+            "no {what} at {}: train and export one with {trainer} (see neural/train/), set FIVEGRAM_NEURAL_MODELS \
+             to a folder of models, or give --model DIR",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
 /// Opens the neural translation model `model`, or the default one for `pair` (source, target): one session
 /// pair per thread, beam `beam` (default 4).
 pub fn open_translator(
@@ -57,17 +71,11 @@ pub fn open_translator(
 ) -> Result<Box<dyn Translator>> {
     let dir: PathBuf = match (model, pair) {
         (Some(dir), _) => dir.to_path_buf(),
-        (None, Some((from, to))) => {
-            let dir = fivegram_neural::default_model_dir(&format!("{from}-{to}"));
-            if !dir.join("model.json").is_file() {
-                bail!(
-                    "no neural {from}→{to} model at {}: train and export one with neural/train/train_mt.py (see \
-                     neural/train/), set FIVEGRAM_NEURAL_MODELS to a folder of models, or give --model DIR",
-                    dir.display()
-                );
-            }
-            dir
-        }
+        (None, Some((from, to))) => default_dir(
+            &format!("{from}-{to}"),
+            &format!("neural {from}→{to} model"),
+            "neural/train/train_mt.py",
+        )?,
         (None, None) => usage!("give --model DIR, or --from LANG --to LANG for the default model"),
     };
     let model_dir = ModelDir::open(&dir, Kind::Seq2Seq)?;
@@ -87,15 +95,17 @@ pub fn open_translator(
 /// Flags of `fivegram neural-lm`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  fivegram neural-lm --model neural/models/lm-ptb ptb.test.txt\n\n\
+    after_help = "Example:\n  fivegram neural-lm ptb.test.txt     (the default model, neural/models/lm-ptb)\n\n\
                   Output as `fivegram query`'s: one \"Total: <log10> OOV: 0\" line per sentence, then the perplexity \
                   per word (a word's probability is the product of its pieces'; </s> counts as a word, as in \
                   KenLM). Each sentence is scored with its full left context."
 )]
 pub struct LmArgs {
-    /// The language model directory (`kind: lm`).
+    /// The language model directory (`kind: lm`). Default: the English LM trained on Penn Treebank,
+    /// `lm-ptb` under FIVEGRAM_NEURAL_MODELS, else $XDG_DATA_HOME/fivegram/models/neural-lm-ptb, else the
+    /// committed neural/models/lm-ptb.
     #[arg(long, short = 'm', value_name = "DIR")]
-    model: PathBuf,
+    model: Option<PathBuf>,
     /// Text files (plain or gzip), one sentence per line; stdin when none.
     #[arg(value_name = "FILE")]
     input: Vec<PathBuf>,
@@ -118,13 +128,17 @@ pub fn run_lm(args: LmArgs) -> Result<()> {
     if args.threads == Some(0) {
         usage!("--threads must be at least 1");
     }
-    let model_dir = ModelDir::open(&args.model, Kind::Lm)?;
+    let path = match args.model {
+        Some(dir) => dir,
+        None => default_dir("lm-ptb", "neural language model", "neural/train/train_lm.py --data ptb")?,
+    };
+    let model_dir = ModelDir::open(&path, Kind::Lm)?;
     let options = LmOptions {
         precision: precision(&model_dir, args.precision, "lm"),
         sessions: args.threads.unwrap_or_else(default_threads),
         ..LmOptions::default()
     };
-    let lm = NeuralLm::open(&args.model, options)?;
+    let lm = NeuralLm::open(&path, options)?;
     let mut readers: Vec<TextReader> = if args.input.is_empty() {
         vec![TextReader::stdin(Decoding::Strict)]
     } else {
