@@ -578,18 +578,8 @@ impl<D: AsRef<[u8]>> Store<D> {
                 key = (key << word_bits) | u128::from(word);
                 (key, i as u32)
             };
-            let mut keys: Vec<(u128, u32)> = if parallel {
-                queries.par_iter().enumerate().map(key).collect()
-            } else {
-                queries.iter().enumerate().map(key).collect()
-            };
-            if parallel {
-                keys.par_sort_unstable();
-            } else {
-                keys.sort_unstable();
-            }
             let shift = slots * word_bits;
-            return keys
+            return sorted_keys(queries, parallel, key)
                 .into_iter()
                 .map(|(k, i)| ((k.checked_shr(shift).unwrap_or(0)) as u32, i))
                 .collect();
@@ -605,18 +595,30 @@ impl<D: AsRef<[u8]>> Store<D> {
             rev[MAX_ORDER - 1] = word;
             (self.shard_for(state, word), rev, i as u32)
         };
-        let mut keys: Vec<Key> = if parallel {
-            queries.par_iter().enumerate().map(key).collect()
-        } else {
-            queries.iter().enumerate().map(key).collect()
-        };
-        if parallel {
-            keys.par_sort_unstable();
-        } else {
-            keys.sort_unstable();
-        }
-        keys.into_iter().map(|(s, _, i)| (s, i)).collect()
+        sorted_keys(queries, parallel, key)
+            .into_iter()
+            .map(|(s, _, i)| (s, i))
+            .collect()
     }
+}
+
+/// `key` of every item (with its index), sorted; with rayon when `parallel`.
+fn sorted_keys<T: Sync, K: Ord + Send>(
+    items: &[T],
+    parallel: bool,
+    key: impl Fn((usize, &T)) -> K + Sync + Send,
+) -> Vec<K> {
+    let mut keys: Vec<K> = if parallel {
+        items.par_iter().enumerate().map(&key).collect()
+    } else {
+        items.iter().enumerate().map(&key).collect()
+    };
+    if parallel {
+        keys.par_sort_unstable();
+    } else {
+        keys.sort_unstable();
+    }
+    keys
 }
 
 /// A query as a shard answers it: the context words that matter, and a valid word id.
