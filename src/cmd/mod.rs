@@ -1,5 +1,6 @@
 //! One module per verb; each exposes `Args` (clap) and `run(args) -> anyhow::Result<()>`.
 
+pub mod bench;
 pub mod build;
 pub mod corpora;
 pub mod estimate;
@@ -42,6 +43,8 @@ pub enum Command {
     Spell(spell::Args),
     /// Score text with a neural language model: per-sentence log10 totals and per-word perplexity.
     NeuralLm(neural::LmArgs),
+    /// Compare the n-gram and neural backends: translation BLEU/chrF and speed, LM perplexity; markdown + HTML.
+    Bench(bench::Args),
 }
 
 /// Runs one verb.
@@ -59,5 +62,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Translate(args) => translate::run(args),
         Command::Spell(args) => spell::run(args),
         Command::NeuralLm(args) => neural::run_lm(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
