@@ -32,10 +32,10 @@ impl Fixture {
             &data.join("multi30k/test_2016_flickr.de.gz"),
             "Ein Hund rennt.\nZwei Männer unterhalten sich.\nEin Mädchen isst einen Apfel.\n",
         );
-        write_gz(&data.join("ptb/ptb.test.txt.gz"), "the cat\nthe the\n");
+        write_gz(&data.join("ptb/ptb.test.txt.gz"), "the cat\nthe <unk>\n");
         std::fs::write(
             dir.path().join("tiny.arpa"),
-            "\\data\\\nngram 1=5\n\n\\1-grams:\n-1.0\t<unk>\n-99\t<s>\n-0.6\t</s>\n-0.5\tthe\n-0.8\tcat\n\n\\end\\\n",
+            "\\data\\\nngram 1=6\n\n\\1-grams:\n-1.0\t<unk>\n-99\t<s>\n-0.6\t</s>\n-0.5\tthe\n-0.8\tcat\n-0.9\tUNKW\n\n\\end\\\n",
         )
         .unwrap();
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
@@ -117,11 +117,13 @@ fn measures_the_ngram_lm_and_says_why_the_missing_models_are_skipped() {
     let json = read_json(&report.join("report.json"));
     assert_eq!(json["settings"]["translation test sentences"], "3");
 
-    // Σ log10 = (-0.5 - 0.8 - 0.6) + (-0.5 - 0.5 - 0.6) = -3.5 over 6 tokens.
+    // PTB's literal <unk> is the model's unknown word: Σ log10 = (-0.5 - 0.8 - 0.6) + (-0.5 - 1.0 - 0.6) = -4.0
+    // over 6 tokens, one OOV.
     let lm = part(&json, "perplexity", "ngram");
     assert_eq!(lm["status"], "measured", "{lm}");
     let ppl = lm["figures"]["perplexity"].as_f64().unwrap();
-    assert!((ppl - 10f64.powf(3.5 / 6.0)).abs() < 1e-4, "{ppl}");
+    assert!((ppl - 10f64.powf(4.0 / 6.0)).abs() < 1e-4, "{ppl}");
+    assert_eq!(lm["figures"]["oovs"], 1.0);
     assert_eq!(lm["figures"]["words"], 6.0);
     assert_eq!(lm["figures"]["sentences"], 2.0);
     assert!(lm["figures"]["words_per_second"].as_f64().unwrap() > 0.0);
@@ -151,6 +153,33 @@ fn measures_the_ngram_lm_and_says_why_the_missing_models_are_skipped() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names.len(), 3, "{names:?}");
+}
+
+#[test]
+fn ptb_unk_renames_the_literal_unknown_token_for_the_ngram_model() {
+    let fx = Fixture::new();
+    let report = fx.path("report");
+    let out = fx.bench(
+        &[
+            "--data",
+            fx.path("data").to_str().unwrap(),
+            "--ngram-lm",
+            fx.path("tiny.arpa").to_str().unwrap(),
+            "--ptb-unk",
+            "UNKW",
+            "-o",
+            report.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json = read_json(&report.join("report.json"));
+    // (-0.5 - 0.8 - 0.6) + (-0.5 - 0.9 - 0.6) = -3.9 over 6 tokens, no OOV.
+    let lm = part(&json, "perplexity", "ngram");
+    let ppl = lm["figures"]["perplexity"].as_f64().unwrap();
+    assert!((ppl - 10f64.powf(3.9 / 6.0)).abs() < 1e-4, "{ppl}");
+    assert_eq!(lm["figures"]["oovs"], 0.0);
+    assert_eq!(json["settings"]["PTB <unk> scored by the n-gram model as"], "UNKW");
 }
 
 #[test]

@@ -49,6 +49,11 @@ pub struct Args {
     /// The n-gram language model for the perplexity part: an ARPA file or a model directory.
     #[arg(long, value_name = "PATH")]
     pub ngram_lm: Option<PathBuf>,
+    /// Rewrite Penn Treebank's literal `<unk>` token as WORD before the n-gram model scores it (the KenLM
+    /// reference models were trained with `<unk>` renamed to `UNKW`, since lmplz refuses it as input). Without it,
+    /// `<unk>` is scored as the model's unknown word, as KenLM's `query` would.
+    #[arg(long, value_name = "WORD", requires = "ngram_lm")]
+    pub ptb_unk: Option<String>,
     /// Only the first N sentences of each test set.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
@@ -220,7 +225,7 @@ fn measure(args: &Args) -> Result<Report> {
     // Perplexity on Penn Treebank.
     match locate("ptb", "test", "en").and_then(|path| read_lines(&path, args.limit)) {
         Ok(lines) => {
-            parts.push(ngram_lm_part(args.ngram_lm.as_deref(), &lines));
+            parts.push(ngram_lm_part(args.ngram_lm.as_deref(), &lines, args.ptb_unk.as_deref()));
             parts.push(neural_lm_part(&lines, threads));
         }
         Err(err) => {
@@ -246,6 +251,9 @@ fn measure(args: &Args) -> Result<Report> {
         ("threads", threads.to_string()),
         ("limit", args.limit.map_or("all".to_string(), |n| n.to_string())),
     ];
+    if let Some(word) = &args.ptb_unk {
+        settings.push(("PTB <unk> scored by the n-gram model as", word.clone()));
+    }
     if let Ok((sources, _)) = &test {
         settings.push(("translation test sentences", sources.len().to_string()));
     }
@@ -342,7 +350,8 @@ fn translation_part(
 }
 
 /// Perplexity of the n-gram model `path` on `lines`, scored as `fivegram query` scores them.
-fn ngram_lm_part(path: Option<&Path>, lines: &[String]) -> Part {
+/// With `unk`, the literal `<unk>` tokens are rewritten as that word first.
+fn ngram_lm_part(path: Option<&Path>, lines: &[String], unk: Option<&str>) -> Part {
     let mut part = Part {
         task: "perplexity",
         backend: "ngram",
@@ -362,6 +371,22 @@ fn ngram_lm_part(path: Option<&Path>, lines: &[String]) -> Part {
         let model = fivegram_lm::model::open(path).with_context(|| format!("cannot load {}", path.display()))?;
         let load_seconds = start.elapsed().as_secs_f64();
         let scoring = Instant::now();
+        let renamed: Vec<String>;
+        let lines = match unk {
+            Some(word) => {
+                renamed = lines
+                    .iter()
+                    .map(|l| {
+                        let words: Vec<&str> = query::split_words(l)
+                            .map(|w| if w == "<unk>" { word } else { w })
+                            .collect();
+                        words.join(" ")
+                    })
+                    .collect();
+                &renamed[..]
+            }
+            None => lines,
+        };
         let mut scores: Vec<SentenceScore> = Vec::with_capacity(lines.len());
         let whitespace = |line: &str, emit: &mut dyn FnMut(&str)| query::split_words(line).for_each(emit);
         query::score_lines(&*model, lines, whitespace, &mut scores);
@@ -521,6 +546,7 @@ fn columns(task: &str) -> &'static [(&'static str, &'static str, usize)] {
             ("perplexity", "perplexity", 2),
             ("sentences", "sentences", 0),
             ("words", "words", 0),
+            ("oovs", "OOVs", 0),
             ("load_seconds", "load s", 3),
             ("score_seconds", "score s", 3),
             ("words_per_second", "words/s", 0),
