@@ -727,7 +727,15 @@ pub fn bar_chart_svg(caption: &str, bars: &[(String, f64)]) -> Result<String> {
                 Rectangle::new([(x + 0.2, 0.0), (x + 0.8, *v)], colors[i % colors.len()].filled())
             }))?;
             chart.draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
-                Text::new(format!("{v:.4}"), (i as f64 + 0.3, *v), ("sans-serif", 14).into_font())
+                Text::new(
+                    if *v >= 100.0 {
+                        format!("{v:.0}")
+                    } else {
+                        format!("{v:.2}")
+                    },
+                    (i as f64 + 0.3, *v),
+                    ("sans-serif", 14).into_font(),
+                )
             }))?;
             root.present()?;
             Ok(())
