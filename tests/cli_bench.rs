@@ -115,7 +115,7 @@ fn measures_the_ngram_lm_and_says_why_the_missing_models_are_skipped() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let json = read_json(&report.join("report.json"));
-    assert_eq!(json["settings"]["translation test sentences"], "3");
+    assert_eq!(json["settings"]["limit"], "all");
 
     // PTB's literal <unk> is the model's unknown word: Σ log10 = (-0.5 - 0.8 - 0.6) + (-0.5 - 1.0 - 0.6) = -4.0
     // over 6 tokens, one OOV.
@@ -127,6 +127,8 @@ fn measures_the_ngram_lm_and_says_why_the_missing_models_are_skipped() {
     assert_eq!(lm["figures"]["words"], 6.0);
     assert_eq!(lm["figures"]["sentences"], 2.0);
     assert!(lm["figures"]["words_per_second"].as_f64().unwrap() > 0.0);
+    // Each part runs in its own process, which reports its peak memory.
+    assert!(lm["figures"]["peak_rss_mib"].as_f64().unwrap() > 0.0, "{lm}");
 
     let tm = part(&json, "translation", "ngram");
     assert_eq!(tm["status"], "skipped");
@@ -212,6 +214,7 @@ fn runs_the_neural_fixtures_as_default_models_when_the_runtime_is_installed() {
         let bleu = tm["figures"]["bleu"].as_f64().unwrap();
         assert!((0.0..=100.0).contains(&bleu), "{bleu}");
         assert!(tm["figures"]["sentences_per_second"].as_f64().unwrap() > 0.0);
+        assert!(tm["figures"]["peak_rss_mib"].as_f64().unwrap() > 0.0, "{tm}");
         assert_eq!(nlm["status"], "measured", "{nlm}");
         assert_eq!(nlm["figures"]["sentences"], 2.0);
         assert!(nlm["figures"]["perplexity"].as_f64().unwrap() > 1.0);
@@ -243,6 +246,9 @@ fn bad_options_fail_with_usage_or_runtime_exit_codes() {
     let out = fx.bench(&["--data", missing.to_str().unwrap(), "-o", report_s], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-data"));
+
+    let out = fx.bench(&["--data", data_s, "--part", "nonsense", "-o", report_s], None);
+    assert_eq!(out.status.code(), Some(2));
 
     let out = fx.bench(&["--data", data_s], None);
     assert_eq!(out.status.code(), Some(2), "-o is required");

@@ -12,8 +12,9 @@
 //! the other parts still run. A part that fails is reported with its error and the verb then exits with 1 after
 //! writing the report. Corpus files are found as `fivegram corpora path` finds them, with `--data DIR` as the
 //! mirror (default: `FIVEGRAM_MIRROR`). Outputs: `report.md`, `report.html` (the same tables and SVG bar charts)
-//! and `report.json`, each written to a temporary name and renamed. Everything runs in this process, so no
-//! per-backend peak memory is reported.
+//! and `report.json`, each written to a temporary name and renamed. Each part runs in a child process
+//! (`fivegram bench --part NAME`, which prints the part as JSON), so its peak resident memory (VmHWM) is its own
+//! and a crash in one backend cannot take the others with it.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -60,7 +61,19 @@ pub struct Args {
     /// Worker threads (and neural sessions; default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Internal: run only this part (`translation-ngram`, …) and print it as JSON; the parent runs each part in
+    /// such a child process, so that each gets its own peak memory figure.
+    #[arg(long, value_name = "PART", hide = true)]
+    pub part: Option<String>,
 }
+
+/// The parts, each run in its own process: (name, task, backend).
+const PARTS: [(&str, &str, &str); 4] = [
+    ("translation-ngram", "translation", "ngram"),
+    ("translation-neural", "translation", "neural"),
+    ("perplexity-ngram", "perplexity", "ngram"),
+    ("perplexity-neural", "perplexity", "neural"),
+];
 
 /// Runs `fivegram bench`.
 pub fn run(args: Args) -> Result<()> {
@@ -80,6 +93,20 @@ pub fn run(args: Args) -> Result<()> {
     {
         usage!("--ngram-lm {}: no such file or directory", lm.display());
     }
+    if let Some(name) = &args.part {
+        if !PARTS.iter().any(|(n, _, _)| n == name) {
+            usage!("--part {name}: not a part of the benchmark");
+        }
+        let threads = args.threads;
+        let mut part = query::in_thread_pool(threads, move || measure(&args))??
+            .pop()
+            .context("no part was run")?;
+        if let (Outcome::Measured(figures), Some(kib)) = (&mut part.outcome, max_rss_kib()) {
+            figures.push(("peak_rss_mib".to_string(), kib as f64 / 1024.0));
+        }
+        println!("{}", part_json(&part));
+        return Ok(());
+    }
     fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create the report directory {}", args.output.display()))?;
     let probe = args.output.join(".fivegram-bench-probe");
@@ -87,8 +114,16 @@ pub fn run(args: Args) -> Result<()> {
         .with_context(|| format!("cannot write in the report directory {}", args.output.display()))?;
     let _ = fs::remove_file(&probe);
 
-    let threads = args.threads;
-    let report = query::in_thread_pool(threads, move || measure(&args))??;
+    let mut parts = Vec::new();
+    for (name, task, backend) in PARTS {
+        parts.push(run_child(&args, name, task, backend));
+    }
+    let report = Report {
+        dir: args.output.clone(),
+        settings: settings(&args),
+        parts,
+    };
+    write_report(&report)?;
     let failed = report
         .parts
         .iter()
@@ -107,7 +142,7 @@ pub fn run(args: Args) -> Result<()> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// Measured figures, in display order (name, value).
-    Measured(Vec<(&'static str, f64)>),
+    Measured(Vec<(String, f64)>),
     /// Not run, and why.
     Skipped(String),
     /// Run, and failed with this error.
@@ -147,7 +182,108 @@ pub struct Report {
     pub parts: Vec<Part>,
 }
 
-fn measure(args: &Args) -> Result<Report> {
+/// Runs `fivegram bench --part NAME` as a child process and reads its part back.
+fn run_child(args: &Args, name: &str, task: &'static str, backend: &'static str) -> Part {
+    let failed = |why: String| Part {
+        task,
+        backend,
+        model: None,
+        outcome: Outcome::Failed(why),
+    };
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => return failed(format!("cannot find the fivegram executable: {e}")),
+    };
+    let mut command = std::process::Command::new(exe);
+    command.arg("bench").arg("--part").arg(name).arg("-o").arg(&args.output);
+    if let Some(data) = &args.data {
+        command.arg("--data").arg(data);
+    }
+    if let Some(lm) = &args.ngram_lm {
+        command.arg("--ngram-lm").arg(lm);
+    }
+    if let Some(word) = &args.ptb_unk {
+        command.arg("--ptb-unk").arg(word);
+    }
+    if let Some(n) = args.limit {
+        command.arg("--limit").arg(n.to_string());
+    }
+    if let Some(n) = args.threads {
+        command.arg("--threads").arg(n.to_string());
+    }
+    // stderr is inherited: the child's progress bar and any error message show as they happen.
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped());
+    let output = match command.output() {
+        Ok(output) => output,
+        Err(e) => return failed(format!("cannot run the {name} part: {e}")),
+    };
+    if !output.status.success() {
+        return failed(format!(
+            "the {name} part's process ended with {} (its error is printed above)",
+            output.status
+        ));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    match serde_json::from_str::<Value>(text.trim()) {
+        Ok(value) => parse_part(&value, task, backend),
+        Err(e) => failed(format!("the {name} part printed no report ({e})")),
+    }
+}
+
+/// A part from the JSON `part_json` wrote.
+fn parse_part(value: &Value, task: &'static str, backend: &'static str) -> Part {
+    let reason = value["reason"].as_str().unwrap_or("(no reason given)").to_string();
+    let outcome = match value["status"].as_str() {
+        Some("measured") => Outcome::Measured(
+            value["figures"]
+                .as_object()
+                .map(|o| o.iter().filter_map(|(k, v)| Some((k.clone(), v.as_f64()?))).collect())
+                .unwrap_or_default(),
+        ),
+        Some("skipped") => Outcome::Skipped(reason),
+        _ => Outcome::Failed(reason),
+    };
+    Part {
+        task,
+        backend,
+        model: value["model"].as_str().map(str::to_string),
+        outcome,
+    }
+}
+
+/// Peak resident memory of this process (VmHWM), in KiB, where /proc tells it.
+fn max_rss_kib() -> Option<u64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The settings shown at the top of the report.
+fn settings(args: &Args) -> Vec<(&'static str, String)> {
+    let resolver = Resolver::from_env(args.data.clone());
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mut settings = vec![
+        (
+            "data",
+            resolver
+                .mirror()
+                .map_or("(download cache)".to_string(), |d| d.display().to_string()),
+        ),
+        ("threads", threads.to_string()),
+        ("limit", args.limit.map_or("all".to_string(), |n| n.to_string())),
+    ];
+    if let Some(word) = &args.ptb_unk {
+        settings.push(("PTB <unk> scored by the n-gram model as", word.clone()));
+    }
+    settings
+}
+
+/// Measures the parts `args.part` names (all when none), in this process.
+fn measure(args: &Args) -> Result<Vec<Part>> {
     let catalog = Catalog::shipped().context("the catalog compiled into fivegram is broken")?;
     let resolver = Resolver::from_env(args.data.clone());
     let threads = args
@@ -161,12 +297,17 @@ fn measure(args: &Args) -> Result<Report> {
         Ok(resolver.resolve(file)?.path)
     };
     let mut parts = Vec::new();
+    let wanted = |name: &str| args.part.as_deref().is_none_or(|p| p == name);
 
     // Translation en→de.
-    let test = locate("multi30k", "test_2016_flickr", "en").and_then(|src| {
-        let reference = locate("multi30k", "test_2016_flickr", "de")?;
-        Ok((read_lines(&src, args.limit)?, read_lines(&reference, args.limit)?))
-    });
+    let test = if wanted("translation-ngram") || wanted("translation-neural") {
+        locate("multi30k", "test_2016_flickr", "en").and_then(|src| {
+            let reference = locate("multi30k", "test_2016_flickr", "de")?;
+            Ok((read_lines(&src, args.limit)?, read_lines(&reference, args.limit)?))
+        })
+    } else {
+        Ok((Vec::new(), Vec::new()))
+    };
     match &test {
         Ok((sources, references)) if sources.len() != references.len() => {
             let why = format!(
@@ -184,31 +325,35 @@ fn measure(args: &Args) -> Result<Report> {
             }
         }
         Ok((sources, references)) => {
-            parts.push(translation_part("ngram", sources, references, || {
-                let dir = fivegram_translate::model::default_model_dir("en", "de")?;
-                if !dir.exists() {
-                    return Ok(Err(format!(
-                        "no default en→de model at {}: build it with `fivegram train-translation --from en --to de \
+            if wanted("translation-ngram") {
+                parts.push(translation_part("ngram", sources, references, || {
+                    let dir = fivegram_translate::model::default_model_dir("en", "de")?;
+                    if !dir.exists() {
+                        return Ok(Err(format!(
+                            "no default en→de model at {}: build it with `fivegram train-translation --from en --to de \
                          --src $(fivegram corpora path multi30k train en) --tgt $(fivegram corpora path multi30k \
                          train de) --weights translate/weights/en-de.json`",
-                        dir.display()
-                    )));
-                }
-                let model: Box<dyn Translator> = Box::new(PhraseModel::open(&dir)?);
-                Ok(Ok((dir, model)))
-            }));
-            parts.push(translation_part("neural", sources, references, || {
-                let dir = fivegram_neural::default_model_dir("en-de");
-                if !dir.join("model.json").is_file() {
-                    return Ok(Err(format!(
-                        "no neural en→de model at {}: train and export it with `python3 neural/train/train_mt.py` \
+                            dir.display()
+                        )));
+                    }
+                    let model: Box<dyn Translator> = Box::new(PhraseModel::open(&dir)?);
+                    Ok(Ok((dir, model)))
+                }));
+            }
+            if wanted("translation-neural") {
+                parts.push(translation_part("neural", sources, references, || {
+                    let dir = fivegram_neural::default_model_dir("en-de");
+                    if !dir.join("model.json").is_file() {
+                        return Ok(Err(format!(
+                            "no neural en→de model at {}: train and export it with `python3 neural/train/train_mt.py` \
                          (see neural/train/), or set FIVEGRAM_NEURAL_MODELS to a folder holding en-de/",
-                        dir.display()
-                    )));
-                }
-                let model = super::neural::open_translator(Some(&dir), None, None, None, Some(threads), false)?;
-                Ok(Ok((dir, model)))
-            }));
+                            dir.display()
+                        )));
+                    }
+                    let model = super::neural::open_translator(Some(&dir), None, None, None, Some(threads), false)?;
+                    Ok(Ok((dir, model)))
+                }));
+            }
         }
         Err(err) => {
             for backend in ["ngram", "neural"] {
@@ -223,10 +368,19 @@ fn measure(args: &Args) -> Result<Report> {
     }
 
     // Perplexity on Penn Treebank.
-    match locate("ptb", "test", "en").and_then(|path| read_lines(&path, args.limit)) {
+    let ptb = if wanted("perplexity-ngram") || wanted("perplexity-neural") {
+        locate("ptb", "test", "en").and_then(|path| read_lines(&path, args.limit))
+    } else {
+        Ok(Vec::new())
+    };
+    match ptb {
         Ok(lines) => {
-            parts.push(ngram_lm_part(args.ngram_lm.as_deref(), &lines, args.ptb_unk.as_deref()));
-            parts.push(neural_lm_part(&lines, threads));
+            if wanted("perplexity-ngram") {
+                parts.push(ngram_lm_part(args.ngram_lm.as_deref(), &lines, args.ptb_unk.as_deref()));
+            }
+            if wanted("perplexity-neural") {
+                parts.push(neural_lm_part(&lines, threads));
+            }
         }
         Err(err) => {
             for backend in ["ngram", "neural"] {
@@ -240,30 +394,12 @@ fn measure(args: &Args) -> Result<Report> {
         }
     }
 
-    let mut settings = vec![
-        (
-            "data",
-            args.data
-                .as_ref()
-                .or(resolver.mirror().map(|m| m.to_path_buf()).as_ref())
-                .map_or("(download cache)".to_string(), |d| d.display().to_string()),
-        ),
-        ("threads", threads.to_string()),
-        ("limit", args.limit.map_or("all".to_string(), |n| n.to_string())),
-    ];
-    if let Some(word) = &args.ptb_unk {
-        settings.push(("PTB <unk> scored by the n-gram model as", word.clone()));
-    }
-    if let Ok((sources, _)) = &test {
-        settings.push(("translation test sentences", sources.len().to_string()));
-    }
-    let report = Report {
-        dir: args.output.clone(),
-        settings,
-        parts,
-    };
-    write_report(&report)?;
-    Ok(report)
+    parts.retain(|p| {
+        args.part
+            .as_deref()
+            .is_none_or(|name| name == format!("{}-{}", p.task, p.backend))
+    });
+    Ok(parts)
 }
 
 /// The lines of a plain or gzip file (trailing whitespace stripped, as `fivegram eval` reads them), the first
@@ -343,7 +479,7 @@ fn translation_part(
         ])
     })();
     part.outcome = match result {
-        Ok(figures) => Outcome::Measured(figures),
+        Ok(figures) => Outcome::Measured(figures.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
         Err(err) => Outcome::Failed(ui::error_chain(&err)),
     };
     part
@@ -405,7 +541,7 @@ fn ngram_lm_part(path: Option<&Path>, lines: &[String], unk: Option<&str>) -> Pa
         ])
     })();
     part.outcome = match result {
-        Ok(figures) => Outcome::Measured(figures),
+        Ok(figures) => Outcome::Measured(figures.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
         Err(err) => Outcome::Failed(ui::error_chain(&err)),
     };
     part
@@ -474,7 +610,7 @@ fn neural_lm_part(lines: &[String], threads: usize) -> Part {
         ])
     })();
     part.outcome = match result {
-        Ok(figures) => Outcome::Measured(figures),
+        Ok(figures) => Outcome::Measured(figures.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
         Err(err) => Outcome::Failed(ui::error_chain(&err)),
     };
     part
@@ -505,29 +641,29 @@ pub fn report_json(report: &Report) -> Value {
         .iter()
         .map(|(k, v)| ((*k).to_string(), json!(v)))
         .collect();
-    let parts: Vec<Value> = report
-        .parts
-        .iter()
-        .map(|p| {
-            let mut v = json!({"task": p.task, "backend": p.backend, "model": p.model});
-            match &p.outcome {
-                Outcome::Measured(figures) => {
-                    v["status"] = json!("measured");
-                    v["figures"] = figures.iter().map(|(k, x)| ((*k).to_string(), json!(x))).collect();
-                }
-                Outcome::Skipped(reason) => {
-                    v["status"] = json!("skipped");
-                    v["reason"] = json!(reason);
-                }
-                Outcome::Failed(error) => {
-                    v["status"] = json!("failed");
-                    v["reason"] = json!(error);
-                }
-            }
-            v
-        })
-        .collect();
+    let parts: Vec<Value> = report.parts.iter().map(part_json).collect();
     json!({"settings": settings, "parts": parts})
+}
+
+/// One part as JSON: `{"task", "backend", "model", "status": "measured"|"skipped"|"failed", "reason"?,
+/// "figures"?}`.
+fn part_json(p: &Part) -> Value {
+    let mut v = json!({"task": p.task, "backend": p.backend, "model": p.model});
+    match &p.outcome {
+        Outcome::Measured(figures) => {
+            v["status"] = json!("measured");
+            v["figures"] = figures.iter().map(|(k, x)| (k.clone(), json!(x))).collect();
+        }
+        Outcome::Skipped(reason) => {
+            v["status"] = json!("skipped");
+            v["reason"] = json!(reason);
+        }
+        Outcome::Failed(error) => {
+            v["status"] = json!("failed");
+            v["reason"] = json!(error);
+        }
+    }
+    v
 }
 
 /// The columns of each task's table: (figure, heading, decimals).
@@ -541,6 +677,7 @@ fn columns(task: &str) -> &'static [(&'static str, &'static str, usize)] {
             ("total_seconds", "total s", 3),
             ("sentences_per_second", "sentences/s", 1),
             ("source_words_per_second", "source words/s", 0),
+            ("peak_rss_mib", "peak RSS MiB", 0),
         ],
         _ => &[
             ("perplexity", "perplexity", 2),
@@ -550,6 +687,7 @@ fn columns(task: &str) -> &'static [(&'static str, &'static str, usize)] {
             ("load_seconds", "load s", 3),
             ("score_seconds", "score s", 3),
             ("words_per_second", "words/s", 0),
+            ("peak_rss_mib", "peak RSS MiB", 0),
         ],
     }
 }
