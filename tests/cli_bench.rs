@@ -129,6 +129,7 @@ fn measures_the_ngram_lm_and_says_why_the_missing_models_are_skipped() {
     assert!(lm["figures"]["words_per_second"].as_f64().unwrap() > 0.0);
     // Each part runs in its own process, which reports its peak memory.
     assert!(lm["figures"]["peak_rss_mib"].as_f64().unwrap() > 0.0, "{lm}");
+    assert!(lm["figures"]["cpu_seconds"].as_f64().unwrap() >= 0.0, "{lm}");
 
     let tm = part(&json, "translation", "ngram");
     assert_eq!(tm["status"], "skipped");

@@ -13,8 +13,9 @@
 //! writing the report. Corpus files are found as `fivegram corpora path` finds them, with `--data DIR` as the
 //! mirror (default: `FIVEGRAM_MIRROR`). Outputs: `report.md`, `report.html` (the same tables and SVG bar charts)
 //! and `report.json`, each written to a temporary name and renamed. Each part runs in a child process
-//! (`fivegram bench --part NAME`, which prints the part as JSON), so its peak resident memory (VmHWM) is its own
-//! and a crash in one backend cannot take the others with it.
+//! (`fivegram bench --part NAME`, which prints the part as JSON), so its CPU time (user + system, reading the
+//! test set included) and peak resident memory (VmHWM) are its own, and a crash in one backend cannot take the
+//! others with it.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -101,8 +102,13 @@ pub fn run(args: Args) -> Result<()> {
         let mut part = query::in_thread_pool(threads, move || measure(&args))??
             .pop()
             .context("no part was run")?;
-        if let (Outcome::Measured(figures), Some(kib)) = (&mut part.outcome, max_rss_kib()) {
-            figures.push(("peak_rss_mib".to_string(), kib as f64 / 1024.0));
+        if let Outcome::Measured(figures) = &mut part.outcome {
+            if let Some(kib) = max_rss_kib() {
+                figures.push(("peak_rss_mib".to_string(), kib as f64 / 1024.0));
+            }
+            if let Some(seconds) = cpu_seconds() {
+                figures.push(("cpu_seconds".to_string(), seconds));
+            }
         }
         println!("{}", part_json(&part));
         return Ok(());
@@ -258,6 +264,19 @@ fn max_rss_kib() -> Option<u64> {
     let status = fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// User + system CPU time of this process so far (all its threads), in seconds, from /proc/self/stat (in
+/// USER_HZ ticks, 100 per second in Linux's user-space ABI).
+fn cpu_seconds() -> Option<f64> {
+    let stat = fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which is in parentheses and may hold spaces): state is field 3,
+    // utime field 14 and stime field 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 /// The settings shown at the top of the report.
@@ -677,6 +696,7 @@ fn columns(task: &str) -> &'static [(&'static str, &'static str, usize)] {
             ("total_seconds", "total s", 3),
             ("sentences_per_second", "sentences/s", 1),
             ("source_words_per_second", "source words/s", 0),
+            ("cpu_seconds", "CPU s", 2),
             ("peak_rss_mib", "peak RSS MiB", 0),
         ],
         _ => &[
@@ -687,6 +707,7 @@ fn columns(task: &str) -> &'static [(&'static str, &'static str, usize)] {
             ("load_seconds", "load s", 3),
             ("score_seconds", "score s", 3),
             ("words_per_second", "words/s", 0),
+            ("cpu_seconds", "CPU s", 2),
             ("peak_rss_mib", "peak RSS MiB", 0),
         ],
     }
