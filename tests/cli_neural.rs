@@ -226,3 +226,30 @@ fn neural_lm_finds_its_default_model() {
         "{stderr}"
     );
 }
+
+#[test]
+fn neural_lm_words_are_whitespace_separated() {
+    if !runtime_available() {
+        return;
+    }
+    // PTB's lines start with a space: surrounding and repeated whitespace is not part of any word.
+    let model = fixture("lm");
+    let args = [
+        "neural-lm",
+        "--model",
+        model.to_str().unwrap(),
+        "--precision",
+        "fp32",
+        "--json",
+    ];
+    let plain = fivegram(&args, &[], "a b c\n");
+    let spaced = fivegram(&args, &[], " a  b\tc \n");
+    assert!(plain.status.success() && spaced.status.success());
+    assert_eq!(plain.stdout, spaced.stdout);
+    let first: serde_json::Value = serde_json::from_slice(plain.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(
+        first["words"].as_array().unwrap().len(),
+        4,
+        "three words and </s>: {first}"
+    );
+}

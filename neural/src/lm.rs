@@ -201,13 +201,16 @@ impl NeuralLm {
         &self.model
     }
 
-    /// Scores sentences (raw text, as in the corpus files) with their full context.
+    /// Scores sentences (raw text, as in the corpus files) with their full context. Words are the
+    /// whitespace-separated tokens, as for KenLM: leading, trailing and repeated whitespace is not text
+    /// (PTB's lines start with a space, which the tokenizer would otherwise turn into a piece of its own).
     pub fn score_sentences(&self, sentences: &[&str]) -> Result<Vec<SentenceScore>> {
         let config = self.config();
         let mut seqs = Vec::with_capacity(sentences.len());
         let mut word_pieces = Vec::with_capacity(sentences.len());
         for text in sentences {
-            let words = self.subwords.encode_words(text)?;
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let words = self.subwords.encode_words(&text)?;
             let mut ids = vec![config.bos_id];
             ids.extend(words.iter().flatten());
             ids.push(config.eos_id);
