@@ -25,10 +25,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use fivegram_corpora::catalog::Catalog;
 use fivegram_corpora::fetch::Resolver;
-use fivegram_corpora::read::{Decoding, TextReader};
 use fivegram_lm::query::{self, SentenceScore, Summary};
 use fivegram_neural::{Kind, LmOptions, ModelDir, NeuralLm, Precision};
-use fivegram_translate::metrics::{Bleu, Chrf, python_rstrip};
+use fivegram_translate::metrics::{Bleu, Chrf};
 use fivegram_translate::model::PhraseModel;
 use fivegram_translate::{TranslateOptions, Translator};
 use serde_json::{Value, json};
@@ -103,7 +102,7 @@ pub fn run(args: Args) -> Result<()> {
             .pop()
             .context("no part was run")?;
         if let Outcome::Measured(figures) = &mut part.outcome {
-            if let Some(kib) = max_rss_kib() {
+            if let Some(kib) = super::translate::max_rss_kib() {
                 figures.push(("peak_rss_mib".to_string(), kib as f64 / 1024.0));
             }
             if let Some(seconds) = cpu_seconds() {
@@ -257,13 +256,6 @@ fn parse_part(value: &Value, task: &'static str, backend: &'static str) -> Part 
         model: value["model"].as_str().map(str::to_string),
         outcome,
     }
-}
-
-/// Peak resident memory of this process (VmHWM), in KiB, where /proc tells it.
-fn max_rss_kib() -> Option<u64> {
-    let status = fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// User + system CPU time of this process so far (all its threads), in seconds, from /proc/self/stat (in
@@ -422,14 +414,9 @@ fn measure(args: &Args) -> Result<Vec<Part>> {
 }
 
 /// The lines of a plain or gzip file (trailing whitespace stripped, as `fivegram eval` reads them), the first
-/// `limit` of them when given.
+/// `limit` of them when given; none is an error.
 fn read_lines(path: &Path, limit: Option<usize>) -> Result<Vec<String>> {
-    let mut reader = TextReader::open(path, Decoding::Strict)?;
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    while limit.is_none_or(|n| lines.len() < n) && reader.read_line(&mut line)? {
-        lines.push(python_rstrip(&line).to_string());
-    }
+    let lines = super::eval::read_file_lines(path, limit)?;
     if lines.is_empty() {
         bail!("{}: no lines", path.display());
     }

@@ -7,7 +7,7 @@
 //! empty segment), and a tab in a hypothesis is whitespace (sacreBLEU would take it to separate systems).
 
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use fivegram_corpora::read::{Decoding, TextReader};
@@ -74,7 +74,7 @@ pub fn run(args: Args) -> Result<()> {
         usage!("chrf needs --chars or --words above 0");
     }
     let hypotheses = match &args.input {
-        Some(path) => read_file_lines(path)?,
+        Some(path) => read_file_lines(path, None)?,
         None => read_stdin_lines()?,
     };
     let what = args
@@ -83,7 +83,7 @@ pub fn run(args: Args) -> Result<()> {
         .map_or("<stdin>".to_string(), |p| p.display().to_string());
     let mut references = Vec::with_capacity(args.refs.len());
     for path in &args.refs {
-        let lines = read_file_lines(path)?;
+        let lines = read_file_lines(path, None)?;
         if lines.len() != hypotheses.len() {
             bail!(
                 "{}: {} lines, but the hypotheses ({what}) have {}: each reference file needs one line per hypothesis",
@@ -148,12 +148,13 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The lines of a plain or gzip file, split at `\n` and stripped of trailing whitespace.
-fn read_file_lines(path: &PathBuf) -> Result<Vec<String>> {
+/// The lines of a plain or gzip file, split at `\n` and stripped of trailing whitespace; the first `limit`
+/// of them when given.
+pub(crate) fn read_file_lines(path: &Path, limit: Option<usize>) -> Result<Vec<String>> {
     let mut reader = TextReader::open(path, Decoding::Strict)?;
     let mut lines = Vec::new();
     let mut line = String::new();
-    while reader.read_line(&mut line)? {
+    while limit.is_none_or(|n| lines.len() < n) && reader.read_line(&mut line)? {
         lines.push(python_rstrip(&line).to_string());
     }
     Ok(lines)

@@ -257,7 +257,7 @@ fn write_result(out: &mut impl Write, args: &Args, index: u64, nbest: &fivegram_
 }
 
 /// Peak resident memory of this process (VmHWM), in KiB, where /proc tells it.
-fn max_rss_kib() -> Option<u64> {
+pub(crate) fn max_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
