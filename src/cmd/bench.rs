@@ -837,6 +837,18 @@ pub fn render_html(report: &Report) -> Result<String> {
     Ok(out)
 }
 
+/// A y-axis tick label: `3.5M`, `250k`, `35`, `0.5`: no trailing `.0` and no seven-digit numbers.
+fn axis_label(y: f64) -> String {
+    let (value, suffix) = match y.abs() {
+        a if a >= 1e6 => (y / 1e6, "M"),
+        a if a >= 1e4 => (y / 1e3, "k"),
+        _ => (y, ""),
+    };
+    let text = format!("{value:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}{suffix}")
+}
+
 /// An SVG bar chart (plotters' SVG backend) of `bars` (label, value), titled `caption`.
 pub fn bar_chart_svg(caption: &str, bars: &[(String, f64)]) -> Result<String> {
     use plotters::prelude::*;
@@ -866,6 +878,7 @@ pub fn bar_chart_svg(caption: &str, bars: &[(String, f64)]) -> Result<String> {
                         String::new()
                     }
                 })
+                .y_label_formatter(&|y| axis_label(*y))
                 .draw()?;
             let colors = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44)];
             chart.draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
@@ -879,7 +892,8 @@ pub fn bar_chart_svg(caption: &str, bars: &[(String, f64)]) -> Result<String> {
                     } else {
                         format!("{v:.2}")
                     },
-                    (i as f64 + 0.3, *v),
+                    // just above the bar (a text's anchor is its top-left corner)
+                    (i as f64 + 0.3, *v + top * 0.07),
                     ("sans-serif", 14).into_font(),
                 )
             }))?;
@@ -889,4 +903,27 @@ pub fn bar_chart_svg(caption: &str, bars: &[(String, f64)]) -> Result<String> {
         draw().map_err(|e| anyhow::anyhow!("cannot draw the chart '{caption}': {e}"))?;
     }
     Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{axis_label, bar_chart_svg};
+
+    #[test]
+    fn axis_labels_are_compact() {
+        assert_eq!(axis_label(0.0), "0");
+        assert_eq!(axis_label(2.5), "2.5");
+        assert_eq!(axis_label(35.0), "35");
+        assert_eq!(axis_label(25_000.0), "25k");
+        assert_eq!(axis_label(3_500_000.0), "3.5M");
+    }
+
+    #[test]
+    fn chart_has_every_bar_label_and_value() {
+        let svg = bar_chart_svg("words/s", &[("ngram".into(), 3_659_007.0), ("neural".into(), 28_587.0)]).unwrap();
+        for text in ["words/s", "ngram", "neural", "3659007", "28587", "3.5M"] {
+            assert!(svg.contains(text), "{text} missing from the chart");
+        }
+        assert!(!svg.contains("4000000.0"), "raw tick labels");
+    }
 }
