@@ -1,7 +1,7 @@
 //! Isolated-word speed of a spelling model on misspelling lists, one thread, model already open.
 //!
 //! ```sh
-//! cargo run --release -p fivegram-spell --example spell_speed -- MODEL_DIR LIST… [--rounds N] [--text FILE]
+//! cargo run --release -p fivegram-spell --example spell_speed -- MODEL_DIR LIST… [--rounds N] [--k K] [--text FILE] [--dump FILE]
 //! ```
 //!
 //! For each list (Norvig or Mitton format, read with the evaluation protocol of `fivegram_spell::eval`) it calls
@@ -34,6 +34,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut rounds = 5usize;
     let mut k = 5usize;
     let mut text: Option<PathBuf> = None;
+    let mut dump: Option<PathBuf> = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--rounds" => {
@@ -47,17 +48,31 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 k = value.parse().map_err(|_| format!("--k: {value:?} is not a number"))?;
             }
             "--text" => text = Some(args.next().ok_or("--text needs a file")?.into()),
+            "--dump" => dump = Some(PathBuf::from(args.next().ok_or("--dump needs a file")?)),
             _ if model.is_none() => model = Some(arg.into()),
             _ => lists.push(arg.into()),
         }
     }
-    let model = model.ok_or("usage: spell_speed MODEL_DIR LIST… [--rounds N] [--text FILE]")?;
+    let model = model.ok_or("usage: spell_speed MODEL_DIR LIST… [--rounds N] [--k K] [--text FILE] [--dump FILE]")?;
     let open = Instant::now();
     let speller = Speller::open(&model)?.with_parallel(false);
     eprintln!("opened {} in {:.2} s", model.display(), open.elapsed().as_secs_f64());
     let rounds = rounds.max(1);
+    let mut dumped = String::new();
     for list in &lists {
         let (_, items) = read_items(list)?;
+        if dump.is_some() {
+            for item in &items {
+                for k in [1, 5] {
+                    let line: Vec<String> = speller
+                        .suggest(&item.misspelling, k)
+                        .iter()
+                        .map(|s| format!("{} {:.4} {:.4}", s.word, s.score, s.error))
+                        .collect();
+                    dumped.push_str(&format!("{}\t{k}\t{}\n", item.misspelling, line.join("\t")));
+                }
+            }
+        }
         let first = evaluate_isolated(&speller, &items);
         // The first suggestion must not depend on how many are asked for (pruning is exact).
         let differ = items
@@ -106,6 +121,22 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
         }
+        if dump.is_some() {
+            let mut seen = std::collections::HashSet::new();
+            for item in &items {
+                if !seen.insert(item.misspelling.as_str()) {
+                    continue;
+                }
+                for k in [1, 5] {
+                    let line: Vec<String> = speller
+                        .suggest(&item.misspelling, k)
+                        .iter()
+                        .map(|s| format!("{} {:.4} {:.4}", s.word, s.score, s.error))
+                        .collect();
+                    dumped.push_str(&format!("{}\t{k}\t{}\n", item.misspelling, line.join("\t")));
+                }
+            }
+        }
         let first = evaluate_isolated(&speller, &items);
         let (cpu, wall) = timed(&speller, &items, 1, k, true);
         let n = items.len() as f64;
@@ -123,6 +154,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             n / cpu,
             n / wall,
         );
+    }
+    if let Some(path) = dump {
+        std::fs::write(&path, dumped).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
 }

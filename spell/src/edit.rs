@@ -214,6 +214,13 @@ pub struct Scratch {
     /// A Bloom filter (one hash, [`FILTER_BITS`] bits) of the α of every rule whose β occurs in the query: the
     /// dynamic programme looks a substring of the intended word up in `cache` only when its bit is set.
     filter: Vec<u64>,
+    /// α → the least cost per edit and the most edits of the rules for α whose β occurs in the query (what
+    /// [`ErrorModel::lower_bound`] needs of the rules).
+    per_edit: HashMap<Packed, (f32, u8), BuildFx>,
+    /// The rule applications [`ErrorModel::lower_bound`] counts: (cost per edit, edits).
+    items: Vec<(f32, u8)>,
+    /// The least value in `per_edit`.
+    rule_floor: f32,
 }
 
 /// Bits of [`Scratch`]'s filter of applicable rules.
@@ -239,8 +246,8 @@ struct Applicable {
 pub struct ErrorModel {
     costs: EditCosts,
     rules: HashMap<Packed, Vec<Rule>, BuildFx>,
-    /// β → the α of the rules that type it.
-    by_beta: HashMap<Packed, Vec<Packed>, BuildFx>,
+    /// β → the α of the rules that type it, each with that rule's cost per edit (`cost / edits`) and its edits.
+    by_beta: HashMap<Packed, Vec<(Packed, f32, u8)>, BuildFx>,
     len: usize,
     min_edit: f32,
     /// Substitution costs between lowercase ASCII letters, derived from `costs`.
@@ -339,15 +346,20 @@ impl ErrorModel {
         }
         scratch.filter.clear();
         scratch.filter.resize(FILTER_BITS as usize / 64, 0);
+        scratch.per_edit.clear();
+        scratch.rule_floor = f32::INFINITY;
         for (at, &beta) in scratch.keys.iter().enumerate() {
             // The empty β (l = 0) occurs everywhere: looked up once.
             if beta == Packed::MAX || (at % (MAX_RULE + 1) == 0 && at > 0) {
                 continue;
             }
             if let Some(alphas) = self.by_beta.get(&beta) {
-                for &alpha in alphas {
+                for &(alpha, per_edit, edits) in alphas {
                     let bit = filter_bit(alpha);
                     scratch.filter[bit / 64] |= 1 << (bit % 64);
+                    let least = scratch.per_edit.entry(alpha).or_insert((per_edit, edits));
+                    *least = (least.0.min(per_edit), least.1.max(edits));
+                    scratch.rule_floor = scratch.rule_floor.min(per_edit);
                 }
             }
         }
@@ -402,8 +414,146 @@ impl ErrorModel {
                 rule.cost = shift(rule.cost);
             }
         }
+        model.index_by_beta();
         model.update_min_edit();
         model
+    }
+
+    /// Rebuilds `by_beta` from the rules (after their costs changed).
+    fn index_by_beta(&mut self) {
+        self.by_beta.clear();
+        for (&alpha, list) in &self.rules {
+            for rule in list {
+                let per_edit = rule.cost / f32::from(rule.edits);
+                self.by_beta
+                    .entry(rule.beta_key)
+                    .or_default()
+                    .push((alpha, per_edit, rule.edits));
+            }
+        }
+    }
+
+    /// The least cost of one single-character edit other than deleting one of two equal neighbours.
+    fn single_edit_floor(&self) -> f32 {
+        let c = &self.costs;
+        [
+            c.substitute,
+            c.substitute_vowel,
+            c.substitute_keyboard,
+            c.insert,
+            c.insert_double,
+            c.transpose,
+            c.delete,
+        ]
+        .into_iter()
+        .fold(f32::INFINITY, f32::min)
+        .max(0.0)
+    }
+
+    /// A lower bound on [`ErrorModel::cost`]`(intended, observed)` given `distance`, their optimal string
+    /// alignment distance. Every edit path covers at least `distance` edits (a rule `α → β` covers the distance
+    /// between α and β) with single-character edits and with rules whose α occurs in `intended` and whose β
+    /// occurs in `observed`, and it starts at most one edit other than an insertion at each position of
+    /// `intended`. So the bound lets each position cover up to its rules' most edits at their least cost per
+    /// edit (or one edit at the cost of deleting one of two equal letters, where it has an equal neighbour),
+    /// cheapest first, and the rest at the cheapest other single-character edit: a fractional relaxation of the
+    /// real choice, hence never above it. Much tighter than `distance ×` [`ErrorModel::min_edit_cost`], since
+    /// the cheap rules are specific to a few letters and rarely occur more than once or twice in a word: it lets
+    /// a ranking skip the full cost of candidates that cannot win.
+    pub fn lower_bound(&self, intended: &[char], observed: &[char], distance: u32, scratch: &mut Scratch) -> f32 {
+        if distance == 0 || intended.len() + 2 > 257 || observed.len() + 2 > 257 {
+            return 0.0;
+        }
+        let single = self.single_edit_floor();
+        let cheap_delete = self.costs.delete_double;
+        let rules = !self.rules.is_empty() && observed.len() + 2 <= 64;
+        if rules {
+            self.frame_query(observed, scratch);
+        }
+        scratch.items.clear();
+        let rules = rules && scratch.rule_floor < single;
+        if rules || cheap_delete < single {
+            let n = intended.len() + 2;
+            let at = |i: usize| match i {
+                0 => START,
+                _ if i == n - 1 => END,
+                _ => intended[i - 1],
+            };
+            for i in 0..n {
+                let mut best: Option<(f32, u8)> = None;
+                if cheap_delete < single && i > 0 && i + 1 < n && (at(i - 1) == at(i) || at(i + 1) == at(i)) {
+                    best = Some((cheap_delete, 1));
+                }
+                if rules {
+                    let mut key: Packed = 0;
+                    for k in 1..=MAX_RULE.min(n - i) {
+                        key |= u64::from(at(i + k - 1)) << (21 * (k - 1));
+                        let bit = filter_bit(key);
+                        if scratch.filter[bit / 64] & (1 << (bit % 64)) == 0 {
+                            continue;
+                        }
+                        if let Some(&(per_edit, edits)) = scratch.per_edit.get(&key) {
+                            best = Some(match best {
+                                Some((p, e)) => (p.min(per_edit), e.max(edits)),
+                                None => (per_edit, edits),
+                            });
+                        }
+                    }
+                }
+                if let Some(item) = best.filter(|item| item.0 < single) {
+                    scratch.items.push(item);
+                }
+            }
+            scratch.items.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        }
+        let mut bound = 0.0f32;
+        let mut left = distance as f32;
+        for &(per_edit, edits) in &scratch.items {
+            if left <= 0.0 {
+                break;
+            }
+            let used = left.min(f32::from(edits));
+            bound += used * per_edit;
+            left -= used;
+        }
+        // A hair below the exact sum, so that rounding in the sums of the full cost never puts it under.
+        (bound + left.max(0.0) * single) * (1.0 - 1e-5)
+    }
+
+    /// A lower bound on the cost of one edit between `observed` and any other word: no word `d` edits away
+    /// from it costs less than `d` times this. Like [`ErrorModel::min_edit_cost`], but counting only the rules
+    /// whose β occurs in `observed`.
+    pub fn query_floor(&self, observed: &[char], scratch: &mut Scratch) -> f32 {
+        let c = &self.costs;
+        let single = [
+            c.substitute,
+            c.substitute_vowel,
+            c.substitute_keyboard,
+            c.insert,
+            c.insert_double,
+            c.transpose,
+            c.delete,
+            c.delete_double,
+        ]
+        .into_iter()
+        .fold(f32::INFINITY, f32::min)
+        .max(0.0);
+        if self.rules.is_empty() || observed.len() + 2 > 64 || observed.len() + 2 > 257 {
+            return single * (1.0 - 1e-5);
+        }
+        self.frame_query(observed, scratch);
+        single.min(scratch.rule_floor) * (1.0 - 1e-5)
+    }
+
+    /// Frames `observed` into `scratch.s` and prepares the rule cache for it unless it is already the query.
+    fn frame_query(&self, observed: &[char], scratch: &mut Scratch) {
+        scratch.s.clear();
+        scratch.s.push(START);
+        scratch.s.extend_from_slice(observed);
+        scratch.s.push(END);
+        if scratch.query != scratch.s {
+            self.prepare_query(scratch);
+        }
     }
 
     /// A lower bound on the cost of one edit: no word `d` edits away (in optimal string alignment) costs less
@@ -462,9 +612,11 @@ impl ErrorModel {
         };
         rule.beta[..b.len()].copy_from_slice(&b);
         rule.beta_key = pack(&b);
+        let per_edit = rule.cost / f32::from(edits);
         let alphas = self.by_beta.entry(rule.beta_key).or_default();
-        if !alphas.contains(&pack(&a)) {
-            alphas.push(pack(&a));
+        match alphas.iter_mut().find(|entry| entry.0 == pack(&a)) {
+            Some(entry) => entry.1 = entry.1.min(per_edit),
+            None => alphas.push((pack(&a), per_edit, edits)),
         }
         let list = self.rules.entry(pack(&a)).or_default();
         if let Some(existing) = list
@@ -760,6 +912,71 @@ mod tests {
         assert!(m.add_rule("e$", "$", 0.3));
         assert_eq!(cost(&m, "rare", "rar"), 0.3);
         assert!(cost(&m, "rarer", "rarr") > 0.3);
+    }
+
+    /// A model with cheap rules of every shape (context, doubling, boundaries, deletions, insertions), made
+    /// cheaper still by a bonus, as the speller uses it.
+    fn rule_heavy_model() -> ErrorModel {
+        let mut m = ErrorModel::new(EditCosts::default());
+        for (alpha, beta, cost) in [
+            ("ph", "f", 0.9),
+            ("bb", "b", 3.1),
+            ("a", "", 3.3),
+            ("c", "ce", 3.4),
+            ("e$", "$", 3.0),
+            ("^a", "^ab", 3.2),
+            ("abc", "cba", 3.5),
+            ("ca", "ac", 3.05),
+            ("é", "e", 3.0),
+            ("cc", "c", 3.2),
+            ("ab", "ba", 3.0),
+        ] {
+            assert!(m.add_rule(alpha, beta, cost));
+        }
+        m.with_bonus(3.0, 0.0)
+    }
+
+    #[test]
+    fn lower_bound_examples() {
+        let m = rule_heavy_model();
+        let mut scratch = Scratch::default();
+        let chars = |s: &str| s.chars().collect::<Vec<char>>();
+        for (w, s) in [
+            ("abbey", "abey"),
+            ("cab", "acb"),
+            ("phone", "fone"),
+            ("decade", "decadeeee"),
+            ("a", ""),
+        ] {
+            let (w, s) = (chars(w), chars(s));
+            let d = crate::index::osa_distance(&w, &s, 64).unwrap() as u32;
+            let bound = m.lower_bound(&w, &s, d, &mut scratch);
+            let exact = m.cost(&w, &s, &mut scratch);
+            assert!(bound > 0.0 && bound <= exact, "{w:?} {s:?}: {bound} > {exact}");
+        }
+        assert_eq!(m.lower_bound(&chars("same"), &chars("same"), 0, &mut scratch), 0.0);
+        // With no rule that can take part, the bound is the distance times the cheapest single edit.
+        let plain = ErrorModel::new(EditCosts::default());
+        let bound = plain.lower_bound(&chars("xyz"), &chars("zyx"), 2, &mut scratch);
+        assert!(bound > 2.0 * plain.costs().delete * 0.999, "{bound}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lower_bounds_never_exceed_the_cost(w in "[abcé]{0,9}", s in "[abceé]{0,9}") {
+            let m = rule_heavy_model();
+            let mut scratch = Scratch::default();
+            let (w, s): (Vec<char>, Vec<char>) = (w.chars().collect(), s.chars().collect());
+            let d = crate::index::osa_distance(&w, &s, 64).unwrap() as u32;
+            let exact = m.cost(&w, &s, &mut scratch);
+            let bound = m.lower_bound(&w, &s, d, &mut scratch);
+            proptest::prop_assert!(bound <= exact, "{:?} {:?}: bound {} > cost {}", w, s, bound, exact);
+            let floor = m.query_floor(&s, &mut scratch);
+            proptest::prop_assert!(d as f32 * floor <= exact, "floor {} × {} > cost {}", floor, d, exact);
+            // The bound with the budget: a cost under the budget comes out exactly.
+            let within = m.cost_within(&w, &s, exact, &mut scratch);
+            proptest::prop_assert_eq!(within, exact);
+        }
     }
 
     #[test]

@@ -144,17 +144,30 @@ impl DeleteIndex {
     /// (given as characters). `out` may receive an id more than once, and ids of words farther away (hash
     /// collisions); check them with [`osa_distance`].
     pub fn lookup(&self, word: &[char], out: &mut Vec<LexId>) {
+        let mut probes = Vec::new();
+        self.lookup_with(word, &mut probes, out);
+    }
+
+    /// [`DeleteIndex::lookup`] with a reusable buffer. The table is far larger than the caches, so every probe
+    /// misses them: the probes are made in passes (all hashes, then all bucket bounds, then all buckets) whose
+    /// loads do not depend on each other and so overlap.
+    pub fn lookup_with(&self, word: &[char], probes: &mut Vec<(u64, u32, u32)>, out: &mut Vec<LexId>) {
         let prefix = &word[..word.len().min(self.prefix)];
-        for_each_delete(prefix, self.distance, &mut |h| {
-            let bucket = (h & self.mask) as usize;
+        probes.clear();
+        for_each_delete(prefix, self.distance, &mut |h| probes.push((h, 0, 0)));
+        for probe in probes.iter_mut() {
+            let bucket = (probe.0 & self.mask) as usize;
+            probe.1 = self.offsets[bucket];
+            probe.2 = self.offsets[bucket + 1];
+        }
+        for &(h, start, end) in probes.iter() {
             let fingerprint = h >> 32;
-            let (start, end) = (self.offsets[bucket] as usize, self.offsets[bucket + 1] as usize);
-            for &entry in &self.entries[start..end] {
+            for &entry in &self.entries[start as usize..end as usize] {
                 if entry >> 32 == fingerprint {
                     out.push(entry as u32);
                 }
             }
-        });
+        }
     }
 
     /// Heap bytes held.

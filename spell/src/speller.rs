@@ -23,6 +23,9 @@ pub const INDEX_DISTANCE: usize = 2;
 pub const SOUND_MAX_LENGTH_CHANGE: usize = 4;
 /// Sound-alike candidates beyond the spelling neighbours: the most frequent this many.
 pub const SOUND_CANDIDATES: usize = 40;
+/// Words of up to this many characters (all below U+0100) are stored inline in their [`Record`] for the
+/// candidate search.
+pub const SLOT_CHARS: usize = 23;
 /// Sound-alike candidates are looked for only for tokens of at least this many letters.
 pub const SOUND_MIN_LETTERS: usize = 4;
 /// A character belongs to the lexicon's alphabet when it makes up at least this share of the letters of the
@@ -87,6 +90,8 @@ struct Candidate {
 #[derive(Debug, Default)]
 struct Work {
     chars: Vec<char>,
+    /// The delete index's probes (reused buffer).
+    probes: Vec<(u64, u32, u32)>,
     ids: Vec<LexId>,
     /// (id, spelling distance, sound-alike key distance or `u32::MAX`).
     near: Vec<(LexId, u32, u32)>,
@@ -102,10 +107,39 @@ struct Work {
     exclude: Vec<LexId>,
     /// Heads of the sound-alike keys' word lists (reused buffer of the merge's heap).
     heads: Vec<SoundHead>,
-    /// The sound-alike words taken: (id, key distance).
-    picked: Vec<(LexId, u32)>,
-    /// Scores of the candidates kept so far (to find the bar).
-    scores: Vec<f32>,
+    /// (score, id) of the candidates kept so far (to find the bar).
+    scores: Vec<(f32, LexId)>,
+    /// (upper bound on the score, position in `near`), best first: the order in which candidates are ranked.
+    ranked: Vec<(f32, u32)>,
+}
+
+/// What the candidate search reads of a lexicon word, in 32 bytes (one cache line).
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
+struct Record {
+    /// The characters as bytes (each below U+0100), when there are at most [`SLOT_CHARS`] of them.
+    bytes: [u8; SLOT_CHARS],
+    /// The number of characters in `bytes`, or 255 when the word is not stored there.
+    len: u8,
+    /// The number of the word's sound-alike key.
+    key: u32,
+    /// log10 of the word's relative frequency.
+    log_prior: f32,
+}
+
+/// Key characters stored inline in a [`KeyRecord`].
+const KEY_CHARS: usize = 11;
+
+/// What the candidate search reads of a distinct sound-alike key, in 16 bytes.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(16))]
+struct KeyRecord {
+    /// The characters as bytes (each below U+0100), when there are at most [`KEY_CHARS`] of them.
+    bytes: [u8; KEY_CHARS],
+    /// The number of characters in `bytes`, or 255 when the key is not stored there.
+    len: u8,
+    /// The log prior of the most frequent word under the key.
+    head_prior: f32,
 }
 
 /// A word under a sound-alike key, with what the candidate search needs of it stored alongside.
@@ -216,6 +250,10 @@ pub(crate) struct Words {
     log_prior: Vec<f32>,
     /// Per word: its length in characters, at most 255.
     lengths: Vec<u8>,
+    /// Per word: what the candidate search reads of it, in one cache line.
+    records: Vec<Record>,
+    /// Per distinct sound-alike key: its characters and the prior of its most frequent word.
+    key_records: Vec<KeyRecord>,
     index: DeleteIndex,
     /// The distinct sound-alike keys of the words, concatenated.
     keys: Vec<char>,
@@ -223,8 +261,6 @@ pub(crate) struct Words {
     /// Per distinct key: its words, most frequent first (`key_words[key_word_offsets[k]..key_word_offsets[k + 1]]`).
     key_words: Vec<SoundWord>,
     key_word_offsets: Vec<u32>,
-    /// Per word: the number of its distinct key.
-    word_key: Vec<u32>,
     /// Symmetric-delete index (one deletion) over the distinct keys.
     sound_index: DeleteIndex,
     /// The characters the lexicon's words are written in (sorted): those that make up at least
@@ -303,8 +339,49 @@ impl Words {
             .collect();
         alphabet.sort_unstable();
         let lengths = char_offsets.windows(2).map(|w| (w[1] - w[0]).min(255) as u8).collect();
+        let records = char_offsets
+            .windows(2)
+            .enumerate()
+            .map(|(id, w)| {
+                let word = &chars[w[0] as usize..w[1] as usize];
+                let mut record = Record {
+                    bytes: [0; SLOT_CHARS],
+                    len: u8::MAX,
+                    key: word_key[id],
+                    log_prior: log_prior[id],
+                };
+                if word.len() <= SLOT_CHARS && word.iter().all(|&c| (c as u32) < 256) {
+                    record.len = word.len() as u8;
+                    for (b, &c) in record.bytes.iter_mut().zip(word) {
+                        *b = c as u32 as u8;
+                    }
+                }
+                record
+            })
+            .collect();
+        let key_records = (0..distinct)
+            .map(|k| {
+                let key = &keys[key_offsets[k] as usize..key_offsets[k + 1] as usize];
+                let mut record = KeyRecord {
+                    bytes: [0; KEY_CHARS],
+                    len: u8::MAX,
+                    head_prior: key_words[key_word_offsets[k] as usize..key_word_offsets[k + 1] as usize]
+                        .first()
+                        .map_or(f32::NEG_INFINITY, |w| w.log_prior),
+                };
+                if key.len() <= KEY_CHARS && key.iter().all(|&c| (c as u32) < 256) {
+                    record.len = key.len() as u8;
+                    for (b, &c) in record.bytes.iter_mut().zip(key) {
+                        *b = c as u32 as u8;
+                    }
+                }
+                record
+            })
+            .collect();
         Words {
             lengths,
+            records,
+            key_records,
             alphabet,
             lang,
             lexicon,
@@ -316,12 +393,25 @@ impl Words {
             key_offsets,
             key_words,
             key_word_offsets,
-            word_key,
             sound_index,
         }
     }
 
     /// The characters of distinct key `key`.
+    /// The characters of distinct key `key`: from its record (decoded into `buf`) when they fit there.
+    #[inline]
+    fn key_spelled<'a>(&'a self, key: u32, buf: &'a mut [char; SLOT_CHARS]) -> &'a [char] {
+        let record = &self.key_records[key as usize];
+        let len = usize::from(record.len);
+        if len > KEY_CHARS {
+            return self.key_chars(key);
+        }
+        for (c, &b) in buf.iter_mut().zip(&record.bytes[..len]) {
+            *c = char::from(b);
+        }
+        &buf[..len]
+    }
+
     fn key_chars(&self, key: u32) -> &[char] {
         &self.keys[self.key_offsets[key as usize] as usize..self.key_offsets[key as usize + 1] as usize]
     }
@@ -341,8 +431,27 @@ impl Words {
         &self.chars[self.char_offsets[id as usize] as usize..self.char_offsets[id as usize + 1] as usize]
     }
 
+    /// The characters of word `id`: from its record (decoded into `buf`) when they fit there, else from `chars`.
+    #[inline]
+    fn spelled<'a>(&'a self, id: LexId, buf: &'a mut [char; SLOT_CHARS]) -> &'a [char] {
+        let record = &self.records[id as usize];
+        let len = usize::from(record.len);
+        if len > SLOT_CHARS {
+            return self.word_chars(id);
+        }
+        for (c, &b) in buf.iter_mut().zip(&record.bytes[..len]) {
+            *c = char::from(b);
+        }
+        &buf[..len]
+    }
+
     /// The candidates for a lowercased token (as characters), best first by isolated score, at most `limit`.
     /// The token itself is among them when it is a lexicon word.
+    ///
+    /// The answer is the best `limit` of the token itself, its spelling neighbours and its most frequent
+    /// sound-alikes by (score, then the lower id), plus splits. To find it without running the full error model
+    /// on every candidate, the search bounds each candidate's score from above (its prior less a lower bound on
+    /// its error) and ranks candidates in the order of that bound, stopping as soon as no other can make the list.
     fn candidates(
         &self,
         errors: &ErrorModel,
@@ -369,159 +478,158 @@ impl Words {
         // characters are scattered over megabytes: ids are deduplicated and filtered by length in cache-resident
         // arrays first, then the survivors' characters are loaded in one pass whose loads overlap.
         work.ids.clear();
-        self.index.lookup(word, &mut work.ids);
+        self.index.lookup_with(word, &mut work.probes, &mut work.ids);
         work.pattern.set(word);
         work.ids.sort_unstable();
         work.ids.dedup();
         let len = word.len();
         work.ids
             .retain(|&id| usize::from(self.lengths[id as usize]).abs_diff(len) <= max && Some(id) != known);
-        let mut touched = 0u32;
+        let mut touched = 0u8;
         for &id in &work.ids {
-            touched ^= self.char_offsets[id as usize];
-        }
-        for &id in &work.ids {
-            touched ^= self.chars[self.char_offsets[id as usize] as usize] as u32;
+            touched ^= self.records[id as usize].len;
         }
         std::hint::black_box(touched);
+        let mut buf = ['\0'; SLOT_CHARS];
         for &id in &work.ids {
-            if let Some(distance) = work.pattern.distance(self.word_chars(id), max) {
+            if let Some(distance) = work.pattern.distance(self.spelled(id, &mut buf), max) {
                 work.near.push((id, distance as u32, u32::MAX));
             }
         }
-        // Sound-alike candidates: words whose keys are within one edit of the token's, whatever the spelling
-        // distance. Each distinct key is checked once.
-        if word.len() >= SOUND_MIN_LETTERS {
+        // Sound-alike keys: the distinct keys within one edit of the token's. Spelling neighbours under one of
+        // them get the sound-alike error too.
+        work.sound.clear();
+        let sounds = word.len() >= SOUND_MIN_LETTERS && {
             phonetic_key(word, self.lang, &mut work.key);
-            if work.key.len() >= 2 {
-                work.sound_ids.clear();
-                self.sound_index.lookup(&work.key, &mut work.sound_ids);
-                work.sound_ids.sort_unstable();
-                work.sound_ids.dedup();
-                work.key_pattern.set(&work.key);
-                work.sound.clear();
-                for &key in &work.sound_ids {
-                    if let Some(d) = work.key_pattern.distance(self.key_chars(key), 1) {
-                        work.sound.push((key, d as u32));
-                    }
+            work.key.len() >= 2
+        };
+        if sounds {
+            work.sound_ids.clear();
+            self.sound_index
+                .lookup_with(&work.key, &mut work.probes, &mut work.sound_ids);
+            work.sound_ids.sort_unstable();
+            work.sound_ids.dedup();
+            work.key_pattern.set(&work.key);
+            for &key in &work.sound_ids {
+                if let Some(d) = work.key_pattern.distance(self.key_spelled(key, &mut buf), 1) {
+                    work.sound.push((key, d as u32));
                 }
-                // Spelling neighbours that also sound alike; they and the token itself are not taken again below.
-                work.exclude.clear();
-                work.exclude.extend(known);
-                for entry in work.near.iter_mut() {
-                    work.exclude.push(entry.0);
-                    let key = self.word_key[entry.0 as usize];
-                    if let Some(&(_, d)) = work.sound.iter().find(|s| s.0 == key) {
-                        entry.2 = d;
-                    }
-                }
-                work.exclude.sort_unstable();
-                // Only the most frequent sound-alikes that are not spelling neighbours: a rare word that is neither
-                // spelled nor pronounced like the token is never the best guess. Each key's words are stored most
-                // frequent first, so a merge of the key lists (a heap of their heads) finds them.
-                work.heads.clear();
-                for (k, &(key, _)) in work.sound.iter().enumerate() {
-                    let at = self.key_word_offsets[key as usize];
-                    if at < self.key_word_offsets[key as usize + 1] {
-                        work.heads.push(SoundHead::new(&self.key_words[at as usize], at, k));
-                    }
-                }
-                let mut heads = std::collections::BinaryHeap::from(std::mem::take(&mut work.heads));
-                work.picked.clear();
-                let mut taken = 0;
-                while taken < SOUND_CANDIDATES {
-                    let Some(head) = heads.pop() else { break };
-                    let entry = self.key_words[head.at as usize];
-                    let (key, key_distance) = work.sound[head.k];
-                    if head.at + 1 < self.key_word_offsets[key as usize + 1] {
-                        heads.push(SoundHead::new(
-                            &self.key_words[head.at as usize + 1],
-                            head.at + 1,
-                            head.k,
-                        ));
-                    }
-                    if usize::from(entry.length).abs_diff(len) > SOUND_MAX_LENGTH_CHANGE
-                        || work.exclude.binary_search(&entry.id).is_ok()
-                    {
-                        continue;
-                    }
-                    work.picked.push((entry.id, key_distance));
-                    taken += 1;
-                }
-                heads.clear();
-                work.heads = heads.into_vec();
-                let mut touched = 0u32;
-                for &(id, _) in &work.picked {
-                    touched ^= self.chars[self.char_offsets[id as usize] as usize] as u32;
-                }
-                std::hint::black_box(touched);
-                for &(id, key_distance) in &work.picked {
-                    let distance = work.pattern.distance(self.word_chars(id), 64).unwrap_or(64);
-                    work.near.push((id, distance as u32, key_distance));
+            }
+            // `sound` is sorted by key.
+            for entry in work.near.iter_mut() {
+                let key = self.records[entry.0 as usize].key;
+                if let Ok(at) = work.sound.binary_search_by_key(&key, |s| s.0) {
+                    entry.2 = work.sound[at].1;
                 }
             }
         }
-        // Most frequent first, so that the error model runs only while a candidate can still make the list.
-        work.near.sort_unstable_by(|a, b| {
-            self.log_prior[b.0 as usize]
-                .total_cmp(&self.log_prior[a.0 as usize])
-                .then(a.0.cmp(&b.0))
-        });
         let penalty = if known.is_some() { ranking.real_word_cost } else { 0.0 };
-        let per_edit = errors.min_edit_cost();
-        let identity = known.map(|id| weight * self.log_prior[id as usize]);
-        // The bar: the `limit`-th best score so far; the word itself is one of the scores when it is known.
-        let mut bar = match identity {
-            Some(score) if limit == 1 => score,
-            _ => f32::NEG_INFINITY,
-        };
         let scale = ranking.sound_alike_scale.clamp(0.0, 1.0);
-        let sound_min = ranking.sound_alike_cost;
-        for &(id, distance, key_distance) in &work.near {
-            let best_possible = weight * self.log_prior[id as usize] - penalty;
-            if best_possible - (per_edit * scale).min(per_edit) - sound_min.min(per_edit) < bar {
+        let mut ranker = Ranker {
+            errors,
+            word,
+            limit,
+            weight,
+            penalty,
+            scale,
+            sound_cost: ranking.sound_alike_cost,
+            sound_edit: ranking.sound_alike_edit,
+            identity: known.map(|id| (weight * self.log_prior[id as usize], id)),
+            bar: (f32::NEG_INFINITY, LexId::MAX),
+        };
+        if let (1, Some(entry)) = (limit, ranker.identity) {
+            ranker.bar = entry;
+        }
+        // Every candidate other than the token differs from it by at least one edit, which costs at least this.
+        let floor = errors.query_floor(word, &mut work.edit);
+        // Spelling neighbours, in the order of a cheap bound on their score (`floor` per edit).
+        work.ranked.clear();
+        for (index, &(id, distance, key_distance)) in work.near.iter().enumerate() {
+            let upper = ranker.upper(
+                self.records[id as usize].log_prior,
+                distance as f32 * floor,
+                key_distance,
+            );
+            work.ranked.push((upper, index as u32));
+        }
+        let near = &work.near;
+        work.ranked.sort_unstable_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then(near[a.1 as usize].0.cmp(&near[b.1 as usize].0))
+        });
+        for &(upper, index) in &work.ranked {
+            if upper < ranker.bar.0 {
                 break;
             }
-            // Sound-alike words: error = min(spelling, base + scale · spelling).
-            let base = if key_distance == u32::MAX {
-                f32::INFINITY
-            } else {
-                ranking.sound_alike_cost + ranking.sound_alike_edit * key_distance as f32
-            };
-            let spelling_lower = per_edit * distance as f32;
-            let lower = spelling_lower.min(base + scale * spelling_lower);
-            if best_possible - lower <= bar {
-                continue;
-            }
-            let room = best_possible - bar;
-            // The spelling cost matters up to `room` directly, or up to `(room - base) / scale` through the sound.
-            let budget = if base.is_finite() && scale > 0.0 {
-                room.max((room - base) / scale)
-            } else {
-                room
-            };
-            let spelling = errors.cost_within(self.word_chars(id), word, budget, &mut work.edit);
-            let error = spelling.min(base + scale * spelling);
-            let score = best_possible - error;
-            if score <= bar {
-                continue;
-            }
-            out.push(Candidate {
+            let (id, distance, key_distance) = work.near[index as usize];
+            ranker.offer(
+                self,
                 id,
-                second: None,
-                error,
                 distance,
-                score,
-            });
-            // The bar: the `limit`-th best score so far (the word itself counts when it is known).
-            let have = out.len() + usize::from(identity.is_some());
-            if have >= limit {
-                work.scores.clear();
-                work.scores.extend(out.iter().map(|c| c.score).chain(identity));
-                work.scores.select_nth_unstable_by(limit - 1, |a, b| b.total_cmp(a));
-                bar = work.scores[limit - 1];
-                out.retain(|c| c.score >= bar);
+                key_distance,
+                (&mut work.edit, &mut work.scores),
+                out,
+            );
+        }
+        // Sound-alike candidates: the most frequent words under those keys that are not spelling neighbours,
+        // whatever their spelling distance (a rare word that is neither spelled nor pronounced like the token is
+        // never the best guess). Each key's words are stored most frequent first, so a merge of the key lists (a
+        // heap of their heads) takes them in the order of their prior, and stops once the prior alone rules out
+        // the rest.
+        if sounds {
+            work.exclude.clear();
+            work.exclude.extend(known);
+            work.exclude.extend(work.near.iter().map(|e| e.0));
+            work.exclude.sort_unstable();
+            work.heads.clear();
+            for (k, &(key, _)) in work.sound.iter().enumerate() {
+                // No word under the key is more frequent than its first.
+                if ranker.upper(self.key_records[key as usize].head_prior, floor, 0) < ranker.bar.0 {
+                    continue;
+                }
+                let at = self.key_word_offsets[key as usize];
+                if at < self.key_word_offsets[key as usize + 1] {
+                    work.heads.push(SoundHead::new(&self.key_words[at as usize], at, k));
+                }
             }
+            let mut heads = std::collections::BinaryHeap::from(std::mem::take(&mut work.heads));
+            let mut taken = 0;
+            while taken < SOUND_CANDIDATES {
+                let Some(head) = heads.pop() else { break };
+                let entry = self.key_words[head.at as usize];
+                let (key, key_distance) = work.sound[head.k];
+                if head.at + 1 < self.key_word_offsets[key as usize + 1] {
+                    heads.push(SoundHead::new(
+                        &self.key_words[head.at as usize + 1],
+                        head.at + 1,
+                        head.k,
+                    ));
+                }
+                if usize::from(entry.length).abs_diff(len) > SOUND_MAX_LENGTH_CHANGE
+                    || work.exclude.binary_search(&entry.id).is_ok()
+                {
+                    continue;
+                }
+                taken += 1;
+                // No later word is more frequent, and every one is at least one edit (or one key edit) away.
+                if ranker.upper(entry.log_prior, floor, 0) < ranker.bar.0 {
+                    break;
+                }
+                let distance = work
+                    .pattern
+                    .distance(self.spelled(entry.id, &mut buf), 64)
+                    .unwrap_or(64) as u32;
+                ranker.offer(
+                    self,
+                    entry.id,
+                    distance,
+                    key_distance,
+                    (&mut work.edit, &mut work.scores),
+                    out,
+                );
+            }
+            heads.clear();
+            work.heads = heads.into_vec();
         }
         if let Some(id) = known {
             out.push(Candidate {
@@ -582,6 +690,99 @@ impl Words {
                 .filter(|c| c.distance > 0 && c.second.is_none())
                 .map(|c| c.id)
         })
+    }
+}
+
+/// The isolated-word ranking of one token's candidates: their scores and the bar a candidate must beat to make
+/// the best `limit` (with the token itself among them when it is a lexicon word).
+struct Ranker<'a> {
+    errors: &'a ErrorModel,
+    word: &'a [char],
+    limit: usize,
+    weight: f32,
+    /// Subtracted from every candidate's score when the token is a lexicon word.
+    penalty: f32,
+    scale: f32,
+    sound_cost: f32,
+    sound_edit: f32,
+    /// The token's own (score, id) when it is a lexicon word.
+    identity: Option<(f32, LexId)>,
+    /// The `limit`-th best (score, id) so far: higher scores first, then the lower id.
+    bar: (f32, LexId),
+}
+
+/// Whether `(score, id)` ranks above `bar`.
+#[inline]
+fn beats(score: f32, id: LexId, bar: (f32, LexId)) -> bool {
+    score > bar.0 || (score == bar.0 && id < bar.1)
+}
+
+impl Ranker<'_> {
+    /// Sound-alike words pay min(spelling, base + scale · spelling), `base` infinite for the others.
+    #[inline]
+    fn sound_base(&self, key_distance: u32) -> f32 {
+        if key_distance == u32::MAX {
+            f32::INFINITY
+        } else {
+            self.sound_cost + self.sound_edit * key_distance as f32
+        }
+    }
+
+    /// An upper bound on the score of a word with this prior, given a lower bound on its spelling error.
+    #[inline]
+    fn upper(&self, log_prior: f32, spelling_lower: f32, key_distance: u32) -> f32 {
+        let lower = spelling_lower.min(self.sound_base(key_distance) + self.scale * spelling_lower);
+        self.weight * log_prior - self.penalty - lower
+    }
+
+    /// Scores candidate `id` unless its bound shows that it cannot beat the bar, and keeps it if it does.
+    fn offer(
+        &mut self,
+        words: &Words,
+        id: LexId,
+        distance: u32,
+        key_distance: u32,
+        (edit, scores): (&mut Scratch, &mut Vec<(f32, LexId)>),
+        out: &mut Vec<Candidate>,
+    ) {
+        let mut buf = ['\0'; SLOT_CHARS];
+        let chars = words.spelled(id, &mut buf);
+        let log_prior = words.records[id as usize].log_prior;
+        let spelling_lower = self.errors.lower_bound(chars, self.word, distance, edit);
+        if self.upper(log_prior, spelling_lower, key_distance) < self.bar.0 {
+            return;
+        }
+        let best_possible = self.weight * log_prior - self.penalty;
+        let base = self.sound_base(key_distance);
+        let room = best_possible - self.bar.0;
+        // The spelling cost matters up to `room` directly, or up to `(room - base) / scale` through the sound.
+        let budget = if base.is_finite() && self.scale > 0.0 {
+            room.max((room - base) / self.scale)
+        } else {
+            room
+        };
+        let spelling = self.errors.cost_within(chars, self.word, budget, edit);
+        let error = spelling.min(base + self.scale * spelling);
+        let score = best_possible - error;
+        if !beats(score, id, self.bar) {
+            return;
+        }
+        out.push(Candidate {
+            id,
+            second: None,
+            error,
+            distance,
+            score,
+        });
+        let have = out.len() + usize::from(self.identity.is_some());
+        if have >= self.limit {
+            scores.clear();
+            scores.extend(out.iter().map(|c| (c.score, c.id)).chain(self.identity));
+            scores.select_nth_unstable_by(self.limit - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let bar = scores[self.limit - 1];
+            out.retain(|c| !beats(bar.0, bar.1, (c.score, c.id)));
+            self.bar = bar;
+        }
     }
 }
 

@@ -355,3 +355,66 @@ proptest::proptest! {
         assert_consistent(&text, &fixed);
     }
 }
+
+/// The pruned search (bounds on each candidate's score, the full error model only for those that can still make
+/// the list) finds exactly the first `k` of the unpruned ranking, on a lexicon dense with neighbours and an error
+/// model with cheap rules (where loose bounds would prune too little and wrong ones would change answers).
+#[test]
+fn pruned_suggestions_are_the_first_of_the_full_ranking() {
+    // A deterministic generator: words over a small alphabet, so that most have many neighbours.
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let letters: Vec<char> = "aeioustrnlcph".chars().collect();
+    let mut words: Vec<(String, u64)> = Vec::new();
+    for _ in 0..3_000 {
+        let len = 3 + next(7) as usize;
+        let word: String = (0..len).map(|_| letters[next(letters.len() as u64) as usize]).collect();
+        words.push((word, 1 + next(1_000) * next(50)));
+    }
+    let lexicon = Lexicon::from_counts(words.iter().map(|(w, c)| (w.as_str(), *c)));
+    let mut errors = ErrorModel::default();
+    for (alpha, beta, cost) in [
+        ("ph", "f", 3.2),
+        ("ss", "s", 3.1),
+        ("ll", "l", 3.0),
+        ("e$", "$", 3.3),
+        ("^a", "^", 3.4),
+        ("ie", "ei", 3.0),
+        ("cc", "c", 3.2),
+        ("ou", "o", 3.5),
+        ("n", "nn", 3.6),
+    ] {
+        assert!(errors.add_rule(alpha, beta, cost));
+    }
+    let lm = ArpaModel::from_arpa_text("toy.arpa", ARPA).expect("toy ARPA");
+    let speller = Speller::new(Lang::En, lexicon, errors, lm, Ranking::default()).with_parallel(false);
+    let mut checked = 0;
+    for (word, _) in words.iter().step_by(7) {
+        // Two random edits of a lexicon word (or none).
+        let mut query: Vec<char> = word.chars().collect();
+        for _ in 0..next(3) {
+            let at = next(query.len() as u64 + 1) as usize;
+            match next(3) {
+                0 if at < query.len() => {
+                    query.remove(at);
+                }
+                1 if at < query.len() => query[at] = letters[next(letters.len() as u64) as usize],
+                _ => query.insert(at, letters[next(letters.len() as u64) as usize]),
+            }
+        }
+        let query: String = query.into_iter().collect();
+        let all = speller.suggest(&query, 100_000);
+        for k in [1, 2, 5] {
+            let pruned = speller.suggest(&query, k);
+            let first: Vec<_> = all.iter().take(k).cloned().collect();
+            assert_eq!(pruned, first, "{query} k={k}");
+        }
+        checked += 1;
+    }
+    assert!(checked > 400);
+}
