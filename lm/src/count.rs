@@ -137,8 +137,44 @@ impl std::fmt::Debug for Tokenizer<'_> {
     }
 }
 
-/// Lines per batch handed from the reading thread to the counting thread.
+/// Most lines per batch handed from the reading thread to the counting thread.
 const BATCH_LINES: usize = 4096;
+
+/// A batch ends once its lines hold this many bytes.
+const BATCH_BYTES: usize = 1 << 20;
+
+/// Batches waiting in the channel between the two threads.
+const BATCH_QUEUE: usize = 2;
+
+/// A line buffer that grew beyond this is freed after use, so that one very long line does not stay allocated.
+const LINE_KEEP: usize = 1 << 16;
+
+/// Memory of the reading side: the batches in circulation (queued, being filled, being counted, waiting to be
+/// reused), each about [`BATCH_BYTES`] of text (twice that with capacity to spare) and its line ends, and the
+/// reader's own buffers.
+pub const READER_BYTES: u64 = ((BATCH_QUEUE + 3) * (2 * BATCH_BYTES + BATCH_LINES * 8)) as u64 + (2 << 20);
+
+/// Memory counted against the budget besides the counting buffer and the vocabulary: the program itself, thread
+/// stacks and allocator slack.
+pub const FIXED_OVERHEAD: u64 = 12 << 20;
+
+/// An estimate of the heap bytes of a vocabulary of `words` words totalling `word_bytes` bytes: each word is
+/// stored twice (in the id → word list and as the key of the word → id map; an allocation of at least 32 bytes
+/// each), the map's table has a power-of-two number of 25-byte buckets at most 7/8 full, and the list of 16-byte
+/// pointers doubles when it grows (both copies exist for a moment).
+pub fn vocab_bytes(words: usize, word_bytes: u64) -> u64 {
+    let words64 = words as u64;
+    let strings = 2 * (word_bytes + 24 * words64).max(32 * words64);
+    let buckets = (words * 8 / 7 + 1).next_power_of_two() as u64;
+    let list = words.next_power_of_two() as u64 * 16 * 3 / 2;
+    strings + buckets * 25 + list
+}
+
+/// [`vocab_bytes`] of a vocabulary.
+pub fn vocab_heap_bytes(vocab: &Vocab) -> u64 {
+    let bytes: u64 = (0..vocab.len()).map(|id| vocab.word(id as u32).len() as u64).sum();
+    vocab_bytes(vocab.len(), bytes)
+}
 
 /// Counts the order-N n-grams of text files (plain or gzip, one sentence per line), in the order given.
 ///
@@ -157,11 +193,17 @@ pub fn count_files(
 
     config.validate()?;
     let mut counter = Counter::new(config)?;
-    type Batch = (PathBuf, u64, Vec<String>);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(4);
-    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<String>>();
+    counter.reserve(match tokenizer {
+        Tokenizer::Whitespace => READER_BYTES,
+        // Each batch's tokens as strings too: about 56 bytes per token of a few bytes.
+        Tokenizer::Custom(_) => READER_BYTES + 12 * BATCH_BYTES as u64,
+    });
+    type Batch = (PathBuf, u64, LineBatch);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(BATCH_QUEUE);
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<LineBatch>();
     std::thread::scope(|scope| -> Result<()> {
         let reader = scope.spawn(move || {
+            let mut line = String::new();
             for path in paths {
                 let mut reader = match TextReader::open(path, Decoding::Strict) {
                     Ok(r) => r,
@@ -173,14 +215,16 @@ pub fn count_files(
                 loop {
                     let first_line = reader.line_number() + 1;
                     let mut batch = back_rx.try_recv().unwrap_or_default();
-                    let mut used = 0;
+                    batch.clear();
                     let mut eof = false;
-                    while used < BATCH_LINES {
-                        if batch.len() == used {
-                            batch.push(String::new());
-                        }
-                        match reader.read_line(&mut batch[used]) {
-                            Ok(true) => used += 1,
+                    while batch.ends.len() < BATCH_LINES && batch.text.len() < BATCH_BYTES {
+                        match reader.read_line(&mut line) {
+                            Ok(true) => {
+                                batch.push(&line);
+                                if line.capacity() > LINE_KEEP {
+                                    line = String::new();
+                                }
+                            }
                             Ok(false) => {
                                 eof = true;
                                 break;
@@ -191,8 +235,7 @@ pub fn count_files(
                             }
                         }
                     }
-                    batch.truncate(used);
-                    if used > 0 && tx.send(Ok((path.clone(), first_line, batch))).is_err() {
+                    if !batch.ends.is_empty() && tx.send(Ok((path.clone(), first_line, batch))).is_err() {
                         return;
                     }
                     if eof {
@@ -206,17 +249,21 @@ pub fn count_files(
             let (path, first_line, batch) = message?;
             match tokenizer {
                 Tokenizer::Whitespace => {
-                    for (i, line) in batch.iter().enumerate() {
+                    for (i, line) in batch.lines().enumerate() {
                         counter.add_sentence(whitespace_tokens(line), &path, first_line + i as u64)?;
                     }
                 }
                 Tokenizer::Custom(f) => {
-                    tokens.resize_with(batch.len(), Vec::new);
-                    batch.par_iter().zip(tokens.par_iter_mut()).for_each(|(line, out)| {
+                    let lines: Vec<&str> = batch.lines().collect();
+                    tokens.resize_with(lines.len(), Vec::new);
+                    lines.par_iter().zip(tokens.par_iter_mut()).for_each(|(line, out)| {
                         out.clear();
+                        if out.capacity() > LINE_KEEP / 8 {
+                            *out = Vec::new();
+                        }
                         f(line, out);
                     });
-                    for (i, t) in tokens[..batch.len()].iter().enumerate() {
+                    for (i, t) in tokens[..lines.len()].iter().enumerate() {
                         counter.add_sentence(t.iter().map(String::as_str), &path, first_line + i as u64)?;
                     }
                 }
@@ -232,6 +279,34 @@ pub fn count_files(
     counter.finish()
 }
 
+/// Lines read as one text and the end of each line in it: its memory is the text's, however the lines vary.
+#[derive(Debug, Default)]
+struct LineBatch {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl LineBatch {
+    /// Empties the batch; a text grown far beyond [`BATCH_BYTES`] by a very long line is freed.
+    fn clear(&mut self) {
+        if self.text.capacity() > 2 * BATCH_BYTES {
+            self.text = String::new();
+        }
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    fn push(&mut self, line: &str) {
+        self.text.push_str(line);
+        self.ends.push(self.text.len());
+    }
+
+    fn lines(&self) -> impl Iterator<Item = &str> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(a, &b)| &self.text[a..b])
+    }
+}
+
 /// Counts the order-N n-grams of sentences. See the [module documentation](self).
 #[derive(Debug)]
 pub struct Counter {
@@ -242,6 +317,13 @@ pub struct Counter {
     sentences: u64,
     memory: u64,
     temp_dir: PathBuf,
+    /// Bytes of the budget set aside for everything but the table and the vocabulary.
+    reserved: u64,
+    /// Words in the vocabulary and their total length, for [`vocab_bytes`].
+    words: usize,
+    word_bytes: u64,
+    /// A fixed table size (tests), overriding the budget.
+    fixed_slots: Option<usize>,
 }
 
 impl Counter {
@@ -266,7 +348,10 @@ impl Counter {
             5 => AnyTable::O5(Table::new(config.memory, spill)?),
             _ => AnyTable::O6(Table::new(config.memory, spill)?),
         };
-        Ok(Counter {
+        let word_bytes = (0..vocab.len()).map(|id| vocab.word(id as u32).len() as u64).sum();
+        let mut counter = Counter {
+            words: vocab.len(),
+            word_bytes,
             vocab,
             table,
             ids: Vec::new(),
@@ -274,7 +359,30 @@ impl Counter {
             sentences: 0,
             memory: config.memory,
             temp_dir: config.temp_dir(),
-        })
+            reserved: FIXED_OVERHEAD,
+            fixed_slots: None,
+        };
+        counter.update_limit();
+        Ok(counter)
+    }
+
+    /// Sets `bytes` more of the budget aside (for the caller's buffers): the table gets less.
+    pub fn reserve(&mut self, bytes: u64) {
+        self.reserved = self.reserved.saturating_add(bytes);
+        self.update_limit();
+    }
+
+    /// The bytes the table may use: the budget less the reserve and the vocabulary, but at least a quarter of
+    /// the budget (a vocabulary larger than the budget cannot be helped).
+    pub fn table_budget(&self) -> u64 {
+        let used = self.reserved + vocab_bytes(self.words, self.word_bytes);
+        self.memory.saturating_sub(used).max(self.memory / 4)
+    }
+
+    fn update_limit(&mut self) {
+        let bytes = self.table_budget();
+        let fixed = self.fixed_slots;
+        dispatch!(&mut self.table, t => t.set_limit(fixed.unwrap_or_else(|| t.slots_for(bytes))))
     }
 
     /// The vocabulary so far.
@@ -295,10 +403,13 @@ impl Counter {
     /// Caps the table at `slots` slots, whatever the budget (tests use it to force many spills).
     #[cfg(test)]
     pub(crate) fn limit_table(&mut self, slots: usize) {
+        let slots = slots.max(16);
         dispatch!(&mut self.table, t => {
-            t.max_capacity = slots.max(16);
+            t.max_capacity = slots;
             t.slots = Vec::with_capacity(t.max_capacity);
-        })
+        });
+        self.fixed_slots = Some(slots);
+        self.update_limit();
     }
 
     /// Sorted runs written to disk so far.
@@ -315,8 +426,13 @@ impl Counter {
         line: u64,
     ) -> Result<()> {
         self.ids.clear();
+        let words = self.words;
         for token in tokens {
             let id = self.vocab.find_or_insert(token);
+            if id as usize == self.words {
+                self.words += 1;
+                self.word_bytes += token.len() as u64;
+            }
             if Vocab::is_special(id) {
                 return Err(Error::Format {
                     path: path.to_path_buf(),
@@ -327,6 +443,9 @@ impl Counter {
                 });
             }
             self.ids.push(id);
+        }
+        if self.words != words {
+            self.update_limit();
         }
         self.add_ids_unchecked()
     }
@@ -489,8 +608,10 @@ const INITIAL_CAPACITY: usize = 1 << 12;
 #[derive(Debug)]
 struct Table<const N: usize> {
     slots: Vec<Slot<N>>,
-    /// The most entries the budget allows.
+    /// The most entries the budget allows (address space reserved).
     max_capacity: usize,
+    /// The most entries now: the budget less what the vocabulary takes (at most `max_capacity`).
+    limit: usize,
     spill: Spill,
 }
 
@@ -513,8 +634,19 @@ where
         Ok(Table {
             slots,
             max_capacity,
+            limit: max_capacity,
             spill,
         })
+    }
+
+    /// Entries that fit in `bytes`.
+    fn slots_for(&self, bytes: u64) -> usize {
+        let slot = std::mem::size_of::<Slot<N>>() as u64;
+        usize::try_from(bytes / slot).unwrap_or(usize::MAX)
+    }
+
+    fn set_limit(&mut self, slots: usize) {
+        self.limit = slots.clamp(16.min(self.max_capacity), self.max_capacity);
     }
 
     fn add_sentence(&mut self, ids: &[u32]) -> Result<()> {
@@ -544,7 +676,7 @@ where
 
     #[inline]
     fn insert(&mut self, key: &[u32; N], add: u32) -> Result<()> {
-        if self.slots.len() == self.max_capacity {
+        if self.slots.len() >= self.limit {
             self.make_room()?;
         }
         self.slots.push(Slot { key: *key, count: add });
@@ -554,7 +686,7 @@ where
     /// Sorts and combines; spills when that leaves the buffer more than half full.
     fn make_room(&mut self) -> Result<()> {
         self.sort_combine();
-        if self.slots.len() * 2 > self.max_capacity {
+        if self.slots.len() * 2 > self.limit {
             self.spill_run()?;
         }
         Ok(())
@@ -937,6 +1069,53 @@ mod tests {
             .to_string();
         assert!(err.contains("corpus.txt:7"), "{err}");
         assert!(err.contains("<unk>"), "{err}");
+    }
+
+    #[test]
+    fn line_batches_give_back_their_lines() {
+        let mut batch = LineBatch::default();
+        for line in ["a b", "", "c", "ü d"] {
+            batch.push(line);
+        }
+        assert_eq!(batch.lines().collect::<Vec<_>>(), ["a b", "", "c", "ü d"]);
+        batch.clear();
+        assert_eq!(batch.lines().count(), 0);
+        batch.push(&"x".repeat(3 * BATCH_BYTES));
+        batch.clear();
+        assert!(batch.text.capacity() <= 2 * BATCH_BYTES, "a very long line is not kept");
+    }
+
+    #[test]
+    fn the_vocabulary_counts_against_the_budget() {
+        let mut config = CountConfig::new(3);
+        config.memory = 64 << 20;
+        let mut counter = Counter::new(config).unwrap();
+        let specials: u64 = crate::vocab::SPECIALS.iter().map(|w| w.len() as u64).sum();
+        assert_eq!(
+            counter.table_budget(),
+            (64 << 20) - FIXED_OVERHEAD - vocab_bytes(3, specials)
+        );
+        counter.reserve(1 << 20);
+        assert_eq!(
+            counter.table_budget(),
+            (64 << 20) - FIXED_OVERHEAD - (1 << 20) - vocab_bytes(3, specials)
+        );
+        let words: Vec<String> = (0..20_000).map(|i| format!("w{i:06}")).collect();
+        for chunk in words.chunks(10) {
+            counter
+                .add_sentence(chunk.iter().map(String::as_str), Path::new("t"), 1)
+                .unwrap();
+        }
+        let vocab = vocab_bytes(20_003, specials + 7 * 20_000);
+        assert_eq!(vocab, vocab_heap_bytes(counter.vocab()));
+        assert!(vocab > 20_000 * 64, "{vocab} bytes for 20,000 words is too little");
+        // The table shrinks by what the vocabulary takes, down to a quarter of the budget.
+        assert_eq!(
+            counter.table_budget(),
+            ((64 << 20) - FIXED_OVERHEAD - (1 << 20) - vocab).max(16 << 20)
+        );
+        counter.reserve(1 << 30);
+        assert_eq!(counter.table_budget(), 16 << 20);
     }
 
     #[test]

@@ -34,6 +34,7 @@
 //! Read through the ARPA back-off rule, an n-gram whose whole context was never seen backs off without paying α
 //! (a context absent from the file has backoff 0), where Brants et al. would charge α once more.
 
+mod format;
 mod stream;
 mod trie;
 
@@ -253,6 +254,8 @@ pub fn estimate_to_arpa_with(
         path,
         vocab: &vocab,
         writer: None,
+        arena: None,
+        buffers: Vec::new(),
     };
     let est = run(trie, config, &mut sink)?;
     if let Some(writer) = sink.writer {
@@ -378,6 +381,10 @@ struct ArpaSink<'a> {
     path: &'a Path,
     vocab: &'a Vocab,
     writer: Option<ArpaFileWriter>,
+    /// The vocabulary laid out for formatting, made at the first level.
+    arena: Option<format::WordArena>,
+    /// Text of the chunks formatted in parallel, reused from one group to the next.
+    buffers: Vec<format::LineBuffer>,
 }
 
 impl Sink for ArpaSink<'_> {
@@ -397,27 +404,31 @@ impl Sink for ArpaSink<'_> {
         const CHUNK: usize = 1 << 14;
         const GROUP: usize = 32;
         let len = words[k].len();
-        let vocab = self.vocab;
+        let arena = self.arena.get_or_insert_with(|| format::WordArena::new(self.vocab));
         let mut start = 0;
         while start < len {
             let end = (start + CHUNK * GROUP).min(len);
             let chunks: Vec<(usize, usize)> = (start..end).step_by(CHUNK).map(|a| (a, (a + CHUNK).min(end))).collect();
-            let texts: Vec<Result<(String, u64)>> = chunks
-                .par_iter()
-                .map(|&(a, b)| {
-                    let mut text = String::with_capacity((b - a) * 40);
-                    let mut lines = 0u64;
-                    walk_range(vocab, &words, &child, k, keep, a..b, |i, w| {
-                        crate::arpa::write::format_entry(prob[i], w, backoff.get(i).copied(), &mut text);
-                        lines += 1;
-                        Ok(())
-                    })?;
-                    Ok((text, lines))
+            self.buffers
+                .resize_with(chunks.len(), || format::LineBuffer::with_capacity(CHUNK * 48));
+            let done: Vec<Result<()>> = self.buffers[..chunks.len()]
+                .par_iter_mut()
+                .zip(&chunks)
+                .map(|(text, &(a, b))| {
+                    text.clear();
+                    format::with_cache(|cache| {
+                        walk_range_ids(&words, &child, k, keep, a..b, |i, ids| {
+                            text.line(cache, arena, prob[i], ids.iter().copied(), backoff.get(i).copied());
+                            Ok(())
+                        })
+                    })
                 })
                 .collect();
-            for t in texts {
-                let (text, lines) = t?;
-                writer.preformatted(&text, lines)?;
+            for (t, r) in self.buffers.iter().zip(done) {
+                r?;
+                let text = std::str::from_utf8(t.text())
+                    .map_err(|_| Error::InvalidOption("a word of the vocabulary is not UTF-8".to_string()))?;
+                writer.preformatted(text, t.lines)?;
             }
             start = end;
         }
@@ -449,6 +460,24 @@ fn walk_range(
     mut f: impl FnMut(usize, &[&str]) -> Result<()>,
 ) -> Result<()> {
     let mut text: Vec<&str> = vec![""; k + 1];
+    walk_range_ids(words, child, k, keep, range, |i, ids| {
+        for (t, &w) in text.iter_mut().zip(ids) {
+            *t = vocab.word(w);
+        }
+        f(i, &text)
+    })
+}
+
+/// [`walk_range`] with word ids instead of words.
+fn walk_range_ids(
+    words: &[&[u32]],
+    child: &[&[u32]],
+    k: usize,
+    keep: &[bool],
+    range: std::ops::Range<usize>,
+    mut f: impl FnMut(usize, &[u32]) -> Result<()>,
+) -> Result<()> {
+    let mut text: Vec<u32> = vec![0; k + 1];
     let mut ids = vec![0usize; k + 1];
     // Cursors positioned at the path of the first entry.
     let mut cursors: Vec<ParentCursor<'_>> = Vec::with_capacity(k);
@@ -470,7 +499,7 @@ fn walk_range(
         }
         // The entry at level j contributes its leftmost word, which is word k − j of the n-gram.
         for j in 0..=k {
-            text[k - j] = vocab.word(words[j][ids[j]]);
+            text[k - j] = words[j][ids[j]];
         }
         f(i, &text)?;
     }

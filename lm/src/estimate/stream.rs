@@ -18,7 +18,8 @@
 //!      file with its backoffs.
 //!
 //! Memory: the sort buffers take half of the budget each at most (one is being read while the next is filled),
-//! minus [`RESERVE`] for the vocabulary, unigram arrays and I/O buffers. Temporary files are unnamed, so they
+//! minus the vocabulary ([`crate::count::vocab_bytes`]) and [`RESERVE`] for the unigram arrays, the ARPA
+//! formatting (batches in flight, the words laid out, float caches) and I/O buffers. Temporary files are unnamed, so they
 //! vanish when dropped or when the process dies.
 
 use std::cmp::Reverse;
@@ -29,6 +30,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use super::format::{LineBuffer, WordArena, with_cache};
 use super::trie::too_big;
 use super::{Discount, EstimateConfig, Smoothing, discounts_from, gamma, mkn_unigrams, stupid_unigrams};
 use crate::count::{FullCounts, MAX_ORDER};
@@ -604,28 +606,55 @@ fn adjust(counts: &FullCounts, raw_only: bool, thresholds: &[u64], dir: &Path) -
     })
 }
 
-/// Formats ARPA lines in parallel batches and writes them in order.
-struct Output<'a> {
-    writer: super::ArpaFileWriter,
-    vocab: &'a Vocab,
-    /// Keys (reversed, `order` words each), log10 probability, log10 backoff.
+/// Entries for the ARPA file: keys (reversed, `order` words each) and (probability as stored, log10 backoff).
+type EntryBatch = (Vec<u32>, Vec<(f32, f32)>);
+
+/// What the estimating thread sends to the ARPA writing thread.
+enum Message {
+    /// Starts the section of an order (1-based); whether its lines have a backoff.
+    Begin(usize, bool),
+    /// Entries of the current order: keys (reversed, `order` words each) and (probability as stored, log10
+    /// backoff).
+    Batch(Vec<u32>, Vec<(f32, f32)>),
+}
+
+/// Hands ARPA entries to a writing thread in batches: that thread formats them in parallel and writes them in
+/// order while this one computes the next entries.
+struct Output {
+    tx: Option<std::sync::mpsc::SyncSender<Message>>,
+    /// Batches the writing thread is done with, to reuse.
+    back: std::sync::mpsc::Receiver<EntryBatch>,
     keys: Vec<u32>,
     values: Vec<(f32, f32)>,
     order: usize,
-    backoffs: bool,
+    vocab_len: usize,
+    /// Batches allocated so far (they circulate between the threads).
+    batches: usize,
 }
 
 const OUTPUT_BATCH: usize = 1 << 16;
 
-impl Output<'_> {
-    fn begin(&mut self, order: usize, backoffs: bool) -> Result<()> {
-        self.flush()?;
-        self.writer.begin_order(order)?;
-        self.order = order;
-        self.backoffs = backoffs;
-        Ok(())
+/// Batches in flight between the estimating and the writing thread.
+const OUTPUT_QUEUE: usize = 2;
+
+/// The error [`Output`] reports when the writing thread has stopped; that thread's own error replaces it.
+fn writer_gone() -> Error {
+    Error::InvalidOption("the ARPA writing thread stopped".to_string())
+}
+
+impl Output {
+    fn send(&mut self, message: Message) -> Result<()> {
+        let tx = self.tx.as_ref().ok_or_else(writer_gone)?;
+        tx.send(message).map_err(|_| writer_gone())
     }
 
+    fn begin(&mut self, order: usize, backoffs: bool) -> Result<()> {
+        self.flush()?;
+        self.order = order;
+        self.send(Message::Begin(order, backoffs))
+    }
+
+    /// Queues one entry; `prob` as stored by the [`Mode`] (the writing thread takes its log when needed).
     #[inline]
     fn push(&mut self, key: &[u32], prob: f32, backoff: f32) -> Result<()> {
         self.keys.extend_from_slice(&key[..self.order]);
@@ -637,33 +666,76 @@ impl Output<'_> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        const CHUNK: usize = 1 << 12;
-        let k = self.order;
-        let vocab = self.vocab;
-        let backoffs = self.backoffs;
-        let texts: Vec<String> = self
-            .keys
-            .par_chunks(CHUNK * k.max(1))
-            .zip(self.values.par_chunks(CHUNK))
-            .map(|(keys, values)| {
-                let mut text = String::with_capacity(values.len() * 40);
-                let mut words: Vec<&str> = vec![""; k];
-                for (key, &(p, b)) in keys.chunks_exact(k.max(1)).zip(values) {
-                    for (slot, &w) in words.iter_mut().zip(key.iter().rev()) {
-                        *slot = vocab.word(w);
-                    }
-                    crate::arpa::write::format_entry(p, &words, backoffs.then_some(b), &mut text);
-                }
-                text
-            })
-            .collect();
-        for (text, values) in texts.iter().zip(self.values.chunks(CHUNK)) {
-            self.writer.preformatted(text, values.len() as u64)?;
+        if self.values.is_empty() {
+            return Ok(());
         }
-        self.keys.clear();
-        self.values.clear();
-        Ok(())
+        // Reuse a batch the writing thread is done with: fresh buffers would cost page faults every time.
+        let (mut keys, mut values) = match self.back.try_recv() {
+            Ok(batch) => batch,
+            Err(_) if self.batches < OUTPUT_QUEUE + 2 => {
+                self.batches += 1;
+                (
+                    Vec::with_capacity(OUTPUT_BATCH * self.order.max(1)),
+                    Vec::with_capacity(OUTPUT_BATCH),
+                )
+            }
+            Err(_) => self.back.recv().map_err(|_| writer_gone())?,
+        };
+        keys.clear();
+        values.clear();
+        let keys = std::mem::replace(&mut self.keys, keys);
+        let values = std::mem::replace(&mut self.values, values);
+        self.send(Message::Batch(keys, values))
     }
+}
+
+/// The writing thread: formats each batch in parallel chunks and writes them in order. Returns the writer,
+/// complete but not yet renamed into place.
+fn write_arpa(
+    mut writer: super::ArpaFileWriter,
+    vocab: &Vocab,
+    mode: Mode,
+    rx: std::sync::mpsc::Receiver<Message>,
+    back: std::sync::mpsc::Sender<EntryBatch>,
+) -> Result<super::ArpaFileWriter> {
+    const CHUNK: usize = 1 << 12;
+    let arena = WordArena::new(vocab);
+    let mut order = 0;
+    let mut backoffs = false;
+    let mut buffers: Vec<LineBuffer> = Vec::new();
+    for message in rx {
+        match message {
+            Message::Begin(k, b) => {
+                writer.begin_order(k)?;
+                order = k;
+                backoffs = b;
+            }
+            Message::Batch(keys, values) => {
+                let chunks = values.len().div_ceil(CHUNK);
+                buffers.resize_with(chunks, || LineBuffer::with_capacity(CHUNK * 48));
+                let k = order.max(1);
+                buffers
+                    .par_iter_mut()
+                    .zip(keys.par_chunks(CHUNK * k).zip(values.par_chunks(CHUNK)))
+                    .for_each(|(buf, (keys, values))| {
+                        buf.clear();
+                        with_cache(|cache| {
+                            for (key, &(p, b)) in keys.chunks_exact(k).zip(values) {
+                                let ids = key.iter().rev().copied();
+                                buf.line(cache, &arena, mode.output_prob(p), ids, backoffs.then_some(b));
+                            }
+                        });
+                    });
+                for buf in &buffers[..chunks] {
+                    let text = std::str::from_utf8(buf.text())
+                        .map_err(|_| Error::InvalidOption("a word of the vocabulary is not UTF-8".to_string()))?;
+                    writer.preformatted(text, buf.lines)?;
+                }
+                let _ = back.send((keys, values));
+            }
+        }
+    }
+    Ok(writer)
 }
 
 /// How probabilities are computed and stored.
@@ -699,7 +771,9 @@ pub(crate) fn estimate_to_arpa(
     config: &EstimateConfig,
     path: &Path,
 ) -> Result<(Vec<u64>, Vec<String>)> {
-    let sort_bytes = (counts.memory().saturating_sub(RESERVE) / 2).max(1 << 20);
+    // The vocabulary stays in memory throughout (the ARPA file needs its words).
+    let vocab = crate::count::vocab_heap_bytes(&counts.vocab);
+    let sort_bytes = (counts.memory().saturating_sub(RESERVE + vocab) / 2).max(1 << 20);
     estimate_with_sort_buffers(counts, config, path, sort_bytes)
 }
 
@@ -729,35 +803,70 @@ pub(crate) fn estimate_with_sort_buffers(
     let Adjusted {
         unigrams, levels, kept, ..
     } = adjusted;
-    let mut out = Output {
-        writer: crate::arpa::write::ArpaWriter::create(path, &kept)?,
-        vocab: &vocab,
-        keys: Vec::new(),
-        values: Vec::new(),
-        order: 1,
-        backoffs: n > 1,
-    };
+    let writer = crate::arpa::write::ArpaWriter::create(path, &kept)?;
     let uni_probs = match mode {
         Mode::Mkn => mkn_unigrams(&unigrams, &discounts[0]),
         Mode::Stupid { .. } => stupid_unigrams(&unigrams),
     };
     drop(unigrams);
+    let (tx, rx) = std::sync::mpsc::sync_channel(OUTPUT_QUEUE);
+    let (back_tx, back_rx) = std::sync::mpsc::channel();
+    let mut out = Output {
+        tx: Some(tx),
+        back: back_rx,
+        keys: Vec::new(),
+        values: Vec::new(),
+        order: 1,
+        vocab_len: vocab.len(),
+        batches: 0,
+    };
+    let vocab = &vocab;
+    let (estimated, written) = std::thread::scope(|scope| {
+        let writing = scope.spawn(move || write_arpa(writer, vocab, mode, rx, back_tx));
+        let estimated = estimate_levels(levels, uni_probs, &discounts, &dir, sort_bytes, mode, &mut out);
+        // Closing the channel ends the writing thread.
+        drop(out);
+        let written = writing
+            .join()
+            .unwrap_or_else(|_| Err(Error::InvalidOption("the ARPA writing thread panicked".to_string())));
+        (estimated, written)
+    });
+    match (estimated, written) {
+        (Ok(()), Ok(writer)) => writer.finish()?,
+        // The writing thread's error explains a stop of the estimating one.
+        (_, Err(e)) => return Err(e),
+        (Err(e), Ok(_)) => return Err(e),
+    }
+    Ok((kept, warnings))
+}
+
+/// The passes of every order after the adjust pass, writing each order to `out` as it is final.
+fn estimate_levels(
+    levels: Vec<KeyFile>,
+    uni_probs: Vec<f32>,
+    discounts: &[Discount],
+    dir: &Path,
+    sort_bytes: u64,
+    mode: Mode,
+    out: &mut Output,
+) -> Result<()> {
+    let n = levels.len() + 1;
     let mut previous = Previous::Unigrams(uni_probs);
     for (i, level) in levels.into_iter().enumerate() {
         let k = i + 2;
         let d = discounts.get(k - 1).copied().unwrap_or(Discount::FALLBACK);
         let step = Step {
-            dir: &dir,
+            dir,
             sort_bytes,
             mode,
             d,
         };
         previous = match k {
-            2 => step.run::<2>(level, previous, &mut out)?,
-            3 => step.run::<3>(level, previous, &mut out)?,
-            4 => step.run::<4>(level, previous, &mut out)?,
-            5 => step.run::<5>(level, previous, &mut out)?,
-            _ => step.run::<6>(level, previous, &mut out)?,
+            2 => step.run::<2>(level, previous, out)?,
+            3 => step.run::<3>(level, previous, out)?,
+            4 => step.run::<4>(level, previous, out)?,
+            5 => step.run::<5>(level, previous, out)?,
+            _ => step.run::<6>(level, previous, out)?,
         };
     }
     // The highest order: no backoffs.
@@ -765,21 +874,19 @@ pub(crate) fn estimate_with_sort_buffers(
     match previous {
         Previous::Unigrams(probs) => {
             for (id, &p) in probs.iter().enumerate() {
-                out.push(&[id as u32], mode.output_prob(p), 0.0)?;
+                out.push(&[id as u32], p, 0.0)?;
             }
         }
         Previous::Files { mut probs } => {
-            while let Some(v) = probs.next().map_err(io_err(&dir))? {
+            while let Some(v) = probs.next().map_err(io_err(dir))? {
                 if v & 1 == 1 {
                     let key = probs.key;
-                    out.push(&key, mode.output_prob(f32::from_bits((v >> 1) as u32)), 0.0)?;
+                    out.push(&key, f32::from_bits((v >> 1) as u32), 0.0)?;
                 }
             }
         }
     }
-    out.flush()?;
-    out.writer.finish()?;
-    Ok((kept, warnings))
+    out.flush()
 }
 
 struct Step<'a> {
@@ -791,7 +898,7 @@ struct Step<'a> {
 
 impl Step<'_> {
     /// Order K: context sort, context pass, suffix sort, interpolation pass (writing order K − 1).
-    fn run<const K: usize>(&self, level: KeyFile, previous: Previous, out: &mut Output<'_>) -> Result<Previous> {
+    fn run<const K: usize>(&self, level: KeyFile, previous: Previous, out: &mut Output) -> Result<Previous> {
         let dir = self.dir;
         // Context sort: key (w_{K-1}, …, w_1, w_K) = the reversed key rotated left by one.
         let mut sorter = Sorter::<K>::new(dir, self.sort_bytes)?;
@@ -816,11 +923,7 @@ impl Step<'_> {
         // Context pass.
         let mut suffix = Sorter::<K>::new(dir, self.sort_bytes)?;
         let mut backoffs = KeyWriter::new(dir, K - 1)?;
-        let mut uni_backoffs = if K == 2 {
-            Some(vec![0f32; out.vocab.len()])
-        } else {
-            None
-        };
+        let mut uni_backoffs = if K == 2 { Some(vec![0f32; out.vocab_len]) } else { None };
         let mut group: Vec<Rec<K>> = Vec::new();
         let mut next = by_context.next()?;
         while let Some(head) = next {
@@ -858,14 +961,13 @@ impl Step<'_> {
         // Interpolation pass, writing order K − 1 as its entries go by.
         out.begin(K - 1, true)?;
         let mut finals = KeyWriter::new(dir, K)?;
-        let mode = self.mode;
         match previous {
             Previous::Unigrams(probs) => {
                 let Some(uni_backoffs) = uni_backoffs else {
                     return Err(Error::InvalidOption("unigram backoffs missing".to_string()));
                 };
                 for (id, (&p, &b)) in probs.iter().zip(&uni_backoffs).enumerate() {
-                    out.push(&[id as u32], mode.output_prob(p), b)?;
+                    out.push(&[id as u32], p, b)?;
                 }
                 out.flush()?;
                 while let Some(r) = by_suffix.next()? {
@@ -882,7 +984,6 @@ impl Step<'_> {
                     backoffs: &mut backoffs,
                     pending_backoff: None,
                     current: None,
-                    mode,
                     dir,
                 };
                 while let Some(r) = by_suffix.next()? {
@@ -982,13 +1083,12 @@ struct Walk<'r> {
     pending_backoff: Option<f32>,
     /// The entry the walk stands on: its probability (the key is in `probs.key`).
     current: Option<f32>,
-    mode: Mode,
     dir: &'r Path,
 }
 
 impl Walk<'_> {
     /// Advances to the next entry, writing it out; false at the end.
-    fn advance(&mut self, out: &mut Output<'_>) -> Result<bool> {
+    fn advance(&mut self, out: &mut Output) -> Result<bool> {
         let Some(v) = self.probs.next().map_err(io_err(self.dir))? else {
             self.current = None;
             return Ok(false);
@@ -1009,14 +1109,14 @@ impl Walk<'_> {
         }
         if v & 1 == 1 {
             let key = self.probs.key;
-            out.push(&key, self.mode.output_prob(p), backoff)?;
+            out.push(&key, p, backoff)?;
         }
         self.current = Some(p);
         Ok(true)
     }
 
     /// The probability of the entry with key `parent`, which must be at or after the current one.
-    fn find(&mut self, parent: &[u32], out: &mut Output<'_>) -> Result<f32> {
+    fn find(&mut self, parent: &[u32], out: &mut Output) -> Result<f32> {
         loop {
             if let Some(p) = self.current
                 && self.probs.key[..parent.len()] == *parent
@@ -1032,7 +1132,7 @@ impl Walk<'_> {
     }
 
     /// Writes the entries left.
-    fn rest(&mut self, out: &mut Output<'_>) -> Result<()> {
+    fn rest(&mut self, out: &mut Output) -> Result<()> {
         while self.advance(out)? {}
         if self.pending_backoff.is_some() || self.backoffs.left > 0 {
             return Err(Error::InvalidOption(
