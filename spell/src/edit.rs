@@ -434,7 +434,7 @@ impl ErrorModel {
     }
 
     /// The least cost of one single-character edit other than deleting one of two equal neighbours.
-    fn single_edit_floor(&self) -> f32 {
+    pub(crate) fn single_edit_floor(&self) -> f32 {
         let c = &self.costs;
         [
             c.substitute,
@@ -785,6 +785,8 @@ impl ErrorModel {
             self.prepare_query(scratch);
         }
         let width = m + 1;
+        // Cells above this are never extended (infinite ones included).
+        let limit = if budget.is_finite() { budget.max(0.0) } else { f32::MAX };
         scratch.table.clear();
         scratch.table.resize((n + 1) * width, f32::INFINITY);
         let c = &self.costs;
@@ -801,7 +803,8 @@ impl ErrorModel {
                 let first = if i == 1 { c.first_letter } else { 0.0 };
                 for j in 0..=m {
                     let here = t[i * width + j];
-                    if !here.is_finite() {
+                    // Costs only grow along a path: a cell over the budget leads to no answer within it.
+                    if here > limit {
                         continue;
                     }
                     row_min = row_min.min(here);
@@ -841,7 +844,7 @@ impl ErrorModel {
                 }
             }
             // Rules from row `i`, now final, to the rows below.
-            if use_rules && i < n {
+            if use_rules && i < n && row_min <= limit {
                 let mut key: Packed = 0;
                 for k in 1..=MAX_RULE.min(n - i) {
                     key |= u64::from(scratch.w[i + k - 1]) << (21 * (k - 1));
@@ -858,7 +861,7 @@ impl ErrorModel {
                             let j = at.trailing_zeros() as usize;
                             at &= at - 1;
                             let here = scratch.table[i * width + j];
-                            if here.is_finite() {
+                            if here <= limit {
                                 let next = row + j + usize::from(rule.beta_len);
                                 scratch.table[next] = scratch.table[next].min(here + rule.cost);
                             }

@@ -19,6 +19,8 @@ use crate::{Error, Result};
 pub const INDEX_PREFIX: usize = 7;
 /// Deletions the index holds per word.
 pub const INDEX_DISTANCE: usize = 2;
+// The sound-alike search relies on every word one edit away being a spelling neighbour.
+const _: () = assert!(INDEX_DISTANCE >= 1);
 /// Sound-alike candidates differ in length from the token by at most this many letters.
 pub const SOUND_MAX_LENGTH_CHANGE: usize = 4;
 /// Sound-alike candidates beyond the spelling neighbours: the most frequent this many.
@@ -109,8 +111,9 @@ struct Work {
     heads: Vec<SoundHead>,
     /// (score, id) of the candidates kept so far (to find the bar).
     scores: Vec<(f32, LexId)>,
-    /// (upper bound on the score, position in `near`), best first: the order in which candidates are ranked.
-    ranked: Vec<(f32, u32)>,
+    /// (guessed score, upper bound on the score, position in `near`), best guess first: the order in which the
+    /// spelling neighbours are ranked.
+    ranked: Vec<(f32, f32, u32)>,
 }
 
 /// What the candidate search reads of a lexicon word, in 32 bytes (one cache line).
@@ -542,24 +545,24 @@ impl Words {
         }
         // Every candidate other than the token differs from it by at least one edit, which costs at least this.
         let floor = errors.query_floor(word, &mut work.edit);
-        // Spelling neighbours, in the order of a cheap bound on their score (`floor` per edit).
+        // Spelling neighbours, best guess first (so that the bar rises early), each with a cheap bound on its
+        // score (`floor` per edit).
+        let typical = errors.single_edit_floor();
         work.ranked.clear();
         for (index, &(id, distance, key_distance)) in work.near.iter().enumerate() {
-            let upper = ranker.upper(
-                self.records[id as usize].log_prior,
-                distance as f32 * floor,
-                key_distance,
-            );
-            work.ranked.push((upper, index as u32));
+            let prior = self.records[id as usize].log_prior;
+            let guess = ranker.upper(prior, distance as f32 * typical, key_distance);
+            let upper = ranker.upper(prior, distance as f32 * floor, key_distance);
+            work.ranked.push((guess, upper, index as u32));
         }
         let near = &work.near;
         work.ranked.sort_unstable_by(|a, b| {
             b.0.total_cmp(&a.0)
-                .then(near[a.1 as usize].0.cmp(&near[b.1 as usize].0))
+                .then(near[a.2 as usize].0.cmp(&near[b.2 as usize].0))
         });
-        for &(upper, index) in &work.ranked {
+        for &(_, upper, index) in &work.ranked {
             if upper < ranker.bar.0 {
-                break;
+                continue;
             }
             let (id, distance, key_distance) = work.near[index as usize];
             ranker.offer(
@@ -611,9 +614,15 @@ impl Words {
                     continue;
                 }
                 taken += 1;
-                // No later word is more frequent, and every one is at least one edit (or one key edit) away.
-                if ranker.upper(entry.log_prior, floor, 0) < ranker.bar.0 {
+                // Every word one edit from the token is among the spelling neighbours (a single edit leaves the
+                // two indexed prefixes one deletion each from a common string), so a sound-alike is at least two
+                // edits away, and at least its difference in length; no later word is more frequent.
+                if ranker.upper(entry.log_prior, 2.0 * floor, 0) < ranker.bar.0 {
                     break;
+                }
+                let edits = usize::from(entry.length).abs_diff(len).max(2) as f32;
+                if ranker.upper(entry.log_prior, edits * floor, key_distance) < ranker.bar.0 {
+                    continue;
                 }
                 let distance = work
                     .pattern
