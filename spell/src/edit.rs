@@ -214,7 +214,8 @@ pub struct Scratch {
     /// A Bloom filter (one hash, [`FILTER_BITS`] bits) of the α of every rule whose β occurs in the query: the
     /// dynamic programme looks a substring of the intended word up in `cache` only when its bit is set.
     filter: Vec<u64>,
-    /// α → the least cost per edit and the most edits of the rules for α whose β occurs in the query (what
+    /// α → the least cost per edit and the most edits of the rules for α whose β occurs in the query and that
+    /// cost less per edit than any single-character edit other than the cheap deletion (what
     /// [`ErrorModel::lower_bound`] needs of the rules).
     per_edit: HashMap<Packed, (f32, u8), BuildFx>,
     /// The rule applications [`ErrorModel::lower_bound`] counts: (cost per edit, edits).
@@ -348,6 +349,7 @@ impl ErrorModel {
         scratch.filter.resize(FILTER_BITS as usize / 64, 0);
         scratch.per_edit.clear();
         scratch.rule_floor = f32::INFINITY;
+        let single = self.single_edit_floor();
         for (at, &beta) in scratch.keys.iter().enumerate() {
             // The empty β (l = 0) occurs everywhere: looked up once.
             if beta == Packed::MAX || (at % (MAX_RULE + 1) == 0 && at > 0) {
@@ -357,6 +359,10 @@ impl ErrorModel {
                 for &(alpha, per_edit, edits) in alphas {
                     let bit = filter_bit(alpha);
                     scratch.filter[bit / 64] |= 1 << (bit % 64);
+                    // Rules no cheaper per edit than a single-character edit never lower the bound.
+                    if per_edit >= single {
+                        continue;
+                    }
                     let least = scratch.per_edit.entry(alpha).or_insert((per_edit, edits));
                     *least = (least.0.min(per_edit), least.1.max(edits));
                     scratch.rule_floor = scratch.rule_floor.min(per_edit);
