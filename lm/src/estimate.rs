@@ -255,7 +255,6 @@ pub fn estimate_to_arpa_with(
         vocab: &vocab,
         writer: None,
         arena: None,
-        buffers: Vec::new(),
     };
     let est = run(trie, config, &mut sink)?;
     if let Some(writer) = sink.writer {
@@ -380,16 +379,22 @@ type ArpaFileWriter = crate::arpa::write::ArpaWriter<std::io::BufWriter<tempfile
 struct ArpaSink<'a> {
     path: &'a Path,
     vocab: &'a Vocab,
-    writer: Option<ArpaFileWriter>,
+    writer: Option<format::TextWriter>,
     /// The vocabulary laid out for formatting, made at the first level.
     arena: Option<format::WordArena>,
-    /// Text of the chunks formatted in parallel, reused from one group to the next.
-    buffers: Vec<format::LineBuffer>,
 }
+
+/// Lines per chunk formatted by one task of the in-memory ARPA writer.
+const SINK_CHUNK: usize = 1 << 14;
+
+/// Chunks formatted in parallel at a time; twice as many buffers circulate (one group being formatted while the
+/// previous one is written).
+const SINK_GROUP: usize = 16;
 
 impl Sink for ArpaSink<'_> {
     fn start(&mut self, counts: &[u64]) -> Result<()> {
-        self.writer = Some(crate::arpa::write::ArpaWriter::create(self.path, counts)?);
+        let writer = crate::arpa::write::ArpaWriter::create(self.path, counts)?;
+        self.writer = Some(format::TextWriter::new(writer, 2 * SINK_GROUP, SINK_CHUNK * 48));
         Ok(())
     }
 
@@ -400,22 +405,30 @@ impl Sink for ArpaSink<'_> {
         writer.begin_order(k + 1)?;
         let words: Vec<&[u32]> = trie.levels.iter().map(|l| l.word.as_slice()).collect();
         let child: Vec<&[u32]> = trie.levels.iter().map(|l| l.child.as_slice()).collect();
-        // Lines are formatted in parallel, a group of chunks at a time, and written in order.
-        const CHUNK: usize = 1 << 14;
-        const GROUP: usize = 32;
+        // Lines are formatted in parallel, a group of chunks at a time, and written in order by the writer's
+        // thread while the next group is formatted.
         let len = words[k].len();
-        let arena = self.arena.get_or_insert_with(|| format::WordArena::new(self.vocab));
+        if self.arena.is_none() {
+            self.arena = Some(format::WordArena::new(self.vocab)?);
+        }
+        let Some(arena) = self.arena.as_ref() else {
+            return Err(Error::InvalidOption("no word arena".to_string()));
+        };
         let mut start = 0;
         while start < len {
-            let end = (start + CHUNK * GROUP).min(len);
-            let chunks: Vec<(usize, usize)> = (start..end).step_by(CHUNK).map(|a| (a, (a + CHUNK).min(end))).collect();
-            self.buffers
-                .resize_with(chunks.len(), || format::LineBuffer::with_capacity(CHUNK * 48));
-            let done: Vec<Result<()>> = self.buffers[..chunks.len()]
+            let end = (start + SINK_CHUNK * SINK_GROUP).min(len);
+            let chunks: Vec<(usize, usize)> = (start..end)
+                .step_by(SINK_CHUNK)
+                .map(|a| (a, (a + SINK_CHUNK).min(end)))
+                .collect();
+            let mut buffers = Vec::with_capacity(chunks.len());
+            for _ in &chunks {
+                buffers.push(writer.buffer()?);
+            }
+            let done: Vec<Result<()>> = buffers
                 .par_iter_mut()
                 .zip(&chunks)
                 .map(|(text, &(a, b))| {
-                    text.clear();
                     format::with_cache(|cache| {
                         walk_range_ids(&words, &child, k, keep, a..b, |i, ids| {
                             text.line(cache, arena, prob[i], ids.iter().copied(), backoff.get(i).copied());
@@ -424,11 +437,9 @@ impl Sink for ArpaSink<'_> {
                     })
                 })
                 .collect();
-            for (t, r) in self.buffers.iter().zip(done) {
+            for (t, r) in buffers.into_iter().zip(done) {
                 r?;
-                let text = std::str::from_utf8(t.text())
-                    .map_err(|_| Error::InvalidOption("a word of the vocabulary is not UTF-8".to_string()))?;
-                writer.preformatted(text, t.lines)?;
+                writer.write(t)?;
             }
             start = end;
         }

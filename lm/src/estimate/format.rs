@@ -14,17 +14,21 @@ use std::cell::RefCell;
 
 use crate::vocab::Vocab;
 
-/// Longest text of a formatted `f32` (sign, 9 digits, point and up to 6 leading zeros) with room to spare.
-const FLOAT_TEXT: usize = 24;
+/// Longest text of a formatted `f32` kept in the cache (a few have up to 17 characters: `-0.00000123456789`;
+/// those are formatted every time).
+const FLOAT_TEXT: usize = 16;
+
+/// Room the longest formatted `f32` needs.
+const FLOAT_ROOM: usize = 24;
 
 /// Slots of the per-thread cache (a power of two).
 const CACHE_SLOTS: usize = 1 << 15;
 
 #[derive(Clone, Copy)]
 struct CacheSlot {
+    text: [u8; FLOAT_TEXT],
     bits: u32,
     len: u8,
-    text: [u8; FLOAT_TEXT],
 }
 
 /// A direct-mapped cache of formatted `f32` values.
@@ -51,7 +55,7 @@ impl FloatCache {
     }
 
     /// Appends the text of `value` (as [`crate::arpa::write::format_f32`] writes it) at `out[*pos..]`, which must
-    /// have at least [`FLOAT_TEXT`] bytes of room.
+    /// have at least [`FLOAT_ROOM`] bytes of room.
     #[inline]
     fn put(&mut self, value: f32, out: &mut [u8], pos: &mut usize) {
         let bits = value.to_bits();
@@ -62,7 +66,6 @@ impl FloatCache {
             crate::arpa::write::format_f32(value, &mut self.scratch);
             let text = self.scratch.as_bytes();
             if text.len() > FLOAT_TEXT {
-                // Never happens for an f32 (at most 17 characters); kept correct anyway.
                 out[*pos..*pos + text.len()].copy_from_slice(text);
                 *pos += text.len();
                 return;
@@ -96,21 +99,26 @@ const BLOCK: usize = 16;
 /// past the array.
 pub(crate) struct WordArena {
     bytes: Vec<u8>,
-    /// Start of word `id` and its length.
-    spans: Vec<(usize, usize)>,
+    /// Start of word `id` and its length (32 bits each: half the cache misses of `usize`).
+    spans: Vec<(u32, u32)>,
 }
 
 impl WordArena {
-    pub(crate) fn new(vocab: &Vocab) -> Self {
+    /// The arena of `vocab`; fails when its words take 4 GiB or more.
+    pub(crate) fn new(vocab: &Vocab) -> crate::Result<Self> {
         let mut bytes = Vec::new();
         let mut spans = Vec::with_capacity(vocab.len());
         for id in 0..vocab.len() {
             let w = vocab.word(id as u32).as_bytes();
-            spans.push((bytes.len(), w.len()));
+            let start = u32::try_from(bytes.len())
+                .ok()
+                .filter(|s| s.checked_add(w.len() as u32 + BLOCK as u32).is_some())
+                .ok_or_else(|| crate::Error::InvalidOption("the vocabulary's words take 4 GiB or more".to_string()))?;
+            spans.push((start, w.len() as u32));
             bytes.extend_from_slice(w);
         }
         bytes.resize(bytes.len() + BLOCK, 0);
-        WordArena { bytes, spans }
+        Ok(WordArena { bytes, spans })
     }
 }
 
@@ -148,8 +156,11 @@ impl LineBuffer {
         backoff: Option<f32>,
     ) {
         // Room: two numbers, separators, and the words rounded up to whole blocks.
-        let words: usize = ids.clone().map(|id| arena.spans[id as usize].1 + 1 + BLOCK).sum();
-        let need = 2 * FLOAT_TEXT + 4 + words;
+        let words: usize = ids
+            .clone()
+            .map(|id| arena.spans[id as usize].1 as usize + 1 + BLOCK)
+            .sum();
+        let need = 2 * FLOAT_ROOM + 4 + words;
         if self.buf.len() < self.pos + need {
             let len = (self.buf.len() * 2).max(self.pos + need);
             self.buf.resize(len, 0);
@@ -165,6 +176,7 @@ impl LineBuffer {
                 pos += 1;
             }
             let (start, len) = arena.spans[id as usize];
+            let (start, len) = (start as usize, len as usize);
             let mut done = 0;
             while done < len {
                 out[pos + done..pos + done + BLOCK].copy_from_slice(&arena.bytes[start + done..start + done + BLOCK]);
@@ -189,6 +201,128 @@ impl LineBuffer {
     }
 }
 
+/// What [`TextWriter`] sends its thread.
+enum TextMessage {
+    Begin(usize),
+    Text(LineBuffer),
+}
+
+type ArpaFileWriter = super::ArpaFileWriter;
+
+/// Writes formatted lines to an ARPA file on a thread of its own, so that formatting the next lines overlaps
+/// writing these. Buffers circulate: at most `buffers` exist, the caller takes one with [`TextWriter::buffer`].
+pub(crate) struct TextWriter {
+    tx: Option<std::sync::mpsc::SyncSender<TextMessage>>,
+    back: std::sync::mpsc::Receiver<LineBuffer>,
+    thread: Option<std::thread::JoinHandle<crate::Result<ArpaFileWriter>>>,
+    made: usize,
+    most: usize,
+    capacity: usize,
+}
+
+impl TextWriter {
+    /// Starts the thread; at most `buffers` line buffers of `capacity` bytes each circulate.
+    pub(crate) fn new(mut writer: ArpaFileWriter, buffers: usize, capacity: usize) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<TextMessage>(buffers);
+        let (back_tx, back) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || -> crate::Result<ArpaFileWriter> {
+            for message in rx {
+                match message {
+                    TextMessage::Begin(order) => writer.begin_order(order)?,
+                    TextMessage::Text(buf) => {
+                        let text = std::str::from_utf8(buf.text()).map_err(|_| {
+                            crate::Error::InvalidOption("a word of the vocabulary is not UTF-8".to_string())
+                        })?;
+                        writer.preformatted(text, buf.lines)?;
+                        let _ = back_tx.send(buf);
+                    }
+                }
+            }
+            Ok(writer)
+        });
+        TextWriter {
+            tx: Some(tx),
+            back,
+            thread: Some(thread),
+            made: 0,
+            most: buffers.max(1),
+            capacity,
+        }
+    }
+
+    fn send(&mut self, message: TextMessage) -> crate::Result<()> {
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(message).is_ok());
+        if sent {
+            return Ok(());
+        }
+        // The thread stopped on an error: report it.
+        Err(match self.join() {
+            Err(e) => e,
+            Ok(_) => gone(),
+        })
+    }
+
+    /// Starts the section of `order`.
+    pub(crate) fn begin_order(&mut self, order: usize) -> crate::Result<()> {
+        self.send(TextMessage::Begin(order))
+    }
+
+    /// An empty line buffer: a new one while fewer than the maximum exist, else one the thread is done with.
+    pub(crate) fn buffer(&mut self) -> crate::Result<LineBuffer> {
+        let mut buf = match self.back.try_recv() {
+            Ok(b) => b,
+            Err(_) if self.made < self.most => {
+                self.made += 1;
+                LineBuffer::with_capacity(self.capacity)
+            }
+            Err(_) => match self.back.recv() {
+                Ok(b) => b,
+                Err(_) => {
+                    return Err(match self.join() {
+                        Err(e) => e,
+                        Ok(_) => gone(),
+                    });
+                }
+            },
+        };
+        buf.clear();
+        Ok(buf)
+    }
+
+    /// Queues formatted lines for writing.
+    pub(crate) fn write(&mut self, buf: LineBuffer) -> crate::Result<()> {
+        self.send(TextMessage::Text(buf))
+    }
+
+    fn join(&mut self) -> crate::Result<ArpaFileWriter> {
+        self.tx = None;
+        let thread = self.thread.take().ok_or_else(gone)?;
+        thread.join().unwrap_or_else(|_| {
+            Err(crate::Error::InvalidOption(
+                "the ARPA writing thread panicked".to_string(),
+            ))
+        })
+    }
+
+    /// Waits for everything to be written, then completes the file and renames it into place.
+    pub(crate) fn finish(mut self) -> crate::Result<()> {
+        self.join()?.finish()
+    }
+}
+
+impl Drop for TextWriter {
+    /// Waits for the thread, so that an abandoned file's temporary is removed before the caller goes on.
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            let _ = self.join();
+        }
+    }
+}
+
+fn gone() -> crate::Error {
+    crate::Error::InvalidOption("the ARPA writing thread stopped".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,7 +335,7 @@ mod tests {
         for w in ["a", "bb", "exactly16bytes!!", "seventeen bytes!!", long.as_str(), "ü"] {
             vocab.find_or_insert(w);
         }
-        let arena = WordArena::new(&vocab);
+        let arena = WordArena::new(&vocab).unwrap();
         let mut buf = LineBuffer::with_capacity(0);
         let mut want = String::new();
         let values = [

@@ -699,7 +699,7 @@ fn write_arpa(
     back: std::sync::mpsc::Sender<EntryBatch>,
 ) -> Result<super::ArpaFileWriter> {
     const CHUNK: usize = 1 << 12;
-    let arena = WordArena::new(vocab);
+    let arena = WordArena::new(vocab)?;
     let mut order = 0;
     let mut backoffs = false;
     let mut buffers: Vec<LineBuffer> = Vec::new();
