@@ -5,11 +5,13 @@
 //! ```
 //!
 //! For each list (Norvig or Mitton format, read with the evaluation protocol of `fivegram_spell::eval`) it calls
-//! `suggest(misspelling, 5)` on every item, `--rounds` times (default 5) after one warm-up round, and prints the
-//! words per CPU-second of the calling thread (and per wall-clock second) with top-1/top-5, so that a speed-up
-//! that changes the answers shows. `--text FILE` adds a stream of running text (every word token of the first
-//! 20,000 lines), which is mostly correctly spelled words: the speed of `suggest` on ordinary input, measured in one
-//! pass that starts with empty caches (the lists are timed with the caches emptied before every round).
+//! `suggest(misspelling, K)` (`--k`, default 5) on every item, `--rounds` times (default 5) after one warm-up
+//! round, and prints the words per CPU-second of the calling thread (and per wall-clock second) with top-1/top-5,
+//! so that a speed-up that changes the answers shows. `--text FILE` adds a stream of running text (every word
+//! token of the first 20,000 lines), which is mostly correctly spelled words: the speed of `suggest` on ordinary
+//! input, measured in one pass that starts with empty caches (the lists are timed with the caches emptied before
+//! every round). `--dump FILE` writes every `suggest(w, 1)` and `suggest(w, 5)` of the lists and of the text's
+//! distinct tokens (words, scores, errors) to FILE, so that two builds can be checked to give the same answers.
 
 use std::path::PathBuf;
 use std::time::Instant;
