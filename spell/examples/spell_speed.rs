@@ -158,7 +158,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     if let Some(path) = dump {
-        std::fs::write(&path, dumped).map_err(|e| format!("{}: {e}", path.display()))?;
+        // Written next to its place and renamed, so that an interrupted run leaves no half file.
+        let partial = path.with_extension("partial");
+        std::fs::write(&partial, dumped).map_err(|e| format!("{}: {e}", partial.display()))?;
+        std::fs::rename(&partial, &path).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
 }
