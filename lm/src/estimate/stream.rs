@@ -337,16 +337,38 @@ impl<const K: usize> Sorter<K> {
     }
 
     /// Sorts what is left and returns the sorted sequence (in memory when nothing was spilled).
-    fn finish(mut self) -> Result<Sorted<K>> {
+    fn finish(self) -> Result<Sorted<K>> {
+        Ok(self.finish_keeping_buffer()?.0)
+    }
+
+    /// [`Sorter::finish`], also returning the emptied buffer when everything went to disk, for the next sorter of
+    /// the same record size: its pages are already in memory (a fresh buffer would fault every page in again).
+    fn finish_keeping_buffer(mut self) -> Result<(Sorted<K>, Option<Vec<Rec<K>>>)> {
         if self.runs.is_empty() {
             self.sort();
-            return Ok(Sorted::Memory { buf: self.buf, next: 0 });
+            return Ok((Sorted::Memory { buf: self.buf, next: 0 }, None));
         }
         if !self.buf.is_empty() {
             self.spill()?;
         }
-        drop(std::mem::take(&mut self.buf));
-        Ok(Sorted::Runs(Merge::open(self.runs, self.dir)?))
+        let buf = std::mem::take(&mut self.buf);
+        Ok((Sorted::Runs(Merge::open(self.runs, self.dir)?), Some(buf)))
+    }
+
+    /// A sorter using `buf` (empty, from [`Sorter::finish_keeping_buffer`]) when given, else a new buffer.
+    fn reusing(dir: &Path, bytes: u64, buf: Option<Vec<Rec<K>>>) -> Result<Self> {
+        let Some(mut buf) = buf else {
+            return Self::new(dir, bytes);
+        };
+        buf.clear();
+        let most = usize::try_from(bytes / std::mem::size_of::<Rec<K>>() as u64).unwrap_or(usize::MAX);
+        let cap = buf.capacity().min(most).max(16);
+        Ok(Sorter {
+            buf,
+            cap,
+            runs: Vec::new(),
+            dir: dir.to_path_buf(),
+        })
     }
 }
 
@@ -918,10 +940,10 @@ impl Step<'_> {
                 })?;
             }
         }
-        let mut by_context = sorter.finish()?;
+        let (mut by_context, spare) = sorter.finish_keeping_buffer()?;
 
         // Context pass.
-        let mut suffix = Sorter::<K>::new(dir, self.sort_bytes)?;
+        let mut suffix = Sorter::<K>::reusing(dir, self.sort_bytes, spare)?;
         let mut backoffs = KeyWriter::new(dir, K - 1)?;
         let mut uni_backoffs = if K == 2 { Some(vec![0f32; out.vocab_len]) } else { None };
         let mut group: Vec<Rec<K>> = Vec::new();
