@@ -65,14 +65,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         let (_, items) = read_items(list)?;
         if dump.is_some() {
             for item in &items {
-                for k in [1, 5] {
-                    let line: Vec<String> = speller
-                        .suggest(&item.misspelling, k)
-                        .iter()
-                        .map(|s| format!("{} {:.4} {:.4}", s.word, s.score, s.error))
-                        .collect();
-                    dumped.push_str(&format!("{}\t{k}\t{}\n", item.misspelling, line.join("\t")));
-                }
+                dump_suggestions(&speller, &item.misspelling, &mut dumped);
             }
         }
         let first = evaluate_isolated(&speller, &items);
@@ -129,14 +122,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 if !seen.insert(item.misspelling.as_str()) {
                     continue;
                 }
-                for k in [1, 5] {
-                    let line: Vec<String> = speller
-                        .suggest(&item.misspelling, k)
-                        .iter()
-                        .map(|s| format!("{} {:.4} {:.4}", s.word, s.score, s.error))
-                        .collect();
-                    dumped.push_str(&format!("{}\t{k}\t{}\n", item.misspelling, line.join("\t")));
-                }
+                dump_suggestions(&speller, &item.misspelling, &mut dumped);
             }
         }
         let first = evaluate_isolated(&speller, &items);
@@ -167,6 +153,18 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// CPU and wall seconds for `rounds` passes of `suggest(word, 5)` over the items.
+/// Appends `word`'s first and first five suggestions (word, score, error) to `out`, one line each.
+fn dump_suggestions(speller: &Speller, word: &str, out: &mut String) {
+    for k in [1, 5] {
+        let line: Vec<String> = speller
+            .suggest(word, k)
+            .iter()
+            .map(|s| format!("{} {:.4} {:.4}", s.word, s.score, s.error))
+            .collect();
+        out.push_str(&format!("{word}\t{k}\t{}\n", line.join("\t")));
+    }
+}
+
 fn timed(speller: &Speller, items: &[Item], rounds: usize, k: usize, cold: bool) -> (f64, f64) {
     let start = Instant::now();
     let cpu = thread_cpu_seconds();

@@ -530,20 +530,7 @@ impl ErrorModel {
     /// from it costs less than `d` times this. Like [`ErrorModel::min_edit_cost`], but counting only the rules
     /// whose β occurs in `observed`.
     pub fn query_floor(&self, observed: &[char], scratch: &mut Scratch) -> f32 {
-        let c = &self.costs;
-        let single = [
-            c.substitute,
-            c.substitute_vowel,
-            c.substitute_keyboard,
-            c.insert,
-            c.insert_double,
-            c.transpose,
-            c.delete,
-            c.delete_double,
-        ]
-        .into_iter()
-        .fold(f32::INFINITY, f32::min)
-        .max(0.0);
+        let single = self.single_edit_floor().min(self.costs.delete_double).max(0.0);
         if self.rules.is_empty() || observed.len() + 2 > 64 || observed.len() + 2 > 257 {
             return single * (1.0 - 1e-5);
         }
