@@ -400,7 +400,6 @@ impl Words {
         }
     }
 
-    /// The characters of distinct key `key`.
     /// The characters of distinct key `key`: from its record (decoded into `buf`) when they fit there.
     #[inline]
     fn key_spelled<'a>(&'a self, key: u32, buf: &'a mut [char; SLOT_CHARS]) -> &'a [char] {
@@ -409,10 +408,7 @@ impl Words {
         if len > KEY_CHARS {
             return self.key_chars(key);
         }
-        for (c, &b) in buf.iter_mut().zip(&record.bytes[..len]) {
-            *c = char::from(b);
-        }
-        &buf[..len]
+        widen(&record.bytes[..len], buf)
     }
 
     fn key_chars(&self, key: u32) -> &[char] {
@@ -442,10 +438,7 @@ impl Words {
         if len > SLOT_CHARS {
             return self.word_chars(id);
         }
-        for (c, &b) in buf.iter_mut().zip(&record.bytes[..len]) {
-            *c = char::from(b);
-        }
-        &buf[..len]
+        widen(&record.bytes[..len], buf)
     }
 
     /// The candidates for a lowercased token (as characters), best first by isolated score, at most `limit`.
@@ -1453,6 +1446,15 @@ pub fn apply_case(original: &str, replacement: &str) -> String {
         };
     }
     replacement.to_string()
+}
+
+/// `bytes` (letters stored one byte each) as characters in `buf`.
+#[inline]
+fn widen<'a>(bytes: &[u8], buf: &'a mut [char; SLOT_CHARS]) -> &'a [char] {
+    for (c, &b) in buf.iter_mut().zip(bytes) {
+        *c = char::from(b);
+    }
+    &buf[..bytes.len()]
 }
 
 #[cfg(test)]
