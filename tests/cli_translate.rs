@@ -110,3 +110,46 @@ fn default_model_and_line_discipline() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
     }
 }
+
+#[test]
+fn phrase_smoothing_is_chosen_recorded_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, tgt) = (dir.path().join("train.en"), dir.path().join("train.de"));
+    std::fs::write(&src, PAIRS.iter().map(|p| format!("{}\n", p.0)).collect::<String>()).unwrap();
+    std::fs::write(&tgt, PAIRS.iter().map(|p| format!("{}\n", p.1)).collect::<String>()).unwrap();
+    let data = dir.path().join("data");
+    let model = dir.path().join("kn");
+    let (src, tgt, out) = (src.to_str().unwrap(), tgt.to_str().unwrap(), model.to_str().unwrap());
+    let common = [
+        "train-translation",
+        "--src",
+        src,
+        "--tgt",
+        tgt,
+        "--lm-order",
+        "3",
+        "-o",
+        out,
+    ];
+
+    let bad = fivegram(
+        &[&common[..], &["--phrase-smoothing", "witten-bell"]].concat(),
+        &data,
+        "",
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    assert!(
+        text(&bad.stderr).contains("--phrase-smoothing"),
+        "{}",
+        text(&bad.stderr)
+    );
+    assert!(!model.exists(), "a refused command writes nothing");
+
+    let trained = fivegram(&[&common[..], &["--phrase-smoothing", "kn"]].concat(), &data, "");
+    assert!(trained.status.success(), "{}", text(&trained.stderr));
+    let manifest = std::fs::read_to_string(model.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"phrase_smoothing\": \"kneser-ney\""), "{manifest}");
+    let out = fivegram(&["translate", "--model", out], &data, "A dog runs in the park.\n");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "Ein Hund rennt im Park.");
+}

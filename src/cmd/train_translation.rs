@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use fivegram_corpora::read::{Decoding, ParallelReader, TextReader};
 use fivegram_corpora::tokenize::Lang;
 use fivegram_translate::decoder::weights_from_json;
+use fivegram_translate::extract::PhraseSmoothing;
 use fivegram_translate::model::{PhraseModel, default_model_dir};
 use fivegram_translate::train::{ClassLmConfig, LmSource, TrainConfig, train_with_backoff};
 use fivegram_translate::tune::{TuneConfig, TuneMethod, tune};
@@ -94,6 +95,11 @@ pub struct Args {
     /// Ending length that makes a word's class in the class-based model.
     #[arg(long, value_name = "N", default_value_t = 2)]
     class_lm_ending: usize,
+    /// Smoothing of the phrase translation probabilities: good-turing (Moses' --GoodTuring, the default),
+    /// kneser-ney (modified Kneser-Ney, Foster et al. 2006) or none. A weights file's "phrase_smoothing" is used
+    /// when this is not given.
+    #[arg(long, value_name = "METHOD")]
+    phrase_smoothing: Option<String>,
     /// Bits per quantized probability and backoff of the estimated language models' store directories (1 to
     /// 16; 0 keeps the exact values).
     #[arg(long, value_name = "BITS", default_value_t = 0, conflicts_with = "lm_arpa")]
@@ -260,6 +266,12 @@ pub fn run(args: Args) -> Result<()> {
             config.align_on_stems = args.align_stems;
             config.extract.max_phrase_length = args.max_phrase_length;
             config.extract.max_options = args.max_options;
+            if let Some(name) = &args.phrase_smoothing {
+                let Some(smoothing) = PhraseSmoothing::from_name(name) else {
+                    usage!("--phrase-smoothing takes good-turing, kneser-ney or none, not {name:?}");
+                };
+                config.extract.smoothing = smoothing;
+            }
             config.decoder.max_phrase_length = args.max_phrase_length;
             config.lm = match &args.lm {
                 Some(path) => LmSource::Existing(path.clone()),
@@ -294,6 +306,17 @@ pub fn run(args: Args) -> Result<()> {
                 {
                     config.class_lm =
                         Some(class_lm_from_json(spec).with_context(|| format!("class_lm in {}", path.display()))?);
+                }
+                if let Some(spec) = value.get("phrase_smoothing")
+                    && args.phrase_smoothing.is_none()
+                {
+                    config.extract.smoothing =
+                        spec.as_str().and_then(PhraseSmoothing::from_name).with_context(|| {
+                            format!(
+                                "phrase_smoothing in {} is not \"good-turing\", \"kneser-ney\" or \"none\"",
+                                path.display()
+                            )
+                        })?;
                 }
                 let value = value.get("weights").cloned().unwrap_or(value);
                 config.weights =

@@ -6,7 +6,8 @@
 //! scored with the four standard features, natural logarithms:
 //!
 //! - φ(s|t) and φ(t|s): relative frequencies of the pair among pairs sharing the target or the source phrase,
-//!   the joint counts of rare pairs discounted by Good-Turing (counts 1 to 9, discounts clipped to (0, 1]);
+//!   smoothed as [`PhraseSmoothing`] says: by default the joint counts of rare pairs discounted by Good-Turing
+//!   (counts 1 to 9, discounts clipped to (0, 1]), or modified Kneser-Ney (Foster, Kuhn and Johnson 2006);
 //! - lex(s|t) and lex(t|s): lexical weights (the product over words of the average word translation probability
 //!   of the words it is aligned to, or of the empty word), with word probabilities estimated from the symmetrized
 //!   alignments;
@@ -31,9 +32,44 @@ pub struct ExtractConfig {
     pub max_phrase_length: usize,
     /// Translation options kept per source phrase, the most probable φ(t|s) first.
     pub max_options: usize,
-    /// Discount the joint counts of rare pairs by Good-Turing before taking relative frequencies (Moses'
-    /// `--GoodTuring`): a pair seen once is less certain than φ = 1 makes it look.
-    pub good_turing: bool,
+    /// How the relative frequencies φ(s|t) and φ(t|s) are smoothed.
+    pub smoothing: PhraseSmoothing,
+}
+
+/// Smoothing of the phrase translation probabilities: a pair seen once is less certain than φ = 1 makes it look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PhraseSmoothing {
+    /// Plain relative frequencies.
+    None,
+    /// The joint counts of rare pairs discounted by Good-Turing before taking relative frequencies (Moses'
+    /// `--GoodTuring`); the discounted mass is not redistributed.
+    #[default]
+    GoodTuring,
+    /// Modified Kneser-Ney (Foster, Kuhn and Johnson 2006, "KN3"): three absolute discounts D1, D2, D3+ from the
+    /// counts of counts of the joint counts, the discounted mass given to the lower-order distribution
+    /// `n1+(·, t) / n1+(·, ·)` (the share of distinct pairs a phrase takes part in), in both directions.
+    KneserNey,
+}
+
+impl PhraseSmoothing {
+    /// The name used on the command line and in weights files: `none`, `good-turing`, `kneser-ney`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PhraseSmoothing::None => "none",
+            PhraseSmoothing::GoodTuring => "good-turing",
+            PhraseSmoothing::KneserNey => "kneser-ney",
+        }
+    }
+
+    /// Parses [`PhraseSmoothing::name`]'s names (and `gt`, `kn`).
+    pub fn from_name(name: &str) -> Option<PhraseSmoothing> {
+        match name {
+            "none" => Some(PhraseSmoothing::None),
+            "good-turing" | "gt" => Some(PhraseSmoothing::GoodTuring),
+            "kneser-ney" | "kn" => Some(PhraseSmoothing::KneserNey),
+            _ => None,
+        }
+    }
 }
 
 impl Default for ExtractConfig {
@@ -41,7 +77,7 @@ impl Default for ExtractConfig {
         ExtractConfig {
             max_phrase_length: 7,
             max_options: 30,
-            good_turing: true,
+            smoothing: PhraseSmoothing::GoodTuring,
         }
     }
 }
@@ -315,7 +351,7 @@ fn score(
         }
     }
     let mut discount = [1.0f32; GT_MAX + 1];
-    if config.good_turing {
+    if config.smoothing == PhraseSmoothing::GoodTuring {
         for c in 1..GT_MAX {
             if count_of_counts[c] > 0 {
                 let d = (c + 1) as f32 * count_of_counts[c + 1] as f32 / (c as f32 * count_of_counts[c] as f32);
@@ -325,6 +361,7 @@ fn score(
             }
         }
     }
+    let kn = (config.smoothing == PhraseSmoothing::KneserNey).then(|| KneserNey::new(&pairs, &split));
     const SIGMA: f32 = 0.5;
     let mut by_source: HashMap<&[u32], Vec<ScoredPair>, FxBuildHasher> = HashMap::default();
     for (key, acc) in &pairs {
@@ -339,12 +376,20 @@ fn score(
         }
         by_source.entry(source).or_default().push(ScoredPair {
             target: target.to_vec(),
-            scores: [
-                (c / tgt_count[target] as f32).ln(),
-                acc.lex_st.max(1e-30).ln(),
-                (c / src_count[source] as f32).ln(),
-                acc.lex_ts.max(1e-30).ln(),
-            ],
+            scores: match &kn {
+                Some(kn) => [
+                    kn.prob(acc.count, target, source, Side::Target).ln(),
+                    acc.lex_st.max(1e-30).ln(),
+                    kn.prob(acc.count, source, target, Side::Source).ln(),
+                    acc.lex_ts.max(1e-30).ln(),
+                ],
+                None => [
+                    (c / tgt_count[target] as f32).ln(),
+                    acc.lex_st.max(1e-30).ln(),
+                    (c / src_count[source] as f32).ln(),
+                    acc.lex_ts.max(1e-30).ln(),
+                ],
+            },
             reordering,
         });
     }
@@ -370,6 +415,90 @@ fn score(
     (entries, stats)
 }
 
+/// Which phrase of a pair is conditioned on.
+#[derive(Clone, Copy)]
+enum Side {
+    Source,
+    Target,
+}
+
+/// What modified Kneser-Ney smoothing of φ needs, for both directions.
+struct KneserNey<'a> {
+    /// D1, D2, D3+ (index 1..=3).
+    discount: [f64; 4],
+    /// Per conditioning phrase: its total count and the pairs it takes part in with count 1, 2 and 3 or more.
+    by_source: HashMap<&'a [u32], (u64, [u64; 4]), FxBuildHasher>,
+    by_target: HashMap<&'a [u32], (u64, [u64; 4]), FxBuildHasher>,
+    /// The number of distinct pairs.
+    pairs: f64,
+}
+
+impl<'a> KneserNey<'a> {
+    fn new(pairs: &'a HashMap<Vec<u32>, Acc, FxBuildHasher>, split: &dyn Fn(&[u32]) -> usize) -> KneserNey<'a> {
+        let mut n = [0u64; 5];
+        let mut by_source: HashMap<&[u32], (u64, [u64; 4]), FxBuildHasher> = HashMap::default();
+        let mut by_target: HashMap<&[u32], (u64, [u64; 4]), FxBuildHasher> = HashMap::default();
+        for (key, acc) in pairs {
+            let c = u64::from(acc.count);
+            if (1..=4).contains(&c) {
+                n[c as usize] += 1;
+            }
+            let k = split(key);
+            let class = c.min(3) as usize;
+            for entry in [
+                by_source.entry(&key[..k]).or_default(),
+                by_target.entry(&key[k + 1..]).or_default(),
+            ] {
+                entry.0 += c;
+                entry.1[class] += 1;
+                entry.1[0] += 1;
+            }
+        }
+        // Chen and Goodman's estimates; a count of counts of zero (tiny corpora) falls back to plain KN's D.
+        let y = if n[1] + 2 * n[2] > 0 {
+            n[1] as f64 / (n[1] + 2 * n[2]) as f64
+        } else {
+            0.5
+        };
+        let mut discount = [0.0f64; 4];
+        for c in 1..=3 {
+            let d = if n[c] > 0 {
+                c as f64 - (c + 1) as f64 * y * n[c + 1] as f64 / n[c] as f64
+            } else {
+                y
+            };
+            // A discount must stay in (0, c) for the probabilities to stay positive.
+            discount[c] = if d > 0.0 && d < c as f64 {
+                d
+            } else {
+                y.min(c as f64 * 0.5)
+            };
+        }
+        KneserNey {
+            discount,
+            by_source,
+            by_target,
+            pairs: pairs.len().max(1) as f64,
+        }
+    }
+
+    /// φ(other | given) for a pair seen `count` times, `given` being the phrase on `side`.
+    fn prob(&self, count: u32, given: &[u32], other: &[u32], side: Side) -> f32 {
+        let (given_table, other_table) = match side {
+            Side::Source => (&self.by_source, &self.by_target),
+            Side::Target => (&self.by_target, &self.by_source),
+        };
+        let (total, classes) = given_table[given];
+        let total = total as f64;
+        let c = u64::from(count);
+        let d = self.discount[c.clamp(1, 3) as usize];
+        let backoff_mass = (1..=3).map(|i| self.discount[i] * classes[i] as f64).sum::<f64>() / total;
+        // The lower-order distribution: how many distinct phrases `other` pairs with, out of all pairs.
+        let lower = other_table[other].1[0] as f64 / self.pairs;
+        ((c as f64 - d).max(0.0) / total + backoff_mass * lower) as f32
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,7 +510,7 @@ mod tests {
         let tgt = vec![vec![10, 11]];
         let points = vec![vec![(0, 0), (2, 1)]];
         let config = ExtractConfig {
-            good_turing: false,
+            smoothing: PhraseSmoothing::None,
             ..ExtractConfig::default()
         };
         let (entries, stats) = extract(&src, &tgt, &points, &config);
@@ -424,7 +553,7 @@ mod tests {
             &tgt,
             &points,
             &ExtractConfig {
-                good_turing: false,
+                smoothing: PhraseSmoothing::None,
                 ..ExtractConfig::default()
             },
         );
@@ -434,5 +563,40 @@ mod tests {
         assert_eq!(find(&plain, 1), 0.0);
         assert!((find(&gt, 1) - (2.0f32 / 3.0).ln()).abs() < 1e-6);
         assert_eq!(find(&gt, 0), 0.0, "counts whose discount is not below 1 stay");
+    }
+
+    #[test]
+    fn kneser_ney_discounts_and_redistributes() {
+        // "a" → "x" (3 times), "a" → "y" (once), "b" → "y" (twice), "c" → "z" (once): n1 = 2, n2 = 1, n3 = 1.
+        let src = vec![vec![0], vec![0], vec![0], vec![0], vec![1], vec![1], vec![2]];
+        let tgt = vec![vec![10], vec![10], vec![10], vec![11], vec![11], vec![11], vec![12]];
+        let points = vec![vec![(0, 0)]; 7];
+        let config = ExtractConfig {
+            smoothing: PhraseSmoothing::KneserNey,
+            ..ExtractConfig::default()
+        };
+        let (kn, _) = extract(&src, &tgt, &points, &config);
+        let phi = |s: u32, t: u32| -> f64 {
+            let e = kn.iter().find(|e| e.source == [s]).unwrap();
+            f64::from(e.options.iter().find(|o| o.target == [t]).unwrap().scores[2]).exp()
+        };
+        // Y = n1 / (n1 + 2 n2) = 1/2; D1 = 1 - 2Y n2/n1 = 1/2, D2 = 2 - 3Y n3/n2 = 1/2, D3 = 3 - 4Y·0 = 3.
+        // D3 is out of (0, 3)? No: 3 is not below 3, so it falls back to min(Y, 1.5) = 1/2.
+        // φ(x|a) = (3 - 1/2)/4 + (1/2·1 + 1/2·1)/4 · n1+(·,x)/4 = 2.5/4 + 0.25 · 1/4.
+        assert!((phi(0, 10) - (2.5 / 4.0 + 0.25 * 0.25)).abs() < 1e-6, "{}", phi(0, 10));
+        // φ(y|a) = (1 - 1/2)/4 + 0.25 · n1+(·,y)/4 = 0.125 + 0.25 · 2/4.
+        assert!((phi(0, 11) - (0.125 + 0.125)).abs() < 1e-6);
+        // Seen options keep less than all of the mass: the rest is for unseen pairs.
+        assert!(phi(0, 10) + phi(0, 11) < 1.0);
+        // The more often seen pair stays the more probable.
+        assert!(phi(0, 10) > phi(0, 11));
+        assert_eq!(PhraseSmoothing::from_name("kn"), Some(PhraseSmoothing::KneserNey));
+        for s in [
+            PhraseSmoothing::None,
+            PhraseSmoothing::GoodTuring,
+            PhraseSmoothing::KneserNey,
+        ] {
+            assert_eq!(PhraseSmoothing::from_name(s.name()), Some(s));
+        }
     }
 }

@@ -599,6 +599,7 @@ fn finish_model(
             "ibm1_iterations": config.align.ibm1_iterations,
             "hmm_iterations": config.align.hmm_iterations,
             "max_phrase_length": config.extract.max_phrase_length,
+            "phrase_smoothing": config.extract.smoothing.name(),
             "class_lm": config.class_lm.map(|c| json!({"order": c.order, "keep": c.keep, "ending": c.ending})),
             "seconds": report.seconds.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
         }),
