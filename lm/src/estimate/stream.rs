@@ -17,10 +17,11 @@
 //!      of an n-gram is its parent in that order): p = u + γ·p(suffix). Meanwhile order k−1 is written to the ARPA
 //!      file with its backoffs.
 //!
-//! Memory: the sort buffers take half of the budget each at most (one is being read while the next is filled),
-//! minus the vocabulary ([`crate::count::vocab_bytes`]) and [`RESERVE`] for the unigram arrays, the ARPA
-//! formatting (batches in flight, the words laid out, float caches) and I/O buffers. Temporary files are unnamed, so they
-//! vanish when dropped or when the process dies.
+//! Memory: two sort buffers (one is being read while the other is filled) take the budget, minus the vocabulary
+//! ([`crate::count::vocab_bytes`]) and [`RESERVE`] for the unigram arrays, the ARPA formatting (batches in flight,
+//! the words laid out, float caches) and I/O buffers; no more than the largest order needs. They are allocated
+//! once and lent to every order in turn ([`SortPool`]), so their pages are faulted in once. Temporary files are
+//! unnamed, so they vanish when dropped or when the process dies.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -254,47 +255,107 @@ impl<const K: usize> Rec<K> {
     }
 }
 
-/// Sorts records by key within a memory budget: sorted runs of the buffer go to unnamed temporary files, merged
-/// k-way when read. Keys are distinct.
+/// A record of K words and two values as it lies in a sort buffer: `W = K + 2` words.
+type Slot<const W: usize> = [u32; W];
+
+impl<const K: usize> Rec<K> {
+    #[inline]
+    fn to_slot<const W: usize>(self) -> Slot<W> {
+        let mut slot = [0u32; W];
+        slot[..K].copy_from_slice(&self.key);
+        slot[K] = self.a;
+        slot[K + 1] = self.b;
+        slot
+    }
+
+    #[inline]
+    fn from_slot<const W: usize>(slot: &Slot<W>) -> Self {
+        let mut key = [0u32; K];
+        key.copy_from_slice(&slot[..K]);
+        Rec {
+            key,
+            a: slot[K],
+            b: slot[K + 1],
+        }
+    }
+
+    /// [`Rec::packed`] of a record in a sort buffer.
+    #[inline]
+    fn packed_slot<const W: usize>(slot: &Slot<W>) -> (u128, u64) {
+        Self::from_slot(slot).packed()
+    }
+}
+
+/// The two sort buffers of the streamed passes, allocated once and lent to every order's sorts in turn (each
+/// order's records are `[u32; K + 2]`), so that their pages are faulted in once, not once per order and sort.
+struct SortPool {
+    words: Vec<u32>,
+}
+
+impl SortPool {
+    /// Two buffers of `bytes` each, but no larger than the biggest order needs (`largest`, in bytes).
+    fn new(bytes: u64, largest: u64) -> Result<Self> {
+        let half = (bytes.min(largest) / 4).max(16 * (MAX_ORDER as u64 + 2));
+        let words = usize::try_from(2 * half).map_err(|_| too_big("the sort buffers"))?;
+        // Fail with a clear message if the address space is not there; the zeroed allocation below is then
+        // made of untouched pages, faulted in only as records arrive (and kept for the next order).
+        let mut probe: Vec<u32> = Vec::new();
+        probe.try_reserve_exact(words).map_err(|_| {
+            Error::InvalidOption(format!(
+                "cannot reserve sort buffers of {} bytes: lower the memory budget",
+                4 * words
+            ))
+        })?;
+        drop(probe);
+        Ok(SortPool {
+            words: vec![0u32; words],
+        })
+    }
+
+    /// The two buffers.
+    fn halves(&mut self) -> (&mut [u32], &mut [u32]) {
+        let half = self.words.len() / 2;
+        self.words.split_at_mut(half)
+    }
+}
+
+/// Sorts records by key within a buffer: sorted runs of the buffer go to unnamed temporary files, merged k-way
+/// when read. Keys are distinct. `W` must be `K + 2`.
 #[derive(Debug)]
-struct Sorter<const K: usize> {
-    buf: Vec<Rec<K>>,
-    cap: usize,
+struct Sorter<'p, const K: usize, const W: usize> {
+    buf: &'p mut [Slot<W>],
+    len: usize,
     runs: Vec<(File, u64)>,
     dir: PathBuf,
 }
 
-impl<const K: usize> Sorter<K> {
-    fn new(dir: &Path, bytes: u64) -> Result<Self> {
-        let cap = usize::try_from(bytes / std::mem::size_of::<Rec<K>>() as u64)
-            .unwrap_or(usize::MAX)
-            .max(16);
-        let mut buf = Vec::new();
-        // Address space only: pages are touched as records arrive.
-        buf.try_reserve_exact(cap).map_err(|_| {
-            Error::InvalidOption(format!(
-                "cannot reserve a sort buffer of {bytes} bytes: lower the memory budget"
-            ))
-        })?;
-        Ok(Sorter {
+impl<'p, const K: usize, const W: usize> Sorter<'p, K, W> {
+    fn new(dir: &Path, words: &'p mut [u32]) -> Self {
+        Self::with_slots(dir, words.as_chunks_mut::<W>().0)
+    }
+
+    fn with_slots(dir: &Path, buf: &'p mut [Slot<W>]) -> Self {
+        const { assert!(W == K + 2) };
+        Sorter {
             buf,
-            cap,
+            len: 0,
             runs: Vec::new(),
             dir: dir.to_path_buf(),
-        })
+        }
     }
 
     #[inline]
     fn push(&mut self, rec: Rec<K>) -> Result<()> {
-        if self.buf.len() == self.cap {
+        if self.len == self.buf.len() {
             self.spill()?;
         }
-        self.buf.push(rec);
+        self.buf[self.len] = rec.to_slot();
+        self.len += 1;
         Ok(())
     }
 
     fn sort(&mut self) {
-        self.buf.par_sort_unstable_by_key(Rec::packed);
+        self.buf[..self.len].par_sort_unstable_by_key(Rec::<K>::packed_slot);
     }
 
     fn spill(&mut self) -> Result<()> {
@@ -303,14 +364,14 @@ impl<const K: usize> Sorter<K> {
         let file = tempfile::tempfile_in(dir).map_err(io_err(dir))?;
         let mut out = BufWriter::with_capacity(IO_BUFFER, file);
         let mut bytes = [0u8; 4 * MAX_ORDER + 8];
-        for r in &self.buf {
-            r.encode(&mut bytes);
+        for slot in &self.buf[..self.len] {
+            Rec::<K>::from_slot(slot).encode(&mut bytes);
             out.write_all(&bytes[..Rec::<K>::BYTES]).map_err(io_err(dir))?;
         }
         let mut file = out.into_inner().map_err(|e| Error::io(dir, e.into_error()))?;
         file.seek(SeekFrom::Start(0)).map_err(io_err(dir))?;
-        self.runs.push((file, self.buf.len() as u64));
-        self.buf.clear();
+        self.runs.push((file, self.len as u64));
+        self.len = 0;
         if self.runs.len() == MAX_RUNS {
             self.merge_runs()?;
         }
@@ -336,39 +397,31 @@ impl<const K: usize> Sorter<K> {
         Ok(())
     }
 
-    /// Sorts what is left and returns the sorted sequence (in memory when nothing was spilled).
-    fn finish(self) -> Result<Sorted<K>> {
+    /// Sorts what is left and returns the sorted sequence (read from the buffer when nothing was spilled).
+    fn finish(self) -> Result<Sorted<'p, K, W>> {
         Ok(self.finish_keeping_buffer()?.0)
     }
 
-    /// [`Sorter::finish`], also returning the emptied buffer when everything went to disk, for the next sorter of
-    /// the same record size: its pages are already in memory (a fresh buffer would fault every page in again).
-    fn finish_keeping_buffer(mut self) -> Result<(Sorted<K>, Option<Vec<Rec<K>>>)> {
+    /// [`Sorter::finish`], also handing back the buffer when everything went to disk, for the next sort of the
+    /// same order: its pages are in memory already, and the other buffer's need not be.
+    #[allow(clippy::type_complexity)]
+    fn finish_keeping_buffer(mut self) -> Result<(Sorted<'p, K, W>, Option<&'p mut [Slot<W>]>)> {
         if self.runs.is_empty() {
             self.sort();
-            return Ok((Sorted::Memory { buf: self.buf, next: 0 }, None));
+            let Sorter { buf, len, .. } = self;
+            return Ok((
+                Sorted::Memory {
+                    buf: &buf[..len],
+                    next: 0,
+                },
+                None,
+            ));
         }
-        if !self.buf.is_empty() {
+        if self.len > 0 {
             self.spill()?;
         }
-        let buf = std::mem::take(&mut self.buf);
-        Ok((Sorted::Runs(Merge::open(self.runs, self.dir)?), Some(buf)))
-    }
-
-    /// A sorter using `buf` (empty, from [`Sorter::finish_keeping_buffer`]) when given, else a new buffer.
-    fn reusing(dir: &Path, bytes: u64, buf: Option<Vec<Rec<K>>>) -> Result<Self> {
-        let Some(mut buf) = buf else {
-            return Self::new(dir, bytes);
-        };
-        buf.clear();
-        let most = usize::try_from(bytes / std::mem::size_of::<Rec<K>>() as u64).unwrap_or(usize::MAX);
-        let cap = buf.capacity().min(most).max(16);
-        Ok(Sorter {
-            buf,
-            cap,
-            runs: Vec::new(),
-            dir: dir.to_path_buf(),
-        })
+        let Sorter { buf, runs, dir, .. } = self;
+        Ok((Sorted::Runs(Merge::open(runs, dir)?), Some(buf)))
     }
 }
 
@@ -435,17 +488,17 @@ impl<const K: usize> Merge<K> {
 
 /// The output of a [`Sorter`], read once in key order.
 #[derive(Debug)]
-enum Sorted<const K: usize> {
-    Memory { buf: Vec<Rec<K>>, next: usize },
+enum Sorted<'p, const K: usize, const W: usize> {
+    Memory { buf: &'p [Slot<W>], next: usize },
     Runs(Merge<K>),
 }
 
-impl<const K: usize> Sorted<K> {
+impl<const K: usize, const W: usize> Sorted<'_, K, W> {
     #[inline]
     fn next(&mut self) -> Result<Option<Rec<K>>> {
         match self {
             Sorted::Memory { buf, next } => {
-                let r = buf.get(*next).copied();
+                let r = buf.get(*next).map(Rec::from_slot);
                 *next += 1;
                 Ok(r)
             }
@@ -873,22 +926,25 @@ fn estimate_levels(
     out: &mut Output,
 ) -> Result<()> {
     let n = levels.len() + 1;
+    // Each order's sorts hold its n-grams as records of k + 2 words.
+    let largest = levels
+        .iter()
+        .map(|l| l.entries * 4 * (l.k as u64 + 2))
+        .max()
+        .unwrap_or(0);
+    let mut pool = SortPool::new(sort_bytes, largest)?;
     let mut previous = Previous::Unigrams(uni_probs);
     for (i, level) in levels.into_iter().enumerate() {
         let k = i + 2;
         let d = discounts.get(k - 1).copied().unwrap_or(Discount::FALLBACK);
-        let step = Step {
-            dir,
-            sort_bytes,
-            mode,
-            d,
-        };
+        let step = Step { dir, mode, d };
+        let pool = pool.halves();
         previous = match k {
-            2 => step.run::<2>(level, previous, out)?,
-            3 => step.run::<3>(level, previous, out)?,
-            4 => step.run::<4>(level, previous, out)?,
-            5 => step.run::<5>(level, previous, out)?,
-            _ => step.run::<6>(level, previous, out)?,
+            2 => step.run::<2, 4>(level, previous, out, pool)?,
+            3 => step.run::<3, 5>(level, previous, out, pool)?,
+            4 => step.run::<4, 6>(level, previous, out, pool)?,
+            5 => step.run::<5, 7>(level, previous, out, pool)?,
+            _ => step.run::<6, 8>(level, previous, out, pool)?,
         };
     }
     // The highest order: no backoffs.
@@ -913,17 +969,22 @@ fn estimate_levels(
 
 struct Step<'a> {
     dir: &'a Path,
-    sort_bytes: u64,
     mode: Mode,
     d: Discount,
 }
 
 impl Step<'_> {
     /// Order K: context sort, context pass, suffix sort, interpolation pass (writing order K − 1).
-    fn run<const K: usize>(&self, level: KeyFile, previous: Previous, out: &mut Output) -> Result<Previous> {
+    fn run<const K: usize, const W: usize>(
+        &self,
+        level: KeyFile,
+        previous: Previous,
+        out: &mut Output,
+        (context_buffer, suffix_buffer): (&mut [u32], &mut [u32]),
+    ) -> Result<Previous> {
         let dir = self.dir;
         // Context sort: key (w_{K-1}, …, w_1, w_K) = the reversed key rotated left by one.
-        let mut sorter = Sorter::<K>::new(dir, self.sort_bytes)?;
+        let mut sorter = Sorter::<K, W>::new(dir, context_buffer);
         {
             let mut reader = KeyReader::new(level);
             while let Some(v) = reader.next().map_err(io_err(dir))? {
@@ -943,7 +1004,10 @@ impl Step<'_> {
         let (mut by_context, spare) = sorter.finish_keeping_buffer()?;
 
         // Context pass.
-        let mut suffix = Sorter::<K>::reusing(dir, self.sort_bytes, spare)?;
+        let mut suffix = match spare {
+            Some(buffer) => Sorter::<K, W>::with_slots(dir, buffer),
+            None => Sorter::<K, W>::new(dir, suffix_buffer),
+        };
         let mut backoffs = KeyWriter::new(dir, K - 1)?;
         let mut uni_backoffs = if K == 2 { Some(vec![0f32; out.vocab_len]) } else { None };
         let mut group: Vec<Rec<K>> = Vec::new();
@@ -1023,7 +1087,7 @@ impl Step<'_> {
 
     /// One context's n-grams (in context order): pushes each n-gram's uninterpolated probability and the context's
     /// γ to the suffix sorter; returns the context's log10 backoff.
-    fn context<const K: usize>(&self, group: &[Rec<K>], suffix: &mut Sorter<K>) -> Result<f32> {
+    fn context<const K: usize, const W: usize>(&self, group: &[Rec<K>], suffix: &mut Sorter<'_, K, W>) -> Result<f32> {
         let unrotate = |r: &Rec<K>| {
             let mut key = [0u32; K];
             key[0] = r.key[K - 1];
