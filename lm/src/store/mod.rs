@@ -85,6 +85,7 @@ pub mod manifest;
 mod bits;
 mod cache;
 mod ef;
+mod hashed;
 mod quant;
 mod shard;
 mod vocab;
@@ -95,7 +96,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 pub use crate::mmap::MappedFile;
-pub use manifest::Manifest;
+pub use manifest::{Layout, Manifest};
 pub use shard::shard_of;
 pub use vocab::SubBytes;
 
@@ -104,8 +105,9 @@ use crate::{Error, Result};
 use cache::Cache;
 use ef::GROUP;
 use format::{Container, Kind};
+use hashed::HashedLayout;
 use manifest::{MANIFEST, VOCAB};
-use shard::{Lookup, ShardLayout, Walk, tag};
+use shard::{Codebooks, Lookup, ShardLayout, Walk, tag};
 use vocab::VocabFile;
 
 /// Queries per rayon task in [`Store::score_batch`](LanguageModel::score_batch); smaller batches are answered
@@ -116,9 +118,37 @@ const CHUNK: usize = 256;
 #[derive(Debug)]
 struct ShardFile<D: AsRef<[u8]>> {
     data: D,
-    layout: ShardLayout,
+    index: ShardIndex,
     container: Container,
     path: PathBuf,
+}
+
+impl<D: AsRef<[u8]>> ShardFile<D> {
+    /// Answers a group of at most [`GROUP`] queries of this shard (see the layouts' `score_group`).
+    #[inline]
+    fn score_group(&self, queries: &[Query<'_>], walk: &mut Walk, out: &mut [Lookup]) {
+        let bytes = self.data.as_ref();
+        match &self.index {
+            ShardIndex::Trie(l) => l.score_group(bytes, queries, walk, out),
+            ShardIndex::Hashed(l) => l.score_group(bytes, queries, out),
+        }
+    }
+}
+
+/// A shard's validated layout, of whichever kind the model was built with.
+#[derive(Debug)]
+enum ShardIndex {
+    Trie(ShardLayout),
+    Hashed(HashedLayout),
+}
+
+impl ShardIndex {
+    fn books(&self) -> &Codebooks {
+        match self {
+            ShardIndex::Trie(l) => &l.books,
+            ShardIndex::Hashed(l) => &l.books,
+        }
+    }
 }
 
 /// An opened model directory: the vocabulary and the shards, over bytes of type `D` (a [`MappedFile`] from
@@ -229,7 +259,11 @@ impl<D: AsRef<[u8]>> Store<D> {
             let entry = &manifest.files[i + 1];
             let path = dir.join(&entry.name);
             let bytes = data.as_ref();
-            let container = Container::parse(&path, bytes, Kind::Shard)?;
+            let kind = match manifest.layout {
+                Layout::Trie => Kind::Shard,
+                Layout::Hashed => Kind::HashedShard,
+            };
+            let container = Container::parse(&path, bytes, kind)?;
             check_file(&path, bytes, entry, &container)?;
             let cf = container.fields;
             if cf.order != f.order
@@ -244,15 +278,18 @@ impl<D: AsRef<[u8]>> Store<D> {
                     format!("its header disagrees with {VOCAB} or its place in the manifest"),
                 ));
             }
-            let layout = ShardLayout::parse(&path, bytes, &container)?;
+            let index = match manifest.layout {
+                Layout::Trie => ShardIndex::Trie(ShardLayout::parse(&path, bytes, &container)?),
+                Layout::Hashed => ShardIndex::Hashed(HashedLayout::parse(&path, bytes, &container)?),
+            };
             files.push(ShardFile {
                 data,
-                layout,
+                index,
                 container,
                 path,
             });
         }
-        if files.windows(2).any(|w| w[0].layout.books != w[1].layout.books) {
+        if files.windows(2).any(|w| w[0].index.books() != w[1].index.books()) {
             return Err(mismatch(&manifest_path, "the shards' codebooks differ".into()));
         }
         Ok(Store {
@@ -372,18 +409,22 @@ impl<D: AsRef<[u8]>> Store<D> {
             let file_bytes = s.data.as_ref().len() as u64;
             total += file_bytes;
             let mut attributed = 0;
-            for &(t, len) in &s.layout.section_bytes {
-                let n = match t {
-                    tag::UNI_PROB | tag::UNI_KEEP | tag::CTX1_SET => Some(1),
-                    t if t >= 100 => {
-                        let j = (t / 100) as usize;
-                        match t % 100 {
-                            tag::CTX_BACKOFF | tag::CTX_CHILD | tag::CTX_KEY => Some(j),
-                            tag::CTX_EXT | tag::EXT_KEY | tag::EXT_PROB | tag::EXT_KEEP => Some(j + 1),
-                            _ => None,
+            let sections: Vec<(u32, u64)> = s.container.sections.iter().map(|x| (x.tag, x.len)).collect();
+            for &(t, len) in &sections {
+                let n = match &s.index {
+                    ShardIndex::Hashed(_) => HashedLayout::section_order(t),
+                    ShardIndex::Trie(_) => match t {
+                        tag::UNI_PROB | tag::UNI_KEEP | tag::CTX1_SET => Some(1),
+                        t if t >= 100 => {
+                            let j = (t / 100) as usize;
+                            match t % 100 {
+                                tag::CTX_BACKOFF | tag::CTX_CHILD | tag::CTX_KEY => Some(j),
+                                tag::CTX_EXT | tag::EXT_KEY | tag::EXT_PROB | tag::EXT_KEEP => Some(j + 1),
+                                _ => None,
+                            }
                         }
-                    }
-                    _ => None,
+                        _ => None,
+                    },
                 };
                 if let Some(n) = n.filter(|&n| n >= 1 && n <= order) {
                     by_order[n - 1] += len;
@@ -391,11 +432,21 @@ impl<D: AsRef<[u8]>> Store<D> {
                 }
             }
             overhead += file_bytes - attributed;
-            for (j, c) in s.layout.level_counts().enumerate() {
-                contexts[j] += c.contexts;
+            match &s.index {
+                ShardIndex::Trie(l) => {
+                    for (j, c) in l.level_counts().enumerate() {
+                        contexts[j] += c.contexts;
+                    }
+                }
+                ShardIndex::Hashed(l) => {
+                    for (j, c) in l.orders.iter().take(order - 1).enumerate() {
+                        contexts[j] += c.contexts;
+                    }
+                }
             }
         }
         Info {
+            layout: self.manifest.layout,
             order,
             vocab_size: self.vocab_size as u64,
             counts: self.manifest.counts.clone(),
@@ -489,8 +540,7 @@ impl<D: AsRef<[u8]>> Store<D> {
             let file = &self.shards[shard as usize];
             let lookups = &mut lookups[..slots];
             if slots > 0 {
-                file.layout
-                    .score_group(file.data.as_ref(), &group[..slots], &mut walk, lookups);
+                file.score_group(&group[..slots], &mut walk, lookups);
                 if let Some(cache) = cache.as_mut() {
                     for (&(context, word), lookup) in group.iter().zip(lookups.iter()) {
                         cache.put(context, word, lookup);
@@ -516,8 +566,7 @@ impl<D: AsRef<[u8]>> Store<D> {
         let lookup = cached.unwrap_or_else(|| {
             let file = &self.shards[self.shard_for(state, word) as usize];
             let mut lookup = [Lookup::default()];
-            file.layout
-                .score_group(file.data.as_ref(), &[query], &mut Walk::default(), &mut lookup);
+            file.score_group(&[query], &mut Walk::default(), &mut lookup);
             if self.cache {
                 cache::with_cache(self.id, |c| c.put(query.0, query.1, &lookup[0]));
             }
@@ -627,6 +676,8 @@ type Query<'a> = (&'a [WordId], WordId);
 /// Sizes of a model, from [`Store::info`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Info {
+    /// The layout of the shard files.
+    pub layout: Layout,
     /// The n-gram order.
     pub order: usize,
     /// Words in the vocabulary.
