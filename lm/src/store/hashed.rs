@@ -7,13 +7,15 @@
 //! - **unigrams**: a direct array by word id, 8 bytes a word: the probability (a code, or `f32` bits when
 //!   unquantized) in the low 32 bits and the backoff in the high 32 bits ([`NONE`] when the word is not a context
 //!   in this shard); plus one state bit per word;
-//! - **order `n` ≥ 2**: a linear-probing table of 16-byte entries, `slots = entries + entries / 2 + 1` (KenLM's
-//!   default load of 2/3, and at least one empty slot, which ends every probe). An entry is a 64-bit key word
+//! - **order `n` ≥ 2**: a linear-probing table of 16-byte entries, `slots = entries + entries / 2 + 1` rounded
+//!   up to a multiple of 4 (KenLM's default load of 2/3, and at least one empty slot, which ends every probe). An entry is a 64-bit key word
 //!   and a 64-bit value word. The key word is the n-gram's [`ngram_hash`] with its lowest bit replaced by the
 //!   n-gram's state bit (0 in an empty slot, and no stored key is 0); the value word holds the probability field
 //!   in its low half and the backoff field in its high half. An n-gram is stored when it is an extension
 //!   (`… v w`) or a context (`… v`) of this shard: a field is [`NONE`] when it does not play that role here.
-//!   The first slot probed is `(key · slots) >> 64` (the key's high bits).
+//!   Slots come in buckets of 4 (64 bytes, one cache line: tables start on a multiple of 64 bytes in the
+//!   file), and a probe starts at the first slot of bucket `(key · buckets) >> 64` (the key's high bits), so
+//!   that most probes, found or not, read one line.
 //!
 //! # Identity by hash
 //! As in KenLM's probing format, two n-grams are taken to be the same when their keys agree on the 63 bits
@@ -24,11 +26,14 @@
 //!
 //! # Scoring
 //! For a query `c1 … cm, w` every n-gram read ends in `cm w` and every context read ends in `cm`, so all keys
-//! follow from the query alone ([`Probes`]): there is no dependent chain of reads as in a trie. A group of
-//! queries is answered in two passes: first every query's n-gram probes and unigram entries are prefetched,
-//! then resolved (the longest n-gram with a probability, and the state); then the contexts whose backoffs the
-//! score needs (those at least as long as the matched n-gram) are prefetched for the group and resolved. The
-//! misses of a whole group overlap, as many as the core keeps in flight.
+//! follow from the query alone ([`Probes`]): there is no chain of reads through a trie. A group of up to
+//! [`GROUP`] queries is answered in rounds: the unigram entries of every query; then, for `j = 1, 2, …`, the
+//! n-gram `c(m-j+1) … cm w` of every query still searching (a query stops at the first length not stored, as
+//! KenLM's probing does); then the contexts whose backoffs the score adds (those at least as long as the
+//! matched n-gram: all stored when the state is minimised, so one round). Each round first prefetches the
+//! slot of every query in it, then reads them, so that the misses of the round overlap. (Prefetching every
+//! probe of a query in one round fetched lines that the first miss makes useless and was slower; see
+//! BENCHMARKS.md, "5-gram store".)
 
 use std::ops::Range;
 use std::path::Path;
@@ -42,6 +47,10 @@ use crate::{Error, Result};
 /// A field that does not hold a value (a probability or backoff the n-gram does not have in this shard). Codes
 /// are below 2¹⁶, and an unquantized NaN is always written as `f32::NAN`, so no value is `NONE`.
 pub(crate) const NONE: u32 = u32::MAX;
+
+/// Queries answered together, round by round (see [`HashedLayout::score_group`]): enough that each round
+/// keeps the processor's outstanding misses busy even when most queries of the group have stopped.
+pub(crate) const GROUP: usize = 128;
 
 /// Bytes per table entry.
 pub(crate) const ENTRY: usize = 16;
@@ -93,10 +102,15 @@ pub(crate) fn ngram_hash(words: &[WordId]) -> u64 {
     finish(words.iter().rev().fold(SEED, |h, &w| step(h, w)))
 }
 
-/// The first slot a key probes in a table of `slots` slots.
+/// Slots per bucket: the entries of one 64-byte cache line.
+pub(crate) const BUCKET: u64 = 4;
+
+/// The first slot a key probes in a table of `slots` slots (a multiple of [`BUCKET`]): the first of its
+/// bucket, chosen by the key's high bits, so that a probe starts on a cache line (in a file whose tables are
+/// aligned, as the builder writes them) and most probes read that one line.
 #[inline]
 fn home(key: u64, slots: u64) -> u64 {
-    ((u128::from(key) * u128::from(slots)) >> 64) as u64
+    ((u128::from(key) * u128::from(slots / BUCKET)) >> 64) as u64 * BUCKET
 }
 
 /// Asks the processor to bring the cache line holding `bytes[at]` closer (nothing when `at` is out of
@@ -133,9 +147,10 @@ pub(crate) struct TableBuilder {
 pub(crate) struct Collision;
 
 impl TableBuilder {
-    /// The slots of a table of `entries` entries.
+    /// The slots of a table of `entries` entries: at least 1.5 times as many, at least one more, rounded up to
+    /// whole buckets.
     pub(crate) fn slots_for(entries: u64) -> u64 {
-        entries + entries / 2 + 1
+        (entries + entries / 2 + 1).div_ceil(BUCKET) * BUCKET
     }
 
     /// An empty table for `entries` entries.
@@ -397,104 +412,122 @@ impl HashedLayout {
         super::bits::word(u, word as usize)
     }
 
-    /// Scores a group of queries (any number; the caller passes a few dozen at a time so that their probes
-    /// fit in the cache), each a context (at most `order - 1` words, oldest first, the last one mapping to this
-    /// shard) and a valid word id. Gives the same answers as the trie layout for the same model.
+    /// Scores a group of queries (any number; the caller passes a few dozen at a time), each a context (at
+    /// most `order - 1` words, oldest first, the last one mapping to this shard) and a valid word id. Gives the
+    /// same answers as the trie layout for the same model.
+    ///
+    /// Works in rounds over chunks of [`GROUP`] queries: a round prefetches one slot for each
+    /// query still searching, then reads them, so the misses of a round overlap while no line is fetched that
+    /// an earlier round already showed is not needed (a query whose n-gram of length `j` is not stored reads
+    /// none of length `j + 1`).
     pub(crate) fn score_group(&self, bytes: &[u8], queries: &[(&[WordId], WordId)], out: &mut [Lookup]) {
-        const G: usize = super::ef::GROUP;
+        const G: usize = GROUP;
         debug_assert_eq!(queries.len(), out.len());
         let levels = self.tables.len();
         let uni_keep = IntVec::new(bytes.get(self.uni_keep.clone()).unwrap_or(&[]), 1);
+        let mut probes = [Probes::default(); G];
+        let mut prob = [0f32; G];
+        let mut live = [false; G];
         for (queries, out) in queries.chunks(G).zip(out.chunks_mut(G)) {
             let g = queries.len();
-            let mut probes = [Probes::default(); G];
-            // Pass 1: the n-grams `… cm w` and the unigrams `w` and `cm`.
+            // The keys, and the unigram entries of `w` and `cm`.
             for (q, &(context, word)) in queries.iter().enumerate() {
                 let context = &context[context.len().saturating_sub(levels)..];
                 probes[q] = Probes::new(context, word);
-                let p = &probes[q];
                 prefetch(bytes, self.unigrams.start + word as usize * 8);
                 prefetch(bytes, self.uni_keep.start + word as usize / 8);
                 if let Some(&last) = context.last() {
                     prefetch(bytes, self.unigrams.start + last as usize * 8);
                 }
-                for j in 1..=p.m {
-                    self.prefetch_slot(bytes, j + 1, p.ngram[j]);
-                }
             }
-            let mut prob = [0f32; G];
             for q in 0..g {
-                let (context, word) = queries[q];
-                let p = &probes[q];
-                let uni = self.unigram(bytes, word);
-                prob[q] = self.books.unigram.decode(uni & 0xFFFF_FFFF);
-                let mut lookup = Lookup {
+                let word = queries[q].1;
+                prob[q] = self.books.unigram.decode(self.unigram(bytes, word) & 0xFFFF_FFFF);
+                out[q] = Lookup {
                     log10: 0.0,
                     matched: 1,
                     keep: usize::from(uni_keep.get(u64::from(word)) == 1),
                 };
-                // The longest n-gram `c(m-j+1) … cm w` stored as an extension: every suffix of one is one too,
-                // so the first that is not ends the search.
-                for j in 1..=p.m {
-                    let n = j + 1;
-                    let Some((value, keep)) = self.find(bytes, n, p.ngram[j]) else {
-                        break;
-                    };
-                    let field = value as u32;
+                live[q] = probes[q].m > 0;
+            }
+            // The n-grams `c(m-j+1) … cm w`, shortest first. Every suffix of an extension is one too, so the
+            // first that is not stored as one ends a query's search.
+            for j in 1..=levels {
+                let n = j + 1;
+                let mut any = false;
+                for q in 0..g {
+                    if live[q] && probes[q].m >= j {
+                        self.prefetch_slot(bytes, n, probes[q].ngram[j]);
+                        any = true;
+                    } else {
+                        live[q] = false;
+                    }
+                }
+                if !any {
+                    break;
+                }
+                for q in 0..g {
+                    if !live[q] {
+                        continue;
+                    }
+                    let field = self.find(bytes, n, probes[q].ngram[j]).map_or(NONE, |(value, keep)| {
+                        if keep {
+                            out[q].keep = n;
+                        }
+                        value as u32
+                    });
                     if field == NONE {
-                        break;
+                        live[q] = false;
+                        continue;
                     }
                     let v = self.books.prob[n - 2].decode(u64::from(field));
                     if !v.is_nan() {
                         prob[q] = v;
-                        lookup.matched = n;
-                    }
-                    if keep {
-                        lookup.keep = n;
+                        out[q].matched = n;
                     }
                 }
-                let _ = context;
-                out[q] = lookup;
             }
-            // Pass 2: the contexts whose backoffs the score adds, `c(m-j+1) … cm` for `j ≥ matched`.
+            // The backoffs of the contexts `c(m-j+1) … cm` for `j ≥ matched`, shortest first. Those shorter than
+            // the matched n-gram are stored (its context is one, and so is every suffix of a context), so the
+            // first context not stored ends the sum. Level 1 is `cm`'s unigram entry.
             for q in 0..g {
-                let p = &probes[q];
-                for j in out[q].matched.max(2)..=p.m {
-                    self.prefetch_slot(bytes, j, p.context[j]);
-                }
-            }
-            for q in 0..g {
-                let (context, _) = queries[q];
-                let p = &probes[q];
-                let mut log10 = prob[q];
                 let from = out[q].matched;
-                if p.m >= from {
-                    // Level 1: the backoff of `cm`, from its unigram entry. Every suffix of a context is a
-                    // context, so the first context not stored ends the sum.
-                    let mut found = true;
-                    if from == 1 {
-                        let field = (self.unigram(bytes, context[context.len() - 1]) >> 32) as u32;
-                        if field == NONE {
-                            found = false;
-                        } else {
-                            log10 += self.books.backoff[0].decode(u64::from(field));
-                        }
-                    }
-                    for j in from.max(2)..=p.m {
-                        if !found {
-                            break;
-                        }
-                        let field = self
-                            .find(bytes, j, p.context[j])
-                            .map_or(NONE, |(value, _)| (value >> 32) as u32);
-                        if field == NONE {
-                            found = false;
-                        } else {
-                            log10 += self.books.backoff[j - 1].decode(u64::from(field));
-                        }
+                live[q] = probes[q].m >= from;
+                if live[q] && from == 1 {
+                    let context = queries[q].0;
+                    let field = (self.unigram(bytes, context[context.len() - 1]) >> 32) as u32;
+                    if field == NONE {
+                        live[q] = false;
+                    } else {
+                        prob[q] += self.books.backoff[0].decode(u64::from(field));
                     }
                 }
-                out[q].log10 = log10;
+            }
+            // The contexts of a minimised state are all stored (it holds a context, and every suffix of one is
+            // one), so their slots are prefetched in one round.
+            for q in 0..g {
+                if live[q] {
+                    for j in out[q].matched.max(2)..=probes[q].m {
+                        self.prefetch_slot(bytes, j, probes[q].context[j]);
+                    }
+                }
+            }
+            for q in 0..g {
+                if !live[q] {
+                    continue;
+                }
+                for j in out[q].matched.max(2)..=probes[q].m {
+                    let field = self
+                        .find(bytes, j, probes[q].context[j])
+                        .map_or(NONE, |(value, _)| (value >> 32) as u32);
+                    if field == NONE {
+                        break;
+                    }
+                    prob[q] += self.books.backoff[j - 1].decode(u64::from(field));
+                }
+            }
+            for q in 0..g {
+                out[q].log10 = prob[q];
             }
         }
     }

@@ -104,6 +104,9 @@ use crate::model::{LanguageModel, MAX_ORDER, Scored, State, WordId};
 use crate::{Error, Result};
 use cache::Cache;
 use ef::GROUP;
+
+/// The most distinct queries answered as one group, by either layout.
+const MAX_GROUP: usize = if GROUP > hashed::GROUP { GROUP } else { hashed::GROUP };
 use format::{Container, Kind};
 use hashed::HashedLayout;
 use manifest::{MANIFEST, VOCAB};
@@ -124,13 +127,26 @@ struct ShardFile<D: AsRef<[u8]>> {
 }
 
 impl<D: AsRef<[u8]>> ShardFile<D> {
-    /// Answers a group of at most [`GROUP`] queries of this shard (see the layouts' `score_group`).
+    /// Answers a group of at most [`MAX_GROUP`] queries of this shard (see the layouts' `score_group`; the
+    /// trie takes them [`GROUP`] at a time).
     #[inline]
     fn score_group(&self, queries: &[Query<'_>], walk: &mut Walk, out: &mut [Lookup]) {
         let bytes = self.data.as_ref();
         match &self.index {
-            ShardIndex::Trie(l) => l.score_group(bytes, queries, walk, out),
+            ShardIndex::Trie(l) => {
+                for (queries, out) in queries.chunks(GROUP).zip(out.chunks_mut(GROUP)) {
+                    l.score_group(bytes, queries, walk, out);
+                }
+            }
             ShardIndex::Hashed(l) => l.score_group(bytes, queries, out),
+        }
+    }
+
+    /// How many distinct queries to hand [`score_group`](Self::score_group) at once.
+    fn group_size(&self) -> usize {
+        match &self.index {
+            ShardIndex::Trie(_) => GROUP,
+            ShardIndex::Hashed(_) => hashed::GROUP,
         }
     }
 }
@@ -506,8 +522,9 @@ impl<D: AsRef<[u8]>> Store<D> {
         /// `from` of an entry answered from the cache.
         const CACHED: usize = usize::MAX;
         answers.reserve(order.len());
-        let mut lookups = [Lookup::default(); GROUP];
-        let mut group: [(&[WordId], WordId); GROUP] = [(&[], 0); GROUP];
+        let mut lookups = [Lookup::default(); MAX_GROUP];
+        let mut group: [(&[WordId], WordId); MAX_GROUP] = [(&[], 0); MAX_GROUP];
+        let limit = self.shards.first().map_or(GROUP, |f| f.group_size());
         // For each entry of the current run: its query, and its slot in `group` (or CACHED, with the answer).
         let mut run: Vec<(Query<'_>, usize, Lookup)> = Vec::new();
         let mut walk = Walk::default();
@@ -525,7 +542,7 @@ impl<D: AsRef<[u8]>> Store<D> {
                     _ => match cache.as_ref().and_then(|c| c.get(query.0, query.1)) {
                         Some(lookup) => (query, CACHED, lookup),
                         None => {
-                            if slots == GROUP {
+                            if slots == limit {
                                 break;
                             }
                             group[slots] = query;
@@ -599,10 +616,16 @@ impl<D: AsRef<[u8]>> Store<D> {
     /// (their context walks are shared, and the nodes they touch are hot in the cache). Sorts one `u128` per
     /// query where the model's vocabulary and order allow it (always for a 5-gram model of fewer than 2^24
     /// words), tuples of words otherwise.
+    ///
+    /// The hashed layout has no walks to share and its probes are independent of their neighbours', so its
+    /// batches are only grouped by shard, in query order (a stable counting sort; nothing to do for one shard).
     fn batch_order(&self, queries: &[(State, WordId)]) -> Vec<(u32, u32)>
     where
         D: Sync,
     {
+        if self.manifest.layout == Layout::Hashed {
+            return self.shard_order(queries);
+        }
         let parallel = self.parallel && queries.len() > CHUNK;
         let shards = self.manifest.shards;
         // Context words are stored plus one (0 = no word), so that a shorter context sorts first.
@@ -648,6 +671,33 @@ impl<D: AsRef<[u8]>> Store<D> {
             .into_iter()
             .map(|(s, _, i)| (s, i))
             .collect()
+    }
+}
+
+impl<D: AsRef<[u8]>> Store<D> {
+    /// The queries grouped by shard, each group in query order, as `(shard, index)`.
+    fn shard_order(&self, queries: &[(State, WordId)]) -> Vec<(u32, u32)> {
+        let shards = self.manifest.shards;
+        if shards == 1 {
+            return (0..queries.len() as u32).map(|i| (0, i)).collect();
+        }
+        let of: Vec<u32> = queries
+            .iter()
+            .map(|(state, word)| self.shard_for(state, self.clamp_word(*word)))
+            .collect();
+        let mut start = vec![0usize; shards as usize + 1];
+        for &s in &of {
+            start[s as usize + 1] += 1;
+        }
+        for s in 0..shards as usize {
+            start[s + 1] += start[s];
+        }
+        let mut order = vec![(0u32, 0u32); queries.len()];
+        for (i, &s) in of.iter().enumerate() {
+            order[start[s as usize]] = (s, i as u32);
+            start[s as usize] += 1;
+        }
+        order
     }
 }
 
