@@ -2,7 +2,7 @@
 //!
 //! # The types
 //! - [`build::build_from_arpa`] writes a model directory from an ARPA file; [`build::BuildOptions`] chooses the
-//!   shard count and the quantization.
+//!   shard count, the quantization and the shard [`Layout`] (the compact trie, or hash tables for speed).
 //! - [`Store`] opens one ([`Store::open`] maps the files; [`Store::from_parts`] takes any bytes, e.g. `Vec<u8>`
 //!   in tests) and implements [`LanguageModel`]. It is `Send + Sync` and reads without locks.
 //! - [`Store::verify`] checks every checksum; [`Store::info`] reports sizes.
@@ -14,6 +14,8 @@
 //! use std::path::Path;
 //!
 //! let options = BuildOptions { shards: 4, quantize: 8, ..BuildOptions::default() };
+//! // or, for faster lookups in about six times the space:
+//! // BuildOptions { layout: fivegram_lm::store::Layout::Hashed, ..options }
 //! build_from_arpa(Path::new("model.arpa.gz"), Path::new("model"), &options)?;
 //! let store = Store::open(Path::new("model"))?;
 //! let words: Vec<_> = "a small test".split(' ').map(|w| store.word_id(w)).collect();
@@ -23,7 +25,7 @@
 //!
 //! # A model directory
 //! `manifest.json` (format, version, order, smoothing, vocabulary size, counts per order, quantization, shard
-//! count, and each file's length, CRC-32 and SHA-256), `vocab.fst` (the words as an `fst::Map` to ids, and the
+//! count, the shard layout when it is not the trie, and each file's length, CRC-32 and SHA-256), `vocab.fst` (the words as an `fst::Map` to ids, and the
 //! special ids and counts) and `shard-00000.fgs` … one file per shard. Every binary file has a magic, a format
 //! version, a kind tag, a sanity block and a checksummed footer ([`format`]). Opening checks each file's header,
 //! footer, sizes and the CRC recorded in the manifest against the footer's, reading no n-gram data (the
@@ -53,13 +55,29 @@
 //! word such as "the" land in one shard, so shard sizes are less even than with two-word hashing.
 //!
 //! # Layout inside a shard
-//! A right-to-left trie of contexts with, under each context, its extensions; word keys Elias-Fano coded, the
-//! word of an extension `c1 … cj w` stored as its position among the extensions of `c2 … cj` (a few bits), and
-//! probabilities and backoffs as codes into per-order codebooks (or raw `f32` for `--quantize 0`). No backoff is
-//! stored for the highest order (it has no contexts). See [`shard`](self) sources for the sections.
+//! Two layouts, chosen at build time ([`build::BuildOptions::layout`], `fivegram build --layout`) and recorded
+//! in the manifest (and in each shard file's kind tag); [`Store::open`] reads either, and both give
+//! bit-identical scores for the same model, quantization and shard count (they hold the same n-grams with the
+//! same codebooks):
+//! - **trie** (the default, the small one: 3.94 bytes per n-gram on the Gutenberg 5-gram model at 8 bits): a
+//!   right-to-left trie of contexts with, under each context, its extensions; word keys Elias-Fano coded, the
+//!   word of an extension `c1 … cj w` stored as its position among the extensions of `c2 … cj` (a few bits),
+//!   and probabilities and backoffs as codes into per-order codebooks (or raw `f32` for `--quantize 0`). No
+//!   backoff is stored for the highest order (it has no contexts). See the `shard` module's sources.
+//! - **hashed** (the fast one, like KenLM's "probing": 24 bytes per n-gram): per order a linear-probing table of
+//!   16-byte entries keyed by a 64-bit hash of the n-gram (63 bits of it taken for identity; the build fails
+//!   on a collision), holding the probability and backoff codes and the state bit; unigrams in an array by
+//!   word id. Every key a query needs follows from the query alone, so a batch's probes are issued together and
+//!   their cache misses overlap. See the `hashed` module's sources (the format, and the probability of a
+//!   wrong answer by hash collision, about 2⁻⁶² per lookup).
 //!
 //! # Batches
-//! [`LanguageModel::score_batch`] sorts its queries by shard, then by context read from its newest word, and
+//! In the hashed layout, [`LanguageModel::score_batch`] groups its queries by shard (keeping their order) and
+//! answers them in groups of 128, in rounds: all unigrams, then the n-grams of each length for the queries still
+//! matching, then the contexts whose backoffs are added, each round prefetching the slots of all its queries
+//! before reading any.
+//!
+//! In the trie layout it sorts its queries by shard, then by context read from its newest word, and
 //! answers them in groups of 32 distinct queries, level by level: a query whose context ends in the same words
 //! as the one before it takes that query's walk through the context trie for those levels, equal queries are
 //! answered once, and each pass first touches the cache lines the next pass will read for the whole group, so
@@ -67,8 +85,8 @@
 //! BENCHMARKS.md ("5-gram store") has what each of these bought.
 //!
 //! # Memory
-//! Opening maps the files and reads headers, footers, directories and codebooks (a few KB per shard). Pages of
-//! n-gram data are read when lookups touch them; the maps are advised for random access.
+//! Opening maps the files and reads headers, footers, directories and codebooks (a few KB per shard), in either
+//! layout. Pages of n-gram data are read when lookups touch them; the maps are advised for random access.
 //!
 //! # Quirks
 //! - Word ids are assigned by decreasing unigram probability (not in ARPA file order, unlike
