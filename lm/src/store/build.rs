@@ -854,8 +854,7 @@ impl Model {
             return members;
         }
         let pack = self.pack;
-        for n in 2..=self.order {
-            let t = &self.tables[n];
+        for (n, t) in self.tables.iter().enumerate().skip(2) {
             let mut per: Vec<Vec<u32>> = vec![Vec::new(); shards as usize];
             for i in 0..t.keys.len() {
                 let f = t.flags[i];

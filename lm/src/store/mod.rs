@@ -524,8 +524,32 @@ impl<D: AsRef<[u8]>> Store<D> {
     fn answer(&self, queries: &[(State, WordId)], order: &[(u32, u32)], answers: &mut Vec<Scored>) {
         if self.cache {
             cache::with_cache(self.id, |cache| self.answer_with(queries, order, Some(cache), answers));
+        } else if self.manifest.layout == Layout::Hashed {
+            self.answer_hashed(queries, order, answers);
         } else {
             self.answer_with(queries, order, None, answers);
+        }
+    }
+
+    /// [`answer`](Self::answer) for the hashed layout without the cache: consecutive queries of a shard in
+    /// groups of [`hashed::GROUP`], without looking for repeated neighbours (the batch is not sorted, so they
+    /// are rare, and a repeated query's lines are in the cache anyway).
+    fn answer_hashed(&self, queries: &[(State, WordId)], order: &[(u32, u32)], answers: &mut Vec<Scored>) {
+        answers.reserve(order.len());
+        let mut lookups = [Lookup::default(); hashed::GROUP];
+        let mut group: [Query<'_>; hashed::GROUP] = [(&[], 0); hashed::GROUP];
+        let mut walk = Walk::default();
+        for chunk in order.chunk_by(|a, b| a.0 == b.0) {
+            let file = &self.shards[chunk[0].0 as usize];
+            for part in chunk.chunks(hashed::GROUP) {
+                let n = part.len();
+                for (slot, &(_, i)) in group.iter_mut().zip(part) {
+                    let (state, word) = &queries[i as usize];
+                    *slot = (self.context(state), self.clamp_word(*word));
+                }
+                file.score_group(&group[..n], &mut walk, &mut lookups[..n]);
+                answers.extend(group[..n].iter().zip(&lookups[..n]).map(|(&q, l)| self.scored(q, l)));
+            }
         }
     }
 
