@@ -51,6 +51,8 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// Queries answered together, round by round (see [`HashedLayout::score_group`]): enough that each round
 /// keeps the processor's outstanding misses busy even when most queries of the group have stopped.
 pub(crate) const GROUP: usize = 128;
+// `score_group` lists the queries of a group by `u8` index.
+const _: () = assert!(GROUP <= 256);
 
 /// Bytes per table entry.
 pub(crate) const ENTRY: usize = 16;
@@ -427,7 +429,7 @@ impl HashedLayout {
         let uni_keep = IntVec::new(bytes.get(self.uni_keep.clone()).unwrap_or(&[]), 1);
         let mut probes = [Probes::default(); G];
         let mut prob = [0f32; G];
-        let mut live = [false; G];
+        let mut list = [0u8; G];
         for (queries, out) in queries.chunks(G).zip(out.chunks_mut(G)) {
             let g = queries.len();
             // The keys, and the unigram entries of `w` and `cm`.
@@ -448,74 +450,80 @@ impl HashedLayout {
                     matched: 1,
                     keep: usize::from(uni_keep.get(u64::from(word)) == 1),
                 };
-                live[q] = probes[q].m > 0;
             }
             // The n-grams `c(m-j+1) … cm w`, shortest first. Every suffix of an extension is one too, so the
-            // first that is not stored as one ends a query's search.
+            // first that is not stored as one ends a query's search. `list[..live]`: the queries still searching.
+            let mut live = 0;
+            for q in 0..g {
+                list[live] = q as u8;
+                live += usize::from(probes[q].m > 0);
+            }
             for j in 1..=levels {
                 let n = j + 1;
-                let mut any = false;
-                for q in 0..g {
-                    if live[q] && probes[q].m >= j {
+                let mut kept = 0;
+                for i in 0..live {
+                    let q = list[i] as usize;
+                    list[kept] = q as u8;
+                    if probes[q].m >= j {
                         self.prefetch_slot(bytes, n, probes[q].ngram[j]);
-                        any = true;
-                    } else {
-                        live[q] = false;
+                        kept += 1;
                     }
                 }
-                if !any {
+                live = kept;
+                if live == 0 {
                     break;
                 }
-                for q in 0..g {
-                    if !live[q] {
+                kept = 0;
+                for i in 0..live {
+                    let q = list[i] as usize;
+                    let Some((value, keep)) = self.find(bytes, n, probes[q].ngram[j]) else {
+                        continue;
+                    };
+                    let field = value as u32;
+                    if field == NONE {
                         continue;
                     }
-                    let field = self.find(bytes, n, probes[q].ngram[j]).map_or(NONE, |(value, keep)| {
-                        if keep {
-                            out[q].keep = n;
-                        }
-                        value as u32
-                    });
-                    if field == NONE {
-                        live[q] = false;
-                        continue;
+                    if keep {
+                        out[q].keep = n;
                     }
                     let v = self.books.prob[n - 2].decode(u64::from(field));
                     if !v.is_nan() {
                         prob[q] = v;
                         out[q].matched = n;
                     }
+                    list[kept] = q as u8;
+                    kept += 1;
                 }
+                live = kept;
             }
             // The backoffs of the contexts `c(m-j+1) … cm` for `j ≥ matched`, shortest first. Those shorter than
             // the matched n-gram are stored (its context is one, and so is every suffix of a context), so the
-            // first context not stored ends the sum. Level 1 is `cm`'s unigram entry.
+            // first context not stored ends the sum. Level 1 is `cm`'s unigram entry. The contexts of a
+            // minimised state are all stored (it holds a context, and every suffix of one is one), so their slots
+            // are prefetched in one round.
+            live = 0;
             for q in 0..g {
-                let from = out[q].matched;
-                live[q] = probes[q].m >= from;
-                if live[q] && from == 1 {
+                let (from, m) = (out[q].matched, probes[q].m);
+                if m < from {
+                    continue;
+                }
+                if from == 1 {
                     let context = queries[q].0;
                     let field = (self.unigram(bytes, context[context.len() - 1]) >> 32) as u32;
                     if field == NONE {
-                        live[q] = false;
-                    } else {
-                        prob[q] += self.books.backoff[0].decode(u64::from(field));
+                        continue;
                     }
+                    prob[q] += self.books.backoff[0].decode(u64::from(field));
                 }
+                for j in from.max(2)..=m {
+                    probes[q].context[j] = finish(probes[q].context[j]);
+                    self.prefetch_slot(bytes, j, probes[q].context[j]);
+                }
+                list[live] = q as u8;
+                live += 1;
             }
-            // The contexts of a minimised state are all stored (it holds a context, and every suffix of one is
-            // one), so their slots are prefetched in one round.
-            for q in 0..g {
-                if live[q] {
-                    for j in out[q].matched.max(2)..=probes[q].m {
-                        self.prefetch_slot(bytes, j, probes[q].context[j]);
-                    }
-                }
-            }
-            for q in 0..g {
-                if !live[q] {
-                    continue;
-                }
+            for &q in &list[..live] {
+                let q = q as usize;
                 for j in out[q].matched.max(2)..=probes[q].m {
                     let field = self
                         .find(bytes, j, probes[q].context[j])
@@ -533,8 +541,9 @@ impl HashedLayout {
     }
 }
 
-/// The keys one query reads: `ngram[j]` is that of `c(m-j+1) … cm w` (order `j + 1`), `context[j]` that of
-/// `c(m-j+1) … cm` (order `j`, for `j ≥ 2`).
+/// The keys one query reads: `ngram[j]` is that of `c(m-j+1) … cm w` (order `j + 1`); `context[j]` is that of
+/// `c(m-j+1) … cm` (order `j`, for `j ≥ 2`) before [`finish`], which is applied only to the contexts the score
+/// needs.
 #[derive(Debug, Clone, Copy, Default)]
 struct Probes {
     m: usize,
@@ -554,7 +563,8 @@ impl Probes {
             g = step(g, c);
             h = step(h, c);
             p.ngram[j] = finish(g);
-            p.context[j] = finish(h);
+            // Finished only when the score needs it (see `score_group`).
+            p.context[j] = h;
         }
         p
     }
@@ -582,7 +592,11 @@ mod tests {
             let mut ngram = context[4 - j..].to_vec();
             ngram.push(5);
             assert_eq!(p.ngram[j], ngram_hash(&ngram), "n-gram of {j} context words");
-            assert_eq!(p.context[j], ngram_hash(&context[4 - j..]), "context of {j} words");
+            assert_eq!(
+                finish(p.context[j]),
+                ngram_hash(&context[4 - j..]),
+                "context of {j} words"
+            );
         }
         assert_ne!(ngram_hash(&[1, 2]), ngram_hash(&[2, 1]));
         assert_eq!(ngram_hash(&[1, 2]) & 1, 0);
