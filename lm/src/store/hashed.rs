@@ -8,8 +8,8 @@
 //!   unquantized) in the low 32 bits and the backoff in the high 32 bits ([`NONE`] when the word is not a context
 //!   in this shard); plus one state bit per word;
 //! - **order `n` ≥ 2**: a linear-probing table of 16-byte entries, `slots = entries + entries / 2 + 1` rounded
-//!   up to a multiple of 4 (KenLM's default load of 2/3, and at least one empty slot, which ends every probe). An entry is a 64-bit key word
-//!   and a 64-bit value word. The key word is the n-gram's [`ngram_hash`] with its lowest bit replaced by the
+//!   up to a multiple of 4 (KenLM's default load of 2/3, and at least one empty slot, which ends every
+//!   probe). An entry is a 64-bit key word and a 64-bit value word. The key word is the n-gram's [`ngram_hash`] with its lowest bit replaced by the
 //!   n-gram's state bit (0 in an empty slot, and no stored key is 0); the value word holds the probability field
 //!   in its low half and the backoff field in its high half. An n-gram is stored when it is an extension
 //!   (`… v w`) or a context (`… v`) of this shard: a field is [`NONE`] when it does not play that role here.
@@ -21,8 +21,9 @@
 //! As in KenLM's probing format, two n-grams are taken to be the same when their keys agree on the 63 bits
 //! stored. The builder refuses a model in which two n-grams of one order stored in one shard share those bits
 //! (an error naming both). A query for an n-gram that is not stored compares its key with the entries of one
-//! probe run (on average about 2 at a load of 2/3); each matches by chance with probability 2⁻⁶³, so a lookup
-//! answers for a wrong n-gram with probability about 2⁻⁶² — for 10⁹ queries of 7 probes each, about 10⁻⁹.
+//! probe run (2.6 on average on the Gutenberg 5-gram model); each matches by chance with probability 2⁻⁶³, so
+//! a probe answers for a wrong n-gram with probability about 2⁻⁶¹·⁶ (3 · 10⁻¹⁹): for 10⁹ queries of up to 7
+//! probes each, a few chances in a billion that any answer is wrong.
 //!
 //! # Scoring
 //! For a query `c1 … cm, w` every n-gram read ends in `cm w` and every context read ends in `cm`, so all keys
@@ -454,9 +455,9 @@ impl HashedLayout {
             // The n-grams `c(m-j+1) … cm w`, shortest first. Every suffix of an extension is one too, so the
             // first that is not stored as one ends a query's search. `list[..live]`: the queries still searching.
             let mut live = 0;
-            for q in 0..g {
+            for (q, p) in probes[..g].iter().enumerate() {
                 list[live] = q as u8;
-                live += usize::from(probes[q].m > 0);
+                live += usize::from(p.m > 0);
             }
             for j in 1..=levels {
                 let n = j + 1;
