@@ -886,6 +886,20 @@ impl Model {
         books: &Codebooks,
         halves: &[Option<(Codebook, Codebook)>],
     ) -> Result<HashedSections> {
+        self.hashed_sections_with(shard, shards, members, books, halves, &hashed::ngram_hash)
+    }
+
+    /// [`hashed_sections`](Self::hashed_sections) with `hash` for the keys (the format's [`hashed::ngram_hash`];
+    /// tests pass a weaker one to make collisions).
+    fn hashed_sections_with(
+        &self,
+        shard: u32,
+        shards: u32,
+        members: &[Vec<Vec<u32>>],
+        books: &Codebooks,
+        halves: &[Option<(Codebook, Codebook)>],
+        hash: &dyn Fn(&[WordId]) -> u64,
+    ) -> Result<HashedSections> {
         let pack = self.pack;
         let order = self.order;
         let vocab = self.vocab_size();
@@ -958,8 +972,8 @@ impl Model {
                     NONE
                 };
                 let keep = ext && n < order && keeps(f, b);
-                let hash = hashed::ngram_hash(&words[..n]);
-                if table.insert(hash, keep, prob, backoff).is_err() {
+                let key = hash(&words[..n]);
+                if table.insert(key, keep, prob, backoff).is_err() {
                     let name = |ids: &[WordId]| -> String {
                         ids.iter()
                             .map(|&w| self.words[w as usize].as_str())
@@ -973,7 +987,7 @@ impl Model {
                             let ids: Vec<WordId> = (0..n).map(|k| pack.word(t.keys[o as usize], n, k)).collect();
                             ids
                         })
-                        .find(|ids| ids[..] != words[..n] && hashed::ngram_hash(ids) == hash)
+                        .find(|ids| ids[..] != words[..n] && hash(ids) == key)
                         .map_or_else(|| "another".to_string(), |ids| format!("{:?}", name(&ids)));
                     return Err(Error::Collision {
                         path: self.source.clone(),
@@ -1233,5 +1247,33 @@ fn remove_stale_shards(dir: &Path, shards: u32) {
         {
             let _ = fs::remove_file(entry.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_hashes_fail_the_build_naming_both_ngrams() {
+        let arpa = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/toy3.arpa");
+        let model = Model::read(ArpaReader::open(&arpa).unwrap()).unwrap();
+        let (books, halves) = model.codebooks(8);
+        let members = model.hashed_members(1);
+        // One key for all n-grams of a length: the second bigram stored collides with the first.
+        let weak = |words: &[WordId]| (words.len() as u64) << 8;
+        match model.hashed_sections_with(0, 1, &members, &books, &halves, &weak) {
+            Err(Error::Collision { path, what }) => {
+                assert_eq!(path, arpa);
+                assert!(what.starts_with("the 2-grams "), "{what}");
+                assert_eq!(what.matches('"').count(), 4, "both n-grams quoted: {what}");
+                let message = Error::Collision { path, what }.to_string();
+                assert!(message.contains("--layout trie"), "{message}");
+            }
+            other => panic!("expected a collision, got {other:?}"),
+        }
+        // The format's hash stores the same model.
+        let sections = model.hashed_sections(0, 1, &members, &books, &halves).unwrap();
+        assert_eq!(sections.orders.len(), model.order);
     }
 }
