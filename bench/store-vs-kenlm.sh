@@ -9,11 +9,12 @@
 # as STORE_DIR (`fivegram build`); TEXT: one sentence per line, tokenized as the model was.
 # Environment: KENLM_BIN (directory with kenlm_benchmark, default ../kenlm-build/bin next to the repository, see
 # bench/kenlm.sh), THREADS (store threads, default 1), STORE_ROUNDS (store rounds per turn, default 3; the
-# median of its rounds 2.. is reported). Prints one line per turn and the medians, and the load average
+# median of its rounds 2.. is reported), STORE_ARGS (more store_speed flags, e.g. --load to read the model into
+# huge pages as KenLM's benchmark does). Prints one line per turn and the medians, and the load average
 # before and after (the machine may be shared).
 set -euo pipefail
 if [ $# -lt 3 ]; then
-  sed -n '2,13p' "$0" >&2
+  sed -n '2,14p' "$0" >&2
   exit 2
 fi
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,6 +22,7 @@ model=$1 store=$2 text=$3 rounds=${4:-5}
 kenlm_bin=${KENLM_BIN:-$repo/../kenlm-build/bin}
 threads=${THREADS:-1}
 store_rounds=${STORE_ROUNDS:-3}
+read -r -a store_args <<<"${STORE_ARGS:-}"
 for f in "$model" "$text" "$kenlm_bin/kenlm_benchmark"; do
   [ -f "$f" ] || { echo "$f: not found" >&2; exit 1; }
 done
@@ -39,7 +41,7 @@ for ((r = 1; r <= rounds; r++)); do
   k=$("$kenlm_bin/kenlm_benchmark" -q -t 1 -m "$model" <"$work/ids" 2>/dev/null |
       sed -n 's/^Seconds per query excluding load, CPU: \([^ ]*\) Wall: \(.*\)$/\1 \2/p')
   k_cpu=$(echo "$k" | awk '{printf "%.1f", $1 * 1e9}') k_wall=$(echo "$k" | awk '{printf "%.1f", $2 * 1e9}')
-  s=$("$speed" "$store" "$text" --threads "$threads" --rounds "$store_rounds" |
+  s=$("$speed" "$store" "$text" --threads "$threads" --rounds "$store_rounds" "${store_args[@]}" |
       sed -n 's/^median of rounds .*: wall \([^ ]*\) ns\/word, cpu \([^ ]*\) ns\/word.*$/\1 \2/p')
   s_wall=${s% *} s_cpu=${s#* }
   echo "turn $r: KenLM wall $k_wall ns/word (cpu $k_cpu); store wall $s_wall ns/word (cpu $s_cpu);" \

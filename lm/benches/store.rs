@@ -5,8 +5,8 @@
 //!   and a text file tokenized as the model was (one sentence per line), e.g. the Gutenberg 5-gram model and
 //!   the dev text (see BENCHMARKS.md). The ARPA reference is skipped for such models.
 //! - otherwise KenLM's Multi30k 5-gram (`$FIVEGRAM_REFERENCE/m30k.en.o5.arpa.gz`, by default
-//!   `../shared/reference/kenlm`) is built into a temporary store (8 bits, 1 shard) and scored on
-//!   `$FIVEGRAM_MIRROR/multi30k/val.en.gz`.
+//!   `../shared/reference/kenlm`) is built into two temporary stores (8 bits, 1 shard), one in each layout
+//!   (`store/*`: trie, `store_hashed/*`: hashed), and scored on `$FIVEGRAM_MIRROR/multi30k/val.en.gz`.
 //!
 //! Benchmarks (throughput in words, `</s>` included):
 //! - `lockstep/*`: every sentence scored in lock step, position by position, one `score_batch` call per
@@ -27,11 +27,13 @@ use fivegram_corpora::read::{Decoding, TextReader};
 use fivegram_lm::model::{ArpaModel, LanguageModel, Scored, State, WordId};
 use fivegram_lm::query::split_words;
 use fivegram_lm::store::build::{BuildOptions, build_from_arpa};
-use fivegram_lm::store::{MappedFile, Store};
+use fivegram_lm::store::{Layout, MappedFile, Store};
 
 struct Data {
     store_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
+    /// The same model in the hashed layout (built here only for the default data).
+    hashed: Option<tempfile::TempDir>,
     arpa: Option<PathBuf>,
     lines: Vec<String>,
 }
@@ -51,6 +53,7 @@ fn data() -> Result<Option<Data>, String> {
         return Ok(Some(Data {
             store_dir: PathBuf::from(model),
             _temp: None,
+            hashed: None,
             arpa: None,
             lines,
         }));
@@ -73,6 +76,12 @@ fn data() -> Result<Option<Data>, String> {
         ..BuildOptions::default()
     };
     build_from_arpa(&arpa, temp.path(), &options).map_err(|e| e.to_string())?;
+    let hashed = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let hashed_options = BuildOptions {
+        layout: Layout::Hashed,
+        ..options
+    };
+    build_from_arpa(&arpa, hashed.path(), &hashed_options).map_err(|e| e.to_string())?;
     let mut reader = TextReader::open(&text, Decoding::Strict).map_err(|e| e.to_string())?;
     let mut lines = Vec::new();
     let mut line = String::new();
@@ -82,6 +91,7 @@ fn data() -> Result<Option<Data>, String> {
     Ok(Some(Data {
         store_dir: temp.path().to_path_buf(),
         _temp: Some(temp),
+        hashed: Some(hashed),
         arpa: Some(arpa),
         lines,
     }))
@@ -211,6 +221,16 @@ fn benches(c: &mut Criterion) {
     };
     let sentences = ids(&store);
     bench_model(c, "store", &store, Some(&parallel), &sentences);
+    if let Some(dir) = &data.hashed {
+        match (Store::open(dir.path()), Store::open(dir.path())) {
+            (Ok(store), Ok(parallel)) => {
+                let store = store.with_parallel(false);
+                let sentences = ids(&store);
+                bench_model(c, "store_hashed", &store, Some(&parallel), &sentences);
+            }
+            (Err(e), _) | (_, Err(e)) => eprintln!("store bench: {e}"),
+        }
+    }
     if let Some(arpa) = &data.arpa {
         let reference = match ArpaModel::open(arpa) {
             Ok(model) => model.with_parallel(false),

@@ -117,23 +117,26 @@ fn cpu_seconds() -> f64 {
 
 /// Opens the model directory `dir` from copies of its files in anonymous memory advised for huge pages.
 fn load(dir: &Path) -> Result<Store<memmap2::Mmap>, Box<dyn std::error::Error>> {
-    let read = |name: &str| -> Result<Vec<u8>, String> {
-        std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()))
-    };
-    let copy = |bytes: Vec<u8>| -> Result<memmap2::Mmap, std::io::Error> {
-        let mut map = memmap2::MmapMut::map_anon(bytes.len())?;
+    // Each file is read straight into its anonymous map (no intermediate copy, which on a large model left
+    // too little free memory in 2 MB blocks for the map to get huge pages).
+    let copy = |name: &str| -> Result<memmap2::Mmap, String> {
+        let path = dir.join(name);
+        let err = |e: std::io::Error| format!("{}: {e}", path.display());
+        let mut file = std::fs::File::open(&path).map_err(err)?;
+        let len = file.metadata().map_err(err)?.len() as usize;
+        let mut map = memmap2::MmapMut::map_anon(len).map_err(err)?;
         // Only a hint: without huge pages the copy works the same.
         let _ = map.advise(memmap2::Advice::HugePage);
-        map.copy_from_slice(&bytes);
-        map.make_read_only()
+        std::io::Read::read_exact(&mut file, &mut map).map_err(err)?;
+        map.make_read_only().map_err(err)
     };
-    let manifest_bytes = read("manifest.json")?;
+    let manifest_bytes = std::fs::read(dir.join("manifest.json"))?;
     let manifest = Manifest::parse(&dir.join("manifest.json"), &manifest_bytes)?;
-    let vocab = copy(read(&manifest.files[0].name)?)?;
+    let vocab = copy(&manifest.files[0].name)?;
     let shards = manifest.files[1..]
         .iter()
-        .map(|f| Ok(copy(read(&f.name)?)?))
-        .collect::<Result<Vec<_>, Box<dyn std::error::Error>>>()?;
+        .map(|f| copy(&f.name))
+        .collect::<Result<Vec<_>, String>>()?;
     Ok(Store::from_parts(dir, &manifest_bytes, vocab, shards)?)
 }
 

@@ -66,6 +66,14 @@ pub enum Error {
         /// Which checksum, with the expected and computed values.
         what: String,
     },
+    /// Two n-grams of a model have the same key in the hashed store layout, which takes keys for identity.
+    #[error("{}: {what}; build this model with the trie layout (`--layout trie`)", path.display())]
+    Collision {
+        /// The model file the n-grams come from.
+        path: PathBuf,
+        /// Which n-grams.
+        what: String,
+    },
     /// A long operation was stopped on request before it finished (nothing half-written was left behind).
     #[error("cancelled: {0}")]
     Cancelled(String),

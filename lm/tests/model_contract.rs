@@ -282,6 +282,11 @@ fn store_model(shards: u32, quantize: u32, parallel: bool) -> Box<fivegram_lm::s
     store_model_cached(shards, quantize, parallel, true)
 }
 
+/// [`store_model`] in the hashed layout (`fivegram build --layout hashed`), with the cache on or off.
+fn hashed_model(shards: u32, quantize: u32, parallel: bool, cache: bool) -> Box<fivegram_lm::store::Store<Vec<u8>>> {
+    store_model_with(shards, quantize, parallel, cache, fivegram_lm::store::Layout::Hashed)
+}
+
 /// [`store_model`], with the cache of recent lookups on or off.
 fn store_model_cached(
     shards: u32,
@@ -289,12 +294,24 @@ fn store_model_cached(
     parallel: bool,
     cache: bool,
 ) -> Box<fivegram_lm::store::Store<Vec<u8>>> {
+    store_model_with(shards, quantize, parallel, cache, fivegram_lm::store::Layout::Trie)
+}
+
+/// The store in `layout`, opened from bytes in memory.
+fn store_model_with(
+    shards: u32,
+    quantize: u32,
+    parallel: bool,
+    cache: bool,
+    layout: fivegram_lm::store::Layout,
+) -> Box<fivegram_lm::store::Store<Vec<u8>>> {
     use fivegram_lm::store::Store;
     use fivegram_lm::store::build::{BuildOptions, build_from_arpa};
     let dir = tempfile::tempdir().unwrap();
     let options = BuildOptions {
         shards,
         quantize,
+        layout,
         ..BuildOptions::default()
     };
     let manifest = build_from_arpa(&fixture("toy3.arpa"), dir.path(), &options).unwrap();
@@ -323,3 +340,12 @@ contract_tests!(
     store_model_cached(1, 8, false, false)
 );
 contract_tests!(store_5_shards_16_bits_serial, store_model(5, 16, false));
+contract_tests!(hashed_1_shard_exact, hashed_model(1, 0, true, false));
+contract_tests!(hashed_2_shards_8_bits, hashed_model(2, 8, true, false));
+contract_tests!(hashed_7_shards_8_bits_serial, hashed_model(7, 8, false, false));
+contract_tests!(
+    hashed_64_shards_exact_as_dyn,
+    hashed_model(64, 0, true, false) as Box<dyn LanguageModel>
+);
+contract_tests!(hashed_3_shards_4_bits_cached, hashed_model(3, 4, true, true));
+contract_tests!(hashed_5_shards_16_bits_serial, hashed_model(5, 16, false, false));

@@ -4,19 +4,28 @@
 use std::path::{Path, PathBuf};
 
 use fivegram_lm::model::{ArpaModel, LanguageModel, Scored, State, WordId};
-use fivegram_lm::store::Store;
 use fivegram_lm::store::build::{BuildOptions, build_from_arpa};
+use fivegram_lm::store::{Layout, Store};
 use proptest::prelude::*;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
-fn build(arpa: &Path, shards: u32, quantize: u32) -> (tempfile::TempDir, Store<fivegram_lm::store::MappedFile>) {
+/// Both shard layouts: every test here runs for each.
+const LAYOUTS: [Layout; 2] = [Layout::Trie, Layout::Hashed];
+
+fn build(
+    arpa: &Path,
+    shards: u32,
+    quantize: u32,
+    layout: Layout,
+) -> (tempfile::TempDir, Store<fivegram_lm::store::MappedFile>) {
     let dir = tempfile::tempdir().unwrap();
     let options = BuildOptions {
         shards,
         quantize,
+        layout,
         ..BuildOptions::default()
     };
     build_from_arpa(arpa, dir.path(), &options).unwrap();
@@ -86,10 +95,12 @@ fn toy3_matches_reference_for_every_shard_count() {
             }
         }
     }
-    for shards in [1, 2, 7, 64] {
-        for quantize in [0, 8] {
-            let (_dir, store) = build(&arpa, shards, quantize);
-            compare_exact(&reference, &store, &sentences);
+    for layout in LAYOUTS {
+        for shards in [1, 2, 7, 64] {
+            for quantize in [0, 8] {
+                let (_dir, store) = build(&arpa, shards, quantize, layout);
+                compare_exact(&reference, &store, &sentences);
+            }
         }
     }
 }
@@ -99,9 +110,9 @@ fn toy3_matches_reference_for_every_shard_count() {
 #[test]
 fn foreign_ids_in_states_answer_as_single_queries() {
     let arpa = fixture("toy3.arpa");
-    for shards in [1, 7] {
+    for (layout, shards) in LAYOUTS.into_iter().flat_map(|l| [(l, 1), (l, 7)]) {
         for cache in [false, true] {
-            let (_dir, store) = build(&arpa, shards, 8);
+            let (_dir, store) = build(&arpa, shards, 8, layout);
             let store = store.with_cache(cache);
             let (a, b) = (store.word_id("a"), store.word_id("b"));
             let states: Vec<State> = [
@@ -160,10 +171,12 @@ fn srilm_style_files_match_reference() {
                 }
             }
         }
-        for shards in [1, 3] {
-            for quantize in [0, 8] {
-                let (_dir, store) = build(&arpa, shards, quantize);
-                compare_exact(&reference, &store, &sentences);
+        for layout in LAYOUTS {
+            for shards in [1, 3] {
+                for quantize in [0, 8] {
+                    let (_dir, store) = build(&arpa, shards, quantize, layout);
+                    compare_exact(&reference, &store, &sentences);
+                }
             }
         }
     }
@@ -256,13 +269,14 @@ proptest! {
     /// Random models with arbitrary gaps: every query from every short state (minimised or spelled out),
     /// exactly as the reference, for a random shard count.
     #[test]
-    fn random_models_match_reference(seed in any::<u64>(), words in 2usize..7, order in 1usize..=5, per_order in 1usize..40, shards in 1u32..9) {
+    fn random_models_match_reference(seed in any::<u64>(), words in 2usize..7, order in 1usize..=5, per_order in 1usize..40, shards in 1u32..9, hashed in any::<bool>()) {
         let text = random_arpa(seed, words, order, per_order);
         let dir = tempfile::tempdir().unwrap();
         let arpa = dir.path().join("random.arpa");
         std::fs::write(&arpa, &text).unwrap();
         let reference = ArpaModel::open(&arpa).unwrap();
-        let (_store_dir, store) = build(&arpa, shards, 0);
+        let layout = if hashed { Layout::Hashed } else { Layout::Trie };
+        let (_store_dir, store) = build(&arpa, shards, 0, layout);
         let vocab: Vec<String> = (0..reference.vocab_size() as WordId).map(|i| reference.word(i).unwrap().to_string()).collect();
         let store_vocab = store_words(&store, &vocab);
         // Every context of up to order-1 words, given in full (not minimised).
@@ -300,6 +314,41 @@ proptest! {
                 prop_assert_eq!(r.ngram_length, s.ngram_length);
                 prop_assert_eq!(state_words(&vocab, &r.state), state_words(&store_vocab, &s.state));
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// The two layouts of one model give bit-identical answers (scores, n-gram lengths, states) at any
+    /// quantization and shard count: they share the codebooks and the rules, not the code.
+    #[test]
+    fn layouts_agree_bit_for_bit(seed in any::<u64>(), words in 2usize..7, order in 1usize..=5, per_order in 1usize..40, shards in 1u32..9, quantize in prop_oneof![Just(0u32), Just(4), Just(8)]) {
+        let text = random_arpa(seed, words, order, per_order);
+        let dir = tempfile::tempdir().unwrap();
+        let arpa = dir.path().join("random.arpa");
+        std::fs::write(&arpa, &text).unwrap();
+        let (_t, trie) = build(&arpa, shards, quantize, Layout::Trie);
+        let (_h, hashed) = build(&arpa, shards, quantize, Layout::Hashed);
+        prop_assert_eq!(hashed.manifest().layout, Layout::Hashed);
+        let ids: Vec<WordId> = (0..trie.vocab_size() as WordId).collect();
+        let mut batch = Vec::new();
+        for &a in &ids {
+            for &b in &ids {
+                for context in [vec![], vec![b], vec![a, b], vec![b, a, b], vec![a, a, b, b]] {
+                    for &w in &ids {
+                        batch.push((State::new(&context).unwrap(), w));
+                    }
+                }
+            }
+        }
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        trie.score_batch(&batch, &mut x);
+        hashed.score_batch(&batch, &mut y);
+        for ((q, a), b) in batch.iter().zip(&x).zip(&y) {
+            prop_assert_eq!(a.log10.to_bits(), b.log10.to_bits(), "{:?}", q);
+            prop_assert_eq!(a, b);
         }
     }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
+use fivegram_lm::store::Layout;
 use fivegram_lm::store::Store;
 use fivegram_lm::store::build::{BuildOptions, build_from_arpa};
 
@@ -68,22 +69,31 @@ fn random_arpa(seed: u64, words: usize, per_order: usize) -> String {
     text + "\n\\end\\\n"
 }
 
-fn options(shards: u32, quantize: u32) -> BuildOptions {
+/// Shards, bits and layout of a build.
+type Set = (u32, u32, Layout);
+
+fn options(&(shards, quantize, layout): &Set) -> BuildOptions {
     BuildOptions {
         shards,
         quantize,
+        layout,
         ..BuildOptions::default()
     }
 }
 
-/// Starts this test binary building `arpa` into `dir` with `shards` shards and `quantize` bits.
-fn spawn_build(arpa: &Path, dir: &Path, shards: u32, quantize: u32) -> Child {
+/// Starts this test binary building `arpa` into `dir` with the options of `set`.
+fn spawn_build(arpa: &Path, dir: &Path, &(shards, quantize, layout): &Set) -> Child {
     let exe = std::env::current_exe().unwrap();
     Command::new(exe)
         .args(["--exact", "child_build", "--nocapture", "--test-threads=1"])
         .env(
             CHILD,
-            format!("{}\n{}\n{shards}\n{quantize}", arpa.display(), dir.display()),
+            format!(
+                "{}\n{}\n{shards}\n{quantize}\n{}",
+                arpa.display(),
+                dir.display(),
+                layout.name()
+            ),
         )
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -98,19 +108,24 @@ fn child_build() {
         return;
     };
     let parts: Vec<&str> = spec.lines().collect();
-    let [arpa, dir, shards, quantize] = parts[..] else {
-        panic!("{CHILD}: expected 4 lines, got {spec:?}");
+    let [arpa, dir, shards, quantize, layout] = parts[..] else {
+        panic!("{CHILD}: expected 5 lines, got {spec:?}");
     };
-    let options = options(shards.parse().unwrap(), quantize.parse().unwrap());
+    let layout = if layout == "hashed" {
+        Layout::Hashed
+    } else {
+        Layout::Trie
+    };
+    let options = options(&(shards.parse().unwrap(), quantize.parse().unwrap(), layout));
     build_from_arpa(Path::new(arpa), Path::new(dir), &options).unwrap();
 }
 
 /// The manifest (as text) of every finished build of `arpa` with the option sets tried, for comparison.
-fn finished_manifests(arpa: &Path, sets: &[(u32, u32)]) -> Vec<Vec<u8>> {
+fn finished_manifests(arpa: &Path, sets: &[Set]) -> Vec<Vec<u8>> {
     sets.iter()
-        .map(|&(shards, quantize)| {
+        .map(|set| {
             let dir = tempfile::tempdir().unwrap();
-            build_from_arpa(arpa, dir.path(), &options(shards, quantize)).unwrap();
+            build_from_arpa(arpa, dir.path(), &options(set)).unwrap();
             std::fs::read(dir.path().join("manifest.json")).unwrap()
         })
         .collect()
@@ -118,16 +133,26 @@ fn finished_manifests(arpa: &Path, sets: &[(u32, u32)]) -> Vec<Vec<u8>> {
 
 #[test]
 fn a_build_killed_midway_never_leaves_a_model_that_opens() {
+    killed_builds((2, 0, Layout::Trie), (3, 8, Layout::Trie));
+}
+
+#[test]
+fn a_hashed_build_killed_midway_never_leaves_a_model_that_opens() {
+    killed_builds((2, 0, Layout::Trie), (3, 8, Layout::Hashed));
+}
+
+/// Kills builds of `new` at ten points of their run, into an empty directory and over a finished build of
+/// `previous`: what is left either does not open or is a complete model.
+fn killed_builds(previous: Set, new: Set) {
     let work = tempfile::tempdir().unwrap();
     let arpa: PathBuf = work.path().join("random.arpa");
     std::fs::write(&arpa, random_arpa(7, 600, 3_000)).unwrap();
-    let (previous, new) = ((2, 0), (3, 8));
     let manifests = finished_manifests(&arpa, &[previous, new]);
 
     // How long one whole build takes in this process's build profile.
     let dir = work.path().join("timing");
     let start = Instant::now();
-    let status = spawn_build(&arpa, &dir, new.0, new.1).wait().unwrap();
+    let status = spawn_build(&arpa, &dir, &new).wait().unwrap();
     assert!(status.success(), "the child build failed: {status}");
     let full = start.elapsed();
     Store::open(&dir).unwrap().verify().unwrap();
@@ -140,9 +165,9 @@ fn a_build_killed_midway_never_leaves_a_model_that_opens() {
         for over_previous in [false, true] {
             let dir = work.path().join(format!("killed-{step}-{over_previous}"));
             if over_previous {
-                build_from_arpa(&arpa, &dir, &options(previous.0, previous.1)).unwrap();
+                build_from_arpa(&arpa, &dir, &options(&previous)).unwrap();
             }
-            let mut child = spawn_build(&arpa, &dir, new.0, new.1);
+            let mut child = spawn_build(&arpa, &dir, &new);
             std::thread::sleep(full.mul_f64(f64::from(step) / f64::from(steps)));
             let finished = matches!(child.try_wait(), Ok(Some(_)));
             let _ = child.kill();
@@ -165,7 +190,7 @@ fn a_build_killed_midway_never_leaves_a_model_that_opens() {
             }
             // Building again over whatever the kill left succeeds.
             if step % 4 == 3 {
-                build_from_arpa(&arpa, &dir, &options(new.0, new.1)).unwrap();
+                build_from_arpa(&arpa, &dir, &options(&new)).unwrap();
                 Store::open(&dir).unwrap().verify().unwrap();
             }
         }

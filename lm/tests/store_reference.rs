@@ -1,11 +1,11 @@
 //! The store against KenLM's reference outputs (shared/reference/kenlm): KenLM's ARPA files (and the PTB
-//! order-5 model, not stored, estimated first) built into stores with 1, 2, 7 and 64 shards, unquantized and at
-//! 8 bits, the evaluation texts scored through the store.
+//! order-5 model, not stored, estimated first) built into stores of both layouts (trie and hashed) with 1, 2, 7
+//! and 64 shards, unquantized and at 8 bits, the evaluation texts scored through the store.
 //!
 //! - Unquantized: every sentence total within 1e-4 of KenLM's `query -v sentence` output, perplexities equal
 //!   to KenLM's to 4 significant digits (in fact to the 6 decimals the README gives), OOV and token counts
 //!   equal; and every word's score, n-gram length and state bit-identical to [`ArpaModel`]'s.
-//! - Every shard count gives bit-identical totals.
+//! - Every shard count and both layouts give bit-identical totals.
 //! - 8 bits: perplexity within 0.5% of the unquantized store's, the same for 1 and 7 shards.
 //!
 //! Needs `FIVEGRAM_MIRROR` (the corpora root) and the reference directory (`FIVEGRAM_REFERENCE`, by default
@@ -20,13 +20,14 @@ use std::path::Path;
 use common::{M30K_O3, M30K_O5, M30K_O5_PRUNED, PTB_O3, PTB_O5, Row};
 use fivegram_lm::model::{ArpaModel, LanguageModel, Scored};
 use fivegram_lm::store::build::{BuildOptions, build_from_arpa};
-use fivegram_lm::store::{MappedFile, Store};
+use fivegram_lm::store::{Layout, MappedFile, Store};
 
-fn build(arpa: &Path, shards: u32, quantize: u32) -> (tempfile::TempDir, Store<MappedFile>) {
+fn build(arpa: &Path, shards: u32, quantize: u32, layout: Layout) -> (tempfile::TempDir, Store<MappedFile>) {
     let dir = tempfile::tempdir().unwrap();
     let options = BuildOptions {
         shards,
         quantize,
+        layout,
         ..BuildOptions::default()
     };
     build_from_arpa(arpa, dir.path(), &options).unwrap();
@@ -82,38 +83,50 @@ fn check(row: &Row) {
         .collect();
     let mut first_totals: Option<Vec<Vec<u32>>> = None;
     let mut unquantized_perplexity = Vec::new();
-    for shards in [1, 2, 7, 64] {
-        let (_dir, store) = build(&arpa, shards, 0);
+    let runs = |shards: &'static [u32]| {
+        [Layout::Trie, Layout::Hashed]
+            .into_iter()
+            .flat_map(move |l| shards.iter().map(move |&s| (l, s)))
+    };
+    for (layout, shards) in runs(&[1, 2, 7, 64]) {
+        let (_dir, store) = build(&arpa, shards, 0, layout);
         let mut totals = Vec::new();
         for (case, sentences) in row.cases.iter().zip(&texts) {
-            let what = format!("{} on {}, {shards} shards", row.model, case.text);
+            let what = format!("{} on {}, {shards} shards, {}", row.model, case.text, layout.name());
             if shards == 1 {
                 compare_steps(&arpa_model, &store, sentences);
             }
             let (scores, summary) = common::score(&store, sentences);
             common::check_case(&what, &reference, case, &scores, &summary, true);
             totals.push(scores.iter().map(|s| s.total.to_bits()).collect::<Vec<_>>());
-            if shards == 1 {
+            if shards == 1 && layout == Layout::Trie {
                 unquantized_perplexity.push(summary.perplexity_including_oovs());
             }
         }
         match &first_totals {
             None => first_totals = Some(totals),
-            Some(first) => assert!(first == &totals, "{}: {shards} shards differ from 1 shard", row.model),
+            Some(first) => assert!(
+                first == &totals,
+                "{}: {shards} shards, {} layout, differ from 1 shard, trie",
+                row.model,
+                layout.name()
+            ),
         }
     }
     // 8 bits: within 0.5% of the unquantized perplexity, and the same for every shard count.
     let mut quantized_totals: Option<Vec<Vec<u32>>> = None;
-    for shards in [1, 7] {
-        let (_dir, store) = build(&arpa, shards, 8);
+    for (layout, shards) in runs(&[1, 7]) {
+        let (_dir, store) = build(&arpa, shards, 8, layout);
         let mut totals = Vec::new();
         for ((case, sentences), &exact) in row.cases.iter().zip(&texts).zip(&unquantized_perplexity) {
             let (scores, summary) = common::score(&store, sentences);
             let got = summary.perplexity_including_oovs();
             let change = (got / exact - 1.0) * 100.0;
             eprintln!(
-                "{} on {}, 8 bits, {shards} shards: perplexity {got} ({change:+.3}%)",
-                row.model, case.text
+                "{} on {}, 8 bits, {shards} shards, {}: perplexity {got} ({change:+.3}%)",
+                row.model,
+                case.text,
+                layout.name()
             );
             assert!(
                 change.abs() < 0.5,
@@ -127,8 +140,9 @@ fn check(row: &Row) {
             None => quantized_totals = Some(totals),
             Some(first) => assert!(
                 first == &totals,
-                "{}: 8 bits, {shards} shards differ from 1 shard",
-                row.model
+                "{}: 8 bits, {shards} shards, {} layout, differ from 1 shard, trie",
+                row.model,
+                layout.name()
             ),
         }
     }

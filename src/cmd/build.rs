@@ -2,7 +2,7 @@
 //! directory.
 //!
 //! ```text
-//! fivegram build --arpa model.arpa.gz --shards 4 [--quantize 8] -o model/
+//! fivegram build --arpa model.arpa.gz --shards 4 [--quantize 8] [--layout trie|hashed] -o model/
 //! fivegram build train.txt.gz --order 5 [estimate's options] --shards 4 -o model/
 //! ```
 //! With TEXT files, the model is first estimated exactly as `fivegram estimate TEXT… --arpa` would (same
@@ -16,8 +16,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use fivegram_lm::arpa::read::ArpaReader;
-use fivegram_lm::store::Store;
 use fivegram_lm::store::build::{self, BuildOptions};
+use fivegram_lm::store::{Layout, Store};
 
 use super::estimate::{self, SmoothingArg, TokenizerArg};
 use crate::usage;
@@ -47,6 +47,10 @@ pub struct Args {
     /// default unknown). With TEXT: the estimator, mkn (default) or stupid.
     #[arg(long)]
     pub smoothing: Option<String>,
+    /// How each shard lays out its n-grams: `trie` (compact, the default) or `hashed` (one probing hash table
+    /// per order: larger, faster lookups).
+    #[arg(long, value_enum, default_value_t = LayoutArg::Trie)]
+    pub layout: LayoutArg,
     /// Build the shards on one thread.
     #[arg(long)]
     pub serial: bool,
@@ -108,6 +112,15 @@ pub struct Args {
     /// Print what each phase took.
     #[arg(long, short = 'v')]
     pub verbose: bool,
+}
+
+/// `--layout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LayoutArg {
+    /// Elias-Fano coded right-to-left trie: the smallest files.
+    Trie,
+    /// Linear-probing hash tables, 16 bytes per n-gram entry: the fastest lookups.
+    Hashed,
 }
 
 /// A temporary file removed when dropped (the estimated ARPA model).
@@ -187,6 +200,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         quantize: args.quantize,
         smoothing,
         parallel: !args.serial,
+        layout: match args.layout {
+            LayoutArg::Trie => Layout::Trie,
+            LayoutArg::Hashed => Layout::Hashed,
+        },
     };
     let reader = ArpaReader::open(&arpa)?;
     let announce = |path: &Path| {
@@ -199,11 +216,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let store = Store::open(&args.output)?;
     let info = store.info();
     println!(
-        "{}: order {}, {} n-grams, {} shards, {}: {} ({:.2} bytes per n-gram), built in {:.1} s",
+        "{}: order {}, {} n-grams, {} shards ({}), {}: {} ({:.2} bytes per n-gram), built in {:.1} s",
         args.output.display(),
         info.order,
         info.ngrams(),
         info.shards,
+        info.layout.name(),
         if info.quant_bits == 0 {
             "f32".to_string()
         } else {

@@ -46,6 +46,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "vocab_size": info.vocab_size,
             "quantize_bits": info.quant_bits,
             "shards": info.shards,
+            "layout": info.layout.name(),
             "ngrams": info.ngrams(),
             "orders": orders,
             "vocab_bytes": info.vocab_bytes,
@@ -66,6 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     writeln!(out, "vocabulary\t{} words", info.vocab_size)?;
     writeln!(out, "values\t{values}")?;
     writeln!(out, "shards\t{}", info.shards)?;
+    writeln!(out, "layout\t{}", info.layout.name())?;
     writeln!(out, "order\tn-grams\tcontexts\tbytes\tbytes/n-gram")?;
     for i in 0..info.order {
         writeln!(

@@ -630,6 +630,7 @@ fn store_lm(dir: &Path, name: &str, bits: Option<u32>) -> Result<String> {
         quantize: bits,
         smoothing: "mkn".into(),
         parallel: false,
+        ..Default::default()
     };
     fivegram_lm::store::build::build_from_arpa(&arpa, &dir.join(name), &options)?;
     std::fs::remove_file(&arpa).map_err(|e| Error::io(&arpa, e))?;

@@ -29,7 +29,8 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::format::{ContainerWriter, FORMAT_VERSION, HeaderFields, Kind};
-use super::manifest::{FORMAT, FileEntry, MANIFEST, Manifest, Quantization, VOCAB, shard_file_name};
+use super::hashed::{self, HashedSections, NONE, OrderCounts, TableBuilder};
+use super::manifest::{FORMAT, FileEntry, Layout, MANIFEST, Manifest, Quantization, VOCAB, shard_file_name};
 use super::quant::Codebook;
 use super::shard::{
     Codebooks, LevelCounts, RangedKeys, ShardSections, Values, codebook_bytes, encode_ef, encode_ints,
@@ -51,6 +52,8 @@ pub struct BuildOptions {
     pub smoothing: String,
     /// Build shards in parallel with rayon (the files are the same either way).
     pub parallel: bool,
+    /// The layout of the shard files: the compact trie (the default) or the faster hashed tables.
+    pub layout: Layout,
 }
 
 impl Default for BuildOptions {
@@ -60,6 +63,7 @@ impl Default for BuildOptions {
             quantize: 8,
             smoothing: "unknown".into(),
             parallel: true,
+            layout: Layout::Trie,
         }
     }
 }
@@ -225,6 +229,8 @@ impl Table {
 /// A whole model in memory, completed for the store's layout.
 #[derive(Debug)]
 struct Model {
+    /// The ARPA file read, for messages.
+    source: PathBuf,
     order: usize,
     pack: Packing,
     /// Words by id.
@@ -398,6 +404,7 @@ impl Model {
         let bos = ids["<s>"];
         let eos = ids["</s>"];
         let mut model = Model {
+            source: reader.path().to_path_buf(),
             order,
             pack,
             words: by_id,
@@ -839,6 +846,168 @@ impl Model {
         out
     }
 
+    /// Per order `n` (index `n`; 0 and 1 empty) and shard: the indices of the n-grams a hashed shard stores,
+    /// in key order. Empty when there is one shard (then every stored n-gram is in it).
+    fn hashed_members(&self, shards: u32) -> Vec<Vec<Vec<u32>>> {
+        let mut members: Vec<Vec<Vec<u32>>> = vec![Vec::new(); self.order + 1];
+        if shards == 1 {
+            return members;
+        }
+        let pack = self.pack;
+        for (n, t) in self.tables.iter().enumerate().skip(2) {
+            let mut per: Vec<Vec<u32>> = vec![Vec::new(); shards as usize];
+            for i in 0..t.keys.len() {
+                let f = t.flags[i];
+                let mut pushed = u32::MAX;
+                if f & flag::EXT != 0 {
+                    let s = shard_of(pack.word(t.keys[i], n, n - 2), shards);
+                    per[s as usize].push(i as u32);
+                    pushed = s;
+                }
+                if f & flag::CTX != 0 {
+                    let s = shard_of(pack.last(t.keys[i]), shards);
+                    if s != pushed {
+                        per[s as usize].push(i as u32);
+                    }
+                }
+            }
+            members[n] = per;
+        }
+        members
+    }
+
+    /// Lays out one hashed shard (see [`hashed`]): the unigram array and one table per order. Fails when two
+    /// n-grams of one order stored in the shard have the same key.
+    fn hashed_sections(
+        &self,
+        shard: u32,
+        shards: u32,
+        members: &[Vec<Vec<u32>>],
+        books: &Codebooks,
+        halves: &[Option<(Codebook, Codebook)>],
+    ) -> Result<HashedSections> {
+        self.hashed_sections_with(shard, shards, members, books, halves, &hashed::ngram_hash)
+    }
+
+    /// [`hashed_sections`](Self::hashed_sections) with `hash` for the keys (the format's [`hashed::ngram_hash`];
+    /// tests pass a weaker one to make collisions).
+    fn hashed_sections_with(
+        &self,
+        shard: u32,
+        shards: u32,
+        members: &[Vec<Vec<u32>>],
+        books: &Codebooks,
+        halves: &[Option<(Codebook, Codebook)>],
+        hash: &dyn Fn(&[WordId]) -> u64,
+    ) -> Result<HashedSections> {
+        let pack = self.pack;
+        let order = self.order;
+        let vocab = self.vocab_size();
+        let field = |v: u64| -> u32 { v as u32 };
+        let mut out = HashedSections::default();
+        // Unigrams: every word's probability, and the backoffs of this shard's level-1 contexts.
+        let mut contexts = 0u64;
+        let unigrams: Vec<u64> = (0..self.uni_prob.len())
+            .map(|w| {
+                let prob = field(books.unigram.encode(self.uni_prob[w]));
+                let backoff =
+                    if order > 1 && self.uni_flags[w] & flag::CTX != 0 && shard_of(w as WordId, shards) == shard {
+                        contexts += 1;
+                        field(books.backoff[0].encode(self.uni_backoff[w]))
+                    } else {
+                        NONE
+                    };
+                u64::from(prob) | u64::from(backoff) << 32
+            })
+            .collect();
+        out.sections.push((hashed::tag::UNIGRAMS, unigrams));
+        out.sections.push((
+            hashed::tag::UNI_KEEP,
+            encode_ints(
+                (0..self.uni_prob.len()).map(|w| u64::from(keeps(self.uni_flags[w], self.uni_backoff[w]))),
+                1,
+            ),
+        ));
+        out.orders.push(OrderCounts {
+            entries: vocab,
+            contexts,
+            slots: vocab,
+        });
+        let mut words = [0 as WordId; MAX_ORDER];
+        for n in 2..=order {
+            let t = &self.tables[n];
+            let all;
+            let indices: &[u32] = if shards == 1 {
+                all = (0..t.keys.len() as u32)
+                    .filter(|&i| t.flags[i as usize] & (flag::EXT | flag::CTX) != 0)
+                    .collect::<Vec<u32>>();
+                &all
+            } else {
+                &members[n][shard as usize]
+            };
+            let mut table = TableBuilder::new(indices.len() as u64);
+            let mut contexts = 0u64;
+            for &i in indices {
+                let i = i as usize;
+                let (key, f, p, b) = (t.keys[i], t.flags[i], t.prob[i], t.backoff[i]);
+                for (k, w) in words[..n].iter_mut().enumerate() {
+                    *w = pack.word(key, n, k);
+                }
+                let (ext, ctx) = hashed::roles(&words[..n], shard, shards);
+                let ext = ext && f & flag::EXT != 0;
+                let ctx = ctx && f & flag::CTX != 0 && n < order;
+                let prob = if ext {
+                    field(match &halves[n - 2] {
+                        Some((leave, stay)) if keeps(f, b) => leave.values().len() as u64 + u64::from(stay.encode(p)),
+                        Some((leave, _)) => u64::from(leave.encode(p)),
+                        None => books.prob[n - 2].encode(p),
+                    })
+                } else {
+                    NONE
+                };
+                let backoff = if ctx {
+                    contexts += 1;
+                    field(books.backoff[n - 1].encode(b))
+                } else {
+                    NONE
+                };
+                let keep = ext && n < order && keeps(f, b);
+                let key = hash(&words[..n]);
+                if table.insert(key, keep, prob, backoff).is_err() {
+                    let name = |ids: &[WordId]| -> String {
+                        ids.iter()
+                            .map(|&w| self.words[w as usize].as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    };
+                    let this = name(&words[..n]);
+                    let other = indices
+                        .iter()
+                        .map(|&o| {
+                            let ids: Vec<WordId> = (0..n).map(|k| pack.word(t.keys[o as usize], n, k)).collect();
+                            ids
+                        })
+                        .find(|ids| ids[..] != words[..n] && hash(ids) == key)
+                        .map_or_else(|| "another".to_string(), |ids| format!("{:?}", name(&ids)));
+                    return Err(Error::Collision {
+                        path: self.source.clone(),
+                        what: format!(
+                            "the {n}-grams {this:?} and {other} have the same 63-bit hash, which the hashed \
+                             layout takes for identity"
+                        ),
+                    });
+                }
+            }
+            out.orders.push(OrderCounts {
+                entries: indices.len() as u64,
+                contexts,
+                slots: TableBuilder::slots_for(indices.len() as u64),
+            });
+            out.sections.push((hashed::tag::table(n), table.finish()));
+        }
+        Ok(out)
+    }
+
     /// Writes the model directory.
     fn write(
         &self,
@@ -892,17 +1061,36 @@ impl Model {
         check(&out.join(VOCAB))?;
         drop(fst);
         // The shards.
-        let parts = self.partition(shards);
+        let parts = match options.layout {
+            Layout::Trie => self.partition(shards),
+            Layout::Hashed => Vec::new(),
+        };
         let books_bytes = codebook_bytes(&books);
+        let members = match options.layout {
+            Layout::Hashed => self.hashed_members(shards),
+            Layout::Trie => Vec::new(),
+        };
         let one = |s: u32| -> Result<FileEntry> {
-            let sections = self.shard_sections(s, &parts, &books, &halves);
-            let directory = sections.directory(self.order, self.vocab_size(), s, shards, &books);
             let name = shard_file_name(s);
-            let entry = write_file(out, &name, Kind::Shard, &fields(s), |w| {
+            let (kind, directory, sections, align) = match options.layout {
+                Layout::Trie => {
+                    let sections = self.shard_sections(s, &parts, &books, &halves);
+                    let directory = sections.directory(self.order, self.vocab_size(), s, shards, &books);
+                    (Kind::Shard, directory, sections.sections, 8)
+                }
+                Layout::Hashed => {
+                    let sections = self.hashed_sections(s, shards, &members, &books, &halves)?;
+                    let directory = sections.directory(self.order, self.vocab_size(), s, shards, &books);
+                    // Tables start on a cache line, so that no 16-byte entry straddles two.
+                    (Kind::HashedShard, directory, sections.sections, 64)
+                }
+            };
+            let entry = write_file(out, &name, kind, &fields(s), |w| {
                 let directory: Vec<u8> = directory.iter().flat_map(|w| w.to_le_bytes()).collect();
                 w.open_section(tag::DIRECTORY, &directory)?;
                 w.open_section(tag::CODEBOOKS, &books_bytes)?;
-                for (t, words) in &sections.sections {
+                for (t, words) in &sections {
+                    w.align_to(align)?;
                     w.words_section(*t, words)?;
                 }
                 Ok(())
@@ -929,6 +1117,7 @@ impl Model {
                 backoff_bits: options.quantize,
             },
             shards,
+            layout: options.layout,
             files,
         };
         let bytes = manifest.to_bytes();
@@ -1058,5 +1247,33 @@ fn remove_stale_shards(dir: &Path, shards: u32) {
         {
             let _ = fs::remove_file(entry.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_hashes_fail_the_build_naming_both_ngrams() {
+        let arpa = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/toy3.arpa");
+        let model = Model::read(ArpaReader::open(&arpa).unwrap()).unwrap();
+        let (books, halves) = model.codebooks(8);
+        let members = model.hashed_members(1);
+        // One key for all n-grams of a length: the second bigram stored collides with the first.
+        let weak = |words: &[WordId]| (words.len() as u64) << 8;
+        match model.hashed_sections_with(0, 1, &members, &books, &halves, &weak) {
+            Err(Error::Collision { path, what }) => {
+                assert_eq!(path, arpa);
+                assert!(what.starts_with("the 2-grams "), "{what}");
+                assert_eq!(what.matches('"').count(), 4, "both n-grams quoted: {what}");
+                let message = Error::Collision { path, what }.to_string();
+                assert!(message.contains("--layout trie"), "{message}");
+            }
+            other => panic!("expected a collision, got {other:?}"),
+        }
+        // The format's hash stores the same model.
+        let sections = model.hashed_sections(0, 1, &members, &books, &halves).unwrap();
+        assert_eq!(sections.orders.len(), model.order);
     }
 }

@@ -53,8 +53,10 @@ pub const READ_AT_OPEN: u32 = 1;
 pub enum Kind {
     /// `vocab.fst`: the vocabulary and the model's global metadata.
     Vocab = 1,
-    /// `shard-NNNNN.fgs`: one shard of n-grams.
+    /// `shard-NNNNN.fgs`: one shard of n-grams in the trie layout.
     Shard = 2,
+    /// `shard-NNNNN.fgs`: one shard of n-grams in the hashed layout.
+    HashedShard = 3,
 }
 
 impl Kind {
@@ -62,6 +64,7 @@ impl Kind {
         match value {
             1 => Some(Kind::Vocab),
             2 => Some(Kind::Shard),
+            3 => Some(Kind::HashedShard),
             _ => None,
         }
     }
@@ -71,6 +74,7 @@ impl Kind {
         match self {
             Kind::Vocab => "vocabulary",
             Kind::Shard => "shard",
+            Kind::HashedShard => "hashed shard",
         }
     }
 }
@@ -183,6 +187,21 @@ impl<W: Write> ContainerWriter<W> {
     fn pad(&mut self) -> io::Result<()> {
         let rest = (8 - self.written % 8) % 8;
         self.put(&[0u8; 8][..rest as usize])
+    }
+
+    /// Pads with zeros so that the next section starts at a multiple of `align` bytes (a multiple of 8) from
+    /// the start of the file: e.g. 64, so that the entries of a memory-mapped table share cache lines as their
+    /// offsets say.
+    pub fn align_to(&mut self, align: u64) -> io::Result<()> {
+        debug_assert!(align.is_multiple_of(8) && align > 0);
+        let zeros = [0u8; 64];
+        let mut rest = (align - self.written % align) % align;
+        while rest > 0 {
+            let now = rest.min(64);
+            self.put(&zeros[..now as usize])?;
+            rest -= now;
+        }
+        Ok(())
     }
 
     /// Appends a section of raw bytes.

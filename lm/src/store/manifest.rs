@@ -43,6 +43,31 @@ pub struct Quantization {
     pub backoff_bits: u32,
 }
 
+/// How the n-grams inside each shard file are laid out; chosen at build time (`fivegram build --layout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// A right-to-left trie of Elias-Fano coded keys: the compact layout (the default).
+    #[default]
+    Trie,
+    /// One open-addressing table per order, 16 bytes an entry: the fast layout (KenLM's "probing").
+    Hashed,
+}
+
+impl Layout {
+    /// The name used on the command line and in the manifest.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Trie => "trie",
+            Layout::Hashed => "hashed",
+        }
+    }
+
+    fn is_trie(&self) -> bool {
+        *self == Layout::Trie
+    }
+}
+
 /// The contents of `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,6 +88,10 @@ pub struct Manifest {
     pub quantization: Quantization,
     /// The number of shards.
     pub shards: u32,
+    /// The layout of the shard files. Not written for the trie layout (manifests from before the hashed
+    /// layout existed have no such field and read as trie).
+    #[serde(default, skip_serializing_if = "Layout::is_trie")]
+    pub layout: Layout,
     /// Every file of the model: the vocabulary, then the shards in order.
     pub files: Vec<FileEntry>,
 }

@@ -2,7 +2,7 @@
 //!
 //! # The types
 //! - [`build::build_from_arpa`] writes a model directory from an ARPA file; [`build::BuildOptions`] chooses the
-//!   shard count and the quantization.
+//!   shard count, the quantization and the shard [`Layout`] (the compact trie, or hash tables for speed).
 //! - [`Store`] opens one ([`Store::open`] maps the files; [`Store::from_parts`] takes any bytes, e.g. `Vec<u8>`
 //!   in tests) and implements [`LanguageModel`]. It is `Send + Sync` and reads without locks.
 //! - [`Store::verify`] checks every checksum; [`Store::info`] reports sizes.
@@ -14,6 +14,8 @@
 //! use std::path::Path;
 //!
 //! let options = BuildOptions { shards: 4, quantize: 8, ..BuildOptions::default() };
+//! // or, for faster lookups in about six times the space:
+//! // BuildOptions { layout: fivegram_lm::store::Layout::Hashed, ..options }
 //! build_from_arpa(Path::new("model.arpa.gz"), Path::new("model"), &options)?;
 //! let store = Store::open(Path::new("model"))?;
 //! let words: Vec<_> = "a small test".split(' ').map(|w| store.word_id(w)).collect();
@@ -23,7 +25,7 @@
 //!
 //! # A model directory
 //! `manifest.json` (format, version, order, smoothing, vocabulary size, counts per order, quantization, shard
-//! count, and each file's length, CRC-32 and SHA-256), `vocab.fst` (the words as an `fst::Map` to ids, and the
+//! count, the shard layout when it is not the trie, and each file's length, CRC-32 and SHA-256), `vocab.fst` (the words as an `fst::Map` to ids, and the
 //! special ids and counts) and `shard-00000.fgs` … one file per shard. Every binary file has a magic, a format
 //! version, a kind tag, a sanity block and a checksummed footer ([`format`]). Opening checks each file's header,
 //! footer, sizes and the CRC recorded in the manifest against the footer's, reading no n-gram data (the
@@ -53,13 +55,29 @@
 //! word such as "the" land in one shard, so shard sizes are less even than with two-word hashing.
 //!
 //! # Layout inside a shard
-//! A right-to-left trie of contexts with, under each context, its extensions; word keys Elias-Fano coded, the
-//! word of an extension `c1 … cj w` stored as its position among the extensions of `c2 … cj` (a few bits), and
-//! probabilities and backoffs as codes into per-order codebooks (or raw `f32` for `--quantize 0`). No backoff is
-//! stored for the highest order (it has no contexts). See [`shard`](self) sources for the sections.
+//! Two layouts, chosen at build time ([`build::BuildOptions::layout`], `fivegram build --layout`) and recorded
+//! in the manifest (and in each shard file's kind tag); [`Store::open`] reads either, and both give
+//! bit-identical scores for the same model, quantization and shard count (they hold the same n-grams with the
+//! same codebooks):
+//! - **trie** (the default, the small one: 3.94 bytes per n-gram on the Gutenberg 5-gram model at 8 bits): a
+//!   right-to-left trie of contexts with, under each context, its extensions; word keys Elias-Fano coded, the
+//!   word of an extension `c1 … cj w` stored as its position among the extensions of `c2 … cj` (a few bits),
+//!   and probabilities and backoffs as codes into per-order codebooks (or raw `f32` for `--quantize 0`). No
+//!   backoff is stored for the highest order (it has no contexts). See the `shard` module's sources.
+//! - **hashed** (the fast one, like KenLM's "probing": 24 bytes per n-gram): per order a linear-probing table of
+//!   16-byte entries keyed by a 64-bit hash of the n-gram (63 bits of it taken for identity; the build fails
+//!   on a collision), holding the probability and backoff codes and the state bit; unigrams in an array by
+//!   word id. Every key a query needs follows from the query alone, so a batch's probes are issued together and
+//!   their cache misses overlap. See the `hashed` module's sources (the format, and the probability of a
+//!   wrong answer by hash collision, about 2⁻⁶² per lookup).
 //!
 //! # Batches
-//! [`LanguageModel::score_batch`] sorts its queries by shard, then by context read from its newest word, and
+//! In the hashed layout, [`LanguageModel::score_batch`] groups its queries by shard (keeping their order) and
+//! answers them in groups of 128, in rounds: all unigrams, then the n-grams of each length for the queries still
+//! matching, then the contexts whose backoffs are added, each round prefetching the slots of all its queries
+//! before reading any.
+//!
+//! In the trie layout it sorts its queries by shard, then by context read from its newest word, and
 //! answers them in groups of 32 distinct queries, level by level: a query whose context ends in the same words
 //! as the one before it takes that query's walk through the context trie for those levels, equal queries are
 //! answered once, and each pass first touches the cache lines the next pass will read for the whole group, so
@@ -67,8 +85,8 @@
 //! BENCHMARKS.md ("5-gram store") has what each of these bought.
 //!
 //! # Memory
-//! Opening maps the files and reads headers, footers, directories and codebooks (a few KB per shard). Pages of
-//! n-gram data are read when lookups touch them; the maps are advised for random access.
+//! Opening maps the files and reads headers, footers, directories and codebooks (a few KB per shard), in either
+//! layout. Pages of n-gram data are read when lookups touch them; the maps are advised for random access.
 //!
 //! # Quirks
 //! - Word ids are assigned by decreasing unigram probability (not in ARPA file order, unlike
@@ -85,6 +103,7 @@ pub mod manifest;
 mod bits;
 mod cache;
 mod ef;
+mod hashed;
 mod quant;
 mod shard;
 mod vocab;
@@ -95,7 +114,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 pub use crate::mmap::MappedFile;
-pub use manifest::Manifest;
+pub use manifest::{Layout, Manifest};
 pub use shard::shard_of;
 pub use vocab::SubBytes;
 
@@ -103,9 +122,13 @@ use crate::model::{LanguageModel, MAX_ORDER, Scored, State, WordId};
 use crate::{Error, Result};
 use cache::Cache;
 use ef::GROUP;
+
+/// The most distinct queries answered as one group, by either layout.
+const MAX_GROUP: usize = if GROUP > hashed::GROUP { GROUP } else { hashed::GROUP };
 use format::{Container, Kind};
+use hashed::HashedLayout;
 use manifest::{MANIFEST, VOCAB};
-use shard::{Lookup, ShardLayout, Walk, tag};
+use shard::{Codebooks, Lookup, ShardLayout, Walk, tag};
 use vocab::VocabFile;
 
 /// Queries per rayon task in [`Store::score_batch`](LanguageModel::score_batch); smaller batches are answered
@@ -116,9 +139,50 @@ const CHUNK: usize = 256;
 #[derive(Debug)]
 struct ShardFile<D: AsRef<[u8]>> {
     data: D,
-    layout: ShardLayout,
+    index: ShardIndex,
     container: Container,
     path: PathBuf,
+}
+
+impl<D: AsRef<[u8]>> ShardFile<D> {
+    /// Answers a group of at most [`MAX_GROUP`] queries of this shard (see the layouts' `score_group`; the
+    /// trie takes them [`GROUP`] at a time).
+    #[inline]
+    fn score_group(&self, queries: &[Query<'_>], walk: &mut Walk, out: &mut [Lookup]) {
+        let bytes = self.data.as_ref();
+        match &self.index {
+            ShardIndex::Trie(l) => {
+                for (queries, out) in queries.chunks(GROUP).zip(out.chunks_mut(GROUP)) {
+                    l.score_group(bytes, queries, walk, out);
+                }
+            }
+            ShardIndex::Hashed(l) => l.score_group(bytes, queries, out),
+        }
+    }
+
+    /// How many distinct queries to hand [`score_group`](Self::score_group) at once.
+    fn group_size(&self) -> usize {
+        match &self.index {
+            ShardIndex::Trie(_) => GROUP,
+            ShardIndex::Hashed(_) => hashed::GROUP,
+        }
+    }
+}
+
+/// A shard's validated layout, of whichever kind the model was built with.
+#[derive(Debug)]
+enum ShardIndex {
+    Trie(ShardLayout),
+    Hashed(HashedLayout),
+}
+
+impl ShardIndex {
+    fn books(&self) -> &Codebooks {
+        match self {
+            ShardIndex::Trie(l) => &l.books,
+            ShardIndex::Hashed(l) => &l.books,
+        }
+    }
 }
 
 /// An opened model directory: the vocabulary and the shards, over bytes of type `D` (a [`MappedFile`] from
@@ -229,7 +293,11 @@ impl<D: AsRef<[u8]>> Store<D> {
             let entry = &manifest.files[i + 1];
             let path = dir.join(&entry.name);
             let bytes = data.as_ref();
-            let container = Container::parse(&path, bytes, Kind::Shard)?;
+            let kind = match manifest.layout {
+                Layout::Trie => Kind::Shard,
+                Layout::Hashed => Kind::HashedShard,
+            };
+            let container = Container::parse(&path, bytes, kind)?;
             check_file(&path, bytes, entry, &container)?;
             let cf = container.fields;
             if cf.order != f.order
@@ -244,15 +312,18 @@ impl<D: AsRef<[u8]>> Store<D> {
                     format!("its header disagrees with {VOCAB} or its place in the manifest"),
                 ));
             }
-            let layout = ShardLayout::parse(&path, bytes, &container)?;
+            let index = match manifest.layout {
+                Layout::Trie => ShardIndex::Trie(ShardLayout::parse(&path, bytes, &container)?),
+                Layout::Hashed => ShardIndex::Hashed(HashedLayout::parse(&path, bytes, &container)?),
+            };
             files.push(ShardFile {
                 data,
-                layout,
+                index,
                 container,
                 path,
             });
         }
-        if files.windows(2).any(|w| w[0].layout.books != w[1].layout.books) {
+        if files.windows(2).any(|w| w[0].index.books() != w[1].index.books()) {
             return Err(mismatch(&manifest_path, "the shards' codebooks differ".into()));
         }
         Ok(Store {
@@ -372,18 +443,22 @@ impl<D: AsRef<[u8]>> Store<D> {
             let file_bytes = s.data.as_ref().len() as u64;
             total += file_bytes;
             let mut attributed = 0;
-            for &(t, len) in &s.layout.section_bytes {
-                let n = match t {
-                    tag::UNI_PROB | tag::UNI_KEEP | tag::CTX1_SET => Some(1),
-                    t if t >= 100 => {
-                        let j = (t / 100) as usize;
-                        match t % 100 {
-                            tag::CTX_BACKOFF | tag::CTX_CHILD | tag::CTX_KEY => Some(j),
-                            tag::CTX_EXT | tag::EXT_KEY | tag::EXT_PROB | tag::EXT_KEEP => Some(j + 1),
-                            _ => None,
+            let sections: Vec<(u32, u64)> = s.container.sections.iter().map(|x| (x.tag, x.len)).collect();
+            for &(t, len) in &sections {
+                let n = match &s.index {
+                    ShardIndex::Hashed(_) => HashedLayout::section_order(t),
+                    ShardIndex::Trie(_) => match t {
+                        tag::UNI_PROB | tag::UNI_KEEP | tag::CTX1_SET => Some(1),
+                        t if t >= 100 => {
+                            let j = (t / 100) as usize;
+                            match t % 100 {
+                                tag::CTX_BACKOFF | tag::CTX_CHILD | tag::CTX_KEY => Some(j),
+                                tag::CTX_EXT | tag::EXT_KEY | tag::EXT_PROB | tag::EXT_KEEP => Some(j + 1),
+                                _ => None,
+                            }
                         }
-                    }
-                    _ => None,
+                        _ => None,
+                    },
                 };
                 if let Some(n) = n.filter(|&n| n >= 1 && n <= order) {
                     by_order[n - 1] += len;
@@ -391,11 +466,21 @@ impl<D: AsRef<[u8]>> Store<D> {
                 }
             }
             overhead += file_bytes - attributed;
-            for (j, c) in s.layout.level_counts().enumerate() {
-                contexts[j] += c.contexts;
+            match &s.index {
+                ShardIndex::Trie(l) => {
+                    for (j, c) in l.level_counts().enumerate() {
+                        contexts[j] += c.contexts;
+                    }
+                }
+                ShardIndex::Hashed(l) => {
+                    for (j, c) in l.orders.iter().take(order - 1).enumerate() {
+                        contexts[j] += c.contexts;
+                    }
+                }
             }
         }
         Info {
+            layout: self.manifest.layout,
             order,
             vocab_size: self.vocab_size as u64,
             counts: self.manifest.counts.clone(),
@@ -439,8 +524,32 @@ impl<D: AsRef<[u8]>> Store<D> {
     fn answer(&self, queries: &[(State, WordId)], order: &[(u32, u32)], answers: &mut Vec<Scored>) {
         if self.cache {
             cache::with_cache(self.id, |cache| self.answer_with(queries, order, Some(cache), answers));
+        } else if self.manifest.layout == Layout::Hashed {
+            self.answer_hashed(queries, order, answers);
         } else {
             self.answer_with(queries, order, None, answers);
+        }
+    }
+
+    /// [`answer`](Self::answer) for the hashed layout without the cache: consecutive queries of a shard in
+    /// groups of [`hashed::GROUP`], without looking for repeated neighbours (the batch is not sorted, so they
+    /// are rare, and a repeated query's lines are in the cache anyway).
+    fn answer_hashed(&self, queries: &[(State, WordId)], order: &[(u32, u32)], answers: &mut Vec<Scored>) {
+        answers.reserve(order.len());
+        let mut lookups = [Lookup::default(); hashed::GROUP];
+        let mut group: [Query<'_>; hashed::GROUP] = [(&[], 0); hashed::GROUP];
+        let mut walk = Walk::default();
+        for chunk in order.chunk_by(|a, b| a.0 == b.0) {
+            let file = &self.shards[chunk[0].0 as usize];
+            for part in chunk.chunks(hashed::GROUP) {
+                let n = part.len();
+                for (slot, &(_, i)) in group.iter_mut().zip(part) {
+                    let (state, word) = &queries[i as usize];
+                    *slot = (self.context(state), self.clamp_word(*word));
+                }
+                file.score_group(&group[..n], &mut walk, &mut lookups[..n]);
+                answers.extend(group[..n].iter().zip(&lookups[..n]).map(|(&q, l)| self.scored(q, l)));
+            }
         }
     }
 
@@ -455,8 +564,9 @@ impl<D: AsRef<[u8]>> Store<D> {
         /// `from` of an entry answered from the cache.
         const CACHED: usize = usize::MAX;
         answers.reserve(order.len());
-        let mut lookups = [Lookup::default(); GROUP];
-        let mut group: [(&[WordId], WordId); GROUP] = [(&[], 0); GROUP];
+        let mut lookups = [Lookup::default(); MAX_GROUP];
+        let mut group: [(&[WordId], WordId); MAX_GROUP] = [(&[], 0); MAX_GROUP];
+        let limit = self.shards.first().map_or(GROUP, |f| f.group_size());
         // For each entry of the current run: its query, and its slot in `group` (or CACHED, with the answer).
         let mut run: Vec<(Query<'_>, usize, Lookup)> = Vec::new();
         let mut walk = Walk::default();
@@ -474,7 +584,7 @@ impl<D: AsRef<[u8]>> Store<D> {
                     _ => match cache.as_ref().and_then(|c| c.get(query.0, query.1)) {
                         Some(lookup) => (query, CACHED, lookup),
                         None => {
-                            if slots == GROUP {
+                            if slots == limit {
                                 break;
                             }
                             group[slots] = query;
@@ -489,8 +599,7 @@ impl<D: AsRef<[u8]>> Store<D> {
             let file = &self.shards[shard as usize];
             let lookups = &mut lookups[..slots];
             if slots > 0 {
-                file.layout
-                    .score_group(file.data.as_ref(), &group[..slots], &mut walk, lookups);
+                file.score_group(&group[..slots], &mut walk, lookups);
                 if let Some(cache) = cache.as_mut() {
                     for (&(context, word), lookup) in group.iter().zip(lookups.iter()) {
                         cache.put(context, word, lookup);
@@ -516,8 +625,7 @@ impl<D: AsRef<[u8]>> Store<D> {
         let lookup = cached.unwrap_or_else(|| {
             let file = &self.shards[self.shard_for(state, word) as usize];
             let mut lookup = [Lookup::default()];
-            file.layout
-                .score_group(file.data.as_ref(), &[query], &mut Walk::default(), &mut lookup);
+            file.score_group(&[query], &mut Walk::default(), &mut lookup);
             if self.cache {
                 cache::with_cache(self.id, |c| c.put(query.0, query.1, &lookup[0]));
             }
@@ -550,10 +658,16 @@ impl<D: AsRef<[u8]>> Store<D> {
     /// (their context walks are shared, and the nodes they touch are hot in the cache). Sorts one `u128` per
     /// query where the model's vocabulary and order allow it (always for a 5-gram model of fewer than 2^24
     /// words), tuples of words otherwise.
+    ///
+    /// The hashed layout has no walks to share and its probes are independent of their neighbours', so its
+    /// batches are only grouped by shard, in query order (a stable counting sort; nothing to do for one shard).
     fn batch_order(&self, queries: &[(State, WordId)]) -> Vec<(u32, u32)>
     where
         D: Sync,
     {
+        if self.manifest.layout == Layout::Hashed {
+            return self.shard_order(queries);
+        }
         let parallel = self.parallel && queries.len() > CHUNK;
         let shards = self.manifest.shards;
         // Context words are stored plus one (0 = no word), so that a shorter context sorts first.
@@ -602,6 +716,33 @@ impl<D: AsRef<[u8]>> Store<D> {
     }
 }
 
+impl<D: AsRef<[u8]>> Store<D> {
+    /// The queries grouped by shard, each group in query order, as `(shard, index)`.
+    fn shard_order(&self, queries: &[(State, WordId)]) -> Vec<(u32, u32)> {
+        let shards = self.manifest.shards;
+        if shards == 1 {
+            return (0..queries.len() as u32).map(|i| (0, i)).collect();
+        }
+        let of: Vec<u32> = queries
+            .iter()
+            .map(|(state, word)| self.shard_for(state, self.clamp_word(*word)))
+            .collect();
+        let mut start = vec![0usize; shards as usize + 1];
+        for &s in &of {
+            start[s as usize + 1] += 1;
+        }
+        for s in 0..shards as usize {
+            start[s + 1] += start[s];
+        }
+        let mut order = vec![(0u32, 0u32); queries.len()];
+        for (i, &s) in of.iter().enumerate() {
+            order[start[s as usize]] = (s, i as u32);
+            start[s as usize] += 1;
+        }
+        order
+    }
+}
+
 /// `key` of every item (with its index), sorted; with rayon when `parallel`.
 fn sorted_keys<T: Sync, K: Ord + Send>(
     items: &[T],
@@ -627,6 +768,8 @@ type Query<'a> = (&'a [WordId], WordId);
 /// Sizes of a model, from [`Store::info`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Info {
+    /// The layout of the shard files.
+    pub layout: Layout,
     /// The n-gram order.
     pub order: usize,
     /// Words in the vocabulary.

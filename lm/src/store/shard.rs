@@ -224,12 +224,71 @@ pub(crate) struct ShardLayout {
     uni_keep: IntSpec,
     ctx1: Range<usize>,
     levels: Vec<LevelView>,
-    /// Bytes per section tag, for `info`.
-    pub section_bytes: Vec<(u32, u64)>,
 }
 
 fn word_at(bytes: &[u8], i: usize) -> u64 {
     super::bits::word(bytes, i)
+}
+
+/// Reads the codebooks of a shard (either layout): `sizes` holds the number of values of the unigram
+/// codebook, then per level those of the probability and the backoff codebooks; `splits` per level the
+/// state-bit split (`u64::MAX` for none); `width` the value width (32 for raw `f32`). Checks the sizes against
+/// the width and the section's length.
+pub(crate) fn parse_codebooks(
+    corrupt: &dyn Fn(String) -> Error,
+    bytes: &[u8],
+    books_range: Range<usize>,
+    width: u64,
+    sizes: &[u64],
+    splits: &[u64],
+) -> Result<Codebooks> {
+    let levels = splits.len();
+    debug_assert_eq!(sizes.len(), 1 + 2 * levels);
+    if width == 32 && sizes.iter().any(|&s| s != 0) || width != 32 && sizes.iter().any(|&s| s == 0 || s > 1 << width) {
+        return Err(corrupt("codebook sizes do not match the value width".into()));
+    }
+    let total: u64 = sizes.iter().sum();
+    if books_range.len() as u64 != total * 4 {
+        return Err(corrupt(format!(
+            "codebook section of {} bytes, expected {}",
+            books_range.len(),
+            total * 4
+        )));
+    }
+    let mut floats = bytes[books_range]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+    let mut take = |n: u64| -> Values {
+        if width == 32 {
+            Values::Raw
+        } else {
+            Values::Book(Codebook::from_values(floats.by_ref().take(n as usize).collect()))
+        }
+    };
+    let unigram = take(sizes[0]);
+    let mut prob = Vec::with_capacity(levels);
+    let mut backoff = Vec::with_capacity(levels);
+    for j in 0..levels {
+        prob.push(take(sizes[1 + 2 * j]));
+        backoff.push(take(sizes[2 + 2 * j]));
+    }
+    let mut keep_split = Vec::with_capacity(levels);
+    for (j, &split) in splits.iter().enumerate() {
+        if split == u64::MAX {
+            keep_split.push(None);
+        } else if width == 32 || j + 1 == levels || split > sizes[1 + 2 * j] {
+            return Err(corrupt(format!("state-bit split {split} at level {}", j + 1)));
+        } else {
+            keep_split.push(Some(split));
+        }
+    }
+    Ok(Codebooks {
+        width: width as u32,
+        unigram,
+        prob,
+        backoff,
+        keep_split,
+    })
 }
 
 impl ShardLayout {
@@ -304,59 +363,9 @@ impl ShardLayout {
             return Err(corrupt(format!("vocabulary of {vocab} words")));
         }
         // Codebooks.
-        let mut sizes = Vec::with_capacity(1 + 2 * levels);
-        for i in 0..1 + 2 * levels {
-            sizes.push(at(5 + 4 * levels + i));
-        }
-        let books_range = find(tag::CODEBOOKS)?;
-        if width == 32 && sizes.iter().any(|&s| s != 0)
-            || width != 32 && sizes.iter().any(|&s| s == 0 || s > 1 << width)
-        {
-            return Err(corrupt("codebook sizes do not match the value width".into()));
-        }
-        let total: u64 = sizes.iter().sum();
-        if books_range.len() as u64 != total * 4 {
-            return Err(corrupt(format!(
-                "codebook section of {} bytes, expected {}",
-                books_range.len(),
-                total * 4
-            )));
-        }
-        let mut floats = bytes[books_range]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-        let mut take = |n: u64| -> Values {
-            if width == 32 {
-                Values::Raw
-            } else {
-                Values::Book(Codebook::from_values(floats.by_ref().take(n as usize).collect()))
-            }
-        };
-        let unigram = take(sizes[0]);
-        let mut prob = Vec::with_capacity(levels);
-        let mut backoff = Vec::with_capacity(levels);
-        for j in 0..levels {
-            prob.push(take(sizes[1 + 2 * j]));
-            backoff.push(take(sizes[2 + 2 * j]));
-        }
-        let mut keep_split = Vec::with_capacity(levels);
-        for j in 0..levels {
-            let split = at(5 + 4 * levels + 1 + 2 * levels + j);
-            if split == u64::MAX {
-                keep_split.push(None);
-            } else if width == 32 || j + 1 == levels || split > sizes[1 + 2 * j] {
-                return Err(corrupt(format!("state-bit split {split} at level {}", j + 1)));
-            } else {
-                keep_split.push(Some(split));
-            }
-        }
-        let books = Codebooks {
-            width: width as u32,
-            unigram,
-            prob,
-            backoff,
-            keep_split,
-        };
+        let sizes: Vec<u64> = (0..1 + 2 * levels).map(|i| at(5 + 4 * levels + i)).collect();
+        let splits: Vec<u64> = (0..levels).map(|j| at(5 + 4 * levels + 1 + 2 * levels + j)).collect();
+        let books = parse_codebooks(&corrupt, bytes, find(tag::CODEBOOKS)?, width, &sizes, &splits)?;
         let width = width as u32;
         let exact = |tag: u32, words: u64| -> Result<Range<usize>> {
             let r = find(tag)?;
@@ -423,7 +432,6 @@ impl ShardLayout {
             uni_keep,
             ctx1,
             levels: views,
-            section_bytes: container.sections.iter().map(|s| (s.tag, s.len)).collect(),
         })
     }
 

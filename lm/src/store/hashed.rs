@@ -1,0 +1,693 @@
+//! The hashed shard layout (`fivegram build --layout hashed`): one open-addressing table per order, KenLM's
+//! "probing" idea, read with the probes of many queries in flight at once.
+//!
+//! A hashed shard holds the same n-grams as a trie shard of the same model and shard count (every context
+//! ending in `v` and every extension `… v w` for the words `v` with `shard_of(v) == shard`, the unigrams in every
+//! shard), with the same codebooks, so both layouts give bit-identical scores:
+//! - **unigrams**: a direct array by word id, 8 bytes a word: the probability (a code, or `f32` bits when
+//!   unquantized) in the low 32 bits and the backoff in the high 32 bits ([`NONE`] when the word is not a context
+//!   in this shard); plus one state bit per word;
+//! - **order `n` ≥ 2**: a linear-probing table of 16-byte entries, `slots = entries + entries / 2 + 1` rounded
+//!   up to a multiple of 4 (KenLM's default load of 2/3, and at least one empty slot, which ends every
+//!   probe). An entry is a 64-bit key word and a 64-bit value word. The key word is the n-gram's [`ngram_hash`] with its lowest bit replaced by the
+//!   n-gram's state bit (0 in an empty slot, and no stored key is 0); the value word holds the probability field
+//!   in its low half and the backoff field in its high half. An n-gram is stored when it is an extension
+//!   (`… v w`) or a context (`… v`) of this shard: a field is [`NONE`] when it does not play that role here.
+//!   Slots come in buckets of 4 (64 bytes, one cache line: tables start on a multiple of 64 bytes in the
+//!   file), and a probe starts at the first slot of bucket `(key · buckets) >> 64` (the key's high bits), so
+//!   that most probes, found or not, read one line.
+//!
+//! # Identity by hash
+//! As in KenLM's probing format, two n-grams are taken to be the same when their keys agree on the 63 bits
+//! stored. The builder refuses a model in which two n-grams of one order stored in one shard share those bits
+//! (an error naming both). A query for an n-gram that is not stored compares its key with the entries of one
+//! probe run (2.6 on average on the Gutenberg 5-gram model); each matches by chance with probability 2⁻⁶³, so
+//! a probe answers for a wrong n-gram with probability about 2⁻⁶¹·⁶ (3 · 10⁻¹⁹): for 10⁹ queries of up to 7
+//! probes each, a few chances in a billion that any answer is wrong.
+//!
+//! # Scoring
+//! For a query `c1 … cm, w` every n-gram read ends in `cm w` and every context read ends in `cm`, so all keys
+//! follow from the query alone ([`Probes`]): there is no chain of reads through a trie. A group of up to
+//! [`GROUP`] queries is answered in rounds: the unigram entries of every query; then, for `j = 1, 2, …`, the
+//! n-gram `c(m-j+1) … cm w` of every query still searching (a query stops at the first length not stored, as
+//! KenLM's probing does); then the contexts whose backoffs the score adds (those at least as long as the
+//! matched n-gram: all stored when the state is minimised, so one round). Each round first prefetches the
+//! slot of every query in it, then reads them, so that the misses of the round overlap. (Prefetching every
+//! probe of a query in one round fetched lines that the first miss makes useless and was slower; see
+//! BENCHMARKS.md, "5-gram store".)
+
+use std::ops::Range;
+use std::path::Path;
+
+use super::bits::IntVec;
+use super::format::{Container, Section};
+use super::shard::{Codebooks, Lookup, parse_codebooks, shard_of};
+use crate::model::{MAX_ORDER, WordId};
+use crate::{Error, Result};
+
+/// A field that does not hold a value (a probability or backoff the n-gram does not have in this shard). Codes
+/// are below 2¹⁶, and an unquantized NaN is always written as `f32::NAN`, so no value is `NONE`.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// Queries answered together, round by round (see [`HashedLayout::score_group`]): enough that each round
+/// keeps the processor's outstanding misses busy even when most queries of the group have stopped.
+pub(crate) const GROUP: usize = 128;
+// `score_group` lists the queries of a group by `u8` index.
+const _: () = assert!(GROUP <= 256);
+
+/// Bytes per table entry.
+pub(crate) const ENTRY: usize = 16;
+
+/// Section tags of a hashed shard file (frozen).
+pub(crate) mod tag {
+    /// Scalar parameters: per order its entries, contexts and slots; codebook sizes and splits.
+    pub const DIRECTORY: u32 = 1;
+    /// The codebooks' values, `f32` little-endian (as in a trie shard).
+    pub const CODEBOOKS: u32 = 2;
+    /// Per word id: probability field | backoff field << 32.
+    pub const UNIGRAMS: u32 = 10;
+    /// Per word id: the state bit.
+    pub const UNI_KEEP: u32 = 11;
+
+    /// The tag of the table of order `n` (2 and up).
+    pub fn table(n: usize) -> u32 {
+        100 * n as u32
+    }
+}
+
+const SEED: u64 = 0x2545_F491_4F6C_DD1D;
+const MUL: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// One step of the n-gram hash: folds in the next word, newest first.
+#[inline]
+fn step(h: u64, word: WordId) -> u64 {
+    (h ^ u64::from(word)).wrapping_mul(MUL).rotate_left(29)
+}
+
+/// The n-gram hash's final mix (MurmurHash3's 64-bit finaliser), normalised into a stored key: its lowest bit
+/// cleared (it holds the state bit in a table) and never 0 (an empty slot).
+#[inline]
+fn finish(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    h ^= h >> 33;
+    match h & !1 {
+        0 => 2,
+        key => key,
+    }
+}
+
+/// The key of an n-gram (word ids, oldest first): frozen, part of the file format. Words are folded in from
+/// the newest, so that the keys of `… cm w` and `… cm` of growing length each take one step more.
+pub(crate) fn ngram_hash(words: &[WordId]) -> u64 {
+    finish(words.iter().rev().fold(SEED, |h, &w| step(h, w)))
+}
+
+/// Slots per bucket: the entries of one 64-byte cache line.
+pub(crate) const BUCKET: u64 = 4;
+
+/// The first slot a key probes in a table of `slots` slots (a multiple of [`BUCKET`]): the first of its
+/// bucket, chosen by the key's high bits, so that a probe starts on a cache line (in a file whose tables are
+/// aligned, as the builder writes them) and most probes read that one line.
+#[inline]
+fn home(key: u64, slots: u64) -> u64 {
+    ((u128::from(key) * u128::from(slots / BUCKET)) >> 64) as u64 * BUCKET
+}
+
+/// Asks the processor to bring the cache line holding `bytes[at]` closer (nothing when `at` is out of
+/// range).
+#[inline(always)]
+fn prefetch(bytes: &[u8], at: usize) {
+    if let Some(p) = bytes.get(at) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let p: *const u8 = p;
+            // SAFETY: `_mm_prefetch` only needs SSE, which every x86_64 processor has; a prefetch is a hint that
+            // never faults and changes nothing the program can observe, and `p` points into `bytes` anyway.
+            #[allow(unsafe_code)]
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        std::hint::black_box(*p);
+    }
+}
+
+/// A table being built: `2 * slots` words, key and value per slot.
+#[derive(Debug)]
+pub(crate) struct TableBuilder {
+    words: Vec<u64>,
+    slots: u64,
+    entries: u64,
+}
+
+/// Why an entry could not be inserted: an entry with the same key is already in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Collision;
+
+impl TableBuilder {
+    /// The slots of a table of `entries` entries: at least 1.5 times as many, at least one more, rounded up to
+    /// whole buckets.
+    pub(crate) fn slots_for(entries: u64) -> u64 {
+        (entries + entries / 2 + 1).div_ceil(BUCKET) * BUCKET
+    }
+
+    /// An empty table for `entries` entries.
+    pub(crate) fn new(entries: u64) -> TableBuilder {
+        let slots = Self::slots_for(entries);
+        TableBuilder {
+            words: vec![0; 2 * slots as usize],
+            slots,
+            entries: 0,
+        }
+    }
+
+    /// Inserts an entry with `key` (from [`ngram_hash`]), its state bit, and its fields. Entries go in their
+    /// slots by insertion order, so the same entries in the same order give the same table.
+    pub(crate) fn insert(&mut self, key: u64, keep: bool, prob: u32, backoff: u32) -> Result<(), Collision> {
+        debug_assert!(key & 1 == 0 && key != 0);
+        debug_assert!(self.entries < self.slots - 1);
+        let mut s = home(key, self.slots);
+        loop {
+            let at = 2 * s as usize;
+            let stored = self.words[at];
+            if stored == 0 {
+                self.words[at] = key | u64::from(keep);
+                self.words[at + 1] = u64::from(prob) | u64::from(backoff) << 32;
+                self.entries += 1;
+                return Ok(());
+            }
+            if stored & !1 == key {
+                return Err(Collision);
+            }
+            s = if s + 1 == self.slots { 0 } else { s + 1 };
+        }
+    }
+
+    /// The words to write.
+    pub(crate) fn finish(self) -> Vec<u64> {
+        self.words
+    }
+}
+
+/// A table of a shard file, located.
+#[derive(Debug, Clone)]
+struct TableView {
+    bytes: Range<usize>,
+    slots: u64,
+}
+
+/// Counts of one order in a shard, as written in the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct OrderCounts {
+    /// Entries in the table (n-grams stored in this shard, in either role).
+    pub entries: u64,
+    /// Of those, the contexts (entries with a backoff; for unigrams, words with one).
+    pub contexts: u64,
+    /// Slots of the table.
+    pub slots: u64,
+}
+
+/// What the builder hands over for one hashed shard.
+#[derive(Debug, Default)]
+pub(crate) struct HashedSections {
+    /// `(tag, words)` in file order (the directory and codebooks excluded).
+    pub sections: Vec<(u32, Vec<u64>)>,
+    /// Per order, unigrams first (their `entries` and `slots` are the vocabulary size).
+    pub orders: Vec<OrderCounts>,
+}
+
+impl HashedSections {
+    /// The directory words.
+    pub(crate) fn directory(&self, order: usize, vocab: u64, shard: u32, shards: u32, books: &Codebooks) -> Vec<u64> {
+        let mut d = vec![
+            order as u64,
+            vocab,
+            u64::from(books.width),
+            u64::from(shard),
+            u64::from(shards),
+        ];
+        for o in &self.orders {
+            d.extend([o.entries, o.contexts, o.slots]);
+        }
+        d.extend(books_sizes(books));
+        d.extend(books.keep_split.iter().map(|s| s.unwrap_or(u64::MAX)));
+        d
+    }
+}
+
+fn books_sizes(books: &Codebooks) -> Vec<u64> {
+    let len = |v: &super::shard::Values| match v {
+        super::shard::Values::Raw => 0,
+        super::shard::Values::Book(b) => b.values().len() as u64,
+    };
+    let mut sizes = vec![len(&books.unigram)];
+    for (p, b) in books.prob.iter().zip(&books.backoff) {
+        sizes.push(len(p));
+        sizes.push(len(b));
+    }
+    sizes
+}
+
+/// A validated hashed shard: where its tables lie, and its codebooks. Holds no n-gram data itself.
+#[derive(Debug, Clone)]
+pub(crate) struct HashedLayout {
+    vocab: u64,
+    pub books: Codebooks,
+    unigrams: Range<usize>,
+    uni_keep: Range<usize>,
+    /// `tables[n - 2]`: order `n`.
+    tables: Vec<TableView>,
+    /// Per order, unigrams first.
+    pub orders: Vec<OrderCounts>,
+}
+
+impl HashedLayout {
+    /// Reads the directory and codebooks and checks every section's size; reads no n-gram data.
+    pub(crate) fn parse(path: &Path, bytes: &[u8], container: &Container) -> Result<HashedLayout> {
+        let corrupt = |what: String| Error::Corrupt {
+            path: path.to_path_buf(),
+            what,
+        };
+        let range = |s: &Section| s.offset as usize..(s.offset + s.len) as usize;
+        let find = |tag: u32| {
+            container
+                .section(tag)
+                .map(range)
+                .ok_or_else(|| corrupt(format!("section {tag} is missing")))
+        };
+        let d = &bytes[find(tag::DIRECTORY)?];
+        let words = d.len() / 8;
+        let at = |i: usize| super::bits::word(d, i);
+        if words < 5 || !d.len().is_multiple_of(8) {
+            return Err(corrupt("directory too short".into()));
+        }
+        let (order, vocab, width, shard, shards) = (at(0), at(1), at(2), at(3), at(4));
+        if !(1..=MAX_ORDER as u64).contains(&order) {
+            return Err(corrupt(format!("order {order} in the directory")));
+        }
+        let order = order as usize;
+        let levels = order - 1;
+        let expected_words = 5 + 3 * order + 1 + 2 * levels + levels;
+        if words != expected_words {
+            return Err(corrupt(format!(
+                "directory of {words} words, expected {expected_words} for order {order}"
+            )));
+        }
+        if !(width == 32 || (1..=16).contains(&width)) {
+            return Err(corrupt(format!("value width {width} bits")));
+        }
+        let f = container.fields;
+        if u64::from(f.order) != order as u64
+            || f.vocab_size != vocab
+            || u64::from(f.shard) != shard
+            || u64::from(f.shards) != shards
+            || (f.quant_bits == 0 && width != 32)
+            || (f.quant_bits != 0 && u64::from(f.quant_bits) != width)
+            || shard >= shards
+        {
+            return Err(corrupt("the directory disagrees with the header".into()));
+        }
+        const LIMIT: u64 = 1 << 40;
+        if vocab > LIMIT || vocab == 0 {
+            return Err(corrupt(format!("vocabulary of {vocab} words")));
+        }
+        let mut orders = Vec::with_capacity(order);
+        for n in 1..=order {
+            let c = OrderCounts {
+                entries: at(5 + 3 * (n - 1)),
+                contexts: at(6 + 3 * (n - 1)),
+                slots: at(7 + 3 * (n - 1)),
+            };
+            let plausible = if n == 1 {
+                c.entries == vocab && c.slots == vocab && c.contexts <= vocab
+            } else {
+                c.entries <= LIMIT && c.contexts <= c.entries && c.slots == TableBuilder::slots_for(c.entries)
+            };
+            if !plausible {
+                return Err(corrupt(format!("implausible counts for order {n}: {c:?}")));
+            }
+            orders.push(c);
+        }
+        let base = 5 + 3 * order;
+        let sizes: Vec<u64> = (0..1 + 2 * levels).map(|i| at(base + i)).collect();
+        let splits: Vec<u64> = (0..levels).map(|j| at(base + 1 + 2 * levels + j)).collect();
+        let books = parse_codebooks(&corrupt, bytes, find(tag::CODEBOOKS)?, width, &sizes, &splits)?;
+        let exact = |tag: u32, len: u64| -> Result<Range<usize>> {
+            let r = find(tag)?;
+            if r.len() as u64 != len {
+                return Err(corrupt(format!(
+                    "section {tag} has {} bytes, the directory implies {len}",
+                    r.len()
+                )));
+            }
+            Ok(r)
+        };
+        let unigrams = exact(tag::UNIGRAMS, vocab * 8)?;
+        let uni_keep = exact(tag::UNI_KEEP, IntVec::words_needed(vocab, 1) * 8)?;
+        let mut tables = Vec::with_capacity(levels);
+        for (n, c) in orders.iter().enumerate().skip(1).map(|(i, c)| (i + 1, c)) {
+            tables.push(TableView {
+                bytes: exact(tag::table(n), c.slots * ENTRY as u64)?,
+                slots: c.slots,
+            });
+        }
+        Ok(HashedLayout {
+            vocab,
+            books,
+            unigrams,
+            uni_keep,
+            tables,
+            orders,
+        })
+    }
+
+    /// The order of the n-grams in a section, for `info`.
+    pub(crate) fn section_order(tag: u32) -> Option<usize> {
+        match tag {
+            tag::UNIGRAMS | tag::UNI_KEEP => Some(1),
+            t if t >= 200 && t % 100 == 0 => Some((t / 100) as usize),
+            _ => None,
+        }
+    }
+
+    /// The value word of the entry with `key` in the table of order `n`, and its state bit; `None` when it is
+    /// not stored. Reads at most one probe run (bounded by the table's size, even in a damaged file).
+    #[inline]
+    fn find(&self, bytes: &[u8], n: usize, key: u64) -> Option<(u64, bool)> {
+        let table = &self.tables[n - 2];
+        let t = bytes.get(table.bytes.clone()).unwrap_or(&[]);
+        let mut s = home(key, table.slots);
+        for _ in 0..table.slots {
+            let at = s as usize * 2;
+            let stored = super::bits::word(t, at);
+            if stored == 0 {
+                return None;
+            }
+            if stored & !1 == key {
+                return Some((super::bits::word(t, at + 1), stored & 1 == 1));
+            }
+            s = if s + 1 == table.slots { 0 } else { s + 1 };
+        }
+        None
+    }
+
+    /// Prefetches the first slot `key` probes in the table of order `n`.
+    #[inline]
+    fn prefetch_slot(&self, bytes: &[u8], n: usize, key: u64) {
+        let table = &self.tables[n - 2];
+        let at = table.bytes.start + home(key, table.slots) as usize * ENTRY;
+        prefetch(bytes, at);
+    }
+
+    /// The unigram word of `word`: both fields [`NONE`] for an id outside the vocabulary (a context word
+    /// from another model's state).
+    #[inline]
+    fn unigram(&self, bytes: &[u8], word: WordId) -> u64 {
+        if u64::from(word) >= self.vocab {
+            return u64::MAX;
+        }
+        let u = bytes.get(self.unigrams.clone()).unwrap_or(&[]);
+        super::bits::word(u, word as usize)
+    }
+
+    /// Scores a group of queries (any number; the caller passes a few dozen at a time), each a context (at
+    /// most `order - 1` words, oldest first, the last one mapping to this shard) and a valid word id. Gives the
+    /// same answers as the trie layout for the same model.
+    ///
+    /// Works in rounds over chunks of [`GROUP`] queries: a round prefetches one slot for each
+    /// query still searching, then reads them, so the misses of a round overlap while no line is fetched that
+    /// an earlier round already showed is not needed (a query whose n-gram of length `j` is not stored reads
+    /// none of length `j + 1`).
+    pub(crate) fn score_group(&self, bytes: &[u8], queries: &[(&[WordId], WordId)], out: &mut [Lookup]) {
+        const G: usize = GROUP;
+        debug_assert_eq!(queries.len(), out.len());
+        let levels = self.tables.len();
+        let uni_keep = IntVec::new(bytes.get(self.uni_keep.clone()).unwrap_or(&[]), 1);
+        let mut probes = [Probes::default(); G];
+        let mut prob = [0f32; G];
+        let mut list = [0u8; G];
+        for (queries, out) in queries.chunks(G).zip(out.chunks_mut(G)) {
+            let g = queries.len();
+            // The keys, and the unigram entries of `w` and `cm`.
+            for (q, &(context, word)) in queries.iter().enumerate() {
+                let context = &context[context.len().saturating_sub(levels)..];
+                probes[q] = Probes::new(context, word);
+                prefetch(bytes, self.unigrams.start + word as usize * 8);
+                prefetch(bytes, self.uni_keep.start + word as usize / 8);
+                if let Some(&last) = context.last() {
+                    prefetch(bytes, self.unigrams.start + last as usize * 8);
+                }
+            }
+            for q in 0..g {
+                let word = queries[q].1;
+                prob[q] = self.books.unigram.decode(self.unigram(bytes, word) & 0xFFFF_FFFF);
+                out[q] = Lookup {
+                    log10: 0.0,
+                    matched: 1,
+                    keep: usize::from(uni_keep.get(u64::from(word)) == 1),
+                };
+            }
+            // The n-grams `c(m-j+1) … cm w`, shortest first. Every suffix of an extension is one too, so the
+            // first that is not stored as one ends a query's search. `list[..live]`: the queries still searching.
+            let mut live = 0;
+            for (q, p) in probes[..g].iter().enumerate() {
+                list[live] = q as u8;
+                live += usize::from(p.m > 0);
+            }
+            for j in 1..=levels {
+                let n = j + 1;
+                let mut kept = 0;
+                for i in 0..live {
+                    let q = list[i] as usize;
+                    list[kept] = q as u8;
+                    if probes[q].m >= j {
+                        self.prefetch_slot(bytes, n, probes[q].ngram[j]);
+                        kept += 1;
+                    }
+                }
+                live = kept;
+                if live == 0 {
+                    break;
+                }
+                kept = 0;
+                for i in 0..live {
+                    let q = list[i] as usize;
+                    let Some((value, keep)) = self.find(bytes, n, probes[q].ngram[j]) else {
+                        continue;
+                    };
+                    let field = value as u32;
+                    if field == NONE {
+                        continue;
+                    }
+                    if keep {
+                        out[q].keep = n;
+                    }
+                    let v = self.books.prob[n - 2].decode(u64::from(field));
+                    if !v.is_nan() {
+                        prob[q] = v;
+                        out[q].matched = n;
+                    }
+                    list[kept] = q as u8;
+                    kept += 1;
+                }
+                live = kept;
+            }
+            // The backoffs of the contexts `c(m-j+1) … cm` for `j ≥ matched`, shortest first. Those shorter than
+            // the matched n-gram are stored (its context is one, and so is every suffix of a context), so the
+            // first context not stored ends the sum. Level 1 is `cm`'s unigram entry. The contexts of a
+            // minimised state are all stored (it holds a context, and every suffix of one is one), so their slots
+            // are prefetched in one round.
+            live = 0;
+            for q in 0..g {
+                let (from, m) = (out[q].matched, probes[q].m);
+                if m < from {
+                    continue;
+                }
+                if from == 1 {
+                    let context = queries[q].0;
+                    let field = (self.unigram(bytes, context[context.len() - 1]) >> 32) as u32;
+                    if field == NONE {
+                        continue;
+                    }
+                    prob[q] += self.books.backoff[0].decode(u64::from(field));
+                }
+                for j in from.max(2)..=m {
+                    probes[q].context[j] = finish(probes[q].context[j]);
+                    self.prefetch_slot(bytes, j, probes[q].context[j]);
+                }
+                list[live] = q as u8;
+                live += 1;
+            }
+            for &q in &list[..live] {
+                let q = q as usize;
+                for j in out[q].matched.max(2)..=probes[q].m {
+                    let field = self
+                        .find(bytes, j, probes[q].context[j])
+                        .map_or(NONE, |(value, _)| (value >> 32) as u32);
+                    if field == NONE {
+                        break;
+                    }
+                    prob[q] += self.books.backoff[j - 1].decode(u64::from(field));
+                }
+            }
+            for q in 0..g {
+                out[q].log10 = prob[q];
+            }
+        }
+    }
+}
+
+/// The keys one query reads: `ngram[j]` is that of `c(m-j+1) … cm w` (order `j + 1`); `context[j]` is that of
+/// `c(m-j+1) … cm` (order `j`, for `j ≥ 2`) before [`finish`], which is applied only to the contexts the score
+/// needs.
+#[derive(Debug, Clone, Copy, Default)]
+struct Probes {
+    m: usize,
+    ngram: [u64; MAX_ORDER],
+    context: [u64; MAX_ORDER],
+}
+
+impl Probes {
+    #[inline]
+    fn new(context: &[WordId], word: WordId) -> Probes {
+        let m = context.len();
+        let mut p = Probes { m, ..Probes::default() };
+        let mut g = step(SEED, word);
+        let mut h = SEED;
+        for j in 1..=m {
+            let c = context[m - j];
+            g = step(g, c);
+            h = step(h, c);
+            p.ngram[j] = finish(g);
+            // Finished only when the score needs it (see `score_group`).
+            p.context[j] = h;
+        }
+        p
+    }
+}
+
+/// Which n-grams of a model a hashed shard stores, for the builder: an n-gram `w1 … wn` is an extension of
+/// shard `shard_of(w(n-1))` and a context of shard `shard_of(wn)`.
+pub(crate) fn roles(words: &[WordId], shard: u32, shards: u32) -> (bool, bool) {
+    let n = words.len();
+    let ext = n >= 2 && shard_of(words[n - 2], shards) == shard;
+    let ctx = n >= 1 && shard_of(words[n - 1], shards) == shard;
+    (ext, ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn probes_match_the_hash_of_each_ngram() {
+        let context = [7, 3, 9, 11];
+        let p = Probes::new(&context, 5);
+        for j in 1..=4 {
+            let mut ngram = context[4 - j..].to_vec();
+            ngram.push(5);
+            assert_eq!(p.ngram[j], ngram_hash(&ngram), "n-gram of {j} context words");
+            assert_eq!(
+                finish(p.context[j]),
+                ngram_hash(&context[4 - j..]),
+                "context of {j} words"
+            );
+        }
+        assert_ne!(ngram_hash(&[1, 2]), ngram_hash(&[2, 1]));
+        assert_eq!(ngram_hash(&[1, 2]) & 1, 0);
+    }
+
+    fn layout_of(entries: &[(Vec<WordId>, bool, u32, u32)]) -> (Vec<u8>, HashedLayout) {
+        let mut t = TableBuilder::new(entries.len() as u64);
+        for (words, keep, prob, backoff) in entries {
+            t.insert(ngram_hash(words), *keep, *prob, *backoff).unwrap();
+        }
+        let slots = t.slots;
+        let bytes: Vec<u8> = t.finish().iter().flat_map(|w| w.to_le_bytes()).collect();
+        let layout = HashedLayout {
+            vocab: 1,
+            books: Codebooks {
+                width: 32,
+                unigram: super::super::shard::Values::Raw,
+                prob: vec![],
+                backoff: vec![],
+                keep_split: vec![],
+            },
+            unigrams: 0..0,
+            uni_keep: 0..0,
+            tables: vec![TableView {
+                bytes: 0..bytes.len(),
+                slots,
+            }],
+            orders: vec![],
+        };
+        (bytes, layout)
+    }
+
+    #[test]
+    fn a_repeated_key_is_a_collision() {
+        let mut t = TableBuilder::new(3);
+        let k = ngram_hash(&[1, 2]);
+        t.insert(k, false, 1, 2).unwrap();
+        assert!(t.insert(k, true, 3, 4).is_err());
+    }
+
+    #[test]
+    fn a_full_damaged_table_ends_every_probe() {
+        // Every slot occupied (no empty slot: only a damaged file has that): lookups still end.
+        let bytes: Vec<u8> = (0..8u64)
+            .flat_map(|i| [(i + 1) * 4, 0u64])
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        let (_, mut layout) = layout_of(&[]);
+        layout.tables[0] = TableView {
+            bytes: 0..bytes.len(),
+            slots: 8,
+        };
+        assert_eq!(layout.find(&bytes, 2, 2), None);
+    }
+
+    proptest! {
+        /// Every inserted entry is found with its fields and state bit; n-grams not inserted are not found.
+        #[test]
+        fn tables_round_trip(
+            ngrams in proptest::collection::btree_set(proptest::collection::vec(0u32..50, 2..=2), 0..200),
+            absent in proptest::collection::vec(proptest::collection::vec(50u32..60, 2..=2), 0..20),
+        ) {
+            let entries: Vec<(Vec<WordId>, bool, u32, u32)> = ngrams
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (w.clone(), i % 3 == 0, i as u32, if i % 2 == 0 { NONE } else { 1000 + i as u32 }))
+                .collect();
+            let (bytes, layout) = layout_of(&entries);
+            for (words, keep, prob, backoff) in &entries {
+                let found = layout.find(&bytes, 2, ngram_hash(words));
+                prop_assert_eq!(found, Some((u64::from(*prob) | u64::from(*backoff) << 32, *keep)));
+            }
+            for words in &absent {
+                prop_assert_eq!(layout.find(&bytes, 2, ngram_hash(words)), None);
+            }
+        }
+
+        /// The same entries in the same order give the same bytes.
+        #[test]
+        fn tables_are_deterministic(keys in proptest::collection::btree_set(1u64..u64::MAX, 0..100)) {
+            let build = || {
+                let mut t = TableBuilder::new(keys.len() as u64);
+                for (i, &k) in keys.iter().enumerate() {
+                    let key = finish(k);
+                    // Distinct inputs can share a normalised key; skip those, as the builder would refuse them.
+                    let _ = t.insert(key, false, i as u32, 0);
+                }
+                t.finish()
+            };
+            prop_assert_eq!(build(), build());
+        }
+    }
+}
