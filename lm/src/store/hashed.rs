@@ -41,7 +41,7 @@ use std::path::Path;
 
 use super::bits::IntVec;
 use super::format::{Container, Section};
-use super::shard::{Codebooks, Lookup, parse_codebooks, shard_of};
+use super::shard::{Codebooks, DirectoryHead, Lookup, parse_codebooks, shard_of};
 use crate::model::{MAX_ORDER, WordId};
 use crate::{Error, Result};
 
@@ -281,37 +281,14 @@ impl HashedLayout {
                 .ok_or_else(|| corrupt(format!("section {tag} is missing")))
         };
         let d = &bytes[find(tag::DIRECTORY)?];
-        let words = d.len() / 8;
         let at = |i: usize| super::bits::word(d, i);
-        if words < 5 || !d.len().is_multiple_of(8) {
-            return Err(corrupt("directory too short".into()));
-        }
-        let (order, vocab, width, shard, shards) = (at(0), at(1), at(2), at(3), at(4));
-        if !(1..=MAX_ORDER as u64).contains(&order) {
-            return Err(corrupt(format!("order {order} in the directory")));
-        }
-        let order = order as usize;
+        let DirectoryHead { order, vocab, width } = DirectoryHead::parse(
+            d,
+            container,
+            |levels| 5 + 3 * (levels + 1) + 1 + 2 * levels + levels,
+            &corrupt,
+        )?;
         let levels = order - 1;
-        let expected_words = 5 + 3 * order + 1 + 2 * levels + levels;
-        if words != expected_words {
-            return Err(corrupt(format!(
-                "directory of {words} words, expected {expected_words} for order {order}"
-            )));
-        }
-        if !(width == 32 || (1..=16).contains(&width)) {
-            return Err(corrupt(format!("value width {width} bits")));
-        }
-        let f = container.fields;
-        if u64::from(f.order) != order as u64
-            || f.vocab_size != vocab
-            || u64::from(f.shard) != shard
-            || u64::from(f.shards) != shards
-            || (f.quant_bits == 0 && width != 32)
-            || (f.quant_bits != 0 && u64::from(f.quant_bits) != width)
-            || shard >= shards
-        {
-            return Err(corrupt("the directory disagrees with the header".into()));
-        }
         const LIMIT: u64 = 1 << 40;
         if vocab > LIMIT || vocab == 0 {
             return Err(corrupt(format!("vocabulary of {vocab} words")));

@@ -230,6 +230,58 @@ fn word_at(bytes: &[u8], i: usize) -> u64 {
     super::bits::word(bytes, i)
 }
 
+/// The scalars that open the directory of a shard of either layout (order, vocabulary size, value width, then
+/// the shard and the shard count), checked for range and against the file's header.
+pub(crate) struct DirectoryHead {
+    pub order: usize,
+    pub vocab: u64,
+    /// Bits per probability or backoff value (32 for raw `f32`).
+    pub width: u64,
+}
+
+impl DirectoryHead {
+    /// Reads and checks the head of directory `d`; `words_for(levels)` is the directory's length in 8-byte words
+    /// for a model of `levels + 1` orders.
+    pub(crate) fn parse(
+        d: &[u8],
+        container: &Container,
+        words_for: impl Fn(usize) -> usize,
+        corrupt: &dyn Fn(String) -> Error,
+    ) -> Result<DirectoryHead> {
+        let words = d.len() / 8;
+        let at = |i: usize| word_at(d, i);
+        if words < 5 || !d.len().is_multiple_of(8) {
+            return Err(corrupt("directory too short".into()));
+        }
+        let (order, vocab, width, shard, shards) = (at(0), at(1), at(2), at(3), at(4));
+        if !(1..=MAX_ORDER as u64).contains(&order) {
+            return Err(corrupt(format!("order {order} in the directory")));
+        }
+        let order = order as usize;
+        let expected_words = words_for(order - 1);
+        if words != expected_words {
+            return Err(corrupt(format!(
+                "directory of {words} words, expected {expected_words} for order {order}"
+            )));
+        }
+        if !(width == 32 || (1..=16).contains(&width)) {
+            return Err(corrupt(format!("value width {width} bits")));
+        }
+        let f = container.fields;
+        if u64::from(f.order) != order as u64
+            || f.vocab_size != vocab
+            || u64::from(f.shard) != shard
+            || u64::from(f.shards) != shards
+            || (f.quant_bits == 0 && width != 32)
+            || (f.quant_bits != 0 && u64::from(f.quant_bits) != width)
+            || shard >= shards
+        {
+            return Err(corrupt("the directory disagrees with the header".into()));
+        }
+        Ok(DirectoryHead { order, vocab, width })
+    }
+}
+
 /// Reads the codebooks of a shard (either layout): `sizes` holds the number of values of the unigram
 /// codebook, then per level those of the probability and the backoff codebooks; `splits` per level the
 /// state-bit split (`u64::MAX` for none); `width` the value width (32 for raw `f32`). Checks the sizes against
@@ -307,40 +359,14 @@ impl ShardLayout {
         };
         let dir = find(tag::DIRECTORY)?;
         let d = &bytes[dir.clone()];
-        let words = d.len() / 8;
         let at = |i: usize| word_at(d, i);
-        if words < 5 || !d.len().is_multiple_of(8) {
-            return Err(corrupt("directory too short".into()));
-        }
-        let order = at(0);
-        let vocab = at(1);
-        let width = at(2);
-        let (shard, shards) = (at(3), at(4));
-        if !(1..=MAX_ORDER as u64).contains(&order) {
-            return Err(corrupt(format!("order {order} in the directory")));
-        }
-        let order = order as usize;
+        let DirectoryHead { order, vocab, width } = DirectoryHead::parse(
+            d,
+            container,
+            |levels| 5 + 4 * levels + 1 + 2 * levels + levels,
+            &corrupt,
+        )?;
         let levels = order - 1;
-        let expected_words = 5 + 4 * levels + 1 + 2 * levels + levels;
-        if words != expected_words {
-            return Err(corrupt(format!(
-                "directory of {words} words, expected {expected_words} for order {order}"
-            )));
-        }
-        if !(width == 32 || (1..=16).contains(&width)) {
-            return Err(corrupt(format!("value width {width} bits")));
-        }
-        let f = container.fields;
-        if u64::from(f.order) != order as u64
-            || f.vocab_size != vocab
-            || u64::from(f.shard) != shard
-            || u64::from(f.shards) != shards
-            || (f.quant_bits == 0 && width != 32)
-            || (f.quant_bits != 0 && u64::from(f.quant_bits) != width)
-            || shard >= shards
-        {
-            return Err(corrupt("the directory disagrees with the header".into()));
-        }
         const LIMIT: u64 = 1 << 40;
         let mut counts = Vec::with_capacity(levels);
         for j in 0..levels {
