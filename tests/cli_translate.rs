@@ -37,6 +37,14 @@ fn fivegram(args: &[&str], data: &Path, stdin: &str) -> Output {
     child.wait_with_output().expect("fivegram finishes")
 }
 
+/// Writes [`PAIRS`] as `train.en` and `train.de` into `dir`.
+fn write_corpus(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (src, tgt) = (dir.join("train.en"), dir.join("train.de"));
+    std::fs::write(&src, PAIRS.iter().map(|p| format!("{}\n", p.0)).collect::<String>()).unwrap();
+    std::fs::write(&tgt, PAIRS.iter().map(|p| format!("{}\n", p.1)).collect::<String>()).unwrap();
+    (src, tgt)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -44,9 +52,7 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn default_model_and_line_discipline() {
     let dir = tempfile::tempdir().unwrap();
-    let (src, tgt) = (dir.path().join("train.en"), dir.path().join("train.de"));
-    std::fs::write(&src, PAIRS.iter().map(|p| format!("{}\n", p.0)).collect::<String>()).unwrap();
-    std::fs::write(&tgt, PAIRS.iter().map(|p| format!("{}\n", p.1)).collect::<String>()).unwrap();
+    let (src, tgt) = write_corpus(dir.path());
     let data = dir.path().join("data");
     let (src, tgt) = (src.to_str().unwrap(), tgt.to_str().unwrap());
 
@@ -114,9 +120,7 @@ fn default_model_and_line_discipline() {
 #[test]
 fn phrase_smoothing_is_chosen_recorded_and_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let (src, tgt) = (dir.path().join("train.en"), dir.path().join("train.de"));
-    std::fs::write(&src, PAIRS.iter().map(|p| format!("{}\n", p.0)).collect::<String>()).unwrap();
-    std::fs::write(&tgt, PAIRS.iter().map(|p| format!("{}\n", p.1)).collect::<String>()).unwrap();
+    let (src, tgt) = write_corpus(dir.path());
     let data = dir.path().join("data");
     let model = dir.path().join("kn");
     let (src, tgt, out) = (src.to_str().unwrap(), tgt.to_str().unwrap(), model.to_str().unwrap());
