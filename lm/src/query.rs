@@ -148,9 +148,40 @@ impl Summary {
     }
 }
 
+/// Sentences below which [`score_sentences`] does not split its work between threads.
+const MIN_PART: usize = 256;
+
 /// Scores whole sentences (word ids, without `<s>` and `</s>`), each from the begin-of-sentence state and ending
 /// with `</s>`, by lock-step batches; `out` is cleared and receives one score per sentence, in order.
+///
+/// With more than one thread in the current rayon pool, the sentences are split into one part per thread,
+/// each scored by its own lock-step batches, so that the bookkeeping between batches runs in parallel too (the
+/// batches themselves are answered in parallel by the model). Each sentence's words are scored and summed in
+/// order either way, so the totals do not depend on the split.
 pub fn score_sentences<M, S>(model: &M, sentences: &[S], out: &mut Vec<SentenceScore>)
+where
+    M: LanguageModel + ?Sized,
+    S: AsRef<[WordId]> + Sync,
+{
+    let threads = rayon::current_num_threads();
+    if threads <= 1 || sentences.len() < 2 * MIN_PART {
+        return score_lock_step(model, sentences, out);
+    }
+    let part = sentences.len().div_ceil(threads).max(MIN_PART);
+    let parts: Vec<Vec<SentenceScore>> = sentences
+        .par_chunks(part)
+        .map(|chunk| {
+            let mut scores = Vec::new();
+            score_lock_step(model, chunk, &mut scores);
+            scores
+        })
+        .collect();
+    out.clear();
+    out.extend(parts.into_iter().flatten());
+}
+
+/// [`score_sentences`] on the calling thread: every sentence advanced one word per batch.
+fn score_lock_step<M, S>(model: &M, sentences: &[S], out: &mut Vec<SentenceScore>)
 where
     M: LanguageModel + ?Sized,
     S: AsRef<[WordId]>,

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use fivegram_lm::model::{ArpaModel, LanguageModel, WordId};
-use fivegram_lm::query::{SentenceScore, Summary, score_sentences, split_words};
+use fivegram_lm::query::{SentenceScore, Summary, in_thread_pool, score_sentences, split_words};
 
 fn toy(parallel: bool) -> ArpaModel {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/toy3.arpa");
@@ -60,14 +60,15 @@ fn lock_step_batches_equal_sentence_by_sentence() {
                 .collect()
         })
         .collect();
-    for parallel in [false, true] {
+    // One thread scores all sentences in one lock-step; three split them into three parts, each its own lock-step.
+    for (parallel, threads) in [(false, 1), (true, 1), (false, 3), (true, 3)] {
         let model = toy(parallel);
         let sentences: Vec<Vec<WordId>> = sentences
             .iter()
             .map(|s| s.iter().map(|w| model.word_id(w)).collect())
             .collect();
         let mut scores: Vec<SentenceScore> = vec![SentenceScore::default(); 5];
-        score_sentences(&model, &sentences, &mut scores);
+        in_thread_pool(Some(threads), || score_sentences(&model, &sentences, &mut scores)).unwrap();
         assert_eq!(scores.len(), sentences.len());
         for (sentence, score) in sentences.iter().zip(&scores) {
             assert_eq!(score.total, model.score_sentence(sentence, true, true));
