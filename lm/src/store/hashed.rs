@@ -224,13 +224,7 @@ pub(crate) struct HashedSections {
 impl HashedSections {
     /// The directory words.
     pub(crate) fn directory(&self, order: usize, vocab: u64, shard: u32, shards: u32, books: &Codebooks) -> Vec<u64> {
-        let mut d = vec![
-            order as u64,
-            vocab,
-            u64::from(books.width),
-            u64::from(shard),
-            u64::from(shards),
-        ];
+        let mut d = DirectoryHead::words(order, vocab, books, shard, shards);
         for o in &self.orders {
             d.extend([o.entries, o.contexts, o.slots]);
         }

@@ -148,13 +148,7 @@ pub(crate) struct ShardSections {
 impl ShardSections {
     /// The directory words.
     pub(crate) fn directory(&self, order: usize, vocab: u64, shard: u32, shards: u32, books: &Codebooks) -> Vec<u64> {
-        let mut d = vec![
-            order as u64,
-            vocab,
-            u64::from(books.width),
-            u64::from(shard),
-            u64::from(shards),
-        ];
+        let mut d = DirectoryHead::words(order, vocab, books, shard, shards);
         for l in &self.levels {
             d.extend([l.contexts, l.extensions, l.ctx_key_universe, l.ext_key_universe]);
         }
@@ -240,6 +234,17 @@ pub(crate) struct DirectoryHead {
 }
 
 impl DirectoryHead {
+    /// The head's words as the builders write them, read back by [`DirectoryHead::parse`].
+    pub(crate) fn words(order: usize, vocab: u64, books: &Codebooks, shard: u32, shards: u32) -> Vec<u64> {
+        vec![
+            order as u64,
+            vocab,
+            u64::from(books.width),
+            u64::from(shard),
+            u64::from(shards),
+        ]
+    }
+
     /// Reads and checks the head of directory `d`; `words_for(levels)` is the directory's length in 8-byte words
     /// for a model of `levels + 1` orders.
     pub(crate) fn parse(
