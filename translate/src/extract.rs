@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 
+use fivegram_lm::estimate::Discount;
 use fivegram_lm::vocab::FxBuildHasher;
 
 /// Separates the source from the target ids in a pair key.
@@ -378,9 +379,9 @@ fn score(
             target: target.to_vec(),
             scores: match &kn {
                 Some(kn) => [
-                    kn.prob(acc.count, target, source, Side::Target).ln(),
+                    kn.prob(acc.count, target, tgt_count[target], source, Side::Target).ln(),
                     acc.lex_st.max(1e-30).ln(),
-                    kn.prob(acc.count, source, target, Side::Source).ln(),
+                    kn.prob(acc.count, source, src_count[source], target, Side::Source).ln(),
                     acc.lex_ts.max(1e-30).ln(),
                 ],
                 None => [
@@ -422,13 +423,14 @@ enum Side {
     Target,
 }
 
-/// What modified Kneser-Ney smoothing of φ needs, for both directions.
+/// What modified Kneser-Ney smoothing of φ needs beyond the phrases' total counts, for both directions.
 struct KneserNey<'a> {
-    /// D1, D2, D3+ (index 1..=3).
-    discount: [f64; 4],
-    /// Per conditioning phrase: its total count and the pairs it takes part in with count 1, 2 and 3 or more.
-    by_source: HashMap<&'a [u32], (u64, [u64; 4]), FxBuildHasher>,
-    by_target: HashMap<&'a [u32], (u64, [u64; 4]), FxBuildHasher>,
+    /// D1, D2, D3+, estimated as the language model's ([`Discount::from_counts_of_counts`]) from the counts
+    /// of counts of the joint counts.
+    discount: Discount,
+    /// Per phrase: the distinct pairs it takes part in (index 0), and those seen 1, 2 and 3 or more times.
+    by_source: HashMap<&'a [u32], [u64; 4], FxBuildHasher>,
+    by_target: HashMap<&'a [u32], [u64; 4], FxBuildHasher>,
     /// The number of distinct pairs.
     pairs: f64,
 }
@@ -436,44 +438,27 @@ struct KneserNey<'a> {
 impl<'a> KneserNey<'a> {
     fn new(pairs: &'a HashMap<Vec<u32>, Acc, FxBuildHasher>, split: &dyn Fn(&[u32]) -> usize) -> KneserNey<'a> {
         let mut n = [0u64; 5];
-        let mut by_source: HashMap<&[u32], (u64, [u64; 4]), FxBuildHasher> = HashMap::default();
-        let mut by_target: HashMap<&[u32], (u64, [u64; 4]), FxBuildHasher> = HashMap::default();
+        let mut by_source: HashMap<&[u32], [u64; 4], FxBuildHasher> = HashMap::default();
+        let mut by_target: HashMap<&[u32], [u64; 4], FxBuildHasher> = HashMap::default();
         for (key, acc) in pairs {
             let c = u64::from(acc.count);
             if (1..=4).contains(&c) {
                 n[c as usize] += 1;
             }
             let k = split(key);
-            let class = c.min(3) as usize;
-            for entry in [
+            for classes in [
                 by_source.entry(&key[..k]).or_default(),
                 by_target.entry(&key[k + 1..]).or_default(),
             ] {
-                entry.0 += c;
-                entry.1[class] += 1;
-                entry.1[0] += 1;
+                classes[0] += 1;
+                classes[c.clamp(1, 3) as usize] += 1;
             }
         }
-        // Chen and Goodman's estimates; a count of counts of zero (tiny corpora) falls back to plain KN's D.
-        let y = if n[1] + 2 * n[2] > 0 {
-            n[1] as f64 / (n[1] + 2 * n[2]) as f64
-        } else {
-            0.5
-        };
-        let mut discount = [0.0f64; 4];
-        for c in 1..=3 {
-            let d = if n[c] > 0 {
-                c as f64 - (c + 1) as f64 * y * n[c + 1] as f64 / n[c] as f64
-            } else {
-                y
-            };
-            // A discount must stay in (0, c) for the probabilities to stay positive.
-            discount[c] = if d > 0.0 && d < c as f64 {
-                d
-            } else {
-                y.min(c as f64 * 0.5)
-            };
-        }
+        // A discount must stay below its count for the pair to keep some probability of its own; where the
+        // counts of counts do not give such discounts (tiny corpora), lmplz's fallback ones do.
+        let discount = Discount::from_counts_of_counts(&n)
+            .filter(|d| (1..=3).all(|c| d.amount[c] < c as f32))
+            .unwrap_or(Discount::FALLBACK);
         KneserNey {
             discount,
             by_source,
@@ -482,20 +467,21 @@ impl<'a> KneserNey<'a> {
         }
     }
 
-    /// φ(other | given) for a pair seen `count` times, `given` being the phrase on `side`.
-    fn prob(&self, count: u32, given: &[u32], other: &[u32], side: Side) -> f32 {
+    /// φ(other | given) for a pair seen `count` times, `given` being the phrase on `side`, seen `total` times in
+    /// all its pairs.
+    fn prob(&self, count: u32, given: &[u32], total: u32, other: &[u32], side: Side) -> f32 {
         let (given_table, other_table) = match side {
             Side::Source => (&self.by_source, &self.by_target),
             Side::Target => (&self.by_target, &self.by_source),
         };
-        let (total, classes) = given_table[given];
-        let total = total as f64;
-        let c = u64::from(count);
-        let d = self.discount[c.clamp(1, 3) as usize];
-        let backoff_mass = (1..=3).map(|i| self.discount[i] * classes[i] as f64).sum::<f64>() / total;
+        let classes = given_table[given];
+        let total = f64::from(total);
+        let d = |c: u64| f64::from(self.discount.get(c));
+        let backoff_mass = (1..=3).map(|c| d(c) * classes[c as usize] as f64).sum::<f64>() / total;
         // The lower-order distribution: how many distinct phrases `other` pairs with, out of all pairs.
-        let lower = other_table[other].1[0] as f64 / self.pairs;
-        ((c as f64 - d).max(0.0) / total + backoff_mass * lower) as f32
+        let lower = other_table[other][0] as f64 / self.pairs;
+        let c = u64::from(count);
+        ((c as f64 - d(c)).max(0.0) / total + backoff_mass * lower) as f32
     }
 }
 
@@ -580,12 +566,12 @@ mod tests {
             let e = kn.iter().find(|e| e.source == [s]).unwrap();
             f64::from(e.options.iter().find(|o| o.target == [t]).unwrap().scores[2]).exp()
         };
-        // Y = n1 / (n1 + 2 n2) = 1/2; D1 = 1 - 2Y n2/n1 = 1/2, D2 = 2 - 3Y n3/n2 = 1/2, D3 = 3 - 4Y·0 = 3.
-        // D3 is out of (0, 3)? No: 3 is not below 3, so it falls back to min(Y, 1.5) = 1/2.
-        // φ(x|a) = (3 - 1/2)/4 + (1/2·1 + 1/2·1)/4 · n1+(·,x)/4 = 2.5/4 + 0.25 · 1/4.
-        assert!((phi(0, 10) - (2.5 / 4.0 + 0.25 * 0.25)).abs() < 1e-6, "{}", phi(0, 10));
-        // φ(y|a) = (1 - 1/2)/4 + 0.25 · n1+(·,y)/4 = 0.125 + 0.25 · 2/4.
-        assert!((phi(0, 11) - (0.125 + 0.125)).abs() < 1e-6);
+        // Y = n1 / (n1 + 2 n2) = 1/2; D1 = 1 - 2Y n2/n1 = 1/2, D2 = 2 - 3Y n3/n2 = 1/2, D3 = 3 - 4Y·0 = 3: not
+        // below 3, so lmplz's fallback discounts apply: D1 = 0.5, D2 = 1, D3+ = 1.5.
+        // φ(x|a) = (3 - 1.5)/4 + (0.5·1 + 1.5·1)/4 · n1+(·,x)/4 = 0.375 + 0.5 · 1/4.
+        assert!((phi(0, 10) - (0.375 + 0.5 * 0.25)).abs() < 1e-6, "{}", phi(0, 10));
+        // φ(y|a) = (1 - 0.5)/4 + 0.5 · n1+(·,y)/4 = 0.125 + 0.5 · 2/4.
+        assert!((phi(0, 11) - (0.125 + 0.25)).abs() < 1e-6);
         // Seen options keep less than all of the mass: the rest is for unseen pairs.
         assert!(phi(0, 10) + phi(0, 11) < 1.0);
         // The more often seen pair stays the more probable.
