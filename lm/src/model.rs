@@ -61,22 +61,52 @@ pub const MAX_ORDER: usize = 6;
 ///
 /// Models return minimised states (only the words that can still matter), but any state built with
 /// [`State::new`] from the last `order - 1` words of a history is valid input too and scores as that history.
-/// States from different models must not be mixed. Slots past the length are always zero, so the derived
-/// equality and hash look at the used words only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// States from different models must not be mixed.
+///
+/// Like KenLM's, a state may also carry the model's backoffs of its context suffixes
+/// ([`backoffs`](Self::backoffs)), which a model fills in when it has just read them, so that the next word's
+/// score need not look them up again. They follow from the words, so equality and hashing look at the used words
+/// only: two states with the same words are equal whether or not they carry backoffs, and score alike.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct State {
-    len: u8,
-    words: [WordId; MAX_ORDER - 1],
+    pub(crate) len: u8,
+    /// Whether `backoffs[..len]` holds the model's backoffs.
+    pub(crate) carries: bool,
+    /// Oldest first; slots past `len` are zero.
+    pub(crate) words: [WordId; MAX_ORDER - 1],
+    /// `backoffs[j - 1]`: the log10 backoff of the last `j` words.
+    pub(crate) backoffs: [f32; MAX_ORDER - 1],
+}
+
+impl PartialEq for State {
+    #[inline]
+    fn eq(&self, other: &State) -> bool {
+        // Slots past the length are always zero, so comparing them all compares the used words.
+        self.len == other.len && self.words == other.words
+    }
+}
+
+impl Eq for State {}
+
+impl std::hash::Hash for State {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, hasher: &mut H) {
+        self.len.hash(hasher);
+        self.words.hash(hasher);
+    }
 }
 
 impl State {
     /// The empty history (no context at all).
     pub const EMPTY: State = State {
         len: 0,
+        carries: false,
         words: [0; MAX_ORDER - 1],
+        backoffs: [0.0; MAX_ORDER - 1],
     };
 
     /// A state holding `words` (oldest first); `None` when there are more than `MAX_ORDER - 1` of them.
+    #[inline]
     pub fn new(words: &[WordId]) -> Option<State> {
         if words.len() >= MAX_ORDER {
             return None;
@@ -87,9 +117,30 @@ impl State {
         Some(state)
     }
 
+    /// A state holding `words` and the backoffs of their suffixes (`backoffs[j - 1]` of the last `j` words, as
+    /// the model that made it stores them); `None` when there are more than `MAX_ORDER - 1` words or the
+    /// lengths differ.
+    #[inline]
+    pub fn with_backoffs(words: &[WordId], backoffs: &[f32]) -> Option<State> {
+        if backoffs.len() != words.len() {
+            return None;
+        }
+        let mut state = State::new(words)?;
+        state.backoffs[..backoffs.len()].copy_from_slice(backoffs);
+        state.carries = true;
+        Some(state)
+    }
+
     /// The context words, oldest first.
     pub fn words(&self) -> &[WordId] {
         &self.words[..usize::from(self.len)]
+    }
+
+    /// The backoffs the state carries, `[j - 1]` for the last `j` words; `None` when it carries none (a state
+    /// from [`State::new`], or from a model that does not fill them in).
+    #[inline]
+    pub fn backoffs(&self) -> Option<&[f32]> {
+        self.carries.then(|| &self.backoffs[..usize::from(self.len)])
     }
 
     /// The number of context words.

@@ -190,21 +190,19 @@ where
     out.resize(sentences.len(), SentenceScore::default());
     let unk = model.unk_id();
     let eos = model.eos_id();
-    let mut states = vec![model.begin_sentence_state(); sentences.len()];
-    // Sentences still being scored, by index; each step scores position `step` of every one of them.
+    let word_at = |i: usize, step: usize| sentences[i].as_ref().get(step).copied().unwrap_or(eos);
+    // The sentences still being scored, by index, and the query of each for position `step`: its state is
+    // the previous answer's, updated in place, and finished sentences are dropped as the answers are read.
+    let start = model.begin_sentence_state();
     let mut active: Vec<usize> = (0..sentences.len()).collect();
-    let mut queries: Vec<(State, WordId)> = Vec::with_capacity(sentences.len());
+    let mut queries: Vec<(State, WordId)> = (0..sentences.len()).map(|i| (start, word_at(i, 0))).collect();
     let mut scored: Vec<Scored> = Vec::with_capacity(sentences.len());
     let mut step = 0;
-    while !active.is_empty() {
-        queries.clear();
-        for &i in &active {
-            let words = sentences[i].as_ref();
-            let word = words.get(step).copied().unwrap_or(eos);
-            queries.push((states[i], word));
-        }
+    while !queries.is_empty() {
         model.score_batch(&queries, &mut scored);
-        for ((&i, &(_, word)), result) in active.iter().zip(&queries).zip(&scored) {
+        let mut kept = 0;
+        for (k, result) in scored.iter().enumerate() {
+            let (i, word) = (active[k], queries[k].1);
             let sentence = &mut out[i];
             sentence.total += result.log10;
             sentence.tokens += 1;
@@ -212,10 +210,15 @@ where
                 sentence.oov += 1;
                 sentence.oov_log10.push(result.log10);
             }
-            states[i] = result.state;
+            // A sentence is done once its `</s>` (position len) has been scored.
+            if sentences[i].as_ref().len() > step {
+                active[kept] = i;
+                queries[kept] = (result.state, word_at(i, step + 1));
+                kept += 1;
+            }
         }
-        // A sentence is done once its `</s>` (position len) has been scored.
-        active.retain(|&i| sentences[i].as_ref().len() > step);
+        active.truncate(kept);
+        queries.truncate(kept);
         step += 1;
     }
 }

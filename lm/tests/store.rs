@@ -352,3 +352,56 @@ proptest! {
         }
     }
 }
+
+/// The hashed layout's states carry the backoffs of their suffixes, with one shard or several (the next query
+/// may go to another shard), and a query from a carrying state scores bit for bit as one from the same words
+/// without them (for which the store reads the backoffs from its tables), on random models with arbitrary gaps.
+#[test]
+fn carried_backoffs_score_as_reading_them() {
+    for seed in 1..=12u64 {
+        let text = random_arpa(seed * 7919, 5, 1 + (seed as usize % 5), 30);
+        let dir = tempfile::tempdir().unwrap();
+        let arpa = dir.path().join("random.arpa");
+        std::fs::write(&arpa, &text).unwrap();
+        for shards in [1, 3] {
+            for quantize in [0, 8] {
+                let (_store_dir, store) = build(&arpa, shards, quantize, Layout::Hashed);
+                let ids: Vec<WordId> = (0..store.vocab_size() as WordId).collect();
+                // Every state reachable in two steps from the sentence start, and every word from each.
+                let mut states = vec![store.begin_sentence_state()];
+                for _ in 0..2 {
+                    let next: Vec<State> = states
+                        .iter()
+                        .flat_map(|s| ids.iter().map(|&w| store.score(s, w).state))
+                        .collect();
+                    states.extend(next);
+                }
+                let mut carrying = 0;
+                for state in &states {
+                    if state.is_empty() {
+                        continue;
+                    }
+                    let carried = state.backoffs().expect("a hashed store's state carries its backoffs");
+                    assert_eq!(carried.len(), state.len());
+                    carrying += 1;
+                    let plain = State::new(state.words()).unwrap();
+                    assert!(plain.backoffs().is_none());
+                    assert_eq!(plain, *state, "equality looks at the words only");
+                    let queries: Vec<(State, WordId)> = ids.iter().flat_map(|&w| [(*state, w), (plain, w)]).collect();
+                    let mut answers = Vec::new();
+                    store.score_batch(&queries, &mut answers);
+                    for pair in answers.chunks(2) {
+                        assert_eq!(
+                            pair[0].log10.to_bits(),
+                            pair[1].log10.to_bits(),
+                            "seed {seed}, {shards} shards"
+                        );
+                        assert_eq!(pair[0].state, pair[1].state);
+                        assert_eq!(pair[0].ngram_length, pair[1].ngram_length);
+                    }
+                }
+                assert!(carrying > 0 || store.order() == 1, "seed {seed}: no state had words");
+            }
+        }
+    }
+}

@@ -905,18 +905,18 @@ impl Model {
         let vocab = self.vocab_size();
         let field = |v: u64| -> u32 { v as u32 };
         let mut out = HashedSections::default();
-        // Unigrams: every word's probability, and the backoffs of this shard's level-1 contexts.
+        // Unigrams: every word's probability, and every context's backoff (a state ending in the word carries
+        // it, whichever shard answered); the count is of this shard's level-1 contexts.
         let mut contexts = 0u64;
         let unigrams: Vec<u64> = (0..self.uni_prob.len())
             .map(|w| {
                 let prob = field(books.unigram.encode(self.uni_prob[w]));
-                let backoff =
-                    if order > 1 && self.uni_flags[w] & flag::CTX != 0 && shard_of(w as WordId, shards) == shard {
-                        contexts += 1;
-                        field(books.backoff[0].encode(self.uni_backoff[w]))
-                    } else {
-                        NONE
-                    };
+                let backoff = if order > 1 && self.uni_flags[w] & flag::CTX != 0 {
+                    contexts += u64::from(shard_of(w as WordId, shards) == shard);
+                    field(books.backoff[0].encode(self.uni_backoff[w]))
+                } else {
+                    NONE
+                };
                 u64::from(prob) | u64::from(backoff) << 32
             })
             .collect();
@@ -965,8 +965,10 @@ impl Model {
                 } else {
                     NONE
                 };
-                let backoff = if ctx {
-                    contexts += 1;
+                // A context's backoff goes with its extension entry too: the state a query leaves ends in that
+                // n-gram, and carries its backoff to the next query, which another shard may answer.
+                let backoff = if ctx || (ext && f & flag::CTX != 0 && n < order) {
+                    contexts += u64::from(ctx);
                     field(books.backoff[n - 1].encode(b))
                 } else {
                     NONE

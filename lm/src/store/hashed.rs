@@ -5,24 +5,31 @@
 //! ending in `v` and every extension `… v w` for the words `v` with `shard_of(v) == shard`, the unigrams in every
 //! shard), with the same codebooks, so both layouts give bit-identical scores:
 //! - **unigrams**: a direct array by word id, 8 bytes a word: the probability (a code, or `f32` bits when
-//!   unquantized) in the low 32 bits and the backoff in the high 32 bits ([`NONE`] when the word is not a context
-//!   in this shard); plus one state bit per word;
+//!   unquantized) in the low 32 bits and the backoff in the high 32 bits ([`NONE`] when the word is not a
+//!   context); plus one state bit per word;
 //! - **order `n` ≥ 2**: a linear-probing table of 16-byte entries, `slots = entries + entries / 2 + 1` rounded
 //!   up to a multiple of 4 (KenLM's default load of 2/3, and at least one empty slot, which ends every
-//!   probe). An entry is a 64-bit key word and a 64-bit value word. The key word is the n-gram's [`ngram_hash`] with its lowest bit replaced by the
-//!   n-gram's state bit (0 in an empty slot, and no stored key is 0); the value word holds the probability field
+//!   probe). An entry is a 64-bit key word and a 64-bit value word. The key word is the n-gram's
+//!   [`ngram_hash`] with its two lowest bits replaced by flags: bit 0 the n-gram's state bit, bit 1
+//!   ([`OVERFLOW`]) set on the first slot of a bucket when an entry whose probe starts there had to be placed
+//!   past its bucket (0 in an empty slot, and no stored key is 0); the value word holds the probability field
 //!   in its low half and the backoff field in its high half. An n-gram is stored when it is an extension
-//!   (`… v w`) or a context (`… v`) of this shard: a field is [`NONE`] when it does not play that role here.
+//!   (`… v w`) or a context (`… v`) of this shard: the probability field is [`NONE`] when it is not an
+//!   extension here, the backoff field when it is not a context at all (an extension that is a context of
+//!   another shard holds its backoff too, so that the state a query leaves can carry it).
 //!   Slots come in buckets of 4 (64 bytes, one cache line: tables start on a multiple of 64 bytes in the
 //!   file), and a probe starts at the first slot of bucket `(key · buckets) >> 64` (the key's high bits), so
-//!   that most probes, found or not, read one line.
+//!   that most probes, found or not, read one line. A probe that has not found its key in a full bucket goes
+//!   on to the next only when the bucket's overflow bit is set: without it, a search for an absent n-gram
+//!   (every query ends with one) would cross into a second line whenever its bucket is full, a read that
+//!   depends on the first and so cannot be prefetched with it.
 //!
 //! # Identity by hash
-//! As in KenLM's probing format, two n-grams are taken to be the same when their keys agree on the 63 bits
+//! As in KenLM's probing format, two n-grams are taken to be the same when their keys agree on the 62 bits
 //! stored. The builder refuses a model in which two n-grams of one order stored in one shard share those bits
 //! (an error naming both). A query for an n-gram that is not stored compares its key with the entries of one
-//! probe run (2.6 on average on the Gutenberg 5-gram model); each matches by chance with probability 2⁻⁶³, so
-//! a probe answers for a wrong n-gram with probability about 2⁻⁶¹·⁶ (3 · 10⁻¹⁹): for 10⁹ queries of up to 7
+//! probe run (at most 4 slots unless its bucket overflowed); each matches by chance with probability 2⁻⁶², so
+//! a probe answers for a wrong n-gram with probability about 2⁻⁶⁰ (10⁻¹⁸): for 10⁹ queries of up to 4
 //! probes each, a few chances in a billion that any answer is wrong.
 //!
 //! # Scoring
@@ -31,8 +38,10 @@
 //! [`GROUP`] queries is answered in rounds: the unigram entries of every query; then, for `j = 1, 2, …`, the
 //! n-gram `c(m-j+1) … cm w` of every query still searching (a query stops at the first length not stored, as
 //! KenLM's probing does); then the contexts whose backoffs the score adds (those at least as long as the
-//! matched n-gram: all stored when the state is minimised, so one round). Each round first prefetches the
-//! slot of every query in it, then reads them, so that the misses of the round overlap. (Prefetching every
+//! matched n-gram), unless the state carries them, as the states this layout returns do: the backoffs of the
+//! n-grams a query found are those of its new state's suffixes, read on the way (KenLM's state does the same).
+//! Each round first prefetches the slot of every query in it, then reads them, so that the misses of the round
+//! overlap. (Prefetching every
 //! probe of a query in one round fetched lines that the first miss makes useless and was slower; see
 //! BENCHMARKS.md, "5-gram store".)
 
@@ -41,8 +50,8 @@ use std::path::Path;
 
 use super::bits::IntVec;
 use super::format::{Container, Section};
-use super::shard::{Codebooks, DirectoryHead, Lookup, parse_codebooks, shard_of};
-use crate::model::{MAX_ORDER, WordId};
+use super::shard::{Codebooks, DirectoryHead, parse_codebooks, shard_of};
+use crate::model::{MAX_ORDER, Scored, State, WordId};
 use crate::{Error, Result};
 
 /// A field that does not hold a value (a probability or backoff the n-gram does not have in this shard). Codes
@@ -57,6 +66,16 @@ const _: () = assert!(GROUP <= 256);
 
 /// Bytes per table entry.
 pub(crate) const ENTRY: usize = 16;
+
+/// The oldest store format version whose hashed shards this build reads (version 2 added [`OVERFLOW`]).
+pub(crate) const OLDEST_HASHED_VERSION: u32 = 2;
+
+/// The key word's state bit.
+const KEEP: u64 = 1;
+/// The bit of a bucket's first key word saying that some entry whose probe starts in the bucket lies past it.
+pub(crate) const OVERFLOW: u64 = 2;
+/// The key word's flag bits.
+const FLAGS: u64 = KEEP | OVERFLOW;
 
 /// Section tags of a hashed shard file (frozen).
 pub(crate) mod tag {
@@ -84,8 +103,8 @@ fn step(h: u64, word: WordId) -> u64 {
     (h ^ u64::from(word)).wrapping_mul(MUL).rotate_left(29)
 }
 
-/// The n-gram hash's final mix (MurmurHash3's 64-bit finaliser), normalised into a stored key: its lowest bit
-/// cleared (it holds the state bit in a table) and never 0 (an empty slot).
+/// The n-gram hash's final mix (MurmurHash3's 64-bit finaliser), normalised into a stored key: its [`FLAGS`]
+/// bits cleared (a table keeps flags there) and never 0 (an empty slot).
 #[inline]
 fn finish(mut h: u64) -> u64 {
     h ^= h >> 33;
@@ -93,8 +112,8 @@ fn finish(mut h: u64) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
     h ^= h >> 33;
-    match h & !1 {
-        0 => 2,
+    match h & !FLAGS {
+        0 => FLAGS + 1,
         key => key,
     }
 }
@@ -137,6 +156,20 @@ fn prefetch(bytes: &[u8], at: usize) {
     }
 }
 
+/// Refuses hashed shards of format 1, which had no overflow bits: read as format 2, their probes would stop
+/// too early and miss n-grams.
+fn check_version(path: &Path, version: u32) -> Result<()> {
+    if version < OLDEST_HASHED_VERSION {
+        return Err(Error::Version {
+            path: path.to_path_buf(),
+            found: version,
+            oldest: OLDEST_HASHED_VERSION,
+            newest: super::format::FORMAT_VERSION,
+        });
+    }
+    Ok(())
+}
+
 /// A table being built: `2 * slots` words, key and value per slot.
 #[derive(Debug)]
 pub(crate) struct TableBuilder {
@@ -169,23 +202,29 @@ impl TableBuilder {
     /// Inserts an entry with `key` (from [`ngram_hash`]), its state bit, and its fields. Entries go in their
     /// slots by insertion order, so the same entries in the same order give the same table.
     pub(crate) fn insert(&mut self, key: u64, keep: bool, prob: u32, backoff: u32) -> Result<(), Collision> {
-        debug_assert!(key & 1 == 0 && key != 0);
+        debug_assert!(key & FLAGS == 0 && key != 0);
         debug_assert!(self.entries < self.slots - 1);
-        let mut s = home(key, self.slots);
-        loop {
+        let first = home(key, self.slots);
+        let mut s = first;
+        for probed in 0.. {
             let at = 2 * s as usize;
             let stored = self.words[at];
             if stored == 0 {
-                self.words[at] = key | u64::from(keep);
+                self.words[at] = if keep { key | KEEP } else { key };
                 self.words[at + 1] = u64::from(prob) | u64::from(backoff) << 32;
                 self.entries += 1;
+                if probed >= BUCKET {
+                    // Its bucket was full: searches from there must go on past it.
+                    self.words[2 * first as usize] |= OVERFLOW;
+                }
                 return Ok(());
             }
-            if stored & !1 == key {
+            if stored & !FLAGS == key {
                 return Err(Collision);
             }
             s = if s + 1 == self.slots { 0 } else { s + 1 };
         }
+        unreachable!("a table always has an empty slot")
     }
 
     /// The words to write.
@@ -267,6 +306,7 @@ impl HashedLayout {
             path: path.to_path_buf(),
             what,
         };
+        check_version(path, container.version)?;
         let range = |s: &Section| s.offset as usize..(s.offset + s.len) as usize;
         let find = |tag: u32| {
             container
@@ -347,20 +387,26 @@ impl HashedLayout {
     }
 
     /// The value word of the entry with `key` in the table of order `n`, and its state bit; `None` when it is
-    /// not stored. Reads at most one probe run (bounded by the table's size, even in a damaged file).
+    /// not stored. Reads the home bucket, and past it only when the bucket overflowed (at most one probe run,
+    /// bounded by the table's size, even in a damaged file).
     #[inline]
     fn find(&self, bytes: &[u8], n: usize, key: u64) -> Option<(u64, bool)> {
         let table = &self.tables[n - 2];
         let t = bytes.get(table.bytes.clone()).unwrap_or(&[]);
-        let mut s = home(key, table.slots);
-        for _ in 0..table.slots {
+        let first = home(key, table.slots);
+        let overflowed = super::bits::word(t, first as usize * 2) & OVERFLOW != 0;
+        let mut s = first;
+        for probed in 0..table.slots {
+            if probed == BUCKET && !overflowed {
+                return None;
+            }
             let at = s as usize * 2;
             let stored = super::bits::word(t, at);
             if stored == 0 {
                 return None;
             }
-            if stored & !1 == key {
-                return Some((super::bits::word(t, at + 1), stored & 1 == 1));
+            if stored & !FLAGS == key {
+                return Some((super::bits::word(t, at + 1), stored & KEEP != 0));
             }
             s = if s + 1 == table.slots { 0 } else { s + 1 };
         }
@@ -386,15 +432,26 @@ impl HashedLayout {
         super::bits::word(u, word as usize)
     }
 
-    /// Scores a group of queries (any number; the caller passes a few dozen at a time), each a context (at
-    /// most `order - 1` words, oldest first, the last one mapping to this shard) and a valid word id. Gives the
-    /// same answers as the trie layout for the same model.
+    /// The backoff of the one-word context `word` (0 when it is not a context), as a state ending in it
+    /// carries it.
+    pub(crate) fn word_backoff(&self, bytes: &[u8], word: WordId) -> f32 {
+        let field = (self.unigram(bytes, word) >> 32) as u32;
+        match self.books.backoff.first() {
+            Some(book) if field != NONE => book.decode(u64::from(field)),
+            _ => 0.0,
+        }
+    }
+
+    /// Answers queries (any number), each a state whose last word maps to this shard (any state for one shard)
+    /// and a word (ids outside the vocabulary score as `unk`), into `out`: the same scores, n-gram lengths and
+    /// state words as the trie layout for the same model, and states that carry their backoffs. A state that
+    /// carries none (from [`State::new`]) has its context backoffs read from the tables instead.
     ///
     /// Works in rounds over chunks of [`GROUP`] queries: a round prefetches one slot for each
     /// query still searching, then reads them, so the misses of a round overlap while no line is fetched that
     /// an earlier round already showed is not needed (a query whose n-gram of length `j` is not stored reads
     /// none of length `j + 1`).
-    pub(crate) fn score_group(&self, bytes: &[u8], queries: &[(&[WordId], WordId)], out: &mut [Lookup]) {
+    pub(crate) fn score_states(&self, bytes: &[u8], unk: WordId, queries: &[(State, WordId)], out: &mut [Scored]) {
         const G: usize = GROUP;
         debug_assert_eq!(queries.len(), out.len());
         let levels = self.tables.len();
@@ -402,26 +459,37 @@ impl HashedLayout {
         let mut probes = [Probes::default(); G];
         let mut prob = [0f32; G];
         let mut list = [0u8; G];
+        // Per query: the longest n-gram matched, the state's length, and the shortest suffix of context + word
+        // whose backoff this shard does not hold (a file written before every shard held them), below which
+        // the new state carries its backoffs.
+        let mut matched = [0u8; G];
+        let mut keep = [0u8; G];
+        let mut unknown = [0u8; G];
         for (queries, out) in queries.chunks(G).zip(out.chunks_mut(G)) {
             let g = queries.len();
-            // The keys, and the unigram entries of `w` and `cm`.
-            for (q, &(context, word)) in queries.iter().enumerate() {
-                let context = &context[context.len().saturating_sub(levels)..];
-                probes[q] = Probes::new(context, word);
+            // The keys, and the unigram entries of `w` (and of `cm`, when the state carries no backoffs).
+            for (q, (state, word)) in queries.iter().enumerate() {
+                let word = if u64::from(*word) < self.vocab { *word } else { unk };
+                let words = state.words();
+                let context = &words[words.len().saturating_sub(levels)..];
+                let carries = state.backoffs().is_some();
+                probes[q] = Probes::new(context, word, carries);
                 prefetch(bytes, self.unigrams.start + word as usize * 8);
                 prefetch(bytes, self.uni_keep.start + word as usize / 8);
-                if let Some(&last) = context.last() {
+                if !carries && let Some(&last) = context.last() {
                     prefetch(bytes, self.unigrams.start + last as usize * 8);
                 }
             }
             for q in 0..g {
-                let word = queries[q].1;
-                prob[q] = self.books.unigram.decode(self.unigram(bytes, word) & 0xFFFF_FFFF);
-                out[q] = Lookup {
-                    log10: 0.0,
-                    matched: 1,
-                    keep: usize::from(uni_keep.get(u64::from(word)) == 1),
-                };
+                let word = probes[q].word;
+                let entry = self.unigram(bytes, word);
+                prob[q] = self.books.unigram.decode(entry & 0xFFFF_FFFF);
+                matched[q] = 1;
+                keep[q] = u8::from(uni_keep.get(u64::from(word)) == 1);
+                let field = (entry >> 32) as u32;
+                unknown[q] = if field == NONE { 1 } else { u8::MAX };
+                // (A unigram model has no backoffs, and its states no words.)
+                out[q].state.backoffs[0] = self.books.backoff.first().map_or(0.0, |b| b.decode(u64::from(field)));
             }
             // The n-grams `c(m-j+1) … cm w`, shortest first. Every suffix of an extension is one too, so the
             // first that is not stored as one ends a query's search. `list[..live]`: the queries still searching.
@@ -448,40 +516,54 @@ impl HashedLayout {
                 kept = 0;
                 for i in 0..live {
                     let q = list[i] as usize;
-                    let Some((value, keep)) = self.find(bytes, n, probes[q].ngram[j]) else {
+                    let Some((value, state_bit)) = self.find(bytes, n, probes[q].ngram[j]) else {
                         continue;
                     };
                     let field = value as u32;
                     if field == NONE {
                         continue;
                     }
-                    if keep {
-                        out[q].keep = n;
+                    if state_bit {
+                        keep[q] = n as u8;
+                    }
+                    if n <= levels {
+                        let backoff = (value >> 32) as u32;
+                        if backoff == NONE {
+                            unknown[q] = unknown[q].min(n as u8);
+                        }
+                        out[q].state.backoffs[n - 1] = self.books.backoff[n - 1].decode(u64::from(backoff));
                     }
                     let v = self.books.prob[n - 2].decode(u64::from(field));
                     if !v.is_nan() {
                         prob[q] = v;
-                        out[q].matched = n;
+                        matched[q] = n as u8;
                     }
                     list[kept] = q as u8;
                     kept += 1;
                 }
                 live = kept;
             }
-            // The backoffs of the contexts `c(m-j+1) … cm` for `j ≥ matched`, shortest first. Those shorter than
-            // the matched n-gram are stored (its context is one, and so is every suffix of a context), so the
-            // first context not stored ends the sum. Level 1 is `cm`'s unigram entry. The contexts of a
-            // minimised state are all stored (it holds a context, and every suffix of one is one), so their slots
-            // are prefetched in one round.
+            // The backoffs of the contexts `c(m-j+1) … cm` for `j ≥ matched`, shortest first: from the state
+            // when it carries them (a minimised state's contexts are all stored, so it carries every one), else
+            // read. Those shorter than the matched n-gram are stored (its context is one, and so is every suffix
+            // of a context), so the first context not stored ends the sum. Level 1 is `cm`'s unigram entry. The
+            // contexts of a minimised state are all stored, so their slots are prefetched in one round.
             live = 0;
             for q in 0..g {
-                let (from, m) = (out[q].matched, probes[q].m);
+                let (from, m) = (usize::from(matched[q]), probes[q].m);
                 if m < from {
                     continue;
                 }
+                let state = &queries[q].0;
+                if let Some(carried) = state.backoffs() {
+                    for &b in &carried[from - 1..m] {
+                        prob[q] += b;
+                    }
+                    continue;
+                }
                 if from == 1 {
-                    let context = queries[q].0;
-                    let field = (self.unigram(bytes, context[context.len() - 1]) >> 32) as u32;
+                    let words = state.words();
+                    let field = (self.unigram(bytes, words[words.len() - 1]) >> 32) as u32;
                     if field == NONE {
                         continue;
                     }
@@ -496,7 +578,7 @@ impl HashedLayout {
             }
             for &q in &list[..live] {
                 let q = q as usize;
-                for j in out[q].matched.max(2)..=probes[q].m {
+                for j in usize::from(matched[q]).max(2)..=probes[q].m {
                     let field = self
                         .find(bytes, j, probes[q].context[j])
                         .map_or(NONE, |(value, _)| (value >> 32) as u32);
@@ -506,8 +588,22 @@ impl HashedLayout {
                     prob[q] += self.books.backoff[j - 1].decode(u64::from(field));
                 }
             }
+            // The answers: the new state is the last `keep` words of context + word.
             for q in 0..g {
-                out[q].log10 = prob[q];
+                let (p, o) = (&probes[q], &mut out[q]);
+                let k = usize::from(keep[q]);
+                let words = queries[q].0.words();
+                let context = &words[words.len() - p.m..];
+                o.log10 = prob[q];
+                o.ngram_length = if p.word == unk { 0 } else { matched[q] };
+                let s = &mut o.state;
+                s.words = [0; MAX_ORDER - 1];
+                if k > 0 {
+                    s.words[..k - 1].copy_from_slice(&context[p.m + 1 - k..]);
+                    s.words[k - 1] = p.word;
+                }
+                s.len = k as u8;
+                s.carries = keep[q] < unknown[q];
             }
         }
     }
@@ -519,24 +615,34 @@ impl HashedLayout {
 #[derive(Debug, Clone, Copy, Default)]
 struct Probes {
     m: usize,
+    word: WordId,
     ngram: [u64; MAX_ORDER],
     context: [u64; MAX_ORDER],
 }
 
 impl Probes {
+    /// The keys of `context` (oldest first) and `word`; the context keys only when the state does not carry
+    /// the backoffs they would be read for.
     #[inline]
-    fn new(context: &[WordId], word: WordId) -> Probes {
+    fn new(context: &[WordId], word: WordId, carries: bool) -> Probes {
         let m = context.len();
-        let mut p = Probes { m, ..Probes::default() };
+        let mut p = Probes {
+            m,
+            word,
+            ..Probes::default()
+        };
         let mut g = step(SEED, word);
-        let mut h = SEED;
         for j in 1..=m {
-            let c = context[m - j];
-            g = step(g, c);
-            h = step(h, c);
+            g = step(g, context[m - j]);
             p.ngram[j] = finish(g);
-            // Finished only when the score needs it (see `score_group`).
-            p.context[j] = h;
+        }
+        if !carries {
+            let mut h = SEED;
+            for j in 1..=m {
+                h = step(h, context[m - j]);
+                // Finished only when the score needs it (see `score_states`).
+                p.context[j] = h;
+            }
         }
         p
     }
@@ -559,7 +665,7 @@ mod tests {
     #[test]
     fn probes_match_the_hash_of_each_ngram() {
         let context = [7, 3, 9, 11];
-        let p = Probes::new(&context, 5);
+        let p = Probes::new(&context, 5, false);
         for j in 1..=4 {
             let mut ngram = context[4 - j..].to_vec();
             ngram.push(5);
@@ -571,7 +677,7 @@ mod tests {
             );
         }
         assert_ne!(ngram_hash(&[1, 2]), ngram_hash(&[2, 1]));
-        assert_eq!(ngram_hash(&[1, 2]) & 1, 0);
+        assert_eq!(ngram_hash(&[1, 2]) & FLAGS, 0);
     }
 
     fn layout_of(entries: &[(Vec<WordId>, bool, u32, u32)]) -> (Vec<u8>, HashedLayout) {
@@ -611,9 +717,10 @@ mod tests {
 
     #[test]
     fn a_full_damaged_table_ends_every_probe() {
-        // Every slot occupied (no empty slot: only a damaged file has that): lookups still end.
+        // Every slot occupied (no empty slot: only a damaged file has that) and every bucket marked as
+        // overflowed: lookups still end.
         let bytes: Vec<u8> = (0..8u64)
-            .flat_map(|i| [(i + 1) * 4, 0u64])
+            .flat_map(|i| [((i + 1) * 4) | OVERFLOW, 0u64])
             .flat_map(|w| w.to_le_bytes())
             .collect();
         let (_, mut layout) = layout_of(&[]);
@@ -621,10 +728,59 @@ mod tests {
             bytes: 0..bytes.len(),
             slots: 8,
         };
-        assert_eq!(layout.find(&bytes, 2, 2), None);
+        assert_eq!(layout.find(&bytes, 2, 4 * 9), None);
+    }
+
+    #[test]
+    fn hashed_shards_of_format_1_are_refused_with_a_rebuild_hint() {
+        let err = check_version(Path::new("m/shard-0.fgs"), 1).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Version {
+                    found: 1,
+                    oldest: 2,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("m/shard-0.fgs") && err.to_string().contains("rebuild"));
+        assert!(check_version(Path::new("x"), super::super::format::FORMAT_VERSION).is_ok());
     }
 
     proptest! {
+        /// A bucket's overflow bit is set exactly when an entry whose probe starts there lies past it, so a
+        /// search stops at a full bucket only when its key cannot be further on.
+        #[test]
+        fn overflow_bits_mark_exactly_the_buckets_that_overflowed(
+            keys in proptest::collection::btree_set(1u64..u64::MAX, 1..300),
+        ) {
+            let keys: std::collections::BTreeSet<u64> = keys.into_iter().map(finish).collect();
+            let mut t = TableBuilder::new(keys.len() as u64);
+            for &k in &keys {
+                t.insert(k, false, 0, 0).unwrap();
+            }
+            let slots = t.slots;
+            let words = t.finish();
+            let mut overflowed = vec![false; (slots / BUCKET) as usize];
+            for s in 0..slots {
+                let stored = words[2 * s as usize];
+                if stored == 0 {
+                    continue;
+                }
+                let first = home(stored & !FLAGS, slots);
+                let distance = (s + slots - first) % slots;
+                if distance >= BUCKET {
+                    overflowed[(first / BUCKET) as usize] = true;
+                }
+            }
+            for (b, &o) in overflowed.iter().enumerate() {
+                let bit = words[2 * b * BUCKET as usize] & OVERFLOW != 0;
+                prop_assert_eq!(bit, o, "bucket {}", b);
+            }
+        }
+
         /// Every inserted entry is found with its fields and state bit; n-grams not inserted are not found.
         #[test]
         fn tables_round_trip(

@@ -145,19 +145,27 @@ struct ShardFile<D: AsRef<[u8]>> {
 }
 
 impl<D: AsRef<[u8]>> ShardFile<D> {
-    /// Answers a group of at most [`MAX_GROUP`] queries of this shard (see the layouts' `score_group`; the
-    /// trie takes them [`GROUP`] at a time).
+    /// Answers a group of at most [`MAX_GROUP`] queries of this trie shard, [`GROUP`] at a time (see
+    /// `ShardLayout::score_group`). Hashed shards answer whole states instead ([`Store::answer_hashed`]).
     #[inline]
     fn score_group(&self, queries: &[Query<'_>], walk: &mut Walk, out: &mut [Lookup]) {
         let bytes = self.data.as_ref();
-        match &self.index {
-            ShardIndex::Trie(l) => {
-                for (queries, out) in queries.chunks(GROUP).zip(out.chunks_mut(GROUP)) {
-                    l.score_group(bytes, queries, walk, out);
-                }
-            }
-            ShardIndex::Hashed(l) => l.score_group(bytes, queries, out),
+        let ShardIndex::Trie(l) = &self.index else {
+            unreachable!("hashed shards are answered by Store::answer_hashed");
+        };
+        for (queries, out) in queries.chunks(GROUP).zip(out.chunks_mut(GROUP)) {
+            l.score_group(bytes, queries, walk, out);
         }
+    }
+
+    /// Answers `queries` (states and words, any number) of this hashed shard into `out` (see
+    /// `HashedLayout::score_states`).
+    #[inline]
+    fn score_states(&self, unk: WordId, queries: &[(State, WordId)], out: &mut [Scored]) {
+        let ShardIndex::Hashed(l) = &self.index else {
+            unreachable!("trie shards are answered by Store::answer_with");
+        };
+        l.score_states(self.data.as_ref(), unk, queries, out);
     }
 
     /// How many distinct queries to hand [`score_group`](Self::score_group) at once.
@@ -343,7 +351,8 @@ impl<D: AsRef<[u8]>> Store<D> {
     /// Keeps a small cache of recent lookups per thread (`true`: a hit costs one probe of a 2.5 MB table instead
     /// of a walk through the shard) or looks every query up (`false`, the default: on the Gutenberg 5-gram model
     /// the cache bought nothing, since the queries that repeat are those whose trie nodes are hot anyway; on
-    /// small models it saves about a fifth, see BENCHMARKS.md). Scores are the same.
+    /// small models it saves about a fifth, see BENCHMARKS.md). Scores are the same. Only the trie layout uses
+    /// it: a hashed shard answers a query in about the time a probe of the cache takes.
     pub fn with_cache(mut self, cache: bool) -> Store<D> {
         self.cache = cache;
         self
@@ -522,33 +531,30 @@ impl<D: AsRef<[u8]>> Store<D> {
     /// the same shard, each group level by level (see `ShardLayout::score_group`); a query equal to the one
     /// before it takes its answer. Appends one answer per entry of `order` to `answers`, in that order.
     fn answer(&self, queries: &[(State, WordId)], order: &[(u32, u32)], answers: &mut Vec<Scored>) {
-        if self.cache {
-            cache::with_cache(self.id, |cache| self.answer_with(queries, order, Some(cache), answers));
-        } else if self.manifest.layout == Layout::Hashed {
+        if self.manifest.layout == Layout::Hashed {
             self.answer_hashed(queries, order, answers);
+        } else if self.cache {
+            cache::with_cache(self.id, |cache| self.answer_with(queries, order, Some(cache), answers));
         } else {
             self.answer_with(queries, order, None, answers);
         }
     }
 
-    /// [`answer`](Self::answer) for the hashed layout without the cache: consecutive queries of a shard in
-    /// groups of [`hashed::GROUP`], without looking for repeated neighbours (the batch is not sorted, so they
-    /// are rare, and a repeated query's lines are in the cache anyway).
+    /// [`answer`](Self::answer) for the hashed layout (which has no use for the cache: a lookup in its tables
+    /// costs about what a probe of the cache does): the queries of each shard, gathered in query order, in
+    /// groups of [`hashed::GROUP`].
     fn answer_hashed(&self, queries: &[(State, WordId)], order: &[(u32, u32)], answers: &mut Vec<Scored>) {
+        let mut gathered: Vec<(State, WordId)> = Vec::with_capacity(hashed::GROUP);
+        let mut scored = [Scored::default(); hashed::GROUP];
         answers.reserve(order.len());
-        let mut lookups = [Lookup::default(); hashed::GROUP];
-        let mut group: [Query<'_>; hashed::GROUP] = [(&[], 0); hashed::GROUP];
-        let mut walk = Walk::default();
         for chunk in order.chunk_by(|a, b| a.0 == b.0) {
             let file = &self.shards[chunk[0].0 as usize];
             for part in chunk.chunks(hashed::GROUP) {
-                let n = part.len();
-                for (slot, &(_, i)) in group.iter_mut().zip(part) {
-                    let (state, word) = &queries[i as usize];
-                    *slot = (self.context(state), self.clamp_word(*word));
-                }
-                file.score_group(&group[..n], &mut walk, &mut lookups[..n]);
-                answers.extend(group[..n].iter().zip(&lookups[..n]).map(|(&q, l)| self.scored(q, l)));
+                gathered.clear();
+                gathered.extend(part.iter().map(|&(_, i)| queries[i as usize]));
+                let out = &mut scored[..part.len()];
+                file.score_states(self.vocab.unk, &gathered, out);
+                answers.extend_from_slice(out);
             }
         }
     }
@@ -615,15 +621,20 @@ impl<D: AsRef<[u8]>> Store<D> {
     }
 
     /// The answer to one query, without the batch's sorting and grouping (for single `score` calls).
-    fn answer_one(&self, (state, word): &(State, WordId)) -> Scored {
+    fn answer_one(&self, query @ (state, word): &(State, WordId)) -> Scored {
         let word = self.clamp_word(*word);
+        let file = &self.shards[self.shard_for(state, word) as usize];
+        if self.manifest.layout == Layout::Hashed {
+            let mut out = [Scored::default()];
+            file.score_states(self.vocab.unk, std::slice::from_ref(query), &mut out);
+            return out[0];
+        }
         let query = (self.context(state), word);
         let cached = self
             .cache
             .then(|| cache::with_cache(self.id, |c| c.get(query.0, query.1)))
             .flatten();
         let lookup = cached.unwrap_or_else(|| {
-            let file = &self.shards[self.shard_for(state, word) as usize];
             let mut lookup = [Lookup::default()];
             file.score_group(&[query], &mut Walk::default(), &mut lookup);
             if self.cache {
@@ -831,15 +842,34 @@ impl<D: AsRef<[u8]> + Send + Sync> LanguageModel for Store<D> {
     }
 
     fn begin_sentence_state(&self) -> State {
+        let bos = self.vocab.bos;
         if self.order == 1 {
             State::EMPTY
+        } else if let Some(ShardIndex::Hashed(l)) = self.shards.first().map(|f| &f.index) {
+            // Every hashed shard holds every context's backoff; states of this layout carry theirs.
+            let backoff = l.word_backoff(self.shards[0].data.as_ref(), bos);
+            State::with_backoffs(&[bos], &[backoff]).unwrap_or_default()
         } else {
-            State::new(&[self.vocab.bos]).unwrap_or_default()
+            State::new(&[bos]).unwrap_or_default()
         }
     }
 
     fn score_batch(&self, queries: &[(State, WordId)], out: &mut Vec<Scored>) {
         out.clear();
+        if self.manifest.layout == Layout::Hashed && self.shards.len() == 1 {
+            // One hashed shard: answered in query order, straight into `out`.
+            out.resize(queries.len(), Scored::default());
+            let file = &self.shards[0];
+            let unk = self.vocab.unk;
+            if self.parallel && queries.len() > CHUNK {
+                out.par_chunks_mut(CHUNK)
+                    .zip(queries.par_chunks(CHUNK))
+                    .for_each(|(out, queries)| file.score_states(unk, queries, out));
+            } else {
+                file.score_states(unk, queries, out);
+            }
+            return;
+        }
         if queries.len() <= 1 {
             out.extend(queries.iter().map(|query| self.answer_one(query)));
             return;
