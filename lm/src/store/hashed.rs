@@ -473,7 +473,7 @@ impl HashedLayout {
                 let words = state.words();
                 let context = &words[words.len().saturating_sub(levels)..];
                 let carries = state.backoffs().is_some();
-                probes[q] = Probes::new(context, word, carries);
+                probes[q].fill(context, word, carries);
                 prefetch(bytes, self.unigrams.start + word as usize * 8);
                 prefetch(bytes, self.uni_keep.start + word as usize / 8);
                 if !carries && let Some(&last) = context.last() {
@@ -621,30 +621,26 @@ struct Probes {
 }
 
 impl Probes {
-    /// The keys of `context` (oldest first) and `word`; the context keys only when the state does not carry
-    /// the backoffs they would be read for.
+    /// The keys of `context` (oldest first) and `word`, written in place; the context keys only when the state
+    /// does not carry the backoffs they would be read for. Keys past `m` are left as they were.
     #[inline]
-    fn new(context: &[WordId], word: WordId, carries: bool) -> Probes {
+    fn fill(&mut self, context: &[WordId], word: WordId, carries: bool) {
         let m = context.len();
-        let mut p = Probes {
-            m,
-            word,
-            ..Probes::default()
-        };
+        self.m = m;
+        self.word = word;
         let mut g = step(SEED, word);
         for j in 1..=m {
             g = step(g, context[m - j]);
-            p.ngram[j] = finish(g);
+            self.ngram[j] = finish(g);
         }
         if !carries {
             let mut h = SEED;
             for j in 1..=m {
                 h = step(h, context[m - j]);
                 // Finished only when the score needs it (see `score_states`).
-                p.context[j] = h;
+                self.context[j] = h;
             }
         }
-        p
     }
 }
 
@@ -665,7 +661,8 @@ mod tests {
     #[test]
     fn probes_match_the_hash_of_each_ngram() {
         let context = [7, 3, 9, 11];
-        let p = Probes::new(&context, 5, false);
+        let mut p = Probes::default();
+        p.fill(&context, 5, false);
         for j in 1..=4 {
             let mut ngram = context[4 - j..].to_vec();
             ngram.push(5);
