@@ -505,6 +505,8 @@ impl HashedLayout {
                     let q = list[i] as usize;
                     list[kept] = q as u8;
                     if probes[q].m >= j {
+                        // Finished only for the lengths probed: most queries stop after one or two.
+                        probes[q].ngram[j] = finish(probes[q].ngram[j]);
                         self.prefetch_slot(bytes, n, probes[q].ngram[j]);
                         kept += 1;
                     }
@@ -609,9 +611,8 @@ impl HashedLayout {
     }
 }
 
-/// The keys one query reads: `ngram[j]` is that of `c(m-j+1) … cm w` (order `j + 1`); `context[j]` is that of
-/// `c(m-j+1) … cm` (order `j`, for `j ≥ 2`) before [`finish`], which is applied only to the contexts the score
-/// needs.
+/// The keys one query reads, before [`finish`], which is applied only to those read: `ngram[j]` is that of
+/// `c(m-j+1) … cm w` (order `j + 1`); `context[j]` is that of `c(m-j+1) … cm` (order `j`, for `j ≥ 2`).
 #[derive(Debug, Clone, Copy, Default)]
 struct Probes {
     m: usize,
@@ -631,7 +632,8 @@ impl Probes {
         let mut g = step(SEED, word);
         for j in 1..=m {
             g = step(g, context[m - j]);
-            self.ngram[j] = finish(g);
+            // Finished when probed (see `score_states`).
+            self.ngram[j] = g;
         }
         if !carries {
             let mut h = SEED;
@@ -666,7 +668,7 @@ mod tests {
         for j in 1..=4 {
             let mut ngram = context[4 - j..].to_vec();
             ngram.push(5);
-            assert_eq!(p.ngram[j], ngram_hash(&ngram), "n-gram of {j} context words");
+            assert_eq!(finish(p.ngram[j]), ngram_hash(&ngram), "n-gram of {j} context words");
             assert_eq!(
                 finish(p.context[j]),
                 ngram_hash(&context[4 - j..]),
