@@ -114,6 +114,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 pub use crate::mmap::MappedFile;
+use crate::mmap::Access;
 pub use manifest::{Layout, Manifest};
 pub use shard::shard_of;
 pub use vocab::SubBytes;
@@ -229,9 +230,15 @@ impl Store<MappedFile> {
         };
         let manifest = Manifest::parse(&manifest_path, &manifest_bytes)?;
         let vocab = MappedFile::open(&dir.join(VOCAB))?;
+        // The hashed layout's probes land anywhere in its tables: huge pages save most of their page walks
+        // (see BENCHMARKS.md, "5-gram store"). The trie's lookups touch far fewer pages, which stay small.
+        let access = match manifest.layout {
+            Layout::Hashed => Access::RandomHuge,
+            Layout::Trie => Access::Random,
+        };
         let shards = manifest.files[1..]
             .iter()
-            .map(|f| MappedFile::open(&dir.join(&f.name)))
+            .map(|f| MappedFile::open_with(&dir.join(&f.name), access))
             .collect::<Result<Vec<_>>>()?;
         Store::from_parts(dir, &manifest_bytes, vocab, shards)
     }
