@@ -113,8 +113,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-pub use crate::mmap::MappedFile;
 use crate::mmap::Access;
+pub use crate::mmap::MappedFile;
 pub use manifest::{Layout, Manifest};
 pub use shard::shard_of;
 pub use vocab::SubBytes;
@@ -862,9 +862,10 @@ impl<D: AsRef<[u8]> + Send + Sync> LanguageModel for Store<D> {
     }
 
     fn score_batch(&self, queries: &[(State, WordId)], out: &mut Vec<Scored>) {
-        out.clear();
         if self.manifest.layout == Layout::Hashed && self.shards.len() == 1 {
-            // One hashed shard: answered in query order, straight into `out`.
+            // One hashed shard: answered in query order, straight into `out`, every element overwritten (so
+            // only the elements it lacks are initialised first).
+            out.truncate(queries.len());
             out.resize(queries.len(), Scored::default());
             let file = &self.shards[0];
             let unk = self.vocab.unk;
@@ -877,6 +878,7 @@ impl<D: AsRef<[u8]> + Send + Sync> LanguageModel for Store<D> {
             }
             return;
         }
+        out.clear();
         if queries.len() <= 1 {
             out.extend(queries.iter().map(|query| self.answer_one(query)));
             return;
