@@ -206,6 +206,16 @@ pub trait LanguageModel: Send + Sync {
         out.pop().unwrap_or_default()
     }
 
+    /// The log10 probability of every token of many sentences (word ids, without `<s>` and `</s>`), appended to
+    /// `out` in order: for each sentence its words then `</s>`, scored from the begin-of-sentence state, as
+    /// [`score_sentence`](Self::score_sentence) does word by word. The default advances all sentences in lock
+    /// step, one [`score_batch`](Self::score_batch) per position ([`lock_step_tokens`]); a model may answer
+    /// whole texts its own way (the hashed store pipelines its lookups word by word) as long as every value is
+    /// the same.
+    fn score_tokens(&self, sentences: &[&[WordId]], out: &mut Vec<f32>) {
+        lock_step_tokens(self, sentences, out);
+    }
+
     /// The log10 probability of a sentence: each word in turn (summed in `f32`, in order, as KenLM does),
     /// starting from the begin-of-sentence state when `bos` (else from no context), followed by `</s>` when `eos`.
     fn score_sentence(&self, words: &[WordId], bos: bool, eos: bool) -> f32 {
@@ -222,6 +232,47 @@ pub trait LanguageModel: Send + Sync {
             state = scored.state;
         }
         total
+    }
+}
+
+/// [`LanguageModel::score_tokens`] by lock-step batches: position 0 of every sentence in one
+/// [`LanguageModel::score_batch`] call, then position 1 of those that have one, and so on (`</s>` after each
+/// sentence's last word), each state the previous answer's.
+pub fn lock_step_tokens<M: LanguageModel + ?Sized>(model: &M, sentences: &[&[WordId]], out: &mut Vec<f32>) {
+    let eos = model.eos_id();
+    let base = out.len();
+    // Where each sentence's tokens go in `out`.
+    let mut offsets = Vec::with_capacity(sentences.len());
+    let mut total = base;
+    for words in sentences {
+        offsets.push(total);
+        total += words.len() + 1;
+    }
+    out.resize(total, 0.0);
+    let word_at = |i: usize, step: usize| sentences[i].get(step).copied().unwrap_or(eos);
+    // The sentences still being scored, by index, and the query of each for position `step`: its state is
+    // the previous answer's, updated in place, and finished sentences are dropped as the answers are read.
+    let start = model.begin_sentence_state();
+    let mut active: Vec<usize> = (0..sentences.len()).collect();
+    let mut queries: Vec<(State, WordId)> = (0..sentences.len()).map(|i| (start, word_at(i, 0))).collect();
+    let mut scored: Vec<Scored> = Vec::with_capacity(sentences.len());
+    let mut step = 0;
+    while !queries.is_empty() {
+        model.score_batch(&queries, &mut scored);
+        let mut kept = 0;
+        for (k, result) in scored.iter().enumerate() {
+            let i = active[k];
+            out[offsets[i] + step] = result.log10;
+            // A sentence is done once its `</s>` (position len) has been scored.
+            if sentences[i].len() > step {
+                active[kept] = i;
+                queries[kept] = (result.state, word_at(i, step + 1));
+                kept += 1;
+            }
+        }
+        active.truncate(kept);
+        queries.truncate(kept);
+        step += 1;
     }
 }
 

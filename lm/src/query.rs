@@ -17,7 +17,7 @@
 
 use rayon::prelude::*;
 
-use crate::model::{LanguageModel, Scored, State, WordId};
+use crate::model::{LanguageModel, WordId};
 use crate::{Error, Result};
 
 /// The words of a line as KenLM's `query` splits it: on ASCII whitespace (space, tab, vertical tab, form feed,
@@ -180,46 +180,31 @@ where
     out.extend(parts.into_iter().flatten());
 }
 
-/// [`score_sentences`] on the calling thread: every sentence advanced one word per batch.
+/// [`score_sentences`] on the calling thread: the model's [`LanguageModel::score_tokens`] (lock-step batches by
+/// default), summed per sentence in order.
 fn score_lock_step<M, S>(model: &M, sentences: &[S], out: &mut Vec<SentenceScore>)
 where
     M: LanguageModel + ?Sized,
     S: AsRef<[WordId]>,
 {
-    out.clear();
-    out.resize(sentences.len(), SentenceScore::default());
     let unk = model.unk_id();
-    let eos = model.eos_id();
-    let word_at = |i: usize, step: usize| sentences[i].as_ref().get(step).copied().unwrap_or(eos);
-    // The sentences still being scored, by index, and the query of each for position `step`: its state is
-    // the previous answer's, updated in place, and finished sentences are dropped as the answers are read.
-    let start = model.begin_sentence_state();
-    let mut active: Vec<usize> = (0..sentences.len()).collect();
-    let mut queries: Vec<(State, WordId)> = (0..sentences.len()).map(|i| (start, word_at(i, 0))).collect();
-    let mut scored: Vec<Scored> = Vec::with_capacity(sentences.len());
-    let mut step = 0;
-    while !queries.is_empty() {
-        model.score_batch(&queries, &mut scored);
-        let mut kept = 0;
-        for (k, result) in scored.iter().enumerate() {
-            let (i, word) = (active[k], queries[k].1);
-            let sentence = &mut out[i];
-            sentence.total += result.log10;
-            sentence.tokens += 1;
-            if word == unk {
-                sentence.oov += 1;
-                sentence.oov_log10.push(result.log10);
-            }
-            // A sentence is done once its `</s>` (position len) has been scored.
-            if sentences[i].as_ref().len() > step {
-                active[kept] = i;
-                queries[kept] = (result.state, word_at(i, step + 1));
-                kept += 1;
+    let words: Vec<&[WordId]> = sentences.iter().map(AsRef::as_ref).collect();
+    let mut tokens = Vec::with_capacity(words.iter().map(|w| w.len() + 1).sum());
+    model.score_tokens(&words, &mut tokens);
+    out.clear();
+    let mut at = 0;
+    for sentence in &words {
+        let mut score = SentenceScore::default();
+        for (k, &log10) in tokens[at..=at + sentence.len()].iter().enumerate() {
+            score.total += log10;
+            score.tokens += 1;
+            if sentence.get(k) == Some(&unk) {
+                score.oov += 1;
+                score.oov_log10.push(log10);
             }
         }
-        active.truncate(kept);
-        queries.truncate(kept);
-        step += 1;
+        at += sentence.len() + 1;
+        out.push(score);
     }
 }
 

@@ -405,3 +405,43 @@ fn carried_backoffs_score_as_reading_them() {
         }
     }
 }
+
+/// A one-shard hashed store scores whole texts word by word with its lookups pipelined
+/// (`LanguageModel::score_tokens`); every token's value is bit for bit the lock-step batches' (which the other
+/// tests hold to the reference), on random models with gaps, for empty, short and long sentences, unknown
+/// words and ids outside the vocabulary.
+#[test]
+fn pipelined_text_scores_equal_lock_step_batches() {
+    for seed in 1..=16u64 {
+        let order = 1 + (seed as usize % 6).min(4);
+        let text = random_arpa(seed * 104_729, 6, order, 40);
+        let dir = tempfile::tempdir().unwrap();
+        let arpa = dir.path().join("random.arpa");
+        std::fs::write(&arpa, &text).unwrap();
+        for quantize in [0, 8] {
+            let (_store_dir, store) = build(&arpa, 1, quantize, Layout::Hashed);
+            let v = store.vocab_size() as u64;
+            let mut rng = seed | 1;
+            let mut next = move |n: u64| {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                rng % n
+            };
+            let sentences: Vec<Vec<WordId>> = (0..60)
+                .map(|i| (0..[0, 1, 3, 9, 40][i % 5]).map(|_| next(v + 2) as WordId).collect())
+                .collect();
+            let refs: Vec<&[WordId]> = sentences.iter().map(Vec::as_slice).collect();
+            let (mut piped, mut stepped) = (Vec::new(), Vec::new());
+            store.score_tokens(&refs, &mut piped);
+            fivegram_lm::model::lock_step_tokens(&store, &refs, &mut stepped);
+            assert_eq!(piped.len(), sentences.iter().map(|s| s.len() + 1).sum::<usize>());
+            let bits = |x: &[f32]| x.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&piped),
+                bits(&stepped),
+                "seed {seed}, order {order}, {quantize} bits"
+            );
+        }
+    }
+}

@@ -611,6 +611,180 @@ impl HashedLayout {
     }
 }
 
+/// How far apart the four stages of [`HashedLayout::score_text`] work, in tokens.
+const AHEAD: usize = 6;
+/// Slots of its ring of tokens in flight: a power of two above `3 * AHEAD`.
+const RING: usize = 32;
+const _: () = assert!(RING.is_power_of_two() && RING > 3 * AHEAD);
+
+/// A token in flight in [`HashedLayout::score_text`].
+#[derive(Debug, Clone, Copy, Default)]
+struct Pending {
+    word: WordId,
+    /// Context words the probes use: up to the order's, within the sentence, `<s>` included.
+    m: usize,
+    /// `keys[j]`: the key of the n-gram of `j` context words and the word (finished once computed in full).
+    keys: [u64; MAX_ORDER],
+    /// The next length `j` to probe, or 0 when the search is over.
+    next: usize,
+    prob: f32,
+    matched: usize,
+    keep: usize,
+    /// `backoffs[n - 1]`: the backoff of the n-gram of length `n` found (the state's suffixes).
+    backoffs: [f32; MAX_ORDER - 1],
+    /// Whether this is a sentence's `</s>`.
+    last: bool,
+}
+
+impl HashedLayout {
+    /// The log10 probability of every token of `sentences` (`</s>` after each), appended to `out`: the values
+    /// [`score_states`](Self::score_states) gives through lock-step states, computed word by word along the
+    /// text with the lookups of the words ahead in flight (a one-shard store only: every n-gram is here).
+    ///
+    /// The longest match depends on the words alone: a context word that a minimised state drops cannot be part
+    /// of any stored n-gram ending in the next word (the state would then have kept it). So each token's probes
+    /// are keyed by its raw context (the sentence's previous words, `<s>` first, up to the order's, ids
+    /// outside the vocabulary as `<unk>`) and run in four stages that overlap along the text, [`AHEAD`] tokens
+    /// apart: the keys are made and the lines of the unigram, the bigram and the trigram prefetched; those are
+    /// read and, when the trigram is found, the 4-gram's line prefetched; the 4-gram is read and, when found,
+    /// the 5-gram's prefetched; the search ends and the score adds the backoffs that the previous token's state
+    /// carries, as [`score_states`](Self::score_states) does from a carried state.
+    pub(crate) fn score_text(
+        &self,
+        bytes: &[u8],
+        (unk, bos, eos): (WordId, WordId, WordId),
+        sentences: &[&[WordId]],
+        out: &mut Vec<f32>,
+    ) {
+        let levels = self.tables.len();
+        let uni_keep = IntVec::new(bytes.get(self.uni_keep.clone()).unwrap_or(&[]), 1);
+        let tokens: usize = sentences.iter().map(|s| s.len() + 1).sum();
+        out.reserve(tokens);
+        let mut ring = [Pending::default(); RING];
+        // The state the next token is scored from: its length and its suffixes' backoffs.
+        let begin = (usize::from(levels > 0), {
+            let mut b = [0f32; MAX_ORDER - 1];
+            b[0] = self.word_backoff(bytes, bos);
+            b
+        });
+        let (mut state_len, mut state_backoffs) = begin;
+        // Stage A's place in the text: sentence and token.
+        let (mut s, mut k) = (0usize, 0usize);
+        for t in 0..tokens + 3 * AHEAD {
+            if t < tokens {
+                while k > sentences[s].len() {
+                    (s, k) = (s + 1, 0);
+                }
+                let words = sentences[s];
+                let p = &mut ring[t % RING];
+                // Ids outside the vocabulary are `<unk>`, as words and as context (where a state holds them so).
+                let clamp = |w: WordId| if u64::from(w) < self.vocab { w } else { unk };
+                p.word = clamp(words.get(k).copied().unwrap_or(eos));
+                p.last = k == words.len();
+                p.m = levels.min(k + 1);
+                let mut g = step(SEED, p.word);
+                for j in 1..=p.m {
+                    g = step(g, if j <= k { clamp(words[k - j]) } else { bos });
+                    p.keys[j] = g;
+                }
+                prefetch(bytes, self.unigrams.start + p.word as usize * 8);
+                prefetch(bytes, self.uni_keep.start + p.word as usize / 8);
+                for j in 1..=p.m.min(2) {
+                    p.keys[j] = finish(p.keys[j]);
+                    self.prefetch_slot(bytes, j + 1, p.keys[j]);
+                }
+                k += 1;
+            }
+            if t >= AHEAD && t - AHEAD < tokens {
+                let p = &mut ring[(t - AHEAD) % RING];
+                let entry = self.unigram(bytes, p.word);
+                p.prob = self.books.unigram.decode(entry & 0xFFFF_FFFF);
+                p.matched = 1;
+                p.keep = usize::from(uni_keep.get(u64::from(p.word)) == 1);
+                let field = (entry >> 32) as u32;
+                p.backoffs[0] = match self.books.backoff.first() {
+                    Some(book) if field != NONE => book.decode(u64::from(field)),
+                    _ => 0.0,
+                };
+                p.next = usize::from(p.m > 0);
+                self.search(bytes, p, 2);
+                if p.next == 3 {
+                    p.keys[3] = finish(p.keys[3]);
+                    self.prefetch_slot(bytes, 4, p.keys[3]);
+                }
+            }
+            if t >= 2 * AHEAD && t - 2 * AHEAD < tokens {
+                let p = &mut ring[(t - 2 * AHEAD) % RING];
+                self.search(bytes, p, 3);
+                if p.next == 4 {
+                    p.keys[4] = finish(p.keys[4]);
+                    self.prefetch_slot(bytes, 5, p.keys[4]);
+                }
+            }
+            if t >= 3 * AHEAD {
+                let p = &mut ring[(t - 3 * AHEAD) % RING];
+                if p.next > 0 {
+                    for j in p.next.max(5)..=p.m {
+                        p.keys[j] = finish(p.keys[j]);
+                    }
+                    self.search(bytes, p, p.m);
+                }
+                let mut score = p.prob;
+                let m = state_len.min(p.m);
+                if p.matched <= m {
+                    for &b in &state_backoffs[p.matched - 1..m] {
+                        score += b;
+                    }
+                }
+                out.push(score);
+                (state_len, state_backoffs) = if p.last { begin } else { (p.keep, p.backoffs) };
+            }
+        }
+    }
+
+    /// Goes on with `p`'s search, the n-grams of `p.next` context words and up, at most `upto` (keys finished):
+    /// each found one records its probability, state bit and backoff; the first not stored, or the last length,
+    /// ends it (`p.next` = 0), else `p.next` is where to go on.
+    #[inline]
+    fn search(&self, bytes: &[u8], p: &mut Pending, upto: usize) {
+        if p.next == 0 {
+            return;
+        }
+        let levels = self.tables.len();
+        while p.next <= upto.min(p.m) {
+            let j = p.next;
+            let n = j + 1;
+            let found = self
+                .find(bytes, n, p.keys[j])
+                .filter(|&(value, _)| value as u32 != NONE);
+            let Some((value, state_bit)) = found else {
+                p.next = 0;
+                return;
+            };
+            if state_bit {
+                p.keep = n;
+            }
+            if n <= levels {
+                let backoff = (value >> 32) as u32;
+                p.backoffs[n - 1] = if backoff == NONE {
+                    0.0
+                } else {
+                    self.books.backoff[n - 1].decode(u64::from(backoff))
+                };
+            }
+            let v = self.books.prob[n - 2].decode(u64::from(value as u32));
+            if !v.is_nan() {
+                p.prob = v;
+                p.matched = n;
+            }
+            p.next = j + 1;
+        }
+        if p.next > p.m {
+            p.next = 0;
+        }
+    }
+}
+
 /// The keys one query reads, before [`finish`], which is applied only to those read: `ngram[j]` is that of
 /// `c(m-j+1) … cm w` (order `j + 1`); `context[j]` is that of `c(m-j+1) … cm` (order `j`, for `j ≥ 2`).
 #[derive(Debug, Clone, Copy, Default)]

@@ -861,6 +861,19 @@ impl<D: AsRef<[u8]> + Send + Sync> LanguageModel for Store<D> {
         }
     }
 
+    fn score_tokens(&self, sentences: &[&[WordId]], out: &mut Vec<f32>) {
+        match self.shards.as_slice() {
+            [file] if self.order > 1 => {
+                if let ShardIndex::Hashed(l) = &file.index {
+                    let ids = (self.vocab.unk, self.vocab.bos, self.vocab.eos);
+                    return l.score_text(file.data.as_ref(), ids, sentences, out);
+                }
+                crate::model::lock_step_tokens(self, sentences, out)
+            }
+            _ => crate::model::lock_step_tokens(self, sentences, out),
+        }
+    }
+
     fn score_batch(&self, queries: &[(State, WordId)], out: &mut Vec<Scored>) {
         if self.manifest.layout == Layout::Hashed && self.shards.len() == 1 {
             // One hashed shard: answered in query order, straight into `out`, every element overwritten (so
