@@ -4,14 +4,16 @@
 //!
 //! ```text
 //! cargo run --release -p fivegram-lm --example store_speed -- MODEL_DIR TEXT [--threads N] [--rounds R]
-//!     [--mode lockstep|sequential] [--cache] [--load]
+//!     [--mode text|lockstep|sequential] [--cache] [--load]
 //! ```
 //! - `TEXT`: one sentence per line, tokenized as the model was (whitespace-separated, like `fivegram query`).
 //! - `--threads N` (default 1): the rayon pool the batches are answered on; with 1 the store answers every batch
 //!   on the calling thread (`with_parallel(false)`).
-//! - `--mode lockstep` (default): every sentence advanced one word per `score_batch` call, all sentences in one
-//!   batch ([`score_sentences`], what `fivegram query` does); `sequential`: one `score` call per word, one
-//!   sentence after another (no batching).
+//! - `--mode text` (default): the whole text at once ([`score_sentences`], what `fivegram query` does: one part
+//!   per thread, each scored by the model's `score_tokens`, which a one-shard hashed store pipelines word by
+//!   word and other models answer by lock-step batches); `lockstep`: every sentence advanced one word per
+//!   `score_batch` call, all sentences in one batch ([`lock_step_tokens`]); `sequential`: one `score` call per
+//!   word, one sentence after another (no batching).
 //! - `--cache`: a per-thread cache of recent lookups answers repeated `(context, word)` pairs
 //!   (`Store::with_cache(true)`; emptied before every round, so that no round finds the previous round's
 //!   queries there); by default every query is looked up in the shard.
@@ -29,15 +31,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use fivegram_lm::model::{LanguageModel, WordId};
+use fivegram_lm::model::{LanguageModel, WordId, lock_step_tokens};
 use fivegram_lm::query::{SentenceScore, score_sentences, split_words};
 use fivegram_lm::store::{Manifest, Store};
 
-const USAGE: &str =
-    "usage: store_speed MODEL_DIR TEXT [--threads N] [--rounds R] [--mode lockstep|sequential] [--cache] [--load]";
+const USAGE: &str = "usage: store_speed MODEL_DIR TEXT [--threads N] [--rounds R] [--mode text|lockstep|sequential] \
+                     [--cache] [--load]";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
+    Text,
     Lockstep,
     Sequential,
 }
@@ -54,7 +57,7 @@ struct Options {
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut positional = Vec::new();
-    let (mut threads, mut rounds, mut mode, mut cache, mut load) = (1, 5, Mode::Lockstep, false, false);
+    let (mut threads, mut rounds, mut mode, mut cache, mut load) = (1, 5, Mode::Text, false, false);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
@@ -74,9 +77,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             }
             "--mode" => {
                 mode = match value("--mode")?.as_str() {
+                    "text" => Mode::Text,
                     "lockstep" => Mode::Lockstep,
                     "sequential" => Mode::Sequential,
-                    other => return Err(format!("--mode {other}: use lockstep or sequential")),
+                    other => return Err(format!("--mode {other}: use text, lockstep or sequential")),
                 }
             }
             "--cache" => cache = true,
@@ -171,14 +175,27 @@ fn measure<D: AsRef<[u8]> + Send + Sync>(store: Store<D>, options: &Options) -> 
         .build()
         .map_err(|e| format!("cannot start {} threads: {e}", options.threads))?;
     let mut scores: Vec<SentenceScore> = Vec::new();
+    let mut tokens: Vec<f32> = Vec::new();
     let mut rounds = Vec::new();
     for round in 1..=options.rounds {
         store.clear_cache();
         let (cpu, start) = (cpu_seconds(), Instant::now());
         let total: f64 = pool.install(|| match options.mode {
-            Mode::Lockstep => {
+            Mode::Text => {
                 score_sentences(&store, &sentences, &mut scores);
                 scores.iter().map(|s| f64::from(s.total)).sum()
+            }
+            Mode::Lockstep => {
+                let refs: Vec<&[WordId]> = sentences.iter().map(Vec::as_slice).collect();
+                tokens.clear();
+                lock_step_tokens(&store, &refs, &mut tokens);
+                let mut at = 0;
+                let mut total = 0f64;
+                for s in &sentences {
+                    total += f64::from(tokens[at..=at + s.len()].iter().sum::<f32>());
+                    at += s.len() + 1;
+                }
+                total
             }
             Mode::Sequential => sentences
                 .iter()
