@@ -25,8 +25,8 @@
 //!
 //! # A model directory
 //! `manifest.json` (format, version, order, smoothing, vocabulary size, counts per order, quantization, shard
-//! count, the shard layout when it is not the trie, and each file's length, CRC-32 and SHA-256), `vocab.fst` (the words as an `fst::Map` to ids, and the
-//! special ids and counts) and `shard-00000.fgs` … one file per shard. Every binary file has a magic, a format
+//! count, the shard layout when it is not the trie, and each file's length, CRC-32 and SHA-256), `vocab.fst`
+//! (the words as an `fst::Map` to ids, and the special ids and counts) and `shard-00000.fgs` … one file per shard. Every binary file has a magic, a format
 //! version, a kind tag, a sanity block and a checksummed footer ([`format`]). Opening checks each file's header,
 //! footer, sizes and the CRC recorded in the manifest against the footer's, reading no n-gram data (the
 //! vocabulary file, a few MB, is checked in full, since the FST it holds must not be read damaged); `verify`
@@ -65,17 +65,21 @@
 //!   and probabilities and backoffs as codes into per-order codebooks (or raw `f32` for `--quantize 0`). No
 //!   backoff is stored for the highest order (it has no contexts). See the `shard` module's sources.
 //! - **hashed** (the fast one, like KenLM's "probing": 24 bytes per n-gram): per order a linear-probing table of
-//!   16-byte entries keyed by a 64-bit hash of the n-gram (63 bits of it taken for identity; the build fails
-//!   on a collision), holding the probability and backoff codes and the state bit; unigrams in an array by
-//!   word id. Every key a query needs follows from the query alone, so a batch's probes are issued together and
-//!   their cache misses overlap. See the `hashed` module's sources (the format, and the probability of a
-//!   wrong answer by hash collision, about 2⁻⁶² per lookup).
+//!   16-byte entries keyed by a 64-bit hash of the n-gram (62 bits of it taken for identity; the build fails
+//!   on a collision), holding the probability and backoff codes, the state bit and, on a bucket's first slot,
+//!   whether the bucket overflowed; unigrams in an array by word id. Every key a query needs follows from the
+//!   query alone, so a batch's probes are issued together and their cache misses overlap; the states it
+//!   returns carry their backoffs. See the `hashed` module's sources (the format, and the probability of a
+//!   wrong answer by hash collision, about 2⁻⁶⁰ per lookup).
 //!
 //! # Batches
 //! In the hashed layout, [`LanguageModel::score_batch`] groups its queries by shard (keeping their order) and
 //! answers them in groups of 128, in rounds: all unigrams, then the n-grams of each length for the queries still
-//! matching, then the contexts whose backoffs are added, each round prefetching the slots of all its queries
-//! before reading any.
+//! matching, then (for states that do not carry them) the contexts whose backoffs are added, each round
+//! prefetching the slots of all its queries before reading any. Whole texts ([`LanguageModel::score_tokens`],
+//! what `fivegram query` uses) are scored word by word instead, in a one-shard hashed store: each word's
+//! probes are keyed by its raw context and issued a few words ahead in four stages, so that the misses of
+//! consecutive words overlap without the batches' bookkeeping.
 //!
 //! In the trie layout it sorts its queries by shard, then by context read from its newest word, and
 //! answers them in groups of 32 distinct queries, level by level: a query whose context ends in the same words
@@ -86,7 +90,9 @@
 //!
 //! # Memory
 //! Opening maps the files and reads headers, footers, directories and codebooks (a few KB per shard), in either
-//! layout. Pages of n-gram data are read when lookups touch them; the maps are advised for random access.
+//! layout. Pages of n-gram data are read when lookups touch them; the maps are advised for random access, and
+//! the hashed layout's also for transparent huge pages (so, where the kernel caches the file in large folios,
+//! it becomes resident in 2 MB steps; see [`crate::mmap::Access::RandomHuge`]).
 //!
 //! # Quirks
 //! - Word ids are assigned by decreasing unigram probability (not in ARPA file order, unlike
