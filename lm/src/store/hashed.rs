@@ -745,7 +745,7 @@ impl HashedLayout {
     /// Goes on with `p`'s search, the n-grams of `p.next` context words and up, at most `upto` (keys finished):
     /// each found one records its probability, state bit and backoff; the first not stored, or the last length,
     /// ends it (`p.next` = 0), else `p.next` is where to go on.
-    #[inline]
+    #[inline(always)]
     fn search(&self, bytes: &[u8], p: &mut Pending, upto: usize) {
         if p.next == 0 {
             return;
