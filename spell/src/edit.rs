@@ -208,6 +208,12 @@ pub struct Scratch {
     query: Vec<char>,
     /// Packed keys of the query's substrings: `keys[j * (MAX_RULE + 1) + l]` is `s[j..j + l]`.
     keys: Vec<Packed>,
+    /// The distinct packed substrings of the query (of up to [`MAX_RULE`] characters, the empty one included),
+    /// each with bit `j` set when it occurs at position `j` (below 64): an open-addressing table (`Packed::MAX`
+    /// marks a free slot) with at most half of its slots filled.
+    betas: Vec<(Packed, u64)>,
+    /// The keys in `betas`, in the order first seen.
+    distinct: Vec<Packed>,
     /// α → range of `cached` holding the rules for α whose β occurs in the query.
     cache: HashMap<Packed, (u32, u32), BuildFx>,
     cached: Vec<Applicable>,
@@ -230,6 +236,12 @@ const FILTER_BITS: u32 = 4096;
 #[inline]
 fn filter_bit(alpha: Packed) -> usize {
     (alpha.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FILTER_BITS.trailing_zeros())) as usize
+}
+
+/// The first slot of packed substring `beta` in a table of `2^(64 - shift)` slots.
+#[inline]
+fn beta_slot(beta: Packed, shift: u32) -> usize {
+    (beta.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
 }
 
 /// A rule that can apply to the current query: where its β occurs there.
@@ -345,16 +357,39 @@ impl ErrorModel {
                 });
             }
         }
+        // The distinct β in the query, each with the positions where it occurs (one bit each), in an open
+        // addressing table with at most half of its slots filled.
+        let slots = (2 * scratch.keys.len()).next_power_of_two();
+        scratch.betas.clear();
+        scratch.betas.resize(slots, (Packed::MAX, 0));
+        scratch.distinct.clear();
+        let shift = 64 - slots.trailing_zeros();
+        for (at, &beta) in scratch.keys.iter().enumerate() {
+            let j = at / (MAX_RULE + 1);
+            if beta == Packed::MAX || j >= 64 {
+                continue;
+            }
+            let mut slot = beta_slot(beta, shift);
+            loop {
+                let entry = &mut scratch.betas[slot];
+                if entry.0 == beta {
+                    entry.1 |= 1 << j;
+                    break;
+                }
+                if entry.0 == Packed::MAX {
+                    *entry = (beta, 1 << j);
+                    scratch.distinct.push(beta);
+                    break;
+                }
+                slot = (slot + 1) & (slots - 1);
+            }
+        }
         scratch.filter.clear();
         scratch.filter.resize(FILTER_BITS as usize / 64, 0);
         scratch.per_edit.clear();
         scratch.rule_floor = f32::INFINITY;
         let single = self.single_edit_floor();
-        for (at, &beta) in scratch.keys.iter().enumerate() {
-            // The empty β (l = 0) occurs everywhere: looked up once.
-            if beta == Packed::MAX || (at % (MAX_RULE + 1) == 0 && at > 0) {
-                continue;
-            }
+        for &beta in &scratch.distinct {
             if let Some(alphas) = self.by_beta.get(&beta) {
                 for &(alpha, per_edit, edits) in alphas {
                     let bit = filter_bit(alpha);
@@ -378,15 +413,20 @@ impl ErrorModel {
         }
         let start = scratch.cached.len() as u32;
         if let Some(list) = self.rules.get(&alpha) {
-            let positions = scratch.query.len() + 1;
+            let slots = scratch.betas.len();
+            let shift = 64 - slots.trailing_zeros();
             for rule in list {
-                let l = usize::from(rule.beta_len);
-                let mut at = 0u64;
-                for j in 0..positions.min(64) {
-                    if scratch.keys[j * (MAX_RULE + 1) + l] == rule.beta_key {
-                        at |= 1 << j;
+                let mut slot = beta_slot(rule.beta_key, shift);
+                let at = loop {
+                    let entry = scratch.betas[slot];
+                    if entry.0 == rule.beta_key {
+                        break entry.1;
                     }
-                }
+                    if entry.0 == Packed::MAX {
+                        break 0;
+                    }
+                    slot = (slot + 1) & (slots - 1);
+                };
                 if at != 0 {
                     scratch.cached.push(Applicable {
                         alpha_len: rule.alpha_len,
