@@ -194,16 +194,21 @@ struct KeyRecord {
     bytes: [u8; KEY_CHARS],
     /// The number of characters in `bytes`, or 255 when the key is not stored there.
     len: u8,
-    /// The log prior of the most frequent word under the key.
-    head_prior: f32,
+    /// Where the key's words start in `Words::key_words` (they end where the next key's start).
+    first: u32,
 }
 
-/// A word under a sound-alike key, with what the candidate search needs of it stored alongside.
+/// A word under a sound-alike key, with what the candidate search reads of it stored alongside, in 32 bytes:
+/// the merge of the key lists reads words in the order of their lists, not scattered over the lexicon.
 #[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
 struct SoundWord {
+    /// The characters as bytes (each below U+0100), when there are at most [`SLOT_CHARS`] of them.
+    bytes: [u8; SLOT_CHARS],
+    /// The number of characters in `bytes`, or 255 when the word is not stored there.
+    len: u8,
     id: LexId,
     log_prior: f32,
-    length: u8,
 }
 
 /// The head of one sound-alike key's word list in the merge that takes the most frequent words first.
@@ -314,9 +319,9 @@ pub(crate) struct Words {
     /// The distinct sound-alike keys of the words, concatenated.
     keys: Vec<char>,
     key_offsets: Vec<u32>,
-    /// Per distinct key: its words, most frequent first (`key_words[key_word_offsets[k]..key_word_offsets[k + 1]]`).
+    /// Per distinct key: its words, most frequent first (from `key_records[k].first` to
+    /// `key_records[k + 1].first`).
     key_words: Vec<SoundWord>,
-    key_word_offsets: Vec<u32>,
     /// Symmetric-delete index (one deletion) over the distinct keys.
     sound_index: DeleteIndex,
     /// The characters the lexicon's words are written in (sorted): those that make up at least
@@ -365,17 +370,20 @@ impl Words {
         let mut fill = key_word_offsets.clone();
         let mut key_words = vec![
             SoundWord {
+                bytes: [0; SLOT_CHARS],
+                len: u8::MAX,
                 id: 0,
                 log_prior: 0.0,
-                length: 0
             };
             word_key.len()
         ];
         for (id, &k) in word_key.iter().enumerate() {
+            let (bytes, len) = inline_chars(&chars[char_offsets[id] as usize..char_offsets[id + 1] as usize]);
             key_words[fill[k as usize] as usize] = SoundWord {
+                bytes,
+                len,
                 id: id as LexId,
                 log_prior: log_prior[id],
-                length: (char_offsets[id + 1] - char_offsets[id]).min(255) as u8,
             };
             fill[k as usize] += 1;
         }
@@ -442,15 +450,21 @@ impl Words {
                 record
             })
             .collect();
-        let key_records: Vec<KeyRecord> = (0..distinct)
+        // One record past the last key, for the end of the last key's words.
+        let key_records: Vec<KeyRecord> = (0..=distinct)
             .map(|k| {
+                if k == distinct {
+                    return KeyRecord {
+                        bytes: [0; KEY_CHARS],
+                        len: 0,
+                        first: key_word_offsets[k],
+                    };
+                }
                 let key = &keys[key_offsets[k] as usize..key_offsets[k + 1] as usize];
                 let mut record = KeyRecord {
                     bytes: [0; KEY_CHARS],
                     len: u8::MAX,
-                    head_prior: key_words[key_word_offsets[k] as usize..key_word_offsets[k + 1] as usize]
-                        .first()
-                        .map_or(f32::NEG_INFINITY, |w| w.log_prior),
+                    first: key_word_offsets[k],
                 };
                 if key.len() <= KEY_CHARS && key.iter().all(|&c| (c as u32) < 256) {
                     record.len = key.len() as u8;
@@ -475,7 +489,6 @@ impl Words {
             keys,
             key_offsets,
             key_words,
-            key_word_offsets,
             sound_index,
         }
     }
@@ -519,6 +532,16 @@ impl Words {
             return self.word_chars(id);
         }
         widen(&record.bytes[..len], buf)
+    }
+
+    /// The characters of a sound-alike word: from its entry (decoded into `buf`) when they fit there.
+    #[inline]
+    fn sound_spelled<'a>(&'a self, word: &SoundWord, buf: &'a mut [char; SLOT_CHARS]) -> &'a [char] {
+        let len = usize::from(word.len);
+        if len > SLOT_CHARS {
+            return self.word_chars(word.id);
+        }
+        widen(&word.bytes[..len], buf)
     }
 
     /// The candidates for a lowercased token (as characters), best first by isolated score, at most `limit`.
@@ -650,8 +673,9 @@ impl Words {
                 }
                 let (id, distance, key_distance) = work.near[index as usize];
                 ranker.offer(
-                    self,
                     id,
+                    self.spelled(id, &mut buf),
+                    self.records[id as usize].log_prior,
                     distance,
                     key_distance,
                     (&mut work.edit, &mut work.scores),
@@ -693,8 +717,8 @@ impl Words {
             }
             work.heads.clear();
             for (k, &(key, _)) in work.sound.iter().enumerate() {
-                let at = self.key_word_offsets[key as usize];
-                if at < self.key_word_offsets[key as usize + 1] {
+                let at = self.key_records[key as usize].first;
+                if at < self.key_records[key as usize + 1].first {
                     work.heads.push(SoundHead::new(&self.key_words[at as usize], at, k));
                 }
             }
@@ -702,16 +726,18 @@ impl Words {
             let mut taken = 0;
             while taken < SOUND_CANDIDATES {
                 let Some(head) = heads.pop() else { break };
-                let entry = self.key_words[head.at as usize];
+                let entry = &self.key_words[head.at as usize];
                 let (key, key_distance) = work.sound[head.k];
-                if head.at + 1 < self.key_word_offsets[key as usize + 1] {
+                if head.at + 1 < self.key_records[key as usize + 1].first {
                     heads.push(SoundHead::new(
                         &self.key_words[head.at as usize + 1],
                         head.at + 1,
                         head.k,
                     ));
                 }
-                if usize::from(entry.length).abs_diff(len) > SOUND_MAX_LENGTH_CHANGE || Some(entry.id) == known {
+                let chars = self.sound_spelled(entry, &mut buf);
+                let length = chars.len().min(255) as u8;
+                if usize::from(length).abs_diff(len) > SOUND_MAX_LENGTH_CHANGE || Some(entry.id) == known {
                     continue;
                 }
                 // Every word one edit from the token is among the spelling neighbours (a single edit leaves the
@@ -723,30 +749,24 @@ impl Words {
                 }
                 // Spelling neighbours (hits within `max` edits) were offered above, or ruled out by their bound.
                 let mut distance = None;
-                let hit = order_key(classes.class(entry.log_prior), entry.length, entry.id);
+                let hit = order_key(classes.class(entry.log_prior), length, entry.id);
                 if work.order.binary_search(&hit).is_ok() {
-                    let d = work
-                        .pattern
-                        .distance(self.spelled(entry.id, &mut buf), 64)
-                        .unwrap_or(64);
+                    let d = work.pattern.distance(chars, 64).unwrap_or(64);
                     if d <= max {
                         continue;
                     }
                     distance = Some(d as u32);
                 }
                 taken += 1;
-                let edits = usize::from(entry.length).abs_diff(len).max(2) as f32;
+                let edits = usize::from(length).abs_diff(len).max(2) as f32;
                 if ranker.upper(entry.log_prior, edits * floor, key_distance) < ranker.bar.0 {
                     continue;
                 }
-                let distance = distance.unwrap_or_else(|| {
-                    work.pattern
-                        .distance(self.spelled(entry.id, &mut buf), 64)
-                        .unwrap_or(64) as u32
-                });
+                let distance = distance.unwrap_or_else(|| work.pattern.distance(chars, 64).unwrap_or(64) as u32);
                 ranker.offer(
-                    self,
                     entry.id,
+                    chars,
+                    entry.log_prior,
                     distance,
                     key_distance,
                     (&mut work.edit, &mut work.scores),
@@ -776,19 +796,22 @@ impl Words {
         let weight = ranking.prior_weight;
         let mut left = String::new();
         let mut right = String::new();
+        // Single letters other than `a` and `i` are almost never words of their own.
+        let single = |s: &[char]| s.len() == 1 && s[0] != 'a' && s[0] != 'i';
         for cut in 1..word.len() {
-            left.clear();
-            left.extend(&word[..cut]);
-            right.clear();
-            right.extend(&word[cut..]);
-            let (Some(a), Some(b)) = (self.lexicon.id(&left), self.lexicon.id(&right)) else {
-                continue;
-            };
-            // Single letters other than `a` and `i` are almost never words of their own.
-            let single = |s: &str| s.chars().count() == 1 && s != "a" && s != "i";
-            if single(&left) || single(&right) {
+            if single(&word[..cut]) || single(&word[cut..]) {
                 continue;
             }
+            left.clear();
+            left.extend(&word[..cut]);
+            let Some(a) = self.lexicon.id(&left) else {
+                continue;
+            };
+            right.clear();
+            right.extend(&word[cut..]);
+            let Some(b) = self.lexicon.id(&right) else {
+                continue;
+            };
             out.push(Candidate {
                 id: a,
                 second: Some(b),
@@ -861,18 +884,17 @@ impl Ranker<'_> {
     }
 
     /// Scores candidate `id` unless its bound shows that it cannot beat the bar, and keeps it if it does.
+    #[allow(clippy::too_many_arguments)]
     fn offer(
         &mut self,
-        words: &Words,
         id: LexId,
+        chars: &[char],
+        log_prior: f32,
         distance: u32,
         key_distance: u32,
         (edit, scores): (&mut Scratch, &mut Vec<(f32, LexId)>),
         out: &mut Vec<Candidate>,
     ) {
-        let mut buf = ['\0'; SLOT_CHARS];
-        let chars = words.spelled(id, &mut buf);
-        let log_prior = words.records[id as usize].log_prior;
         let spelling_lower = self.errors.lower_bound(chars, self.word, distance, edit);
         if self.upper(log_prior, spelling_lower, key_distance) < self.bar.0 {
             return;
@@ -1563,6 +1585,19 @@ pub fn apply_case(original: &str, replacement: &str) -> String {
         };
     }
     replacement.to_string()
+}
+
+/// A word's characters as bytes and their number, when there are at most [`SLOT_CHARS`] of them and all are
+/// below U+0100; else zeros and 255.
+fn inline_chars(word: &[char]) -> ([u8; SLOT_CHARS], u8) {
+    let mut bytes = [0; SLOT_CHARS];
+    if word.len() > SLOT_CHARS || word.iter().any(|&c| (c as u32) >= 256) {
+        return (bytes, u8::MAX);
+    }
+    for (b, &c) in bytes.iter_mut().zip(word) {
+        *b = c as u32 as u8;
+    }
+    (bytes, word.len() as u8)
 }
 
 /// `bytes` (letters stored one byte each) as characters in `buf`.
