@@ -15,6 +15,7 @@
 //! (word, deletion) pair plus 4 bytes per bucket; about 30 deletions per word with the defaults.
 
 use crate::lexicon::{LexId, Lexicon};
+use crate::pages::Table;
 
 const HASH_START: u64 = 0xCBF2_9CE4_8422_2325;
 
@@ -67,9 +68,10 @@ pub struct DeleteIndex {
     prefix: usize,
     distance: usize,
     mask: u64,
-    offsets: Vec<u32>,
+    /// Per bucket, where its entries start (one more for the end of the last).
+    offsets: Table,
     /// `fingerprint << 48 | tag << 32 | id`, grouped by bucket.
-    entries: Vec<u64>,
+    entries: Table,
 }
 
 impl DeleteIndex {
@@ -143,8 +145,8 @@ impl DeleteIndex {
             prefix,
             distance,
             mask,
-            offsets,
-            entries,
+            offsets: Table::from_u32(&offsets),
+            entries: Table::from_u64(&entries),
         }
     }
 
@@ -173,7 +175,7 @@ impl DeleteIndex {
         self.probe(word, probes);
         for &(h, start, end) in probes.iter() {
             let fingerprint = h >> FINGERPRINT_SHIFT;
-            for &entry in &self.entries[start as usize..end as usize] {
+            for entry in self.entries.u64s(start as usize..end as usize) {
                 if entry >> FINGERPRINT_SHIFT == fingerprint {
                     out.push(entry as u32);
                 }
@@ -187,7 +189,7 @@ impl DeleteIndex {
         self.probe(word, probes);
         for &(h, start, end) in probes.iter() {
             let fingerprint = h >> FINGERPRINT_SHIFT;
-            for &entry in &self.entries[start as usize..end as usize] {
+            for entry in self.entries.u64s(start as usize..end as usize) {
                 if entry >> FINGERPRINT_SHIFT == fingerprint {
                     out.push(entry & ((1 << FINGERPRINT_SHIFT) - 1));
                 }
@@ -202,14 +204,14 @@ impl DeleteIndex {
         for_each_delete(prefix, self.distance, &mut |h| probes.push((h, 0, 0)));
         for probe in probes.iter_mut() {
             let bucket = (probe.0 & self.mask) as usize;
-            probe.1 = self.offsets[bucket];
-            probe.2 = self.offsets[bucket + 1];
+            probe.1 = self.offsets.u32_at(bucket);
+            probe.2 = self.offsets.u32_at(bucket + 1);
         }
     }
 
-    /// Heap bytes held.
+    /// Bytes held (on the heap or in anonymous maps).
     pub fn heap_bytes(&self) -> usize {
-        4 * self.offsets.capacity() + 8 * self.entries.capacity()
+        self.offsets.len_bytes() + self.entries.len_bytes()
     }
 }
 

@@ -67,6 +67,7 @@ pub mod eval;
 pub mod index;
 pub mod lexicon;
 pub mod model;
+mod pages;
 pub mod phonetic;
 pub mod speller;
 pub mod train;

@@ -126,6 +126,9 @@ struct Work {
 struct PriorClasses {
     /// `bounds[c]`: no prior of class `c` exceeds it; increasing, the last one the highest prior.
     bounds: Vec<f32>,
+    /// The least finite prior and the width of a class, for a first guess at a class.
+    low: f32,
+    step: f32,
 }
 
 impl PriorClasses {
@@ -141,12 +144,31 @@ impl PriorClasses {
         for c in 1..256 {
             bounds[c] = bounds[c].max(bounds[c - 1]);
         }
-        PriorClasses { bounds }
+        PriorClasses { bounds, low, step }
     }
 
     /// The class of a prior: the first whose bound is not below it.
+    #[inline]
     fn class(&self, prior: f32) -> u8 {
-        self.bounds.partition_point(|&b| b < prior).min(255) as u8
+        // A guess from the class width, moved to the first class whose bound is not below the prior (rounding
+        // can put the guess one off).
+        let guess = if self.step > 0.0 {
+            ((prior - self.low) / self.step).ceil()
+        } else {
+            0.0
+        };
+        let mut class = if guess.is_nan() {
+            0
+        } else {
+            guess.clamp(0.0, 255.0) as usize
+        };
+        while class < 255 && self.bounds[class] < prior {
+            class += 1;
+        }
+        while class > 0 && self.bounds[class - 1] >= prior {
+            class -= 1;
+        }
+        class as u8
     }
 
     /// An upper bound on the priors of class `class`.
@@ -1625,6 +1647,9 @@ mod tests {
             let classes = PriorClasses::new(&priors);
             for &p in &priors {
                 proptest::prop_assert!(classes.bound(classes.class(p)) >= p, "{} in class {}", p, classes.class(p));
+            // The first class whose bound is not below the prior.
+            let first = classes.bounds.partition_point(|&b| b < p).min(255) as u8;
+            proptest::prop_assert_eq!(classes.class(p), first);
             }
             let highest = priors.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             for &a in &probes {
@@ -1636,6 +1661,8 @@ mod tests {
                 if a <= highest {
                     proptest::prop_assert!(classes.bound(classes.class(a)) >= a);
                 }
+                let first = classes.bounds.partition_point(|&b| b < a).min(255) as u8;
+                proptest::prop_assert_eq!(classes.class(a), first);
             }
         }
     }
