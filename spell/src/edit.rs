@@ -224,6 +224,9 @@ pub struct Scratch {
     /// cost less per edit than any single-character edit other than the cheap deletion (what
     /// [`ErrorModel::lower_bound`] needs of the rules).
     per_edit: KeyMap<(f32, u8)>,
+    /// `per_edit` for the α of one ASCII character, by character code ((∞, 0) where there is none): looked up
+    /// directly.
+    single_alpha: Vec<(f32, u8)>,
     /// The rule applications [`ErrorModel::lower_bound`] counts: (cost per edit, edits).
     items: Vec<(f32, u8)>,
     /// The least value in `per_edit`.
@@ -462,6 +465,8 @@ impl ErrorModel {
         scratch.filter.clear();
         scratch.filter.resize(FILTER_BITS as usize / 64, 0);
         scratch.per_edit.clear();
+        scratch.single_alpha.clear();
+        scratch.single_alpha.resize(128, (f32::INFINITY, 0));
         scratch.rule_floor = f32::INFINITY;
         let single = self.single_edit_floor();
         for &beta in &scratch.distinct {
@@ -475,6 +480,9 @@ impl ErrorModel {
                     }
                     let least = scratch.per_edit.entry(alpha, (per_edit, edits));
                     *least = (least.0.min(per_edit), least.1.max(edits));
+                    if alpha < 128 {
+                        scratch.single_alpha[alpha as usize] = *least;
+                    }
                     scratch.rule_floor = scratch.rule_floor.min(per_edit);
                 }
             }
@@ -609,11 +617,16 @@ impl ErrorModel {
                     let mut key: Packed = 0;
                     for k in 1..=MAX_RULE.min(n - i) {
                         key |= u64::from(at(i + k - 1)) << (21 * (k - 1));
-                        let bit = filter_bit(key);
-                        if scratch.filter[bit / 64] & (1 << (bit % 64)) == 0 {
-                            continue;
-                        }
-                        if let Some((per_edit, edits)) = scratch.per_edit.get(key) {
+                        let found = if key < 128 {
+                            Some(scratch.single_alpha[key as usize]).filter(|e| e.0.is_finite())
+                        } else {
+                            let bit = filter_bit(key);
+                            if scratch.filter[bit / 64] & (1 << (bit % 64)) == 0 {
+                                continue;
+                            }
+                            scratch.per_edit.get(key)
+                        };
+                        if let Some((per_edit, edits)) = found {
                             best = Some(match best {
                                 Some((p, e)) => (p.min(per_edit), e.max(edits)),
                                 None => (per_edit, edits),

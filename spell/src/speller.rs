@@ -619,6 +619,8 @@ impl Words {
         }
         let penalty = if known.is_some() { ranking.real_word_cost } else { 0.0 };
         let scale = ranking.sound_alike_scale.clamp(0.0, 1.0);
+        // Every candidate other than the token differs from it by at least one edit, which costs at least this.
+        let floor = errors.query_floor(word, &mut work.edit);
         let mut ranker = Ranker {
             errors,
             word,
@@ -629,13 +631,12 @@ impl Words {
             sound_cost: ranking.sound_alike_cost,
             sound_edit: ranking.sound_alike_edit,
             identity: known.map(|id| (weight * self.log_prior[id as usize], id)),
+            floor,
             bar: (f32::NEG_INFINITY, LexId::MAX),
         };
         if let (1, Some(entry)) = (limit, ranker.identity) {
             ranker.bar = entry;
         }
-        // Every candidate other than the token differs from it by at least one edit, which costs at least this.
-        let floor = errors.query_floor(word, &mut work.edit);
         let typical = errors.single_edit_floor();
         // The hits are taken most frequent first, in batches: a batch's words are checked (their characters
         // loaded in one pass whose loads overlap) and ranked best guess first (so that the bar rises early), each
@@ -877,6 +878,8 @@ struct Ranker<'a> {
     sound_edit: f32,
     /// The token's own (score, id) when it is a lexicon word.
     identity: Option<(f32, LexId)>,
+    /// No edit costs less than this for this token ([`ErrorModel::query_floor`]).
+    floor: f32,
     /// The `limit`-th best (score, id) so far: higher scores first, then the lower id.
     bar: (f32, LexId),
 }
@@ -917,6 +920,10 @@ impl Ranker<'_> {
         (edit, scores): (&mut Scratch, &mut Vec<(f32, LexId)>),
         out: &mut Vec<Candidate>,
     ) {
+        // The cheap bound first (`floor` per edit), then the one that looks at the rules that could take part.
+        if self.upper(log_prior, distance as f32 * self.floor, key_distance) < self.bar.0 {
+            return;
+        }
         let spelling_lower = self.errors.lower_bound(chars, self.word, distance, edit);
         if self.upper(log_prior, spelling_lower, key_distance) < self.bar.0 {
             return;
