@@ -713,15 +713,16 @@ impl Words {
         // once the prior alone rules out the rest.
         if sounds {
             // No word under a key is more frequent than its first: keys whose first's frequency class (the
-            // index's tag) is ruled out are dropped before their records are read. The survivors' records are
-            // loaded in one pass whose loads overlap.
+            // index's tag) is ruled out are dropped before their records are read (a sound-alike is at least two
+            // edits away, see below, and a key's words that are spelling neighbours were offered above). The
+            // survivors' records are loaded in one pass whose loads overlap.
             work.hits.clear();
             self.sound_index
                 .lookup_tagged(&work.key, &mut work.probes, &mut work.hits);
             work.sound_ids.clear();
             let bar = ranker.bar.0;
             for &hit in &work.hits {
-                if ranker.upper(classes.bound((hit >> 32) as u8), floor, 0) >= bar {
+                if ranker.upper(classes.bound((hit >> 32) as u8), 2.0 * floor, 0) >= bar {
                     work.sound_ids.push(hit as u32);
                 }
             }
