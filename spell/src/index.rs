@@ -129,14 +129,18 @@ impl DeleteIndex {
         for b in 0..buckets {
             offsets[b + 1] += offsets[b];
         }
-        let mut fill = offsets.clone();
-        let mut entries = vec![0u64; all.len()];
+        let table = Table::from_u32(&offsets);
+        let mut fill = offsets;
+        let mut entries = Table::zeroed_u64(all.len());
         let mut at = 0usize;
         for (id, &n) in per_word.iter().enumerate() {
             let tag = u64::from(tag(id as LexId)) << 32;
             for &h in &all[at..at + n as usize] {
                 let bucket = (h & mask) as usize;
-                entries[fill[bucket] as usize] = (h >> FINGERPRINT_SHIFT) << FINGERPRINT_SHIFT | tag | id as u64;
+                entries.set_u64(
+                    fill[bucket] as usize,
+                    (h >> FINGERPRINT_SHIFT) << FINGERPRINT_SHIFT | tag | id as u64,
+                );
                 fill[bucket] += 1;
             }
             at += n as usize;
@@ -145,8 +149,8 @@ impl DeleteIndex {
             prefix,
             distance,
             mask,
-            offsets: Table::from_u32(&offsets),
-            entries: Table::from_u64(&entries),
+            offsets: table,
+            entries,
         }
     }
 

@@ -18,37 +18,45 @@ enum Bytes {
 }
 
 impl Table {
-    /// A table holding `bytes`.
-    fn from_bytes(bytes: &[u8]) -> Table {
-        if bytes.is_empty() {
+    /// A table of `len` zero bytes.
+    fn zeroed(len: usize) -> Table {
+        if len == 0 {
             return Table {
                 bytes: Bytes::Heap(Vec::new()),
             };
         }
-        match memmap2::MmapMut::map_anon(bytes.len()) {
-            Ok(mut map) => {
+        match memmap2::MmapMut::map_anon(len) {
+            Ok(map) => {
                 // Only a hint: without huge pages the table works the same.
                 #[cfg(target_os = "linux")]
                 let _ = map.advise(memmap2::Advice::HugePage);
-                map.copy_from_slice(bytes);
                 Table { bytes: Bytes::Map(map) }
             }
             Err(_) => Table {
-                bytes: Bytes::Heap(bytes.to_vec()),
+                bytes: Bytes::Heap(vec![0; len]),
             },
         }
     }
 
-    /// A table of the `u64`s of `values`.
-    pub(crate) fn from_u64(values: &[u64]) -> Table {
-        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
-        Table::from_bytes(&bytes)
+    /// A table of `len` `u64`s, all 0, to be filled with [`Table::set_u64`].
+    pub(crate) fn zeroed_u64(len: usize) -> Table {
+        Table::zeroed(8 * len)
     }
 
     /// A table of the `u32`s of `values`.
     pub(crate) fn from_u32(values: &[u32]) -> Table {
-        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
-        Table::from_bytes(&bytes)
+        let mut table = Table::zeroed(4 * values.len());
+        for (bytes, value) in table.bytes_mut().chunks_exact_mut(4).zip(values) {
+            bytes.copy_from_slice(&value.to_ne_bytes());
+        }
+        table
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match &mut self.bytes {
+            Bytes::Map(map) => map,
+            Bytes::Heap(vec) => vec,
+        }
     }
 
     fn bytes(&self) -> &[u8] {
@@ -61,6 +69,12 @@ impl Table {
     /// Bytes held.
     pub(crate) fn len_bytes(&self) -> usize {
         self.bytes().len()
+    }
+
+    /// Sets entry `i` of a table of `u64`s.
+    #[inline]
+    pub(crate) fn set_u64(&mut self, i: usize, value: u64) {
+        self.bytes_mut()[8 * i..8 * i + 8].copy_from_slice(&value.to_ne_bytes());
     }
 
     /// Entry `i` of a table of `u32`s.
@@ -81,7 +95,9 @@ impl Table {
 
 impl Clone for Table {
     fn clone(&self) -> Table {
-        Table::from_bytes(self.bytes())
+        let mut table = Table::zeroed(self.len_bytes());
+        table.bytes_mut().copy_from_slice(self.bytes());
+        table
     }
 }
 
@@ -92,7 +108,10 @@ mod tests {
     #[test]
     fn tables_give_back_their_entries() {
         let values: Vec<u64> = (0..1000).map(|i| i * 0x0123_4567_89AB + 7).collect();
-        let table = Table::from_u64(&values);
+        let mut table = Table::zeroed_u64(values.len());
+        for (i, &v) in values.iter().enumerate().rev() {
+            table.set_u64(i, v);
+        }
         assert_eq!(table.u64s(0..1000).collect::<Vec<_>>(), values);
         assert_eq!(table.u64s(10..13).collect::<Vec<_>>(), values[10..13]);
         assert_eq!(table.clone().u64s(999..1000).next(), Some(values[999]));
@@ -100,6 +119,6 @@ mod tests {
         let table = Table::from_u32(&small);
         assert_eq!((0..77).map(|i| table.u32_at(i)).collect::<Vec<_>>(), small);
         assert_eq!(table.len_bytes(), 4 * 77);
-        assert_eq!(Table::from_u64(&[]).u64s(0..0).count(), 0);
+        assert_eq!(Table::zeroed_u64(0).u64s(0..0).count(), 0);
     }
 }
