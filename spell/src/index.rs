@@ -12,7 +12,9 @@
 //! sparse rows). The tag is whatever the builder stores for the word (the speller stores its length and its
 //! frequency class, so that hits can be filtered and ordered without reading anything else of the word). A hash
 //! collision can only add a wrong candidate, which the distance check removes. Memory: 8 bytes per
-//! (word, deletion) pair plus 4 bytes per bucket; about 30 deletions per word with the defaults.
+//! (word, deletion) pair plus 4 bytes per bucket; about 30 deletions per word with the defaults. Both arrays live
+//! in anonymous memory advised for transparent huge pages (every probe lands on a random page of tens of
+//! megabytes; see `pages`).
 
 use crate::lexicon::{LexId, Lexicon};
 use crate::pages::Table;

@@ -573,6 +573,9 @@ impl Words {
     /// sound-alikes by (score, then the lower id), plus splits. To find it without running the full error model
     /// on every candidate, the search bounds each candidate's score from above (its prior less a lower bound on
     /// its error) and ranks candidates in the order of that bound, stopping as soon as no other can make the list.
+    /// The index's hits are read most frequent class first (their tags hold length and frequency class), so a
+    /// hit whose class rules it out is never read; every bound is admissible, so the answer does not depend on
+    /// the order in which candidates are met.
     fn candidates(
         &self,
         errors: &ErrorModel,
