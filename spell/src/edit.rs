@@ -208,8 +208,14 @@ pub struct Scratch {
     query: Vec<char>,
     /// Packed keys of the query's substrings: `keys[j * (MAX_RULE + 1) + l]` is `s[j..j + l]`.
     keys: Vec<Packed>,
+    /// The distinct packed substrings of the query (of up to [`MAX_RULE`] characters, the empty one included),
+    /// each with bit `j` set when it occurs at position `j` (below 64): an open-addressing table (`Packed::MAX`
+    /// marks a free slot) with at most half of its slots filled.
+    betas: Vec<(Packed, u64)>,
+    /// The keys in `betas`, in the order first seen.
+    distinct: Vec<Packed>,
     /// α → range of `cached` holding the rules for α whose β occurs in the query.
-    cache: HashMap<Packed, (u32, u32), BuildFx>,
+    cache: KeyMap<(u32, u32)>,
     cached: Vec<Applicable>,
     /// A Bloom filter (one hash, [`FILTER_BITS`] bits) of the α of every rule whose β occurs in the query: the
     /// dynamic programme looks a substring of the intended word up in `cache` only when its bit is set.
@@ -217,7 +223,10 @@ pub struct Scratch {
     /// α → the least cost per edit and the most edits of the rules for α whose β occurs in the query and that
     /// cost less per edit than any single-character edit other than the cheap deletion (what
     /// [`ErrorModel::lower_bound`] needs of the rules).
-    per_edit: HashMap<Packed, (f32, u8), BuildFx>,
+    per_edit: KeyMap<(f32, u8)>,
+    /// `per_edit` for the α of one ASCII character, by character code ((∞, 0) where there is none): looked up
+    /// directly.
+    single_alpha: Vec<(f32, u8)>,
     /// The rule applications [`ErrorModel::lower_bound`] counts: (cost per edit, edits).
     items: Vec<(f32, u8)>,
     /// The least value in `per_edit`.
@@ -230,6 +239,87 @@ const FILTER_BITS: u32 = 4096;
 #[inline]
 fn filter_bit(alpha: Packed) -> usize {
     (alpha.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FILTER_BITS.trailing_zeros())) as usize
+}
+
+/// A map from packed strings, by open addressing in a table at most half full: cheaper than a hash map for the
+/// few hundred keys of one query, and emptied by resetting only the slots used.
+#[derive(Debug, Clone, Default)]
+struct KeyMap<V> {
+    /// (key, value); `Packed::MAX` marks a free slot. The length is 0 or a power of two.
+    slots: Vec<(Packed, V)>,
+    /// The slots in use.
+    used: Vec<u32>,
+}
+
+impl<V: Copy + Default> KeyMap<V> {
+    fn clear(&mut self) {
+        for &slot in &self.used {
+            self.slots[slot as usize].0 = Packed::MAX;
+        }
+        self.used.clear();
+    }
+
+    #[inline]
+    fn first_slot(&self, key: Packed) -> usize {
+        beta_slot(key, 64 - self.slots.len().trailing_zeros())
+    }
+
+    #[inline]
+    fn get(&self, key: Packed) -> Option<V> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut slot = self.first_slot(key);
+        loop {
+            let (k, v) = self.slots[slot];
+            if k == key {
+                return Some(v);
+            }
+            if k == Packed::MAX {
+                return None;
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// The value of `key`, inserted as `value` when absent.
+    fn entry(&mut self, key: Packed, value: V) -> &mut V {
+        if 2 * (self.used.len() + 1) > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut slot = self.first_slot(key);
+        loop {
+            let k = self.slots[slot].0;
+            if k == key {
+                break;
+            }
+            if k == Packed::MAX {
+                self.slots[slot] = (key, value);
+                self.used.push(slot as u32);
+                break;
+            }
+            slot = (slot + 1) & mask;
+        }
+        &mut self.slots[slot].1
+    }
+
+    fn grow(&mut self) {
+        let entries: Vec<(Packed, V)> = self.used.iter().map(|&s| self.slots[s as usize]).collect();
+        let size = (2 * self.slots.len()).max(256);
+        self.slots = vec![(Packed::MAX, V::default()); size];
+        self.used.clear();
+        for (key, value) in entries {
+            self.entry(key, value);
+        }
+    }
+}
+
+/// The first slot of packed substring `beta` in a table of `2^(64 - shift)` slots.
+#[inline]
+fn beta_slot(beta: Packed, shift: u32) -> usize {
+    (beta.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
 }
 
 /// A rule that can apply to the current query: where its β occurs there.
@@ -345,16 +435,41 @@ impl ErrorModel {
                 });
             }
         }
+        // The distinct β in the query, each with the positions where it occurs (one bit each), in an open
+        // addressing table with at most half of its slots filled.
+        let slots = (2 * scratch.keys.len()).next_power_of_two();
+        scratch.betas.clear();
+        scratch.betas.resize(slots, (Packed::MAX, 0));
+        scratch.distinct.clear();
+        let shift = 64 - slots.trailing_zeros();
+        for (at, &beta) in scratch.keys.iter().enumerate() {
+            let j = at / (MAX_RULE + 1);
+            if beta == Packed::MAX || j >= 64 {
+                continue;
+            }
+            let mut slot = beta_slot(beta, shift);
+            loop {
+                let entry = &mut scratch.betas[slot];
+                if entry.0 == beta {
+                    entry.1 |= 1 << j;
+                    break;
+                }
+                if entry.0 == Packed::MAX {
+                    *entry = (beta, 1 << j);
+                    scratch.distinct.push(beta);
+                    break;
+                }
+                slot = (slot + 1) & (slots - 1);
+            }
+        }
         scratch.filter.clear();
         scratch.filter.resize(FILTER_BITS as usize / 64, 0);
         scratch.per_edit.clear();
+        scratch.single_alpha.clear();
+        scratch.single_alpha.resize(128, (f32::INFINITY, 0));
         scratch.rule_floor = f32::INFINITY;
         let single = self.single_edit_floor();
-        for (at, &beta) in scratch.keys.iter().enumerate() {
-            // The empty β (l = 0) occurs everywhere: looked up once.
-            if beta == Packed::MAX || (at % (MAX_RULE + 1) == 0 && at > 0) {
-                continue;
-            }
+        for &beta in &scratch.distinct {
             if let Some(alphas) = self.by_beta.get(&beta) {
                 for &(alpha, per_edit, edits) in alphas {
                     let bit = filter_bit(alpha);
@@ -363,8 +478,11 @@ impl ErrorModel {
                     if per_edit >= single {
                         continue;
                     }
-                    let least = scratch.per_edit.entry(alpha).or_insert((per_edit, edits));
+                    let least = scratch.per_edit.entry(alpha, (per_edit, edits));
                     *least = (least.0.min(per_edit), least.1.max(edits));
+                    if alpha < 128 {
+                        scratch.single_alpha[alpha as usize] = *least;
+                    }
                     scratch.rule_floor = scratch.rule_floor.min(per_edit);
                 }
             }
@@ -373,20 +491,25 @@ impl ErrorModel {
 
     /// The rules for α (packed) that can apply to the current query, cached per query.
     fn applicable(&self, scratch: &mut Scratch, alpha: Packed) -> (u32, u32) {
-        if let Some(&range) = scratch.cache.get(&alpha) {
+        if let Some(range) = scratch.cache.get(alpha) {
             return range;
         }
         let start = scratch.cached.len() as u32;
         if let Some(list) = self.rules.get(&alpha) {
-            let positions = scratch.query.len() + 1;
+            let slots = scratch.betas.len();
+            let shift = 64 - slots.trailing_zeros();
             for rule in list {
-                let l = usize::from(rule.beta_len);
-                let mut at = 0u64;
-                for j in 0..positions.min(64) {
-                    if scratch.keys[j * (MAX_RULE + 1) + l] == rule.beta_key {
-                        at |= 1 << j;
+                let mut slot = beta_slot(rule.beta_key, shift);
+                let at = loop {
+                    let entry = scratch.betas[slot];
+                    if entry.0 == rule.beta_key {
+                        break entry.1;
                     }
-                }
+                    if entry.0 == Packed::MAX {
+                        break 0;
+                    }
+                    slot = (slot + 1) & (slots - 1);
+                };
                 if at != 0 {
                     scratch.cached.push(Applicable {
                         alpha_len: rule.alpha_len,
@@ -398,7 +521,7 @@ impl ErrorModel {
             }
         }
         let range = (start, scratch.cached.len() as u32);
-        scratch.cache.insert(alpha, range);
+        *scratch.cache.entry(alpha, range) = range;
         range
     }
 
@@ -494,11 +617,16 @@ impl ErrorModel {
                     let mut key: Packed = 0;
                     for k in 1..=MAX_RULE.min(n - i) {
                         key |= u64::from(at(i + k - 1)) << (21 * (k - 1));
-                        let bit = filter_bit(key);
-                        if scratch.filter[bit / 64] & (1 << (bit % 64)) == 0 {
-                            continue;
-                        }
-                        if let Some(&(per_edit, edits)) = scratch.per_edit.get(&key) {
+                        let found = if key < 128 {
+                            Some(scratch.single_alpha[key as usize]).filter(|e| e.0.is_finite())
+                        } else {
+                            let bit = filter_bit(key);
+                            if scratch.filter[bit / 64] & (1 << (bit % 64)) == 0 {
+                                continue;
+                            }
+                            scratch.per_edit.get(key)
+                        };
+                        if let Some((per_edit, edits)) = found {
                             best = Some(match best {
                                 Some((p, e)) => (p.min(per_edit), e.max(edits)),
                                 None => (per_edit, edits),
@@ -996,6 +1124,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown cost"), "{err}");
+    }
+
+    proptest::proptest! {
+        /// The per-query key map agrees with a hash map through inserts, growth and clearing.
+        #[test]
+        fn key_map_agrees_with_a_hash_map(
+            rounds in proptest::collection::vec(proptest::collection::vec((0u64..2000, 0u32..100), 0..400), 1..4),
+        ) {
+            let mut map: KeyMap<u32> = KeyMap::default();
+            for inserts in rounds {
+                map.clear();
+                let mut reference = HashMap::new();
+                for (key, value) in inserts {
+                    let kept = *reference.entry(key).or_insert(value);
+                    proptest::prop_assert_eq!(*map.entry(key, value), kept);
+                }
+                for key in 0..2000 {
+                    proptest::prop_assert_eq!(map.get(key), reference.get(&key).copied());
+                }
+            }
+        }
     }
 
     #[test]

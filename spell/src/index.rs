@@ -8,11 +8,16 @@
 //! needs its first `prefix` characters to be close.
 //!
 //! The index stores no strings: each deletion is hashed to 64 bits, the low bits pick a bucket, and a bucket
-//! holds `(32-bit fingerprint, word id)` entries, all buckets packed into one array (compressed sparse rows).
-//! A hash collision can only add a wrong candidate, which the distance check removes. Memory: 8 bytes per
-//! (word, deletion) pair plus 4 bytes per bucket; about 30 deletions per word with the defaults.
+//! holds `(16-bit fingerprint, 16-bit tag, word id)` entries, all buckets packed into one array (compressed
+//! sparse rows). The tag is whatever the builder stores for the word (the speller stores its length and its
+//! frequency class, so that hits can be filtered and ordered without reading anything else of the word). A hash
+//! collision can only add a wrong candidate, which the distance check removes. Memory: 8 bytes per
+//! (word, deletion) pair plus 4 bytes per bucket; about 30 deletions per word with the defaults. Both arrays live
+//! in anonymous memory advised for transparent huge pages (every probe lands on a random page of tens of
+//! megabytes; see `pages`).
 
 use crate::lexicon::{LexId, Lexicon};
+use crate::pages::Table;
 
 const HASH_START: u64 = 0xCBF2_9CE4_8422_2325;
 
@@ -56,15 +61,19 @@ fn for_each_delete(chars: &[char], max: usize, f: &mut impl FnMut(u64)) {
     go(chars, 0, HASH_START, 0, max.min(4).min(chars.len()), f);
 }
 
+/// The top bits of a deletion's hash kept in an entry to tell it from the other deletions of its bucket.
+const FINGERPRINT_SHIFT: u32 = 48;
+
 /// A symmetric-delete index over the words of a [`Lexicon`].
 #[derive(Debug, Clone)]
 pub struct DeleteIndex {
     prefix: usize,
     distance: usize,
     mask: u64,
-    offsets: Vec<u32>,
-    /// `fingerprint << 32 | id`, grouped by bucket.
-    entries: Vec<u64>,
+    /// Per bucket, where its entries start (one more for the end of the last).
+    offsets: Table,
+    /// `fingerprint << 48 | tag << 32 | id`, grouped by bucket.
+    entries: Table,
 }
 
 impl DeleteIndex {
@@ -81,7 +90,19 @@ impl DeleteIndex {
         count: usize,
         prefix: usize,
         distance: usize,
+        fill: impl FnMut(LexId, &mut Vec<char>),
+    ) -> DeleteIndex {
+        Self::build_tagged(count, prefix, distance, fill, |_| 0)
+    }
+
+    /// [`DeleteIndex::build_with`], storing `tag(id)` with each of the entries of string `id` (returned by
+    /// [`DeleteIndex::lookup_tagged`]).
+    pub fn build_tagged(
+        count: usize,
+        prefix: usize,
+        distance: usize,
         mut fill: impl FnMut(LexId, &mut Vec<char>),
+        tag: impl Fn(LexId) -> u16,
     ) -> DeleteIndex {
         let prefix = prefix.max(1);
         let distance = distance.min(4);
@@ -110,13 +131,18 @@ impl DeleteIndex {
         for b in 0..buckets {
             offsets[b + 1] += offsets[b];
         }
-        let mut fill = offsets.clone();
-        let mut entries = vec![0u64; all.len()];
+        let table = Table::from_u32(&offsets);
+        let mut fill = offsets;
+        let mut entries = Table::zeroed_u64(all.len());
         let mut at = 0usize;
         for (id, &n) in per_word.iter().enumerate() {
+            let tag = u64::from(tag(id as LexId)) << 32;
             for &h in &all[at..at + n as usize] {
                 let bucket = (h & mask) as usize;
-                entries[fill[bucket] as usize] = (h >> 32) << 32 | id as u64;
+                entries.set_u64(
+                    fill[bucket] as usize,
+                    (h >> FINGERPRINT_SHIFT) << FINGERPRINT_SHIFT | tag | id as u64,
+                );
                 fill[bucket] += 1;
             }
             at += n as usize;
@@ -125,7 +151,7 @@ impl DeleteIndex {
             prefix,
             distance,
             mask,
-            offsets,
+            offsets: table,
             entries,
         }
     }
@@ -152,27 +178,46 @@ impl DeleteIndex {
     /// misses them: the probes are made in passes (all hashes, then all bucket bounds, then all buckets) whose
     /// loads do not depend on each other and so overlap.
     pub fn lookup_with(&self, word: &[char], probes: &mut Vec<(u64, u32, u32)>, out: &mut Vec<LexId>) {
-        let prefix = &word[..word.len().min(self.prefix)];
-        probes.clear();
-        for_each_delete(prefix, self.distance, &mut |h| probes.push((h, 0, 0)));
-        for probe in probes.iter_mut() {
-            let bucket = (probe.0 & self.mask) as usize;
-            probe.1 = self.offsets[bucket];
-            probe.2 = self.offsets[bucket + 1];
-        }
+        self.probe(word, probes);
         for &(h, start, end) in probes.iter() {
-            let fingerprint = h >> 32;
-            for &entry in &self.entries[start as usize..end as usize] {
-                if entry >> 32 == fingerprint {
+            let fingerprint = h >> FINGERPRINT_SHIFT;
+            for entry in self.entries.u64s(start as usize..end as usize) {
+                if entry >> FINGERPRINT_SHIFT == fingerprint {
                     out.push(entry as u32);
                 }
             }
         }
     }
 
-    /// Heap bytes held.
+    /// [`DeleteIndex::lookup_with`], appending `tag << 32 | id` for each hit (the tag given to
+    /// [`DeleteIndex::build_tagged`]).
+    pub fn lookup_tagged(&self, word: &[char], probes: &mut Vec<(u64, u32, u32)>, out: &mut Vec<u64>) {
+        self.probe(word, probes);
+        for &(h, start, end) in probes.iter() {
+            let fingerprint = h >> FINGERPRINT_SHIFT;
+            for entry in self.entries.u64s(start as usize..end as usize) {
+                if entry >> FINGERPRINT_SHIFT == fingerprint {
+                    out.push(entry & ((1 << FINGERPRINT_SHIFT) - 1));
+                }
+            }
+        }
+    }
+
+    /// The hashes of the deletions of `word`'s prefix and their buckets' bounds, in `probes`.
+    fn probe(&self, word: &[char], probes: &mut Vec<(u64, u32, u32)>) {
+        let prefix = &word[..word.len().min(self.prefix)];
+        probes.clear();
+        for_each_delete(prefix, self.distance, &mut |h| probes.push((h, 0, 0)));
+        for probe in probes.iter_mut() {
+            let bucket = (probe.0 & self.mask) as usize;
+            probe.1 = self.offsets.u32_at(bucket);
+            probe.2 = self.offsets.u32_at(bucket + 1);
+        }
+    }
+
+    /// Bytes held (on the heap or in anonymous maps).
     pub fn heap_bytes(&self) -> usize {
-        4 * self.offsets.capacity() + 8 * self.entries.capacity()
+        self.offsets.len_bytes() + self.entries.len_bytes()
     }
 }
 
@@ -398,6 +443,22 @@ mod tests {
             words
         };
         assert_eq!(find("scrumbled", 2), ["crumbled", "scrambled"]);
+        // Tags come back with their ids.
+        let tagged = DeleteIndex::build_tagged(
+            lex.len(),
+            7,
+            2,
+            |id, buf| buf.extend(lex.word(id).chars()),
+            |id| 1000 + id as u16,
+        );
+        let mut hits = Vec::new();
+        tagged.lookup_tagged(&chars("eggz"), &mut Vec::new(), &mut hits);
+        let eggs = lex.id("eggs").unwrap();
+        assert!(
+            hits.contains(&(u64::from(1000 + eggs as u16) << 32 | u64::from(eggs))),
+            "{hits:?}"
+        );
+        assert!(hits.iter().all(|&h| (h >> 32) as LexId == 1000 + h as u32 % (1 << 16)));
         assert_eq!(find("uggs", 2), ["eggs"]);
         assert_eq!(find("bundict", 2), ["benedict"]);
         assert!(find("qqqqq", 2).is_empty());

@@ -28,6 +28,8 @@ pub const SOUND_CANDIDATES: usize = 40;
 /// Words of up to this many characters (all below U+0100) are stored inline in their [`Record`] for the
 /// candidate search.
 pub const SLOT_CHARS: usize = 23;
+/// The index's hits are checked in batches of this many, most frequent first.
+pub const NEIGHBOUR_BATCH: usize = 32;
 /// Sound-alike candidates are looked for only for tokens of at least this many letters.
 pub const SOUND_MIN_LETTERS: usize = 4;
 /// A character belongs to the lexicon's alphabet when it makes up at least this share of the letters of the
@@ -94,7 +96,6 @@ struct Work {
     chars: Vec<char>,
     /// The delete index's probes (reused buffer).
     probes: Vec<(u64, u32, u32)>,
-    ids: Vec<LexId>,
     /// (id, spelling distance, sound-alike key distance or `u32::MAX`).
     near: Vec<(LexId, u32, u32)>,
     pattern: Pattern,
@@ -105,8 +106,11 @@ struct Work {
     sound_ids: Vec<u32>,
     /// The keys within one edit of the token's: (key, key distance).
     sound: Vec<(u32, u32)>,
-    /// The token and its spelling neighbours, sorted: not taken again as sound-alikes.
-    exclude: Vec<LexId>,
+    /// The index's hits (tag and id), as they come.
+    hits: Vec<u64>,
+    /// The index's hits within reach, deduplicated, as [`order_key`]s: most frequent class first, the order in
+    /// which they are checked.
+    order: Vec<u64>,
     /// Heads of the sound-alike keys' word lists (reused buffer of the merge's heap).
     heads: Vec<SoundHead>,
     /// (score, id) of the candidates kept so far (to find the bar).
@@ -114,6 +118,77 @@ struct Work {
     /// (guessed score, upper bound on the score, position in `near`), best guess first: the order in which the
     /// spelling neighbours are ranked.
     ranked: Vec<(f32, f32, u32)>,
+}
+
+/// Log priors in 256 frequency classes, each with an upper bound on the priors in it: what the index tags hold
+/// of a word's frequency.
+#[derive(Debug, Clone)]
+struct PriorClasses {
+    /// `bounds[c]`: no prior of class `c` exceeds it; increasing, the last one the highest prior.
+    bounds: Vec<f32>,
+    /// The least finite prior and the width of a class, for a first guess at a class.
+    low: f32,
+    step: f32,
+}
+
+impl PriorClasses {
+    /// Classes of equal width between the least and the greatest finite prior.
+    fn new(priors: &[f32]) -> PriorClasses {
+        let finite = priors.iter().copied().filter(|p| p.is_finite());
+        let low = finite.clone().fold(f32::INFINITY, f32::min);
+        let high = finite.fold(f32::NEG_INFINITY, f32::max);
+        let (low, high) = if low <= high { (low, high) } else { (0.0, 0.0) };
+        let step = (high - low) / 255.0;
+        let mut bounds: Vec<f32> = (0..256).map(|c| low + c as f32 * step).collect();
+        bounds[255] = high;
+        for c in 1..256 {
+            bounds[c] = bounds[c].max(bounds[c - 1]);
+        }
+        PriorClasses { bounds, low, step }
+    }
+
+    /// The class of a prior: the first whose bound is not below it.
+    #[inline]
+    fn class(&self, prior: f32) -> u8 {
+        // A guess from the class width, moved to the first class whose bound is not below the prior (rounding
+        // can put the guess one off).
+        let guess = if self.step > 0.0 {
+            ((prior - self.low) / self.step).ceil()
+        } else {
+            0.0
+        };
+        let mut class = if guess.is_nan() {
+            0
+        } else {
+            guess.clamp(0.0, 255.0) as usize
+        };
+        while class < 255 && self.bounds[class] < prior {
+            class += 1;
+        }
+        while class > 0 && self.bounds[class - 1] >= prior {
+            class -= 1;
+        }
+        class as u8
+    }
+
+    /// An upper bound on the priors of class `class`.
+    #[inline]
+    fn bound(&self, class: u8) -> f32 {
+        self.bounds[usize::from(class)]
+    }
+}
+
+/// The order in which the index's hits are checked, as one integer: the most frequent class first, then the
+/// shorter word, then the lower id.
+#[inline]
+fn order_key(class: u8, length: u8, id: LexId) -> u64 {
+    u64::from(255 - class) << 40 | u64::from(length) << 32 | u64::from(id)
+}
+
+/// The frequency class of an [`order_key`].
+#[inline]
+fn order_class(key: u64) -> u8 {
+    255 - (key >> 40) as u8
 }
 
 /// What the candidate search reads of a lexicon word, in 32 bytes (one cache line).
@@ -141,16 +216,21 @@ struct KeyRecord {
     bytes: [u8; KEY_CHARS],
     /// The number of characters in `bytes`, or 255 when the key is not stored there.
     len: u8,
-    /// The log prior of the most frequent word under the key.
-    head_prior: f32,
+    /// Where the key's words start in `Words::key_words` (they end where the next key's start).
+    first: u32,
 }
 
-/// A word under a sound-alike key, with what the candidate search needs of it stored alongside.
+/// A word under a sound-alike key, with what the candidate search reads of it stored alongside, in 32 bytes:
+/// the merge of the key lists reads words in the order of their lists, not scattered over the lexicon.
 #[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
 struct SoundWord {
+    /// The characters as bytes (each below U+0100), when there are at most [`SLOT_CHARS`] of them.
+    bytes: [u8; SLOT_CHARS],
+    /// The number of characters in `bytes`, or 255 when the word is not stored there.
+    len: u8,
     id: LexId,
     log_prior: f32,
-    length: u8,
 }
 
 /// The head of one sound-alike key's word list in the merge that takes the most frequent words first.
@@ -251,19 +331,19 @@ pub(crate) struct Words {
     chars: Vec<char>,
     char_offsets: Vec<u32>,
     log_prior: Vec<f32>,
-    /// Per word: its length in characters, at most 255.
-    lengths: Vec<u8>,
     /// Per word: what the candidate search reads of it, in one cache line.
     records: Vec<Record>,
     /// Per distinct sound-alike key: its characters and the prior of its most frequent word.
     key_records: Vec<KeyRecord>,
+    /// The frequency classes of the index tags.
+    classes: PriorClasses,
     index: DeleteIndex,
     /// The distinct sound-alike keys of the words, concatenated.
     keys: Vec<char>,
     key_offsets: Vec<u32>,
-    /// Per distinct key: its words, most frequent first (`key_words[key_word_offsets[k]..key_word_offsets[k + 1]]`).
+    /// Per distinct key: its words, most frequent first (from `key_records[k].first` to
+    /// `key_records[k + 1].first`).
     key_words: Vec<SoundWord>,
-    key_word_offsets: Vec<u32>,
     /// Symmetric-delete index (one deletion) over the distinct keys.
     sound_index: DeleteIndex,
     /// The characters the lexicon's words are written in (sorted): those that make up at least
@@ -273,7 +353,6 @@ pub(crate) struct Words {
 
 impl Words {
     pub(crate) fn new(lexicon: Lexicon, lang: Lang) -> Words {
-        let index = DeleteIndex::build(&lexicon, INDEX_PREFIX, INDEX_DISTANCE);
         let mut chars = Vec::new();
         let mut char_offsets = Vec::with_capacity(lexicon.len() + 1);
         char_offsets.push(0);
@@ -302,9 +381,6 @@ impl Words {
             log_prior.push((count as f64 / total).log10() as f32);
         }
         let distinct = key_offsets.len() - 1;
-        let sound_index = DeleteIndex::build_with(distinct, usize::MAX, 1, |id, buf| {
-            buf.extend_from_slice(&keys[key_offsets[id as usize] as usize..key_offsets[id as usize + 1] as usize]);
-        });
         // Words grouped by key (counting sort), each group most frequent first.
         let mut key_word_offsets = vec![0u32; distinct + 1];
         for &k in &word_key {
@@ -316,17 +392,20 @@ impl Words {
         let mut fill = key_word_offsets.clone();
         let mut key_words = vec![
             SoundWord {
+                bytes: [0; SLOT_CHARS],
+                len: u8::MAX,
                 id: 0,
                 log_prior: 0.0,
-                length: 0
             };
             word_key.len()
         ];
         for (id, &k) in word_key.iter().enumerate() {
+            let (bytes, len) = inline_chars(&chars[char_offsets[id] as usize..char_offsets[id + 1] as usize]);
             key_words[fill[k as usize] as usize] = SoundWord {
+                bytes,
+                len,
                 id: id as LexId,
                 log_prior: log_prior[id],
-                length: (char_offsets[id + 1] - char_offsets[id]).min(255) as u8,
             };
             fill[k as usize] += 1;
         }
@@ -334,6 +413,38 @@ impl Words {
             key_words[key_word_offsets[k] as usize..key_word_offsets[k + 1] as usize]
                 .sort_by(|a, b| b.log_prior.total_cmp(&a.log_prior).then(a.id.cmp(&b.id)));
         }
+        // Both indexes tag their entries with frequency classes: the word's and that of the key's most frequent
+        // word.
+        let classes = PriorClasses::new(&log_prior);
+        let index = DeleteIndex::build_tagged(
+            lexicon.len(),
+            INDEX_PREFIX,
+            INDEX_DISTANCE,
+            |id, buf| {
+                buf.extend_from_slice(
+                    &chars[char_offsets[id as usize] as usize..char_offsets[id as usize + 1] as usize],
+                )
+            },
+            |id| {
+                let length = (char_offsets[id as usize + 1] - char_offsets[id as usize]).min(255) as u16;
+                length << 8 | u16::from(classes.class(log_prior[id as usize]))
+            },
+        );
+        let sound_index = DeleteIndex::build_tagged(
+            distinct,
+            usize::MAX,
+            1,
+            |id, buf| {
+                buf.extend_from_slice(&keys[key_offsets[id as usize] as usize..key_offsets[id as usize + 1] as usize])
+            },
+            |id| {
+                let head = key_words
+                    [key_word_offsets[id as usize] as usize..key_word_offsets[id as usize + 1] as usize]
+                    .first()
+                    .map_or(f32::NEG_INFINITY, |w| w.log_prior);
+                u16::from(classes.class(head))
+            },
+        );
         let all: u64 = letters.values().sum();
         let mut alphabet: Vec<char> = letters
             .into_iter()
@@ -341,7 +452,6 @@ impl Words {
             .map(|(c, _)| c)
             .collect();
         alphabet.sort_unstable();
-        let lengths = char_offsets.windows(2).map(|w| (w[1] - w[0]).min(255) as u8).collect();
         let records = char_offsets
             .windows(2)
             .enumerate()
@@ -362,15 +472,21 @@ impl Words {
                 record
             })
             .collect();
-        let key_records = (0..distinct)
+        // One record past the last key, for the end of the last key's words.
+        let key_records: Vec<KeyRecord> = (0..=distinct)
             .map(|k| {
+                if k == distinct {
+                    return KeyRecord {
+                        bytes: [0; KEY_CHARS],
+                        len: 0,
+                        first: key_word_offsets[k],
+                    };
+                }
                 let key = &keys[key_offsets[k] as usize..key_offsets[k + 1] as usize];
                 let mut record = KeyRecord {
                     bytes: [0; KEY_CHARS],
                     len: u8::MAX,
-                    head_prior: key_words[key_word_offsets[k] as usize..key_word_offsets[k + 1] as usize]
-                        .first()
-                        .map_or(f32::NEG_INFINITY, |w| w.log_prior),
+                    first: key_word_offsets[k],
                 };
                 if key.len() <= KEY_CHARS && key.iter().all(|&c| (c as u32) < 256) {
                     record.len = key.len() as u8;
@@ -382,9 +498,9 @@ impl Words {
             })
             .collect();
         Words {
-            lengths,
             records,
             key_records,
+            classes,
             alphabet,
             lang,
             lexicon,
@@ -395,7 +511,6 @@ impl Words {
             keys,
             key_offsets,
             key_words,
-            key_word_offsets,
             sound_index,
         }
     }
@@ -441,6 +556,16 @@ impl Words {
         widen(&record.bytes[..len], buf)
     }
 
+    /// The characters of a sound-alike word: from its entry (decoded into `buf`) when they fit there.
+    #[inline]
+    fn sound_spelled<'a>(&'a self, word: &SoundWord, buf: &'a mut [char; SLOT_CHARS]) -> &'a [char] {
+        let len = usize::from(word.len);
+        if len > SLOT_CHARS {
+            return self.word_chars(word.id);
+        }
+        widen(&word.bytes[..len], buf)
+    }
+
     /// The candidates for a lowercased token (as characters), best first by isolated score, at most `limit`.
     /// The token itself is among them when it is a lexicon word.
     ///
@@ -448,6 +573,9 @@ impl Words {
     /// sound-alikes by (score, then the lower id), plus splits. To find it without running the full error model
     /// on every candidate, the search bounds each candidate's score from above (its prior less a lower bound on
     /// its error) and ranks candidates in the order of that bound, stopping as soon as no other can make the list.
+    /// The index's hits are read most frequent class first (their tags hold length and frequency class), so a
+    /// hit whose class rules it out is never read; every bound is admissible, so the answer does not depend on
+    /// the order in which candidates are met.
     fn candidates(
         &self,
         errors: &ErrorModel,
@@ -469,64 +597,33 @@ impl Words {
         } else {
             INDEX_DISTANCE
         };
-        work.near.clear();
-        // Spelling neighbours: the index's hits (with repeats and hash collisions), each checked once. The words'
-        // characters are scattered over megabytes: ids are deduplicated and filtered by length in cache-resident
-        // arrays first, then the survivors' characters are loaded in one pass whose loads overlap.
-        work.ids.clear();
-        self.index.lookup_with(word, &mut work.probes, &mut work.ids);
+        // Spelling neighbours: the index's hits (with repeats and hash collisions). Each hit carries its word's
+        // length and frequency class, so the hits are filtered by length and put in order, most frequent class
+        // first, without reading anything else of the words.
+        work.hits.clear();
+        self.index.lookup_tagged(word, &mut work.probes, &mut work.hits);
         work.pattern.set(word);
-        work.ids.sort_unstable();
-        work.ids.dedup();
         let len = word.len();
-        work.ids
-            .retain(|&id| usize::from(self.lengths[id as usize]).abs_diff(len) <= max && Some(id) != known);
-        let mut touched = 0u8;
-        for &id in &work.ids {
-            touched ^= self.records[id as usize].len;
-        }
-        std::hint::black_box(touched);
-        let mut buf = ['\0'; SLOT_CHARS];
-        for &id in &work.ids {
-            if let Some(distance) = work.pattern.distance(self.spelled(id, &mut buf), max) {
-                work.near.push((id, distance as u32, u32::MAX));
+        work.order.clear();
+        for &hit in &work.hits {
+            let (id, length, class) = (hit as LexId, (hit >> 40) as u8, (hit >> 32) as u8);
+            if usize::from(length).abs_diff(len) <= max && Some(id) != known {
+                work.order.push(order_key(class, length, id));
             }
         }
-        // Sound-alike keys: the distinct keys within one edit of the token's. Spelling neighbours under one of
-        // them get the sound-alike error too.
-        work.sound.clear();
+        work.order.sort_unstable();
+        work.order.dedup();
         let sounds = word.len() >= SOUND_MIN_LETTERS && {
             phonetic_key(word, self.lang, &mut work.key);
             work.key.len() >= 2
         };
         if sounds {
-            work.sound_ids.clear();
-            self.sound_index
-                .lookup_with(&work.key, &mut work.probes, &mut work.sound_ids);
-            work.sound_ids.sort_unstable();
-            work.sound_ids.dedup();
             work.key_pattern.set(&work.key);
-            // The keys' records are scattered: loaded in one pass whose loads overlap, then read.
-            let mut touched = 0u8;
-            for &key in &work.sound_ids {
-                touched ^= self.key_records[key as usize].len;
-            }
-            std::hint::black_box(touched);
-            for &key in &work.sound_ids {
-                if let Some(d) = work.key_pattern.distance(self.key_spelled(key, &mut buf), 1) {
-                    work.sound.push((key, d as u32));
-                }
-            }
-            // `sound` is sorted by key.
-            for entry in work.near.iter_mut() {
-                let key = self.records[entry.0 as usize].key;
-                if let Ok(at) = work.sound.binary_search_by_key(&key, |s| s.0) {
-                    entry.2 = work.sound[at].1;
-                }
-            }
         }
         let penalty = if known.is_some() { ranking.real_word_cost } else { 0.0 };
         let scale = ranking.sound_alike_scale.clamp(0.0, 1.0);
+        // Every candidate other than the token differs from it by at least one edit, which costs at least this.
+        let floor = errors.query_floor(word, &mut work.edit);
         let mut ranker = Ranker {
             errors,
             word,
@@ -537,60 +634,118 @@ impl Words {
             sound_cost: ranking.sound_alike_cost,
             sound_edit: ranking.sound_alike_edit,
             identity: known.map(|id| (weight * self.log_prior[id as usize], id)),
+            floor,
             bar: (f32::NEG_INFINITY, LexId::MAX),
         };
         if let (1, Some(entry)) = (limit, ranker.identity) {
             ranker.bar = entry;
         }
-        // Every candidate other than the token differs from it by at least one edit, which costs at least this.
-        let floor = errors.query_floor(word, &mut work.edit);
-        // Spelling neighbours, best guess first (so that the bar rises early), each with a cheap bound on its
-        // score (`floor` per edit).
         let typical = errors.single_edit_floor();
-        work.ranked.clear();
-        for (index, &(id, distance, key_distance)) in work.near.iter().enumerate() {
-            let prior = self.records[id as usize].log_prior;
-            let guess = ranker.upper(prior, distance as f32 * typical, key_distance);
-            let upper = ranker.upper(prior, distance as f32 * floor, key_distance);
-            work.ranked.push((guess, upper, index as u32));
-        }
-        let near = &work.near;
-        work.ranked.sort_unstable_by(|a, b| {
-            b.0.total_cmp(&a.0)
-                .then(near[a.2 as usize].0.cmp(&near[b.2 as usize].0))
-        });
-        for &(_, upper, index) in &work.ranked {
-            if upper < ranker.bar.0 {
-                continue;
+        // The hits are taken most frequent first, in batches: a batch's words are checked (their characters
+        // loaded in one pass whose loads overlap) and ranked best guess first (so that the bar rises early), each
+        // with a cheap bound on its score (`floor` per edit). A word whose frequency class and least number of
+        // edits rule it out is never read, and once the most frequent class left is ruled out, so are the others.
+        work.near.clear();
+        let mut buf = ['\0'; SLOT_CHARS];
+        let mut next = 0;
+        let classes = &self.classes;
+        while next < work.order.len() {
+            if ranker.upper(classes.bound(order_class(work.order[next])), floor, 0) < ranker.bar.0 {
+                break;
             }
-            let (id, distance, key_distance) = work.near[index as usize];
-            ranker.offer(
-                self,
-                id,
-                distance,
-                key_distance,
-                (&mut work.edit, &mut work.scores),
-                out,
-            );
-        }
-        // Sound-alike candidates: the most frequent words under those keys that are not spelling neighbours,
-        // whatever their spelling distance (a rare word that is neither spelled nor pronounced like the token is
-        // never the best guess). Each key's words are stored most frequent first, so a merge of the key lists (a
-        // heap of their heads) takes them in the order of their prior, and stops once the prior alone rules out
-        // the rest.
-        if sounds {
-            work.exclude.clear();
-            work.exclude.extend(known);
-            work.exclude.extend(work.near.iter().map(|e| e.0));
-            work.exclude.sort_unstable();
-            work.heads.clear();
-            for (k, &(key, _)) in work.sound.iter().enumerate() {
-                // No word under the key is more frequent than its first.
-                if ranker.upper(self.key_records[key as usize].head_prior, floor, 0) < ranker.bar.0 {
+            let batch = &work.order[next..(next + NEIGHBOUR_BATCH).min(work.order.len())];
+            next += batch.len();
+            let open = |key: &u64| {
+                let edits = usize::from((key >> 32) as u8).abs_diff(len).max(1) as f32;
+                ranker.upper(classes.bound(order_class(*key)), edits * floor, 0) >= ranker.bar.0
+            };
+            let mut touched = 0u8;
+            for key in batch.iter().filter(|k| open(k)) {
+                touched ^= self.records[*key as LexId as usize].len;
+            }
+            std::hint::black_box(touched);
+            let first = work.near.len();
+            for key in batch.iter().filter(|k| open(k)) {
+                let id = *key as LexId;
+                if let Some(distance) = work.pattern.distance(self.spelled(id, &mut buf), max) {
+                    work.near.push((id, distance as u32, u32::MAX));
+                }
+            }
+            // Spelling neighbours whose sound-alike key is within one edit of the token's get the sound-alike
+            // error too.
+            if sounds {
+                for entry in &mut work.near[first..] {
+                    let key = self.records[entry.0 as usize].key;
+                    if let Some(d) = work.key_pattern.distance(self.key_spelled(key, &mut buf), 1) {
+                        entry.2 = d as u32;
+                    }
+                }
+            }
+            work.ranked.clear();
+            for (index, &(id, distance, key_distance)) in work.near.iter().enumerate().skip(first) {
+                let prior = self.records[id as usize].log_prior;
+                let guess = ranker.upper(prior, distance as f32 * typical, key_distance);
+                let upper = ranker.upper(prior, distance as f32 * floor, key_distance);
+                work.ranked.push((guess, upper, index as u32));
+            }
+            let near = &work.near;
+            work.ranked.sort_unstable_by(|a, b| {
+                b.0.total_cmp(&a.0)
+                    .then(near[a.2 as usize].0.cmp(&near[b.2 as usize].0))
+            });
+            for &(_, upper, index) in &work.ranked {
+                if upper < ranker.bar.0 {
                     continue;
                 }
-                let at = self.key_word_offsets[key as usize];
-                if at < self.key_word_offsets[key as usize + 1] {
+                let (id, distance, key_distance) = work.near[index as usize];
+                ranker.offer(
+                    id,
+                    self.spelled(id, &mut buf),
+                    self.records[id as usize].log_prior,
+                    distance,
+                    key_distance,
+                    (&mut work.edit, &mut work.scores),
+                    out,
+                );
+            }
+        }
+        // Sound-alike candidates: the most frequent words under the keys within one edit of the token's that are
+        // not spelling neighbours, whatever their spelling distance (a rare word that is neither spelled nor
+        // pronounced like the token is never the best guess). Each key's words are stored most frequent first,
+        // so a merge of the key lists (a heap of their heads) takes them in the order of their prior, and stops
+        // once the prior alone rules out the rest.
+        if sounds {
+            // No word under a key is more frequent than its first: keys whose first's frequency class (the
+            // index's tag) is ruled out are dropped before their records are read (a sound-alike is at least two
+            // edits away, see below, and a key's words that are spelling neighbours were offered above). The
+            // survivors' records are loaded in one pass whose loads overlap.
+            work.hits.clear();
+            self.sound_index
+                .lookup_tagged(&work.key, &mut work.probes, &mut work.hits);
+            work.sound_ids.clear();
+            let bar = ranker.bar.0;
+            for &hit in &work.hits {
+                if ranker.upper(classes.bound((hit >> 32) as u8), 2.0 * floor, 0) >= bar {
+                    work.sound_ids.push(hit as u32);
+                }
+            }
+            work.sound_ids.sort_unstable();
+            work.sound_ids.dedup();
+            let mut touched = 0u8;
+            for &key in &work.sound_ids {
+                touched ^= self.key_records[key as usize].len;
+            }
+            std::hint::black_box(touched);
+            work.sound.clear();
+            for &key in &work.sound_ids {
+                if let Some(d) = work.key_pattern.distance(self.key_spelled(key, &mut buf), 1) {
+                    work.sound.push((key, d as u32));
+                }
+            }
+            work.heads.clear();
+            for (k, &(key, _)) in work.sound.iter().enumerate() {
+                let at = self.key_records[key as usize].first;
+                if at < self.key_records[key as usize + 1].first {
                     work.heads.push(SoundHead::new(&self.key_words[at as usize], at, k));
                 }
             }
@@ -598,38 +753,47 @@ impl Words {
             let mut taken = 0;
             while taken < SOUND_CANDIDATES {
                 let Some(head) = heads.pop() else { break };
-                let entry = self.key_words[head.at as usize];
+                let entry = &self.key_words[head.at as usize];
                 let (key, key_distance) = work.sound[head.k];
-                if head.at + 1 < self.key_word_offsets[key as usize + 1] {
+                if head.at + 1 < self.key_records[key as usize + 1].first {
                     heads.push(SoundHead::new(
                         &self.key_words[head.at as usize + 1],
                         head.at + 1,
                         head.k,
                     ));
                 }
-                if usize::from(entry.length).abs_diff(len) > SOUND_MAX_LENGTH_CHANGE
-                    || work.exclude.binary_search(&entry.id).is_ok()
-                {
+                let chars = self.sound_spelled(entry, &mut buf);
+                let length = chars.len().min(255) as u8;
+                if usize::from(length).abs_diff(len) > SOUND_MAX_LENGTH_CHANGE || Some(entry.id) == known {
                     continue;
                 }
-                taken += 1;
                 // Every word one edit from the token is among the spelling neighbours (a single edit leaves the
                 // two indexed prefixes one deletion each from a common string), so a sound-alike is at least two
-                // edits away, and at least its difference in length; no later word is more frequent.
+                // edits away, and at least its difference in length; no later word is more frequent, so none
+                // can make the list once this one cannot (whether or not this one is a spelling neighbour).
                 if ranker.upper(entry.log_prior, 2.0 * floor, 0) < ranker.bar.0 {
                     break;
                 }
-                let edits = usize::from(entry.length).abs_diff(len).max(2) as f32;
+                // Spelling neighbours (hits within `max` edits) were offered above, or ruled out by their bound.
+                let mut distance = None;
+                let hit = order_key(classes.class(entry.log_prior), length, entry.id);
+                if work.order.binary_search(&hit).is_ok() {
+                    let d = work.pattern.distance(chars, 64).unwrap_or(64);
+                    if d <= max {
+                        continue;
+                    }
+                    distance = Some(d as u32);
+                }
+                taken += 1;
+                let edits = usize::from(length).abs_diff(len).max(2) as f32;
                 if ranker.upper(entry.log_prior, edits * floor, key_distance) < ranker.bar.0 {
                     continue;
                 }
-                let distance = work
-                    .pattern
-                    .distance(self.spelled(entry.id, &mut buf), 64)
-                    .unwrap_or(64) as u32;
+                let distance = distance.unwrap_or_else(|| work.pattern.distance(chars, 64).unwrap_or(64) as u32);
                 ranker.offer(
-                    self,
                     entry.id,
+                    chars,
+                    entry.log_prior,
                     distance,
                     key_distance,
                     (&mut work.edit, &mut work.scores),
@@ -659,19 +823,22 @@ impl Words {
         let weight = ranking.prior_weight;
         let mut left = String::new();
         let mut right = String::new();
+        // Single letters other than `a` and `i` are almost never words of their own.
+        let single = |s: &[char]| s.len() == 1 && s[0] != 'a' && s[0] != 'i';
         for cut in 1..word.len() {
-            left.clear();
-            left.extend(&word[..cut]);
-            right.clear();
-            right.extend(&word[cut..]);
-            let (Some(a), Some(b)) = (self.lexicon.id(&left), self.lexicon.id(&right)) else {
-                continue;
-            };
-            // Single letters other than `a` and `i` are almost never words of their own.
-            let single = |s: &str| s.chars().count() == 1 && s != "a" && s != "i";
-            if single(&left) || single(&right) {
+            if single(&word[..cut]) || single(&word[cut..]) {
                 continue;
             }
+            left.clear();
+            left.extend(&word[..cut]);
+            let Some(a) = self.lexicon.id(&left) else {
+                continue;
+            };
+            right.clear();
+            right.extend(&word[cut..]);
+            let Some(b) = self.lexicon.id(&right) else {
+                continue;
+            };
             out.push(Candidate {
                 id: a,
                 second: Some(b),
@@ -715,6 +882,8 @@ struct Ranker<'a> {
     sound_edit: f32,
     /// The token's own (score, id) when it is a lexicon word.
     identity: Option<(f32, LexId)>,
+    /// No edit costs less than this for this token ([`ErrorModel::query_floor`]).
+    floor: f32,
     /// The `limit`-th best (score, id) so far: higher scores first, then the lower id.
     bar: (f32, LexId),
 }
@@ -744,18 +913,21 @@ impl Ranker<'_> {
     }
 
     /// Scores candidate `id` unless its bound shows that it cannot beat the bar, and keeps it if it does.
+    #[allow(clippy::too_many_arguments)]
     fn offer(
         &mut self,
-        words: &Words,
         id: LexId,
+        chars: &[char],
+        log_prior: f32,
         distance: u32,
         key_distance: u32,
         (edit, scores): (&mut Scratch, &mut Vec<(f32, LexId)>),
         out: &mut Vec<Candidate>,
     ) {
-        let mut buf = ['\0'; SLOT_CHARS];
-        let chars = words.spelled(id, &mut buf);
-        let log_prior = words.records[id as usize].log_prior;
+        // The cheap bound first (`floor` per edit), then the one that looks at the rules that could take part.
+        if self.upper(log_prior, distance as f32 * self.floor, key_distance) < self.bar.0 {
+            return;
+        }
         let spelling_lower = self.errors.lower_bound(chars, self.word, distance, edit);
         if self.upper(log_prior, spelling_lower, key_distance) < self.bar.0 {
             return;
@@ -1448,6 +1620,19 @@ pub fn apply_case(original: &str, replacement: &str) -> String {
     replacement.to_string()
 }
 
+/// A word's characters as bytes and their number, when there are at most [`SLOT_CHARS`] of them and all are
+/// below U+0100; else zeros and 255.
+fn inline_chars(word: &[char]) -> ([u8; SLOT_CHARS], u8) {
+    let mut bytes = [0; SLOT_CHARS];
+    if word.len() > SLOT_CHARS || word.iter().any(|&c| (c as u32) >= 256) {
+        return (bytes, u8::MAX);
+    }
+    for (b, &c) in bytes.iter_mut().zip(word) {
+        *b = c as u32 as u8;
+    }
+    (bytes, word.len() as u8)
+}
+
 /// `bytes` (letters stored one byte each) as characters in `buf`.
 #[inline]
 fn widen<'a>(bytes: &[u8], buf: &'a mut [char; SLOT_CHARS]) -> &'a [char] {
@@ -1460,6 +1645,54 @@ fn widen<'a>(bytes: &[u8], buf: &'a mut [char; SLOT_CHARS]) -> &'a [char] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The index's frequency classes are admissible: a class's bound is never below a prior in it, and a
+        /// higher prior never gets a lower class (the search takes classes in order and stops at the first that
+        /// is ruled out).
+        #[test]
+        fn prior_classes_bound_their_priors(
+            priors in proptest::collection::vec(-12.0f32..0.0, 1..60),
+            probes in proptest::collection::vec(-13.0f32..1.0, 1..20),
+        ) {
+            let classes = PriorClasses::new(&priors);
+            for &p in &priors {
+                proptest::prop_assert!(classes.bound(classes.class(p)) >= p, "{} in class {}", p, classes.class(p));
+            // The first class whose bound is not below the prior.
+            let first = classes.bounds.partition_point(|&b| b < p).min(255) as u8;
+            proptest::prop_assert_eq!(classes.class(p), first);
+            }
+            let highest = priors.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            for &a in &probes {
+                for &b in &probes {
+                    if a <= b {
+                        proptest::prop_assert!(classes.class(a) <= classes.class(b));
+                    }
+                }
+                if a <= highest {
+                    proptest::prop_assert!(classes.bound(classes.class(a)) >= a);
+                }
+                let first = classes.bounds.partition_point(|&b| b < a).min(255) as u8;
+                proptest::prop_assert_eq!(classes.class(a), first);
+            }
+        }
+    }
+
+    #[test]
+    fn order_keys_put_frequent_classes_first() {
+        let mut keys = [
+            order_key(3, 5, 9),
+            order_key(200, 9, 4),
+            order_key(200, 4, 7),
+            order_key(0, 1, 1),
+        ];
+        keys.sort_unstable();
+        assert_eq!(keys.iter().map(|&k| k as LexId).collect::<Vec<_>>(), [7, 4, 9, 1]);
+        assert_eq!(
+            keys.iter().map(|&k| order_class(k)).collect::<Vec<_>>(),
+            [200, 200, 3, 0]
+        );
+    }
 
     #[test]
     fn case_patterns() {
