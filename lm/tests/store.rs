@@ -184,14 +184,19 @@ fn srilm_style_files_match_reference() {
 
 /// A random back-off model in ARPA text: `words` words, n-grams of each order drawn at random (so contexts and
 /// suffixes are often missing), random probabilities and backoffs (some zero, some absent, some positive).
-fn random_arpa(seed: u64, words: usize, order: usize, per_order: usize) -> String {
+/// A xorshift generator of numbers below `n` (deterministic for a seed).
+fn xorshift(seed: u64) -> impl FnMut(u64) -> u64 {
     let mut rng = seed | 1;
-    let mut next = move |n: u64| {
+    move |n: u64| {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
         rng % n
-    };
+    }
+}
+
+fn random_arpa(seed: u64, words: usize, order: usize, per_order: usize) -> String {
+    let mut next = xorshift(seed);
     let mut vocab: Vec<String> = vec!["<s>".into(), "</s>".into()];
     vocab.extend((0..words).map(|i| format!("w{i}")));
     if next(2) == 0 {
@@ -421,13 +426,7 @@ fn pipelined_text_scores_equal_lock_step_batches() {
         for quantize in [0, 8] {
             let (_store_dir, store) = build(&arpa, 1, quantize, Layout::Hashed);
             let v = store.vocab_size() as u64;
-            let mut rng = seed | 1;
-            let mut next = move |n: u64| {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                rng % n
-            };
+            let mut next = xorshift(seed);
             let sentences: Vec<Vec<WordId>> = (0..60)
                 .map(|i| (0..[0, 1, 3, 9, 40][i % 5]).map(|_| next(v + 2) as WordId).collect())
                 .collect();
