@@ -611,11 +611,11 @@ impl HashedLayout {
     }
 }
 
-/// How far apart the four stages of [`HashedLayout::score_text`] work, in tokens.
+/// How far apart the five stages of [`HashedLayout::score_text`] work, in tokens.
 const AHEAD: usize = 6;
-/// Slots of its ring of tokens in flight: a power of two above `3 * AHEAD`.
+/// Slots of its ring of tokens in flight: a power of two above `4 * AHEAD`.
 const RING: usize = 32;
-const _: () = assert!(RING.is_power_of_two() && RING > 3 * AHEAD);
+const _: () = assert!(RING.is_power_of_two() && RING > 4 * AHEAD);
 
 /// A token in flight in [`HashedLayout::score_text`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -644,11 +644,12 @@ impl HashedLayout {
     /// The longest match depends on the words alone: a context word that a minimised state drops cannot be part
     /// of any stored n-gram ending in the next word (the state would then have kept it). So each token's probes
     /// are keyed by its raw context (the sentence's previous words, `<s>` first, up to the order's, ids
-    /// outside the vocabulary as `<unk>`) and run in four stages that overlap along the text, [`AHEAD`] tokens
-    /// apart: the keys are made and the lines of the unigram, the bigram and the trigram prefetched; those are
-    /// read and, when the trigram is found, the 4-gram's line prefetched; the 4-gram is read and, when found,
-    /// the 5-gram's prefetched; the search ends and the score adds the backoffs that the previous token's state
-    /// carries, as [`score_states`](Self::score_states) does from a carried state.
+    /// outside the vocabulary as `<unk>`) and run in five stages that overlap along the text, [`AHEAD`] tokens
+    /// apart, each reading the line the stage before prefetched: the keys are made and the lines of the unigram
+    /// and the bigram prefetched; then the bigram, the trigram and the 4-gram are read in turn, each, when found,
+    /// prefetching the next order's line (so no line is fetched for an n-gram whose suffix is missing); the last
+    /// stage ends the search and adds the backoffs that the previous token's state carries, as
+    /// [`score_states`](Self::score_states) does from a carried state.
     pub(crate) fn score_text(
         &self,
         bytes: &[u8],
@@ -670,7 +671,7 @@ impl HashedLayout {
         let (mut state_len, mut state_backoffs) = begin;
         // Stage A's place in the text: sentence and token.
         let (mut s, mut k) = (0usize, 0usize);
-        for t in 0..tokens + 3 * AHEAD {
+        for t in 0..tokens + 4 * AHEAD {
             if t < tokens {
                 while k > sentences[s].len() {
                     (s, k) = (s + 1, 0);
@@ -689,9 +690,9 @@ impl HashedLayout {
                 }
                 prefetch(bytes, self.unigrams.start + p.word as usize * 8);
                 prefetch(bytes, self.uni_keep.start + p.word as usize / 8);
-                for j in 1..=p.m.min(2) {
-                    p.keys[j] = finish(p.keys[j]);
-                    self.prefetch_slot(bytes, j + 1, p.keys[j]);
+                if p.m > 0 {
+                    p.keys[1] = finish(p.keys[1]);
+                    self.prefetch_slot(bytes, 2, p.keys[1]);
                 }
                 k += 1;
             }
@@ -707,22 +708,16 @@ impl HashedLayout {
                     _ => 0.0,
                 };
                 p.next = usize::from(p.m > 0);
-                self.search(bytes, p, 2);
-                if p.next == 3 {
-                    p.keys[3] = finish(p.keys[3]);
-                    self.prefetch_slot(bytes, 4, p.keys[3]);
-                }
+                self.advance(bytes, p, 1);
             }
             if t >= 2 * AHEAD && t - 2 * AHEAD < tokens {
-                let p = &mut ring[(t - 2 * AHEAD) % RING];
-                self.search(bytes, p, 3);
-                if p.next == 4 {
-                    p.keys[4] = finish(p.keys[4]);
-                    self.prefetch_slot(bytes, 5, p.keys[4]);
-                }
+                self.advance(bytes, &mut ring[(t - 2 * AHEAD) % RING], 2);
             }
-            if t >= 3 * AHEAD {
-                let p = &mut ring[(t - 3 * AHEAD) % RING];
+            if t >= 3 * AHEAD && t - 3 * AHEAD < tokens {
+                self.advance(bytes, &mut ring[(t - 3 * AHEAD) % RING], 3);
+            }
+            if t >= 4 * AHEAD {
+                let p = &mut ring[(t - 4 * AHEAD) % RING];
                 if p.next > 0 {
                     for j in p.next.max(5)..=p.m {
                         p.keys[j] = finish(p.keys[j]);
@@ -739,6 +734,17 @@ impl HashedLayout {
                 out.push(score);
                 (state_len, state_backoffs) = if p.last { begin } else { (p.keep, p.backoffs) };
             }
+        }
+    }
+
+    /// One middle stage of [`score_text`](Self::score_text): the n-gram of `j` context words (its line
+    /// prefetched a stage before), and when it is found, the next one's line prefetched.
+    #[inline(always)]
+    fn advance(&self, bytes: &[u8], p: &mut Pending, j: usize) {
+        self.search(bytes, p, j);
+        if p.next == j + 1 {
+            p.keys[j + 1] = finish(p.keys[j + 1]);
+            self.prefetch_slot(bytes, j + 2, p.keys[j + 1]);
         }
     }
 

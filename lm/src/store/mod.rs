@@ -78,7 +78,7 @@
 //! matching, then (for states that do not carry them) the contexts whose backoffs are added, each round
 //! prefetching the slots of all its queries before reading any. Whole texts ([`LanguageModel::score_tokens`],
 //! what `fivegram query` uses) are scored word by word instead, in a one-shard hashed store: each word's
-//! probes are keyed by its raw context and issued a few words ahead in four stages, so that the misses of
+//! probes are keyed by its raw context and issued a few words ahead in five stages, so that the misses of
 //! consecutive words overlap without the batches' bookkeeping.
 //!
 //! In the trie layout it sorts its queries by shard, then by context read from its newest word, and
