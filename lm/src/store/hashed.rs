@@ -170,6 +170,48 @@ fn check_version(path: &Path, version: u32) -> Result<()> {
     Ok(())
 }
 
+/// [`HashedLayout::find`] in the table `t` of `slots` slots.
+#[inline(always)]
+fn find_in(t: &[u8], slots: u64, key: u64) -> Option<(u64, bool)> {
+    let first = home(key, slots);
+    let overflowed = super::bits::word(t, first as usize * 2) & OVERFLOW != 0;
+    let mut s = first;
+    for probed in 0..slots {
+        if probed == BUCKET && !overflowed {
+            return None;
+        }
+        let at = s as usize * 2;
+        let stored = super::bits::word(t, at);
+        if stored == 0 {
+            return None;
+        }
+        if stored & !FLAGS == key {
+            return Some((super::bits::word(t, at + 1), stored & KEEP != 0));
+        }
+        s = if s + 1 == slots { 0 } else { s + 1 };
+    }
+    None
+}
+
+/// The tables of a shard as slices, `[n - 2]` for order `n`, taken once for a whole text.
+#[derive(Clone, Copy)]
+struct Tables<'a> {
+    bytes: [&'a [u8]; MAX_ORDER],
+    slots: [u64; MAX_ORDER],
+}
+
+impl Tables<'_> {
+    #[inline(always)]
+    fn find(&self, n: usize, key: u64) -> Option<(u64, bool)> {
+        find_in(self.bytes[n - 2], self.slots[n - 2], key)
+    }
+
+    #[inline(always)]
+    fn prefetch(&self, n: usize, key: u64) {
+        prefetch(self.bytes[n - 2], home(key, self.slots[n - 2]) as usize * ENTRY);
+    }
+}
+
 /// A table being built: `2 * slots` words, key and value per slot.
 #[derive(Debug)]
 pub(crate) struct TableBuilder {
@@ -392,25 +434,7 @@ impl HashedLayout {
     #[inline]
     fn find(&self, bytes: &[u8], n: usize, key: u64) -> Option<(u64, bool)> {
         let table = &self.tables[n - 2];
-        let t = bytes.get(table.bytes.clone()).unwrap_or(&[]);
-        let first = home(key, table.slots);
-        let overflowed = super::bits::word(t, first as usize * 2) & OVERFLOW != 0;
-        let mut s = first;
-        for probed in 0..table.slots {
-            if probed == BUCKET && !overflowed {
-                return None;
-            }
-            let at = s as usize * 2;
-            let stored = super::bits::word(t, at);
-            if stored == 0 {
-                return None;
-            }
-            if stored & !FLAGS == key {
-                return Some((super::bits::word(t, at + 1), stored & KEEP != 0));
-            }
-            s = if s + 1 == table.slots { 0 } else { s + 1 };
-        }
-        None
+        find_in(bytes.get(table.bytes.clone()).unwrap_or(&[]), table.slots, key)
     }
 
     /// Prefetches the first slot `key` probes in the table of order `n`.
@@ -659,6 +683,14 @@ impl HashedLayout {
     ) {
         let levels = self.tables.len();
         let uni_keep = IntVec::new(bytes.get(self.uni_keep.clone()).unwrap_or(&[]), 1);
+        let mut tables = Tables {
+            bytes: [&[]; MAX_ORDER],
+            slots: [1; MAX_ORDER],
+        };
+        for (i, table) in self.tables.iter().enumerate() {
+            tables.bytes[i] = bytes.get(table.bytes.clone()).unwrap_or(&[]);
+            tables.slots[i] = table.slots;
+        }
         let tokens: usize = sentences.iter().map(|s| s.len() + 1).sum();
         out.reserve(tokens);
         let mut ring = [Pending::default(); RING];
@@ -692,7 +724,7 @@ impl HashedLayout {
                 prefetch(bytes, self.uni_keep.start + p.word as usize / 8);
                 if p.m > 0 {
                     p.keys[1] = finish(p.keys[1]);
-                    self.prefetch_slot(bytes, 2, p.keys[1]);
+                    tables.prefetch(2, p.keys[1]);
                 }
                 k += 1;
             }
@@ -708,13 +740,13 @@ impl HashedLayout {
                     _ => 0.0,
                 };
                 p.next = usize::from(p.m > 0);
-                self.advance(bytes, p, 1);
+                self.advance(&tables, p, 1);
             }
             if t >= 2 * AHEAD && t - 2 * AHEAD < tokens {
-                self.advance(bytes, &mut ring[(t - 2 * AHEAD) % RING], 2);
+                self.advance(&tables, &mut ring[(t - 2 * AHEAD) % RING], 2);
             }
             if t >= 3 * AHEAD && t - 3 * AHEAD < tokens {
-                self.advance(bytes, &mut ring[(t - 3 * AHEAD) % RING], 3);
+                self.advance(&tables, &mut ring[(t - 3 * AHEAD) % RING], 3);
             }
             if t >= 4 * AHEAD {
                 let p = &mut ring[(t - 4 * AHEAD) % RING];
@@ -722,7 +754,7 @@ impl HashedLayout {
                     for j in p.next.max(5)..=p.m {
                         p.keys[j] = finish(p.keys[j]);
                     }
-                    self.search(bytes, p, p.m);
+                    self.search(&tables, p, p.m);
                 }
                 let mut score = p.prob;
                 let m = state_len.min(p.m);
@@ -740,11 +772,11 @@ impl HashedLayout {
     /// One middle stage of [`score_text`](Self::score_text): the n-gram of `j` context words (its line
     /// prefetched a stage before), and when it is found, the next one's line prefetched.
     #[inline(always)]
-    fn advance(&self, bytes: &[u8], p: &mut Pending, j: usize) {
-        self.search(bytes, p, j);
+    fn advance(&self, tables: &Tables<'_>, p: &mut Pending, j: usize) {
+        self.search(tables, p, j);
         if p.next == j + 1 {
             p.keys[j + 1] = finish(p.keys[j + 1]);
-            self.prefetch_slot(bytes, j + 2, p.keys[j + 1]);
+            tables.prefetch(j + 2, p.keys[j + 1]);
         }
     }
 
@@ -752,7 +784,7 @@ impl HashedLayout {
     /// each found one records its probability, state bit and backoff; the first not stored, or the last length,
     /// ends it (`p.next` = 0), else `p.next` is where to go on.
     #[inline(always)]
-    fn search(&self, bytes: &[u8], p: &mut Pending, upto: usize) {
+    fn search(&self, tables: &Tables<'_>, p: &mut Pending, upto: usize) {
         if p.next == 0 {
             return;
         }
@@ -760,9 +792,7 @@ impl HashedLayout {
         while p.next <= upto.min(p.m) {
             let j = p.next;
             let n = j + 1;
-            let found = self
-                .find(bytes, n, p.keys[j])
-                .filter(|&(value, _)| value as u32 != NONE);
+            let found = tables.find(n, p.keys[j]).filter(|&(value, _)| value as u32 != NONE);
             let Some((value, state_bit)) = found else {
                 p.next = 0;
                 return;
