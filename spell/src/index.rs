@@ -178,26 +178,24 @@ impl DeleteIndex {
     /// misses them: the probes are made in passes (all hashes, then all bucket bounds, then all buckets) whose
     /// loads do not depend on each other and so overlap.
     pub fn lookup_with(&self, word: &[char], probes: &mut Vec<(u64, u32, u32)>, out: &mut Vec<LexId>) {
-        self.probe(word, probes);
-        for &(h, start, end) in probes.iter() {
-            let fingerprint = h >> FINGERPRINT_SHIFT;
-            for entry in self.entries.u64s(start as usize..end as usize) {
-                if entry >> FINGERPRINT_SHIFT == fingerprint {
-                    out.push(entry as u32);
-                }
-            }
-        }
+        self.for_each_hit(word, probes, |entry| out.push(entry as u32));
     }
 
     /// [`DeleteIndex::lookup_with`], appending `tag << 32 | id` for each hit (the tag given to
     /// [`DeleteIndex::build_tagged`]).
     pub fn lookup_tagged(&self, word: &[char], probes: &mut Vec<(u64, u32, u32)>, out: &mut Vec<u64>) {
+        self.for_each_hit(word, probes, |entry| out.push(entry & ((1 << FINGERPRINT_SHIFT) - 1)));
+    }
+
+    /// Calls `hit` with every entry of `word`'s buckets whose fingerprint matches one of its deletions.
+    #[inline]
+    fn for_each_hit(&self, word: &[char], probes: &mut Vec<(u64, u32, u32)>, mut hit: impl FnMut(u64)) {
         self.probe(word, probes);
         for &(h, start, end) in probes.iter() {
             let fingerprint = h >> FINGERPRINT_SHIFT;
             for entry in self.entries.u64s(start as usize..end as usize) {
                 if entry >> FINGERPRINT_SHIFT == fingerprint {
-                    out.push(entry & ((1 << FINGERPRINT_SHIFT) - 1));
+                    hit(entry);
                 }
             }
         }

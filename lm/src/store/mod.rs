@@ -130,8 +130,6 @@ use crate::{Error, Result};
 use cache::Cache;
 use ef::GROUP;
 
-/// The most distinct queries answered as one group, by either layout.
-const MAX_GROUP: usize = if GROUP > hashed::GROUP { GROUP } else { hashed::GROUP };
 use format::{Container, Kind};
 use hashed::HashedLayout;
 use manifest::{MANIFEST, VOCAB};
@@ -152,7 +150,7 @@ struct ShardFile<D: AsRef<[u8]>> {
 }
 
 impl<D: AsRef<[u8]>> ShardFile<D> {
-    /// Answers a group of at most [`MAX_GROUP`] queries of this trie shard, [`GROUP`] at a time (see
+    /// Answers a group of at most [`GROUP`] queries of this trie shard (see
     /// `ShardLayout::score_group`). Hashed shards answer whole states instead ([`Store::answer_hashed`]).
     #[inline]
     fn score_group(&self, queries: &[Query<'_>], walk: &mut Walk, out: &mut [Lookup]) {
@@ -173,14 +171,6 @@ impl<D: AsRef<[u8]>> ShardFile<D> {
             unreachable!("trie shards are answered by Store::answer_with");
         };
         l.score_states(self.data.as_ref(), unk, queries, out);
-    }
-
-    /// How many distinct queries to hand [`score_group`](Self::score_group) at once.
-    fn group_size(&self) -> usize {
-        match &self.index {
-            ShardIndex::Trie(_) => GROUP,
-            ShardIndex::Hashed(_) => hashed::GROUP,
-        }
     }
 }
 
@@ -583,9 +573,8 @@ impl<D: AsRef<[u8]>> Store<D> {
         /// `from` of an entry answered from the cache.
         const CACHED: usize = usize::MAX;
         answers.reserve(order.len());
-        let mut lookups = [Lookup::default(); MAX_GROUP];
-        let mut group: [(&[WordId], WordId); MAX_GROUP] = [(&[], 0); MAX_GROUP];
-        let limit = self.shards.first().map_or(GROUP, |f| f.group_size());
+        let mut lookups = [Lookup::default(); GROUP];
+        let mut group: [(&[WordId], WordId); GROUP] = [(&[], 0); GROUP];
         // For each entry of the current run: its query, and its slot in `group` (or CACHED, with the answer).
         let mut run: Vec<(Query<'_>, usize, Lookup)> = Vec::new();
         let mut walk = Walk::default();
@@ -603,7 +592,7 @@ impl<D: AsRef<[u8]>> Store<D> {
                     _ => match cache.as_ref().and_then(|c| c.get(query.0, query.1)) {
                         Some(lookup) => (query, CACHED, lookup),
                         None => {
-                            if slots == limit {
+                            if slots == GROUP {
                                 break;
                             }
                             group[slots] = query;
@@ -868,13 +857,19 @@ impl<D: AsRef<[u8]> + Send + Sync> LanguageModel for Store<D> {
     }
 
     fn score_tokens(&self, sentences: &[&[WordId]], out: &mut Vec<f32>) {
-        match self.shards.as_slice() {
-            [file] if self.order > 1 => {
-                if let ShardIndex::Hashed(l) = &file.index {
-                    let ids = (self.vocab.unk, self.vocab.bos, self.vocab.eos);
-                    return l.score_text(file.data.as_ref(), ids, sentences, out);
-                }
-                crate::model::lock_step_tokens(self, sentences, out)
+        match (self.shards.as_slice(), self.order) {
+            (
+                [
+                    ShardFile {
+                        index: ShardIndex::Hashed(l),
+                        data,
+                        ..
+                    },
+                ],
+                2..,
+            ) => {
+                let ids = (self.vocab.unk, self.vocab.bos, self.vocab.eos);
+                l.score_text(data.as_ref(), ids, sentences, out);
             }
             _ => crate::model::lock_step_tokens(self, sentences, out),
         }
