@@ -934,6 +934,10 @@ impl Model {
             slots: vocab,
         });
         let mut words = [0 as WordId; MAX_ORDER];
+        // Packed tables hold in each entry the extension filter of the words that follow it in this shard's
+        // extensions, filled in while the next order's table is built.
+        let packed = hashed::packs(books.width);
+        let mut built: Vec<TableBuilder> = Vec::with_capacity(order.saturating_sub(1));
         for n in 2..=order {
             let t = &self.tables[n];
             let all;
@@ -945,7 +949,7 @@ impl Model {
             } else {
                 &members[n][shard as usize]
             };
-            let mut table = TableBuilder::new(indices.len() as u64);
+            let mut table = TableBuilder::new(indices.len() as u64).packed(packed);
             let mut contexts = 0u64;
             for &i in indices {
                 let i = i as usize;
@@ -974,6 +978,22 @@ impl Model {
                     NONE
                 };
                 let keep = ext && n < order && keeps(f, b);
+                if packed && ext && n >= 3 {
+                    // A stored n-gram's prefix is stored in the same shard (its last word is this shard's).
+                    let below = built.last_mut().expect("the table of order n - 1");
+                    if !below.add_extension(hash(&words[..n - 1]), words[n - 1]) {
+                        return Err(Error::Corrupt {
+                            path: self.source.clone(),
+                            what: format!(
+                                "the prefix of the {n}-gram {:?} is not stored in its shard",
+                                words[..n]
+                                    .iter()
+                                    .map(|&w| self.words[w as usize].as_str())
+                                    .collect::<Vec<_>>()
+                            ),
+                        });
+                    }
+                }
                 let key = hash(&words[..n]);
                 if table.insert(key, keep, prob, backoff).is_err() {
                     let name = |ids: &[WordId]| -> String {
@@ -1005,6 +1025,9 @@ impl Model {
                 contexts,
                 slots: TableBuilder::slots_for(indices.len() as u64),
             });
+            built.push(table);
+        }
+        for (n, table) in (2..).zip(built) {
             out.sections.push((hashed::tag::table(n), table.finish()));
         }
         Ok(out)

@@ -12,8 +12,12 @@
 //!   probe). An entry is a 64-bit key word and a 64-bit value word. The key word is the n-gram's
 //!   [`ngram_hash`] with its two lowest bits replaced by flags: bit 0 the n-gram's state bit, bit 1
 //!   ([`OVERFLOW`]) set on the first slot of a bucket when an entry whose probe starts there had to be placed
-//!   past its bucket (0 in an empty slot, and no stored key is 0); the value word holds the probability field
-//!   in its low half and the backoff field in its high half. An n-gram is stored when it is an extension
+//!   past its bucket (0 in an empty slot, and no stored key is 0). The value word holds the probability field
+//!   and the backoff field: when the codes are at most [`PACKED_WIDTH`] bits wide (`--quantize 8`, the
+//!   default), 16 bits each (`0xFFFF` for none) and above them a 32-bit **extension filter**, a one-word Bloom
+//!   filter of the words `w` that follow the n-gram in the extensions stored in the shard (two bits per word,
+//!   [`extension_bits`]); with wider codes or `f32` values, the probability in the low half and the backoff in
+//!   the high half, and no filter. An n-gram is stored when it is an extension
 //!   (`… v w`) or a context (`… v`) of this shard: the probability field is [`NONE`] when it is not an
 //!   extension here, the backoff field when it is not a context at all (an extension that is a context of
 //!   another shard holds its backoff too, so that the state a query leaves can carry it).
@@ -41,7 +45,9 @@
 //! matched n-gram), unless the state carries them, as the states this layout returns do: the backoffs of the
 //! n-grams a query found are those of its new state's suffixes, read on the way (KenLM's state does the same).
 //! Each round first prefetches the slot of every query in it, then reads them, so that the misses of the round
-//! overlap. (Prefetching every
+//! overlap. Scoring a whole text ([`HashedLayout::score_text`]) also uses the extension filters: most searches
+//! end with an n-gram that is not stored, and the filter of its context, read with the previous word, usually
+//! says so without fetching the line. (Prefetching every
 //! probe of a query in one round fetched lines that the first miss makes useless and was slower; see
 //! BENCHMARKS.md, "5-gram store".)
 
@@ -67,8 +73,9 @@ const _: () = assert!(GROUP <= 256);
 /// Bytes per table entry.
 pub(crate) const ENTRY: usize = 16;
 
-/// The oldest store format version whose hashed shards this build reads (version 2 added [`OVERFLOW`]).
-pub(crate) const OLDEST_HASHED_VERSION: u32 = 2;
+/// The oldest store format version whose hashed shards this build reads (version 2 added [`OVERFLOW`], version
+/// 3 packed value words with extension filters).
+pub(crate) const OLDEST_HASHED_VERSION: u32 = 3;
 
 /// The key word's state bit.
 const KEEP: u64 = 1;
@@ -135,6 +142,68 @@ fn home(key: u64, slots: u64) -> u64 {
     ((u128::from(key) * u128::from(slots / BUCKET)) >> 64) as u64 * BUCKET
 }
 
+/// The widest codes (bits per value, [`Codebooks::width`]) that a table packs into 16-bit fields: probability
+/// codes, which may carry the state bit as a second half of the codebook, stay below 2¹⁵, so `0xFFFF` is free
+/// to say "none".
+pub(crate) const PACKED_WIDTH: u32 = 14;
+
+/// Whether the tables of a shard whose codes are `width` bits wide are packed (16-bit fields and an extension
+/// filter in each value word).
+pub(crate) fn packs(width: u32) -> bool {
+    width <= PACKED_WIDTH
+}
+
+/// A packed field's bits, and its value for "none".
+const FIELD: u64 = 0xFFFF;
+
+/// The bits of `word` in an extension filter: two of 32 (frozen, part of the file format).
+#[inline]
+pub(crate) fn extension_bits(word: WordId) -> u32 {
+    let h = (u64::from(word) ^ SEED).wrapping_mul(MUL);
+    1 << (h >> 59) | 1 << ((h >> 54) & 31)
+}
+
+/// An entry's value word from its fields ([`NONE`] for an absent one): packed, or `f32`-wide fields in the
+/// low and high halves.
+#[inline]
+fn join(packed: bool, prob: u32, backoff: u32) -> u64 {
+    if packed {
+        u64::from(prob) & FIELD | (u64::from(backoff) & FIELD) << 16
+    } else {
+        u64::from(prob) | u64::from(backoff) << 32
+    }
+}
+
+/// The fields of a value word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Value {
+    /// The probability field, [`NONE`] when the n-gram is not an extension here.
+    prob: u32,
+    /// The backoff field, [`NONE`] when it has none here.
+    backoff: u32,
+    /// The extension filter: the [`extension_bits`] of every word `w` such that the n-gram followed by `w` is
+    /// an extension stored in this shard, or'ed together (all ones in an unpacked table, which has none).
+    filter: u32,
+}
+
+#[inline(always)]
+fn split(packed: bool, value: u64) -> Value {
+    if packed {
+        let field = |v: u64| if v == FIELD { NONE } else { v as u32 };
+        Value {
+            prob: field(value & FIELD),
+            backoff: field(value >> 16 & FIELD),
+            filter: (value >> 32) as u32,
+        }
+    } else {
+        Value {
+            prob: value as u32,
+            backoff: (value >> 32) as u32,
+            filter: u32::MAX,
+        }
+    }
+}
+
 /// Asks the processor to bring the cache line holding `bytes[at]` closer (nothing when `at` is out of
 /// range).
 #[inline(always)]
@@ -156,8 +225,9 @@ fn prefetch(bytes: &[u8], at: usize) {
     }
 }
 
-/// Refuses hashed shards of format 1, which had no overflow bits: read as format 2, their probes would stop
-/// too early and miss n-grams.
+/// Refuses hashed shards of formats 1 and 2: format 1 had no overflow bits (read as a later one, its probes
+/// would stop too early and miss n-grams), and format 2 no packed value words (its quantized fields would be
+/// read as packed ones).
 fn check_version(path: &Path, version: u32) -> Result<()> {
     if version < OLDEST_HASHED_VERSION {
         return Err(Error::Version {
@@ -198,6 +268,8 @@ fn find_in(t: &[u8], slots: u64, key: u64) -> Option<(u64, bool)> {
 struct Tables<'a> {
     bytes: [&'a [u8]; MAX_ORDER],
     slots: [u64; MAX_ORDER],
+    /// Whether the value words are packed.
+    packed: bool,
 }
 
 impl Tables<'_> {
@@ -218,6 +290,7 @@ pub(crate) struct TableBuilder {
     words: Vec<u64>,
     slots: u64,
     entries: u64,
+    packed: bool,
 }
 
 /// Why an entry could not be inserted: an entry with the same key is already in the table.
@@ -238,7 +311,33 @@ impl TableBuilder {
             words: vec![0; 2 * slots as usize],
             slots,
             entries: 0,
+            packed: false,
         }
+    }
+
+    /// The same table with packed value words (see [`packs`]).
+    pub(crate) fn packed(mut self, packed: bool) -> TableBuilder {
+        self.packed = packed;
+        self
+    }
+
+    /// Adds `word` to the extension filter of the entry with `key` (a packed table); false when no entry has
+    /// that key.
+    pub(crate) fn add_extension(&mut self, key: u64, word: WordId) -> bool {
+        debug_assert!(self.packed);
+        let mut s = home(key, self.slots);
+        for _ in 0..self.slots {
+            let at = 2 * s as usize;
+            match self.words[at] {
+                0 => return false,
+                stored if stored & !FLAGS == key => {
+                    self.words[at + 1] |= u64::from(extension_bits(word)) << 32;
+                    return true;
+                }
+                _ => s = if s + 1 == self.slots { 0 } else { s + 1 },
+            }
+        }
+        false
     }
 
     /// Inserts an entry with `key` (from [`ngram_hash`]), its state bit, and its fields. Entries go in their
@@ -253,7 +352,7 @@ impl TableBuilder {
             let stored = self.words[at];
             if stored == 0 {
                 self.words[at] = if keep { key | KEEP } else { key };
-                self.words[at + 1] = u64::from(prob) | u64::from(backoff) << 32;
+                self.words[at + 1] = join(self.packed, prob, backoff);
                 self.entries += 1;
                 if probed >= BUCKET {
                     // Its bucket was full: searches from there must go on past it.
@@ -339,6 +438,8 @@ pub(crate) struct HashedLayout {
     tables: Vec<TableView>,
     /// Per order, unigrams first.
     pub orders: Vec<OrderCounts>,
+    /// Whether the tables' value words are packed (see [`packs`]).
+    packed: bool,
 }
 
 impl HashedLayout {
@@ -411,6 +512,7 @@ impl HashedLayout {
         }
         Ok(HashedLayout {
             vocab,
+            packed: packs(books.width),
             books,
             unigrams,
             uni_keep,
@@ -545,21 +647,20 @@ impl HashedLayout {
                     let Some((value, state_bit)) = self.find(bytes, n, probes[q].ngram[j]) else {
                         continue;
                     };
-                    let field = value as u32;
-                    if field == NONE {
+                    let value = split(self.packed, value);
+                    if value.prob == NONE {
                         continue;
                     }
                     if state_bit {
                         keep[q] = n as u8;
                     }
                     if n <= levels {
-                        let backoff = (value >> 32) as u32;
-                        if backoff == NONE {
+                        if value.backoff == NONE {
                             unknown[q] = unknown[q].min(n as u8);
                         }
-                        out[q].state.backoffs[n - 1] = self.books.backoff[n - 1].decode(u64::from(backoff));
+                        out[q].state.backoffs[n - 1] = self.books.backoff[n - 1].decode(u64::from(value.backoff));
                     }
-                    let v = self.books.prob[n - 2].decode(u64::from(field));
+                    let v = self.books.prob[n - 2].decode(u64::from(value.prob));
                     if !v.is_nan() {
                         prob[q] = v;
                         matched[q] = n as u8;
@@ -607,7 +708,7 @@ impl HashedLayout {
                 for j in usize::from(matched[q]).max(2)..=probes[q].m {
                     let field = self
                         .find(bytes, j, probes[q].context[j])
-                        .map_or(NONE, |(value, _)| (value >> 32) as u32);
+                        .map_or(NONE, |(value, _)| split(self.packed, value).backoff);
                     if field == NONE {
                         break;
                     }
@@ -645,8 +746,13 @@ const _: () = assert!(RING.is_power_of_two() && RING > 4 * AHEAD);
 #[derive(Debug, Clone, Copy, Default)]
 struct Pending {
     word: WordId,
+    /// The word's [`extension_bits`].
+    bits: u32,
     /// Context words the probes use: up to the order's, within the sentence, `<s>` included.
     m: usize,
+    /// Context words the search may reach: `m`, lowered when the token before shows that no longer n-gram is
+    /// stored.
+    limit: usize,
     /// `keys[j]`: the key of the n-gram of `j` context words and the word (finished once computed in full).
     keys: [u64; MAX_ORDER],
     /// The next length `j` to probe, or 0 when the search is over.
@@ -654,10 +760,41 @@ struct Pending {
     prob: f32,
     matched: usize,
     keep: usize,
+    /// The length of the longest n-gram found so far (stored as an extension, with or without a
+    /// probability): 1 for the unigram.
+    found: usize,
+    /// `filters[n]`: the extension filter of the n-gram of length `n` found (`n ≥ 2`).
+    filters: [u32; MAX_ORDER],
     /// `backoffs[n - 1]`: the backoff of the n-gram of length `n` found (the state's suffixes).
     backoffs: [f32; MAX_ORDER - 1],
+    /// Whether this is a sentence's first token (its context is `<s>` alone).
+    first: bool,
     /// Whether this is a sentence's `</s>`.
     last: bool,
+}
+
+/// What the stage that reads a token's n-gram of `j` context words knows of the token before it in the same
+/// sentence, whose own stage `j` has run: the length of the longest n-gram it found, and the extension filters
+/// of its n-grams of `j` and `j + 1` words (the contexts of the token's next two n-grams).
+#[derive(Debug, Clone, Copy)]
+struct Before {
+    found: usize,
+    filters: [u32; 2],
+}
+
+impl Before {
+    /// `None` for a sentence's first token (whose context, `<s>`, the token before does not end in).
+    #[inline(always)]
+    fn of(ring: &[Pending; RING], u: usize, j: usize) -> Option<Before> {
+        if ring[u % RING].first {
+            return None;
+        }
+        let b = &ring[u.wrapping_sub(1) % RING];
+        Some(Before {
+            found: b.found,
+            filters: [b.filters[j], b.filters[j + 1]],
+        })
+    }
 }
 
 impl HashedLayout {
@@ -674,6 +811,11 @@ impl HashedLayout {
     /// prefetching the next order's line (so no line is fetched for an n-gram whose suffix is missing); the last
     /// stage ends the search and adds the backoffs that the previous token's state carries, as
     /// [`score_states`](Self::score_states) does from a carried state.
+    ///
+    /// The n-gram of `c` context words and the word begins with the previous token's n-gram of `c` words, which
+    /// that token's search, one step ahead in each stage, has just looked up: when it is not stored, or (packed
+    /// tables) its extension filter lacks the word, the longer n-gram is not stored either, and its line is
+    /// neither fetched nor read. Only these reads, which would find nothing, are skipped.
     pub(crate) fn score_text(
         &self,
         bytes: &[u8],
@@ -686,6 +828,7 @@ impl HashedLayout {
         let mut tables = Tables {
             bytes: [&[]; MAX_ORDER],
             slots: [1; MAX_ORDER],
+            packed: self.packed,
         };
         for (i, table) in self.tables.iter().enumerate() {
             tables.bytes[i] = bytes.get(table.bytes.clone()).unwrap_or(&[]);
@@ -713,8 +856,11 @@ impl HashedLayout {
                 // Ids outside the vocabulary are `<unk>`, as words and as context (where a state holds them so).
                 let clamp = |w: WordId| if u64::from(w) < self.vocab { w } else { unk };
                 p.word = clamp(words.get(k).copied().unwrap_or(eos));
+                p.bits = extension_bits(p.word);
+                p.first = k == 0;
                 p.last = k == words.len();
                 p.m = levels.min(k + 1);
+                p.limit = p.m;
                 let mut g = step(SEED, p.word);
                 for j in 1..=p.m {
                     g = step(g, if j <= k { clamp(words[k - j]) } else { bos });
@@ -729,10 +875,13 @@ impl HashedLayout {
                 k += 1;
             }
             if t >= AHEAD && t - AHEAD < tokens {
-                let p = &mut ring[(t - AHEAD) % RING];
+                let u = t - AHEAD;
+                let before = Before::of(&ring, u, 1);
+                let p = &mut ring[u % RING];
                 let entry = self.unigram(bytes, p.word);
                 p.prob = self.books.unigram.decode(entry & 0xFFFF_FFFF);
                 p.matched = 1;
+                p.found = 1;
                 p.keep = usize::from(uni_keep.get(u64::from(p.word)) == 1);
                 let field = (entry >> 32) as u32;
                 p.backoffs[0] = match self.books.backoff.first() {
@@ -740,21 +889,22 @@ impl HashedLayout {
                     _ => 0.0,
                 };
                 p.next = usize::from(p.m > 0);
-                self.advance(&tables, p, 1);
+                self.advance(&tables, p, 1, before);
             }
-            if t >= 2 * AHEAD && t - 2 * AHEAD < tokens {
-                self.advance(&tables, &mut ring[(t - 2 * AHEAD) % RING], 2);
-            }
-            if t >= 3 * AHEAD && t - 3 * AHEAD < tokens {
-                self.advance(&tables, &mut ring[(t - 3 * AHEAD) % RING], 3);
+            for j in 2..=3 {
+                if t >= j * AHEAD && t - j * AHEAD < tokens {
+                    let u = t - j * AHEAD;
+                    let before = Before::of(&ring, u, j);
+                    self.advance(&tables, &mut ring[u % RING], j, before);
+                }
             }
             if t >= 4 * AHEAD {
                 let p = &mut ring[(t - 4 * AHEAD) % RING];
                 if p.next > 0 {
-                    for j in p.next.max(5)..=p.m {
+                    for j in p.next.max(5)..=p.limit {
                         p.keys[j] = finish(p.keys[j]);
                     }
-                    self.search(&tables, p, p.m);
+                    self.search(&tables, p, p.limit);
                 }
                 let mut score = p.prob;
                 let m = state_len.min(p.m);
@@ -770,9 +920,18 @@ impl HashedLayout {
     }
 
     /// One middle stage of [`score_text`](Self::score_text): the n-gram of `j` context words (its line
-    /// prefetched a stage before), and when it is found, the next one's line prefetched.
+    /// prefetched a stage before), and when it is found, the next one's line prefetched; neither when the token
+    /// before shows that they are not stored.
     #[inline(always)]
-    fn advance(&self, tables: &Tables<'_>, p: &mut Pending, j: usize) {
+    fn advance(&self, tables: &Tables<'_>, p: &mut Pending, j: usize, before: Option<Before>) {
+        if let Some(b) = before {
+            for (i, c) in [j, j + 1].into_iter().enumerate() {
+                if c <= p.limit && !(c <= b.found && (c < 2 || b.filters[i] & p.bits == p.bits)) {
+                    p.limit = c - 1;
+                    break;
+                }
+            }
+        }
         self.search(tables, p, j);
         if p.next == j + 1 {
             p.keys[j + 1] = finish(p.keys[j + 1]);
@@ -781,41 +940,45 @@ impl HashedLayout {
     }
 
     /// Goes on with `p`'s search, the n-grams of `p.next` context words and up, at most `upto` (keys finished):
-    /// each found one records its probability, state bit and backoff; the first not stored, or the last length,
-    /// ends it (`p.next` = 0), else `p.next` is where to go on.
+    /// each found one records its probability, state bit, backoff and filter; the first not stored, or the
+    /// last length, ends it (`p.next` = 0), else `p.next` is where to go on.
     #[inline(always)]
     fn search(&self, tables: &Tables<'_>, p: &mut Pending, upto: usize) {
         if p.next == 0 {
             return;
         }
         let levels = self.tables.len();
-        while p.next <= upto.min(p.m) {
+        while p.next <= upto.min(p.limit) {
             let j = p.next;
             let n = j + 1;
-            let found = tables.find(n, p.keys[j]).filter(|&(value, _)| value as u32 != NONE);
+            let found = tables
+                .find(n, p.keys[j])
+                .map(|(value, state_bit)| (split(tables.packed, value), state_bit))
+                .filter(|(value, _)| value.prob != NONE);
             let Some((value, state_bit)) = found else {
                 p.next = 0;
                 return;
             };
+            p.found = n;
+            p.filters[n] = value.filter;
             if state_bit {
                 p.keep = n;
             }
             if n <= levels {
-                let backoff = (value >> 32) as u32;
-                p.backoffs[n - 1] = if backoff == NONE {
+                p.backoffs[n - 1] = if value.backoff == NONE {
                     0.0
                 } else {
-                    self.books.backoff[n - 1].decode(u64::from(backoff))
+                    self.books.backoff[n - 1].decode(u64::from(value.backoff))
                 };
             }
-            let v = self.books.prob[n - 2].decode(u64::from(value as u32));
+            let v = self.books.prob[n - 2].decode(u64::from(value.prob));
             if !v.is_nan() {
                 p.prob = v;
                 p.matched = n;
             }
             p.next = j + 1;
         }
-        if p.next > p.m {
+        if p.next > p.limit {
             p.next = 0;
         }
     }
@@ -912,6 +1075,7 @@ mod tests {
                 slots,
             }],
             orders: vec![],
+            packed: false,
         };
         (bytes, layout)
     }
@@ -941,20 +1105,15 @@ mod tests {
     }
 
     #[test]
-    fn hashed_shards_of_format_1_are_refused_with_a_rebuild_hint() {
-        let err = check_version(Path::new("m/shard-0.fgs"), 1).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::Version {
-                    found: 1,
-                    oldest: 2,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-        assert!(err.to_string().contains("m/shard-0.fgs") && err.to_string().contains("rebuild"));
+    fn hashed_shards_of_formats_1_and_2_are_refused_with_a_rebuild_hint() {
+        for old in [1, 2] {
+            let err = check_version(Path::new("m/shard-0.fgs"), old).unwrap_err();
+            assert!(
+                matches!(err, Error::Version { found, oldest: 3, .. } if found == old),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("m/shard-0.fgs") && err.to_string().contains("rebuild"));
+        }
         assert!(check_version(Path::new("x"), super::super::format::FORMAT_VERSION).is_ok());
     }
 
@@ -1009,6 +1168,49 @@ mod tests {
             for words in &absent {
                 prop_assert_eq!(layout.find(&bytes, 2, ngram_hash(words)), None);
             }
+        }
+
+        /// A packed table gives back every entry's fields ([`NONE`] for an absent one) and an extension filter
+        /// that holds the bits of every word added for it: so a word whose bits it lacks was never added.
+        #[test]
+        fn packed_tables_round_trip_fields_and_filters(
+            entries in proptest::collection::btree_map(
+                proptest::collection::vec(0u32..40, 3..=3),
+                (0u32..1 << 15, proptest::option::of(0u32..1 << 14), proptest::collection::vec(0u32..1000, 0..6)),
+                1..120,
+            ),
+        ) {
+            let mut t = TableBuilder::new(entries.len() as u64).packed(true);
+            for (words, (prob, backoff, _)) in &entries {
+                t.insert(ngram_hash(words), false, *prob, backoff.unwrap_or(NONE)).unwrap();
+            }
+            for (words, (_, _, next)) in &entries {
+                for &w in next {
+                    prop_assert!(t.add_extension(ngram_hash(words), w));
+                }
+            }
+            prop_assert!(!t.add_extension(ngram_hash(&[50, 50, 50]), 1));
+            let slots = t.slots;
+            let words: Vec<u64> = t.finish();
+            let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            for (ngram, (prob, backoff, next)) in &entries {
+                let (value, _) = find_in(&bytes, slots, ngram_hash(ngram)).expect("stored");
+                let v = split(true, value);
+                prop_assert_eq!(v.prob, *prob);
+                prop_assert_eq!(v.backoff, backoff.unwrap_or(NONE));
+                let mut bits = 0;
+                for &w in next {
+                    prop_assert_eq!(v.filter & extension_bits(w), extension_bits(w));
+                    bits |= extension_bits(w);
+                }
+                prop_assert_eq!(v.filter, bits);
+            }
+        }
+
+        /// A word's filter bits are one or two of the 32.
+        #[test]
+        fn extension_bits_are_one_or_two(word in 0u32..u32::MAX) {
+            prop_assert!((1..=2).contains(&extension_bits(word).count_ones()));
         }
 
         /// The same entries in the same order give the same bytes.
