@@ -949,7 +949,13 @@ impl Model {
             } else {
                 &members[n][shard as usize]
             };
-            let mut table = TableBuilder::new(indices.len() as u64).packed(packed);
+            // A packed shard's highest order, which has no backoffs, state bits or filters, is narrow.
+            let narrow = packed && n == order;
+            let mut table = if narrow {
+                TableBuilder::narrow(indices.len() as u64)
+            } else {
+                TableBuilder::new(indices.len() as u64).packed(packed)
+            };
             let mut contexts = 0u64;
             for &i in indices {
                 let i = i as usize;
@@ -1014,7 +1020,7 @@ impl Model {
                     return Err(Error::Collision {
                         path: self.source.clone(),
                         what: format!(
-                            "the {n}-grams {this:?} and {other} have the same 63-bit hash, which the hashed \
+                            "the {n}-grams {this:?} and {other} have the same stored hash bits, which the hashed \
                              layout takes for identity"
                         ),
                     });
@@ -1023,7 +1029,11 @@ impl Model {
             out.orders.push(OrderCounts {
                 entries: indices.len() as u64,
                 contexts,
-                slots: TableBuilder::slots_for(indices.len() as u64),
+                slots: if narrow {
+                    TableBuilder::narrow_slots_for(indices.len() as u64)
+                } else {
+                    TableBuilder::slots_for(indices.len() as u64)
+                },
             });
             built.push(table);
         }

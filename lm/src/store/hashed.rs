@@ -7,7 +7,8 @@
 //! - **unigrams**: a direct array by word id, 8 bytes a word: the probability (a code, or `f32` bits when
 //!   unquantized) in the low 32 bits and the backoff in the high 32 bits ([`NONE`] when the word is not a
 //!   context); plus one state bit per word;
-//! - **order `n` ≥ 2**: a linear-probing table of 16-byte entries, `slots = entries + entries / 2 + 1` rounded
+//! - **order `n` ≥ 2**: a linear-probing table of 16-byte entries (the highest order of a packed shard: 8-byte
+//!   slots, below), `slots = entries + entries / 2 + 1` rounded
 //!   up to a multiple of 4 (KenLM's default load of 2/3, and at least one empty slot, which ends every
 //!   probe). An entry is a 64-bit key word and a 64-bit value word. The key word is the n-gram's
 //!   [`ngram_hash`] with its two lowest bits replaced by flags: bit 0 the n-gram's state bit, bit 1
@@ -17,7 +18,10 @@
 //!   default), 16 bits each (`0xFFFF` for none) and above them a 32-bit **extension filter**, a one-word Bloom
 //!   filter of the words `w` that follow the n-gram in the extensions stored in the shard (two bits per word,
 //!   [`extension_bits`]); with wider codes or `f32` values, the probability in the low half and the backoff in
-//!   the high half, and no filter. An n-gram is stored when it is an extension
+//!   the high half, and no filter. The highest order of a packed shard, which has no backoffs, state bits or
+//!   filters, is **narrow**: one 64-bit word a slot, eight to a bucket and a line, holding the key's bits 2–47
+//!   (shifted up by 16; never all zero), an overflow bit (bit 17 of a bucket's first slot) and the 16-bit
+//!   probability field. An n-gram is stored when it is an extension
 //!   (`… v w`) or a context (`… v`) of this shard: the probability field is [`NONE`] when it is not an
 //!   extension here, the backoff field when it is not a context at all (an extension that is a context of
 //!   another shard holds its backoff too, so that the state a query leaves can carry it).
@@ -29,12 +33,17 @@
 //!   depends on the first and so cannot be prefetched with it.
 //!
 //! # Identity by hash
-//! As in KenLM's probing format, two n-grams are taken to be the same when their keys agree on the 62 bits
-//! stored. The builder refuses a model in which two n-grams of one order stored in one shard share those bits
-//! (an error naming both). A query for an n-gram that is not stored compares its key with the entries of one
-//! probe run (at most 4 slots unless its bucket overflowed); each matches by chance with probability 2⁻⁶², so
-//! a probe answers for a wrong n-gram with probability about 2⁻⁶⁰ (10⁻¹⁸): for 10⁹ queries of up to 4
-//! probes each, a few chances in a billion that any answer is wrong.
+//! As in KenLM's probing format, two n-grams are taken to be the same when their keys agree on the bits
+//! stored: 62 bits in a 16-byte entry; in a narrow slot 46 of the key's low bits, while its bucket is chosen by
+//! its high bits, so that the bucket and the stored bits together pin down the same 62 bits as long as the
+//! table has at least 2¹⁶ buckets (a smaller table has fewer entries to be confused with). The builder refuses
+//! a model in which two n-grams of one order stored in one shard share those bits (an error naming both). A
+//! query for an n-gram that is not stored compares its key with the entries of one probe run (one bucket unless
+//! it overflowed), whose keys mostly share its bucket bits; the chance that one of them agrees on the stored
+//! bits is about `entries / 2⁶²` for a large table (7·10⁻¹² for 32 M entries) and at most about `8 · 2⁻⁴⁶`
+//! (10⁻¹³) for a small one. So a few queries in 10¹⁰ may be answered for a wrong n-gram: the price of the
+//! hashed layout, as of KenLM's probing (whose 64-bit keys make it four times smaller); the trie stores whole
+//! words and has none.
 //!
 //! # Scoring
 //! For a query `c1 … cm, w` every n-gram read ends in `cm w` and every context read ends in `cm`, so all keys
@@ -74,8 +83,8 @@ const _: () = assert!(GROUP <= 256);
 pub(crate) const ENTRY: usize = 16;
 
 /// The oldest store format version whose hashed shards this build reads (version 2 added [`OVERFLOW`], version
-/// 3 packed value words with extension filters).
-pub(crate) const OLDEST_HASHED_VERSION: u32 = 3;
+/// 3 packed value words with extension filters, version 4 narrow tables for the highest order).
+pub(crate) const OLDEST_HASHED_VERSION: u32 = 4;
 
 /// The key word's state bit.
 const KEEP: u64 = 1;
@@ -139,7 +148,58 @@ pub(crate) const BUCKET: u64 = 4;
 /// aligned, as the builder writes them) and most probes read that one line.
 #[inline]
 fn home(key: u64, slots: u64) -> u64 {
-    ((u128::from(key) * u128::from(slots / BUCKET)) >> 64) as u64 * BUCKET
+    bucket_home(key, slots, BUCKET)
+}
+
+/// [`home`] for buckets of `bucket` slots.
+#[inline]
+fn bucket_home(key: u64, slots: u64, bucket: u64) -> u64 {
+    ((u128::from(key) * u128::from(slots / bucket)) >> 64) as u64 * bucket
+}
+
+/// Slots per bucket of a narrow table (the highest order of a packed shard): eight 8-byte slots to a line.
+pub(crate) const NARROW_BUCKET: u64 = 8;
+/// Bytes per narrow slot.
+pub(crate) const NARROW_ENTRY: usize = 8;
+/// A narrow slot's probability field (the highest order has no backoff, state bit or filter).
+const NARROW_PROB: u64 = 0xFFFF;
+/// The bit of a narrow bucket's first slot that says the bucket overflowed (see [`OVERFLOW`]).
+const NARROW_OVERFLOW: u64 = 1 << 17;
+/// The bits of a narrow slot that identify its n-gram: the key's bits 2–47 (its low bits, while the bucket
+/// comes from its high bits, so that together they cover the whole key), shifted up by 16.
+const NARROW_ID: u64 = !((1 << 18) - 1);
+
+/// The identity a narrow slot stores for `key`: never 0, which marks an empty slot.
+#[inline]
+fn narrow_id(key: u64) -> u64 {
+    match (key << 16) & NARROW_ID {
+        0 => 1 << 18,
+        id => id,
+    }
+}
+
+/// [`find_in`] for a narrow table: the value word as a packed one (no backoff, an empty filter) and no state
+/// bit.
+#[inline(always)]
+fn find_narrow(t: &[u8], slots: u64, key: u64) -> Option<(u64, bool)> {
+    let first = bucket_home(key, slots, NARROW_BUCKET);
+    let id = narrow_id(key);
+    let overflowed = super::bits::word(t, first as usize) & NARROW_OVERFLOW != 0;
+    let mut s = first;
+    for probed in 0..slots {
+        if probed == NARROW_BUCKET && !overflowed {
+            return None;
+        }
+        let stored = super::bits::word(t, s as usize);
+        if stored == 0 {
+            return None;
+        }
+        if stored & NARROW_ID == id {
+            return Some((stored & NARROW_PROB | FIELD << 16, false));
+        }
+        s = if s + 1 == slots { 0 } else { s + 1 };
+    }
+    None
 }
 
 /// The widest codes (bits per value, [`Codebooks::width`]) that a table packs into 16-bit fields: probability
@@ -225,9 +285,9 @@ fn prefetch(bytes: &[u8], at: usize) {
     }
 }
 
-/// Refuses hashed shards of formats 1 and 2: format 1 had no overflow bits (read as a later one, its probes
-/// would stop too early and miss n-grams), and format 2 no packed value words (its quantized fields would be
-/// read as packed ones).
+/// Refuses hashed shards of formats 1 to 3: format 1 had no overflow bits (read as a later one, its probes
+/// would stop too early and miss n-grams), format 2 no packed value words (its quantized fields would be read
+/// as packed ones), format 3 no narrow tables (its highest order's table would not have the size expected).
 fn check_version(path: &Path, version: u32) -> Result<()> {
     if version < OLDEST_HASHED_VERSION {
         return Err(Error::Version {
@@ -270,27 +330,39 @@ struct Tables<'a> {
     slots: [u64; MAX_ORDER],
     /// Whether the value words are packed.
     packed: bool,
+    /// The order whose table is narrow, or 0.
+    narrow: usize,
 }
 
 impl Tables<'_> {
     #[inline(always)]
     fn find(&self, n: usize, key: u64) -> Option<(u64, bool)> {
-        find_in(self.bytes[n - 2], self.slots[n - 2], key)
+        if n == self.narrow {
+            find_narrow(self.bytes[n - 2], self.slots[n - 2], key)
+        } else {
+            find_in(self.bytes[n - 2], self.slots[n - 2], key)
+        }
     }
 
     #[inline(always)]
     fn prefetch(&self, n: usize, key: u64) {
-        prefetch(self.bytes[n - 2], home(key, self.slots[n - 2]) as usize * ENTRY);
+        let at = if n == self.narrow {
+            bucket_home(key, self.slots[n - 2], NARROW_BUCKET) as usize * NARROW_ENTRY
+        } else {
+            home(key, self.slots[n - 2]) as usize * ENTRY
+        };
+        prefetch(self.bytes[n - 2], at);
     }
 }
 
-/// A table being built: `2 * slots` words, key and value per slot.
+/// A table being built: `2 * slots` words, key and value per slot, or (narrow) one word per slot.
 #[derive(Debug)]
 pub(crate) struct TableBuilder {
     words: Vec<u64>,
     slots: u64,
     entries: u64,
     packed: bool,
+    narrow: bool,
 }
 
 /// Why an entry could not be inserted: an entry with the same key is already in the table.
@@ -304,6 +376,11 @@ impl TableBuilder {
         (entries + entries / 2 + 1).div_ceil(BUCKET) * BUCKET
     }
 
+    /// [`slots_for`](Self::slots_for) a narrow table: whole buckets of [`NARROW_BUCKET`].
+    pub(crate) fn narrow_slots_for(entries: u64) -> u64 {
+        (entries + entries / 2 + 1).div_ceil(NARROW_BUCKET) * NARROW_BUCKET
+    }
+
     /// An empty table for `entries` entries.
     pub(crate) fn new(entries: u64) -> TableBuilder {
         let slots = Self::slots_for(entries);
@@ -312,6 +389,20 @@ impl TableBuilder {
             slots,
             entries: 0,
             packed: false,
+            narrow: false,
+        }
+    }
+
+    /// An empty narrow table for `entries` entries of the highest order of a packed shard: 8-byte slots holding
+    /// the key's [`narrow_id`] and a 16-bit probability field.
+    pub(crate) fn narrow(entries: u64) -> TableBuilder {
+        let slots = Self::narrow_slots_for(entries);
+        TableBuilder {
+            words: vec![0; slots as usize],
+            slots,
+            entries: 0,
+            packed: true,
+            narrow: true,
         }
     }
 
@@ -324,7 +415,7 @@ impl TableBuilder {
     /// Adds `word` to the extension filter of the entry with `key` (a packed table); false when no entry has
     /// that key.
     pub(crate) fn add_extension(&mut self, key: u64, word: WordId) -> bool {
-        debug_assert!(self.packed);
+        debug_assert!(self.packed && !self.narrow);
         let mut s = home(key, self.slots);
         for _ in 0..self.slots {
             let at = 2 * s as usize;
@@ -345,6 +436,10 @@ impl TableBuilder {
     pub(crate) fn insert(&mut self, key: u64, keep: bool, prob: u32, backoff: u32) -> Result<(), Collision> {
         debug_assert!(key & FLAGS == 0 && key != 0);
         debug_assert!(self.entries < self.slots - 1);
+        if self.narrow {
+            debug_assert!(!keep && backoff == NONE);
+            return self.insert_narrow(key, prob);
+        }
         let first = home(key, self.slots);
         let mut s = first;
         for probed in 0.. {
@@ -368,6 +463,29 @@ impl TableBuilder {
         unreachable!("a table always has an empty slot")
     }
 
+    fn insert_narrow(&mut self, key: u64, prob: u32) -> Result<(), Collision> {
+        let first = bucket_home(key, self.slots, NARROW_BUCKET);
+        let id = narrow_id(key);
+        let mut s = first;
+        for probed in 0.. {
+            let at = s as usize;
+            let stored = self.words[at];
+            if stored == 0 {
+                self.words[at] = id | u64::from(prob) & NARROW_PROB;
+                self.entries += 1;
+                if probed >= NARROW_BUCKET {
+                    self.words[first as usize] |= NARROW_OVERFLOW;
+                }
+                return Ok(());
+            }
+            if stored & NARROW_ID == id {
+                return Err(Collision);
+            }
+            s = if s + 1 == self.slots { 0 } else { s + 1 };
+        }
+        unreachable!("a table always has an empty slot")
+    }
+
     /// The words to write.
     pub(crate) fn finish(self) -> Vec<u64> {
         self.words
@@ -379,6 +497,8 @@ impl TableBuilder {
 struct TableView {
     bytes: Range<usize>,
     slots: u64,
+    /// A narrow table (see [`TableBuilder::narrow`]).
+    narrow: bool,
 }
 
 /// Counts of one order in a shard, as written in the directory.
@@ -466,6 +586,12 @@ impl HashedLayout {
             &corrupt,
         )?;
         let levels = order - 1;
+        // Width is checked against the codebooks below; a packed shard's highest order is narrow.
+        let narrow_order = if packs(u32::try_from(width).unwrap_or(u32::MAX)) {
+            order
+        } else {
+            0
+        };
         const LIMIT: u64 = 1 << 40;
         if vocab > LIMIT || vocab == 0 {
             return Err(corrupt(format!("vocabulary of {vocab} words")));
@@ -480,7 +606,12 @@ impl HashedLayout {
             let plausible = if n == 1 {
                 c.entries == vocab && c.slots == vocab && c.contexts <= vocab
             } else {
-                c.entries <= LIMIT && c.contexts <= c.entries && c.slots == TableBuilder::slots_for(c.entries)
+                let slots = if n == narrow_order {
+                    TableBuilder::narrow_slots_for(c.entries)
+                } else {
+                    TableBuilder::slots_for(c.entries)
+                };
+                c.entries <= LIMIT && c.contexts <= c.entries && c.slots == slots
             };
             if !plausible {
                 return Err(corrupt(format!("implausible counts for order {n}: {c:?}")));
@@ -505,9 +636,12 @@ impl HashedLayout {
         let uni_keep = exact(tag::UNI_KEEP, IntVec::words_needed(vocab, 1) * 8)?;
         let mut tables = Vec::with_capacity(levels);
         for (n, c) in orders.iter().enumerate().skip(1).map(|(i, c)| (i + 1, c)) {
+            let narrow = n == narrow_order;
+            let entry = if narrow { NARROW_ENTRY } else { ENTRY };
             tables.push(TableView {
-                bytes: exact(tag::table(n), c.slots * ENTRY as u64)?,
+                bytes: exact(tag::table(n), c.slots * entry as u64)?,
                 slots: c.slots,
+                narrow,
             });
         }
         Ok(HashedLayout {
@@ -536,15 +670,24 @@ impl HashedLayout {
     #[inline]
     fn find(&self, bytes: &[u8], n: usize, key: u64) -> Option<(u64, bool)> {
         let table = &self.tables[n - 2];
-        find_in(bytes.get(table.bytes.clone()).unwrap_or(&[]), table.slots, key)
+        let t = bytes.get(table.bytes.clone()).unwrap_or(&[]);
+        if table.narrow {
+            find_narrow(t, table.slots, key)
+        } else {
+            find_in(t, table.slots, key)
+        }
     }
 
     /// Prefetches the first slot `key` probes in the table of order `n`.
     #[inline]
     fn prefetch_slot(&self, bytes: &[u8], n: usize, key: u64) {
         let table = &self.tables[n - 2];
-        let at = table.bytes.start + home(key, table.slots) as usize * ENTRY;
-        prefetch(bytes, at);
+        let at = if table.narrow {
+            bucket_home(key, table.slots, NARROW_BUCKET) as usize * NARROW_ENTRY
+        } else {
+            home(key, table.slots) as usize * ENTRY
+        };
+        prefetch(bytes, table.bytes.start + at);
     }
 
     /// The unigram word of `word`: both fields [`NONE`] for an id outside the vocabulary (a context word
@@ -829,10 +972,14 @@ impl HashedLayout {
             bytes: [&[]; MAX_ORDER],
             slots: [1; MAX_ORDER],
             packed: self.packed,
+            narrow: 0,
         };
         for (i, table) in self.tables.iter().enumerate() {
             tables.bytes[i] = bytes.get(table.bytes.clone()).unwrap_or(&[]);
             tables.slots[i] = table.slots;
+            if table.narrow {
+                tables.narrow = i + 2;
+            }
         }
         let tokens: usize = sentences.iter().map(|s| s.len() + 1).sum();
         out.reserve(tokens);
@@ -1073,6 +1220,7 @@ mod tests {
             tables: vec![TableView {
                 bytes: 0..bytes.len(),
                 slots,
+                narrow: false,
             }],
             orders: vec![],
             packed: false,
@@ -1100,16 +1248,17 @@ mod tests {
         layout.tables[0] = TableView {
             bytes: 0..bytes.len(),
             slots: 8,
+            narrow: false,
         };
         assert_eq!(layout.find(&bytes, 2, 4 * 9), None);
     }
 
     #[test]
-    fn hashed_shards_of_formats_1_and_2_are_refused_with_a_rebuild_hint() {
-        for old in [1, 2] {
+    fn hashed_shards_of_formats_1_to_3_are_refused_with_a_rebuild_hint() {
+        for old in [1, 2, 3] {
             let err = check_version(Path::new("m/shard-0.fgs"), old).unwrap_err();
             assert!(
-                matches!(err, Error::Version { found, oldest: 3, .. } if found == old),
+                matches!(err, Error::Version { found, oldest: 4, .. } if found == old),
                 "{err:?}"
             );
             assert!(err.to_string().contains("m/shard-0.fgs") && err.to_string().contains("rebuild"));
@@ -1204,6 +1353,54 @@ mod tests {
                     bits |= extension_bits(w);
                 }
                 prop_assert_eq!(v.filter, bits);
+            }
+        }
+
+        /// A narrow table gives back every entry's probability field and finds nothing else, and its buckets'
+        /// overflow bits are set exactly where an entry lies past its bucket.
+        #[test]
+        fn narrow_tables_round_trip(
+            entries in proptest::collection::btree_map(
+                proptest::collection::vec(0u32..60, 5..=5),
+                0u32..1 << 14,
+                1..300,
+            ),
+            absent in proptest::collection::vec(proptest::collection::vec(60u32..70, 5..=5), 0..20),
+        ) {
+            let mut t = TableBuilder::narrow(entries.len() as u64);
+            for (words, prob) in &entries {
+                t.insert(ngram_hash(words), false, *prob, NONE).unwrap();
+            }
+            let slots = t.slots;
+            prop_assert_eq!(slots % NARROW_BUCKET, 0);
+            let words: Vec<u64> = t.finish();
+            prop_assert_eq!(words.len() as u64, slots);
+            let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            for (ngram, prob) in &entries {
+                let (value, keep) = find_narrow(&bytes, slots, ngram_hash(ngram)).expect("stored");
+                let v = split(true, value);
+                prop_assert_eq!((v.prob, v.backoff, v.filter, keep), (*prob, NONE, 0, false));
+            }
+            for ngram in &absent {
+                prop_assert_eq!(find_narrow(&bytes, slots, ngram_hash(ngram)), None);
+            }
+            let mut overflowed = vec![false; (slots / NARROW_BUCKET) as usize];
+            for (s, &stored) in words.iter().enumerate() {
+                if stored == 0 {
+                    continue;
+                }
+                let (ngram, _) = entries
+                    .iter()
+                    .find(|(w, _)| narrow_id(ngram_hash(w)) == stored & NARROW_ID)
+                    .expect("an inserted entry");
+                let first = bucket_home(ngram_hash(ngram), slots, NARROW_BUCKET);
+                if (s as u64 + slots - first) % slots >= NARROW_BUCKET {
+                    overflowed[(first / NARROW_BUCKET) as usize] = true;
+                }
+            }
+            for (b, &o) in overflowed.iter().enumerate() {
+                let bit = words[b * NARROW_BUCKET as usize] & NARROW_OVERFLOW != 0;
+                prop_assert_eq!(bit, o, "bucket {}", b);
             }
         }
 
