@@ -47,8 +47,9 @@ pub struct Args {
     /// default unknown). With TEXT: the estimator, mkn (default) or stupid.
     #[arg(long)]
     pub smoothing: Option<String>,
-    /// How each shard lays out its n-grams: `trie` (compact, the default) or `hashed` (one probing hash table
-    /// per order: larger, faster lookups).
+    /// How each shard lays out its n-grams: `trie` (compact, the default: about 4 bytes an n-gram at 8 bits) or
+    /// `hashed` (one probing hash table per order: about 19 bytes an n-gram at 8 bits, lookups about 14 times
+    /// faster; a one-shard hashed store is the fastest for `query`).
     #[arg(long, value_enum, default_value_t = LayoutArg::Trie)]
     pub layout: LayoutArg,
     /// Build the shards on one thread.
