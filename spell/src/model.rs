@@ -98,6 +98,14 @@ pub struct Ranking {
     /// that is less than its spelling cost: sounding alike discounts, but does not erase, how differently the
     /// two are spelled.
     pub sound_alike_scale: f32,
+    /// Isolated suggestions of an unknown token ([`crate::Speller::suggest`]) stop after the words one edit away
+    /// when the best of them scores (weighted `log10` prior less error) at least this: the suggestions are then
+    /// those words (and splits) only, ranked as the full search ranks them. Not used in context nor when a model
+    /// is built. Scores are never above 0, so any value above 0 turns this stage off.
+    pub stop_one_edit: f32,
+    /// Isolated suggestions of an unknown token skip the sound-alike search when the best spelling neighbour
+    /// scores at least this (as with [`Ranking::stop_one_edit`], a value above 0 turns this stage off).
+    pub stop_spelling: f32,
 }
 
 impl Default for Ranking {
@@ -123,6 +131,8 @@ impl Default for Ranking {
             sound_alike_cost: 1.5,
             sound_alike_edit: 1.0,
             sound_alike_scale: 0.6,
+            stop_one_edit: -6.0,
+            stop_spelling: 1.0,
         }
     }
 }

@@ -359,8 +359,9 @@ proptest::proptest! {
 /// The pruned search (bounds on each candidate's score, the full error model only for those that can still make
 /// the list) finds exactly the first `k` of the unpruned ranking, on a lexicon dense with neighbours and an error
 /// model with cheap rules (where loose bounds would prune too little and wrong ones would change answers).
-#[test]
-fn pruned_suggestions_are_the_first_of_the_full_ranking() {
+/// A dense synthetic lexicon over a small alphabet (most words have many neighbours), an error model of cheap
+/// rules, and queries made by up to two random edits of its words (or none).
+fn dense_model() -> (Speller, Vec<String>) {
     // A deterministic generator: words over a small alphabet, so that most have many neighbours.
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     let mut next = move |n: u64| {
@@ -393,7 +394,7 @@ fn pruned_suggestions_are_the_first_of_the_full_ranking() {
     }
     let lm = ArpaModel::from_arpa_text("toy.arpa", ARPA).expect("toy ARPA");
     let speller = Speller::new(Lang::En, lexicon, errors, lm, Ranking::default()).with_parallel(false);
-    let mut checked = 0;
+    let mut queries = Vec::new();
     for (word, _) in words.iter().step_by(7) {
         // Two random edits of a lexicon word (or none).
         let mut query: Vec<char> = word.chars().collect();
@@ -407,14 +408,115 @@ fn pruned_suggestions_are_the_first_of_the_full_ranking() {
                 _ => query.insert(at, letters[next(letters.len() as u64) as usize]),
             }
         }
-        let query: String = query.into_iter().collect();
-        let all = speller.suggest(&query, 100_000);
-        for k in [1, 2, 5] {
-            let pruned = speller.suggest(&query, k);
-            let first: Vec<_> = all.iter().take(k).cloned().collect();
-            assert_eq!(pruned, first, "{query} k={k}");
-        }
-        checked += 1;
+        queries.push(query.into_iter().collect());
     }
-    assert!(checked > 400);
+    (speller, queries)
+}
+
+/// The ranking with the staged search of isolated suggestions turned off: every candidate is looked at.
+fn unstaged(ranking: Ranking) -> Ranking {
+    Ranking {
+        stop_one_edit: 1.0,
+        stop_spelling: 1.0,
+        ..ranking
+    }
+}
+
+#[test]
+fn pruned_suggestions_are_the_first_of_the_full_ranking() {
+    let (mut speller, queries) = dense_model();
+    // Without the stages the pruned search is exact: its top k is the first k of the ranking of every
+    // candidate. With them (the default) the same holds of the candidates of the stages it ran, whatever k.
+    for ranking in [unstaged(*speller.ranking()), Ranking::default()] {
+        speller.set_ranking(ranking);
+        for query in &queries {
+            let all = speller.suggest(query, 100_000);
+            for k in [1, 2, 5] {
+                let pruned = speller.suggest(query, k);
+                let first: Vec<_> = all.iter().take(k).cloned().collect();
+                assert_eq!(pruned, first, "{query} k={k}");
+            }
+        }
+    }
+    assert!(queries.len() > 400);
+}
+
+#[test]
+fn the_staged_search_stops_only_on_a_good_enough_word_one_edit_away() {
+    let (mut speller, queries) = dense_model();
+    let full_ranking = unstaged(*speller.ranking());
+    let (mut stopped, mut went_on) = (0, 0);
+    for query in &queries {
+        speller.set_ranking(full_ranking);
+        let full = speller.suggest(query, 100_000);
+        let known = speller.lexicon().id(query).is_some();
+        // The best word one edit away (splits, also at distance 1, hold a space and do not count).
+        let best_one_edit = full
+            .iter()
+            .filter(|s| s.distance == 1 && !s.word.contains(' '))
+            .map(|s| s.score)
+            .fold(f32::NEG_INFINITY, f32::max);
+        for threshold in [-5.0, -6.0, -7.0] {
+            speller.set_ranking(Ranking {
+                stop_one_edit: threshold,
+                ..full_ranking
+            });
+            let stops = !known && best_one_edit >= threshold;
+            // Stopped: the full ranking of the words one edit away and the splits; otherwise the full ranking.
+            let expected: Vec<_> = full.iter().filter(|s| !stops || s.distance <= 1).cloned().collect();
+            for k in [1, 3, 100_000] {
+                let staged = speller.suggest(query, k);
+                let first: Vec<_> = expected.iter().take(k).cloned().collect();
+                assert_eq!(staged, first, "{query} k={k} threshold={threshold}");
+            }
+            if stops {
+                stopped += 1;
+            } else {
+                went_on += 1;
+            }
+        }
+    }
+    assert!(stopped > 100 && went_on > 100, "stopped {stopped}, went on {went_on}");
+}
+
+#[test]
+fn the_sound_alike_stage_is_skipped_only_after_a_good_enough_spelling_neighbour() {
+    let (mut speller, queries) = dense_model();
+    let full_ranking = unstaged(*speller.ranking());
+    let (mut skipped, mut went_on) = (0, 0);
+    for query in &queries {
+        speller.set_ranking(full_ranking);
+        let full = speller.suggest(query, 100_000);
+        let known = speller.lexicon().id(query).is_some();
+        // Spelling neighbours are within the edits the search allows (more for long words); the sound-alike
+        // search adds only words further away.
+        let max = if query.chars().count() >= full_ranking.long_word {
+            full_ranking.long_distance.max(2)
+        } else {
+            2
+        } as u32;
+        let best_spelling = full
+            .iter()
+            .filter(|s| (1..=max).contains(&s.distance) && !s.word.contains(' '))
+            .map(|s| s.score)
+            .fold(f32::NEG_INFINITY, f32::max);
+        let threshold = -6.0;
+        speller.set_ranking(Ranking {
+            stop_spelling: threshold,
+            ..full_ranking
+        });
+        let skips = !known && best_spelling >= threshold;
+        let expected: Vec<_> = full.iter().filter(|s| !skips || s.distance <= max).cloned().collect();
+        for k in [1, 3, 100_000] {
+            let staged = speller.suggest(query, k);
+            let first: Vec<_> = expected.iter().take(k).cloned().collect();
+            assert_eq!(staged, first, "{query} k={k}");
+        }
+        if skips {
+            skipped += 1;
+        } else {
+            went_on += 1;
+        }
+    }
+    assert!(skipped > 50 && went_on > 50, "skipped {skipped}, went on {went_on}");
 }
