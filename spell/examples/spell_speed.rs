@@ -91,7 +91,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         let first = evaluate_isolated(&speller, &items);
-        // The first suggestion must not depend on how many are asked for (pruning is exact).
+        // The first suggestion must not depend on how many are asked for (pruning is exact, and the staged
+        // search decides where to stop on scores that do not depend on it either).
         let differ = items
             .iter()
             .filter(|item| {
