@@ -578,12 +578,14 @@ impl Words {
     /// the order in which candidates are met.
     ///
     /// With `cascade` (isolated suggestions, [`Speller::suggest`]) the search of an unknown token goes in stages
-    /// and may stop early, which can change the answer: first the words one edit away (and the splits), kept
-    /// alone when the best of them scores at least [`Ranking::stop_one_edit`]; then the other spelling
-    /// neighbours; then the sound-alikes, unless the best spelling neighbour scores at least
+    /// and may stop early, which can change the first candidate: first the words one edit away (and the
+    /// splits), kept alone when the best of them scores at least [`Ranking::stop_one_edit`]; then the other
+    /// spelling neighbours; then the sound-alikes, unless the best spelling neighbour scores at least
     /// [`Ranking::stop_spelling`]. Each decision rests on the exact best score of the stages before it, which
-    /// does not depend on `limit`, so the first suggestion does not either; the answer is the best `limit` of
-    /// the candidates of the stages that ran, ranked as above.
+    /// does not depend on `limit`, so the first candidate does not either: it is the best of the candidates of
+    /// the stages that ran. With `limit` 1 the search ends there; with more, a search that would have stopped
+    /// goes on in full, and the answer is that first candidate followed by the full ranking without it (the
+    /// full search's answer whenever both pick the same first).
     fn candidates(
         &self,
         errors: &ErrorModel,
@@ -635,9 +637,11 @@ impl Words {
             ranker.bar = entry;
         }
         // First stage (isolated suggestions of an unknown token): the words one edit away, found with a single
-        // deletion from the token's prefix (a third of the probes). When the best of them is good enough, the
-        // search stops there; otherwise they stay offered and the full search skips them.
+        // deletion from the token's prefix (a third of the probes). When the best of them is good enough, it is
+        // the first suggestion (`staged`) and a search for one suggestion stops there; otherwise, or when more
+        // are asked for, they stay offered and the rest of the full search skips them.
         let cascade = cascade && known.is_none();
+        let mut staged = None;
         let mut min_distance = 1;
         if cascade && ranking.stop_one_edit <= 0.0 {
             work.hits.clear();
@@ -646,8 +650,11 @@ impl Words {
             self.order_hits(work, len, 1, None);
             self.neighbours(&mut ranker, work, (1, 1), sounds, out);
             if best_score(out) >= ranking.stop_one_edit {
-                self.finish(ranking, word, None, limit, out);
-                return;
+                if limit == 1 {
+                    self.finish(ranking, word, None, limit, out);
+                    return;
+                }
+                staged = self.best_with_splits(ranking, word, out);
             }
             min_distance = 2;
         }
@@ -664,8 +671,16 @@ impl Words {
         }
         self.order_hits(work, len, max, known);
         self.neighbours(&mut ranker, work, (min_distance, max), sounds, out);
-        // Second stage: the sound-alikes only when no spelling neighbour is good enough.
-        let sounds = sounds && !(cascade && best_score(out) >= ranking.stop_spelling);
+        // Second stage: the sound-alikes only when no spelling neighbour is good enough (or, for more than one
+        // suggestion, always, the first being picked without them).
+        let mut sounds = sounds;
+        if cascade && staged.is_none() && best_score(out) >= ranking.stop_spelling {
+            if limit == 1 {
+                sounds = false;
+            } else {
+                staged = self.best_with_splits(ranking, word, out);
+            }
+        }
         // Sound-alike candidates: the most frequent words under the keys within one edit of the token's that are
         // not spelling neighbours, whatever their spelling distance (a rare word that is neither spelled nor
         // pronounced like the token is never the best guess). Each key's words are stored most frequent first,
@@ -763,6 +778,25 @@ impl Words {
             work.heads = heads.into_vec();
         }
         self.finish(ranking, word, known, limit, out);
+        // The staged search's first suggestion, then the full ranking's others.
+        if let Some(first) = staged {
+            out.retain(|c| (c.id, c.second) != (first.id, first.second));
+            out.insert(0, first);
+            out.truncate(limit);
+        }
+    }
+
+    /// The best of `out` and the splits of an unknown `word` (the first of what [`Words::finish`] would keep):
+    /// the higher score, then the lower id, then the one met first.
+    fn best_with_splits(&self, ranking: &Ranking, word: &[char], out: &[Candidate]) -> Option<Candidate> {
+        let mut splits = Vec::new();
+        if word.len() >= 4 {
+            self.splits(ranking, word, &mut splits);
+        }
+        out.iter()
+            .chain(&splits)
+            .min_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)))
+            .copied()
     }
 
     /// Puts the index's hits (`work.hits`) within `max` letters of the token's length `len`, other than `known`,
@@ -1188,10 +1222,13 @@ impl Speller {
     /// frequency. A word in the lexicon comes back first as itself unless another word is far more likely (see
     /// [`Ranking::real_word_cost`]). Tokens that cannot be words (digits, punctuation, empty) get no suggestions.
     ///
-    /// The search of an unknown token stops after the words one edit away when the best of them scores at least
-    /// [`Ranking::stop_one_edit`] (and skips the sound-alikes after a spelling neighbour scoring at least
-    /// [`Ranking::stop_spelling`]); the suggestions are then the best of those words, and the first suggestion
-    /// is the same for every `k`.
+    /// The first suggestion for an unknown token comes from a staged search: the words one edit away (and the
+    /// two-word splits) alone when the best of them scores at least [`Ranking::stop_one_edit`] (and the spelling
+    /// neighbours alone, without the sound-alikes, when one of them scores at least [`Ranking::stop_spelling`]).
+    /// It is the same for every `k`; `suggest(word, 1)` stops there, which is what makes correction fast. For
+    /// `k` > 1 the others are the full search's ranking without the first: the list is the full search's best
+    /// `k` unless the stages picked another first, which then comes first, followed by the full ranking's others
+    /// in order.
     pub fn suggest(&self, word: &str, k: usize) -> Vec<Suggestion> {
         let lower = word.to_lowercase();
         if k == 0 || !is_word(&lower) {
