@@ -1,7 +1,7 @@
 //! Isolated-word speed of a spelling model on misspelling lists, one thread, model already open.
 //!
 //! ```sh
-//! cargo run --release -p fivegram-spell --example spell_speed -- MODEL_DIR LIST… [--rounds N] [--k K] [--text FILE] [--dump FILE]
+//! cargo run --release -p fivegram-spell --example spell_speed -- MODEL_DIR LIST… [--rounds N] [--k K] [--text FILE] [--dump FILE] [--set KEY=VALUE]…
 //! ```
 //!
 //! For each list (Norvig or Mitton format, read with the evaluation protocol of `fivegram_spell::eval`) it calls
@@ -12,6 +12,8 @@
 //! input, measured in one pass that starts with empty caches (the lists are timed with the caches emptied before
 //! every round). `--dump FILE` writes every `suggest(w, 1)` and `suggest(w, 5)` of the lists and of the text's
 //! distinct tokens (words, scores, errors) to FILE, so that two builds can be checked to give the same answers.
+//! `--set KEY=VALUE` overrides a ranking setting of the model (as `fivegram spell --set`), e.g.
+//! `--set stop_one_edit=1` to time the full search without its stages.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -37,6 +39,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut k = 5usize;
     let mut text: Option<PathBuf> = None;
     let mut dump: Option<PathBuf> = None;
+    let mut settings: Vec<(String, serde_json::Value)> = Vec::new();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--rounds" => {
@@ -51,13 +54,32 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
             "--text" => text = Some(args.next().ok_or("--text needs a file")?.into()),
             "--dump" => dump = Some(PathBuf::from(args.next().ok_or("--dump needs a file")?)),
+            "--set" => {
+                let value = args.next().ok_or("--set needs KEY=VALUE")?;
+                let (key, raw) = value.split_once('=').ok_or("--set takes KEY=VALUE")?;
+                let parsed = serde_json::from_str(raw).map_err(|_| format!("--set {key}: {raw:?} is not a number"))?;
+                settings.push((key.to_string(), parsed));
+            }
             _ if model.is_none() => model = Some(arg.into()),
             _ => lists.push(arg.into()),
         }
     }
-    let model = model.ok_or("usage: spell_speed MODEL_DIR LIST… [--rounds N] [--k K] [--text FILE] [--dump FILE]")?;
+    let model = model.ok_or(
+        "usage: spell_speed MODEL_DIR LIST… [--rounds N] [--k K] [--text FILE] [--dump FILE] [--set KEY=VALUE]…",
+    )?;
     let open = Instant::now();
-    let speller = Speller::open(&model)?.with_parallel(false);
+    let mut speller = Speller::open(&model)?.with_parallel(false);
+    if !settings.is_empty() {
+        let mut ranking = serde_json::to_value(speller.ranking())?;
+        for (key, value) in settings {
+            let object = ranking.as_object_mut().ok_or("ranking settings are not an object")?;
+            if !object.contains_key(&key) {
+                return Err(format!("--set: unknown setting {key:?}").into());
+            }
+            object.insert(key, value);
+        }
+        speller.set_ranking(serde_json::from_value(ranking)?);
+    }
     eprintln!("opened {} in {:.2} s", model.display(), open.elapsed().as_secs_f64());
     let rounds = rounds.max(1);
     let mut dumped = String::new();
@@ -69,7 +91,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         let first = evaluate_isolated(&speller, &items);
-        // The first suggestion must not depend on how many are asked for (pruning is exact).
+        // The first suggestion must not depend on how many are asked for (pruning is exact, and the staged
+        // search decides where to stop on scores that do not depend on it either).
         let differ = items
             .iter()
             .filter(|item| {

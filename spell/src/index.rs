@@ -37,15 +37,23 @@ fn hash_finish(h: u64, len: usize) -> u64 {
     h ^ (h >> 33)
 }
 
-/// Calls `f` with the hash of every string obtained by deleting at most `max` (at most 4) characters of `chars`
-/// (including `chars` itself). The same string may be reported more than once. The running hash of the kept
-/// characters before each deleted position is shared by all the deletions after it.
-fn for_each_delete(chars: &[char], max: usize, f: &mut impl FnMut(u64)) {
+/// Calls `f` with the hash of every string obtained by deleting at least `least` and at most `max` (at most 4)
+/// characters of `chars` (with `least` 0, `chars` itself too). The same string may be reported more than once.
+/// The running hash of the kept characters before each deleted position is shared by all the deletions after it.
+fn for_each_delete(chars: &[char], (least, max): (usize, usize), f: &mut impl FnMut(u64)) {
     /// Reports the string made of the characters kept so far (hashed into `state`, `len` of them) followed by
-    /// `chars[from..]` with up to `left` more deletions.
-    fn go(chars: &[char], from: usize, state: u64, len: usize, left: usize, f: &mut impl FnMut(u64)) {
-        let whole = chars[from..].iter().fold(state, |h, &c| hash_step(h, c));
-        f(hash_finish(whole, len + chars.len() - from));
+    /// `chars[from..]` with up to `left` more deletions, when no more than `report` deletions are left.
+    fn go(
+        chars: &[char],
+        from: usize,
+        (state, len): (u64, usize),
+        (left, report): (usize, usize),
+        f: &mut impl FnMut(u64),
+    ) {
+        if left <= report {
+            let whole = chars[from..].iter().fold(state, |h, &c| hash_step(h, c));
+            f(hash_finish(whole, len + chars.len() - from));
+        }
         if left == 0 {
             return;
         }
@@ -53,12 +61,15 @@ fn for_each_delete(chars: &[char], max: usize, f: &mut impl FnMut(u64)) {
         for pos in from..chars.len() {
             // Deleting the second of two equal adjacent characters gives the same string as deleting the first.
             if !(pos > from && chars[pos] == chars[pos - 1]) {
-                go(chars, pos + 1, state, len + pos - from, left - 1, f);
+                go(chars, pos + 1, (state, len + pos - from), (left - 1, report), f);
             }
             state = hash_step(state, chars[pos]);
         }
     }
-    go(chars, 0, HASH_START, 0, max.min(4).min(chars.len()), f);
+    let max = max.min(4).min(chars.len());
+    if least <= max {
+        go(chars, 0, (HASH_START, 0), (max, max - least), f);
+    }
 }
 
 /// The top bits of a deletion's hash kept in an entry to tell it from the other deletions of its bucket.
@@ -116,7 +127,7 @@ impl DeleteIndex {
             fill(id, &mut chars);
             chars.truncate(prefix);
             hashes.clear();
-            for_each_delete(&chars, distance, &mut |h| hashes.push(h));
+            for_each_delete(&chars, (0, distance), &mut |h| hashes.push(h));
             hashes.sort_unstable();
             hashes.dedup();
             per_word.push(hashes.len() as u32);
@@ -187,10 +198,37 @@ impl DeleteIndex {
         self.for_each_hit(word, probes, |entry| out.push(entry & ((1 << FINGERPRINT_SHIFT) - 1)));
     }
 
+    /// [`DeleteIndex::lookup_tagged`] for the deletions of `least..=most` characters from `word`'s prefix only
+    /// (`most` capped at the index's distance). With `0..=1` it finds every word whose indexed prefix is within
+    /// one edit of `word`'s, in a third of the probes; `2..=2` then finds the rest of what the full lookup finds.
+    pub fn lookup_tagged_deleting(
+        &self,
+        word: &[char],
+        (least, most): (usize, usize),
+        probes: &mut Vec<(u64, u32, u32)>,
+        out: &mut Vec<u64>,
+    ) {
+        self.for_each_hit_deleting(word, (least, most.min(self.distance)), probes, |entry| {
+            out.push(entry & ((1 << FINGERPRINT_SHIFT) - 1))
+        });
+    }
+
     /// Calls `hit` with every entry of `word`'s buckets whose fingerprint matches one of its deletions.
     #[inline]
-    fn for_each_hit(&self, word: &[char], probes: &mut Vec<(u64, u32, u32)>, mut hit: impl FnMut(u64)) {
-        self.probe(word, probes);
+    fn for_each_hit(&self, word: &[char], probes: &mut Vec<(u64, u32, u32)>, hit: impl FnMut(u64)) {
+        self.for_each_hit_deleting(word, (0, self.distance), probes, hit);
+    }
+
+    /// [`DeleteIndex::for_each_hit`] for the deletions of `least..=most` characters.
+    #[inline]
+    fn for_each_hit_deleting(
+        &self,
+        word: &[char],
+        deletions: (usize, usize),
+        probes: &mut Vec<(u64, u32, u32)>,
+        mut hit: impl FnMut(u64),
+    ) {
+        self.probe(word, deletions, probes);
         for &(h, start, end) in probes.iter() {
             let fingerprint = h >> FINGERPRINT_SHIFT;
             for entry in self.entries.u64s(start as usize..end as usize) {
@@ -202,10 +240,10 @@ impl DeleteIndex {
     }
 
     /// The hashes of the deletions of `word`'s prefix and their buckets' bounds, in `probes`.
-    fn probe(&self, word: &[char], probes: &mut Vec<(u64, u32, u32)>) {
+    fn probe(&self, word: &[char], deletions: (usize, usize), probes: &mut Vec<(u64, u32, u32)>) {
         let prefix = &word[..word.len().min(self.prefix)];
         probes.clear();
-        for_each_delete(prefix, self.distance, &mut |h| probes.push((h, 0, 0)));
+        for_each_delete(prefix, deletions, &mut |h| probes.push((h, 0, 0)));
         for probe in probes.iter_mut() {
             let bucket = (probe.0 & self.mask) as usize;
             probe.1 = self.offsets.u32_at(bucket);
@@ -402,6 +440,34 @@ mod tests {
         fn bit_parallel_matches_the_table(a in "[abcé]{0,12}", b in "[abcé]{0,12}", max in 0usize..6) {
             let (a, b) = (chars(&a), chars(&b));
             proptest::prop_assert_eq!(Pattern::new(&a).distance(&b, max), osa_distance(&a, &b, max));
+        }
+    }
+
+    proptest::proptest! {
+        // The speller's first stage relies on this: one deletion from the query's prefix finds every word one
+        // edit away (a single edit leaves the two prefixes one deletion each from a common string).
+        #[test]
+        fn one_deletion_finds_every_word_one_edit_away(
+            words in proptest::collection::vec("[abcé]{1,11}", 1..40),
+            query in "[abcé]{1,11}",
+        ) {
+            let lex = Lexicon::from_counts(words.iter().map(|w| (w.as_str(), 1)));
+            let index = DeleteIndex::build(&lex, 7, 2);
+            let q = chars(&query);
+            let mut hits = Vec::new();
+            index.lookup_tagged_deleting(&q, (0, 1), &mut Vec::new(), &mut hits);
+            for id in 0..lex.len() as LexId {
+                let near = osa_distance(&q, &chars(lex.word(id)), 1).is_some();
+                let found = hits.iter().any(|&h| h as LexId == id);
+                proptest::prop_assert!(!near || found, "{} not found for {}", lex.word(id), query);
+            }
+            // The two parts together are the full lookup.
+            index.lookup_tagged_deleting(&q, (2, 2), &mut Vec::new(), &mut hits);
+            let mut all = Vec::new();
+            index.lookup_tagged(&q, &mut Vec::new(), &mut all);
+            hits.sort_unstable();
+            all.sort_unstable();
+            proptest::prop_assert_eq!(hits, all);
         }
     }
 

@@ -55,6 +55,13 @@
 //! - Tokens in mixed case (`iPhone`) and all-capital tokens of up to three letters are never changed; unknown
 //!   tokens mostly outside the lexicon's alphabet (another script, emoji) get no candidates.
 //! - Only two-word splits and merges of two tokens are considered.
+//! - [`Speller::suggest`] picks its first suggestion in stages: when the best word one edit from an unknown token
+//!   scores at least [`model::Ranking::stop_one_edit`] it is that word (or a split), so a word further away that
+//!   would have scored higher is not first (`familys` → `family`, where the full search ranks `families` first).
+//!   The first suggestion never depends on how many are asked for; `suggest(word, 1)` (the correction) stops
+//!   there, and for more the others are the full search's ranking without the first, so `suggest(word, k)` is
+//!   the full search's list with the staged first moved to the front. Corrections in context and the model
+//!   build search in full; `--set stop_one_edit=1` turns the stages off.
 //! - What each language's default model was trained on is recorded in its manifest (`trained_on`) and in
 //!   `scripts/build-spell-model.sh`: English on the Gutenberg and modern-English corpora (error model mined from
 //!   IMDb reviews); German (`--lang de`) on Tatoeba and Multi30k German, with the default edit costs because

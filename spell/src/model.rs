@@ -98,6 +98,16 @@ pub struct Ranking {
     /// that is less than its spelling cost: sounding alike discounts, but does not erase, how differently the
     /// two are spelled.
     pub sound_alike_scale: f32,
+    /// Isolated suggestions of an unknown token ([`crate::Speller::suggest`]) stop after the words one edit away
+    /// when the best of them scores (weighted `log10` prior less error) at least this: the first suggestion is
+    /// then the best of those words and the splits, and a single suggestion is found without looking further;
+    /// the others (when more are asked for) come from the full search. Not used in context nor when a model is
+    /// built. Scores are never above 0, so any value above 0 turns this stage off.
+    pub stop_one_edit: f32,
+    /// Isolated suggestions of an unknown token pick the first without the sound-alike search when the best
+    /// spelling neighbour scores at least this, and a single suggestion skips that search (as with
+    /// [`Ranking::stop_one_edit`], the others come from the full search, and a value above 0 turns this off).
+    pub stop_spelling: f32,
 }
 
 impl Default for Ranking {
@@ -123,6 +133,8 @@ impl Default for Ranking {
             sound_alike_cost: 1.5,
             sound_alike_edit: 1.0,
             sound_alike_scale: 0.6,
+            stop_one_edit: -6.0,
+            stop_spelling: 1.0,
         }
     }
 }

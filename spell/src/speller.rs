@@ -576,12 +576,22 @@ impl Words {
     /// The index's hits are read most frequent class first (their tags hold length and frequency class), so a
     /// hit whose class rules it out is never read; every bound is admissible, so the answer does not depend on
     /// the order in which candidates are met.
+    ///
+    /// With `cascade` (isolated suggestions, [`Speller::suggest`]) the search of an unknown token goes in stages
+    /// and may stop early, which can change the first candidate: first the words one edit away (and the
+    /// splits), kept alone when the best of them scores at least [`Ranking::stop_one_edit`]; then the other
+    /// spelling neighbours; then the sound-alikes, unless the best spelling neighbour scores at least
+    /// [`Ranking::stop_spelling`]. Each decision rests on the exact best score of the stages before it, which
+    /// does not depend on `limit`, so the first candidate does not either: it is the best of the candidates of
+    /// the stages that ran. With `limit` 1 the search ends there; with more, a search that would have stopped
+    /// goes on in full, and the answer is that first candidate followed by the full ranking without it (the
+    /// full search's answer whenever both pick the same first).
     fn candidates(
         &self,
         errors: &ErrorModel,
         ranking: &Ranking,
         word: &[char],
-        limit: usize,
+        (limit, cascade): (usize, bool),
         work: &mut Work,
         out: &mut Vec<Candidate>,
     ) {
@@ -597,22 +607,8 @@ impl Words {
         } else {
             INDEX_DISTANCE
         };
-        // Spelling neighbours: the index's hits (with repeats and hash collisions). Each hit carries its word's
-        // length and frequency class, so the hits are filtered by length and put in order, most frequent class
-        // first, without reading anything else of the words.
-        work.hits.clear();
-        self.index.lookup_tagged(word, &mut work.probes, &mut work.hits);
         work.pattern.set(word);
         let len = word.len();
-        work.order.clear();
-        for &hit in &work.hits {
-            let (id, length, class) = (hit as LexId, (hit >> 40) as u8, (hit >> 32) as u8);
-            if usize::from(length).abs_diff(len) <= max && Some(id) != known {
-                work.order.push(order_key(class, length, id));
-            }
-        }
-        work.order.sort_unstable();
-        work.order.dedup();
         let sounds = word.len() >= SOUND_MIN_LETTERS && {
             phonetic_key(word, self.lang, &mut work.key);
             work.key.len() >= 2
@@ -640,73 +636,49 @@ impl Words {
         if let (1, Some(entry)) = (limit, ranker.identity) {
             ranker.bar = entry;
         }
-        let typical = errors.single_edit_floor();
-        // The hits are taken most frequent first, in batches: a batch's words are checked (their characters
-        // loaded in one pass whose loads overlap) and ranked best guess first (so that the bar rises early), each
-        // with a cheap bound on its score (`floor` per edit). A word whose frequency class and least number of
-        // edits rule it out is never read, and once the most frequent class left is ruled out, so are the others.
-        work.near.clear();
-        let mut buf = ['\0'; SLOT_CHARS];
-        let mut next = 0;
-        let classes = &self.classes;
-        while next < work.order.len() {
-            if ranker.upper(classes.bound(order_class(work.order[next])), floor, 0) < ranker.bar.0 {
-                break;
-            }
-            let batch = &work.order[next..(next + NEIGHBOUR_BATCH).min(work.order.len())];
-            next += batch.len();
-            let open = |key: &u64| {
-                let edits = usize::from((key >> 32) as u8).abs_diff(len).max(1) as f32;
-                ranker.upper(classes.bound(order_class(*key)), edits * floor, 0) >= ranker.bar.0
-            };
-            let mut touched = 0u8;
-            for key in batch.iter().filter(|k| open(k)) {
-                touched ^= self.records[*key as LexId as usize].len;
-            }
-            std::hint::black_box(touched);
-            let first = work.near.len();
-            for key in batch.iter().filter(|k| open(k)) {
-                let id = *key as LexId;
-                if let Some(distance) = work.pattern.distance(self.spelled(id, &mut buf), max) {
-                    work.near.push((id, distance as u32, u32::MAX));
+        // First stage (isolated suggestions of an unknown token): the words one edit away, found with a single
+        // deletion from the token's prefix (a third of the probes). When the best of them is good enough, it is
+        // the first suggestion (`staged`) and a search for one suggestion stops there; otherwise, or when more
+        // are asked for, they stay offered and the rest of the full search skips them.
+        let cascade = cascade && known.is_none();
+        let mut staged = None;
+        let mut min_distance = 1;
+        if cascade && ranking.stop_one_edit <= 0.0 {
+            work.hits.clear();
+            self.index
+                .lookup_tagged_deleting(word, (0, 1), &mut work.probes, &mut work.hits);
+            self.order_hits(work, len, 1, None);
+            self.neighbours(&mut ranker, work, (1, 1), sounds, out);
+            if best_score(out) >= ranking.stop_one_edit {
+                if limit == 1 {
+                    self.finish(ranking, word, None, limit, out);
+                    return;
                 }
+                staged = self.best_with_splits(ranking, word, out);
             }
-            // Spelling neighbours whose sound-alike key is within one edit of the token's get the sound-alike
-            // error too.
-            if sounds {
-                for entry in &mut work.near[first..] {
-                    let key = self.records[entry.0 as usize].key;
-                    if let Some(d) = work.key_pattern.distance(self.key_spelled(key, &mut buf), 1) {
-                        entry.2 = d as u32;
-                    }
-                }
-            }
-            work.ranked.clear();
-            for (index, &(id, distance, key_distance)) in work.near.iter().enumerate().skip(first) {
-                let prior = self.records[id as usize].log_prior;
-                let guess = ranker.upper(prior, distance as f32 * typical, key_distance);
-                let upper = ranker.upper(prior, distance as f32 * floor, key_distance);
-                work.ranked.push((guess, upper, index as u32));
-            }
-            let near = &work.near;
-            work.ranked.sort_unstable_by(|a, b| {
-                b.0.total_cmp(&a.0)
-                    .then(near[a.2 as usize].0.cmp(&near[b.2 as usize].0))
-            });
-            for &(_, upper, index) in &work.ranked {
-                if upper < ranker.bar.0 {
-                    continue;
-                }
-                let (id, distance, key_distance) = work.near[index as usize];
-                ranker.offer(
-                    id,
-                    self.spelled(id, &mut buf),
-                    self.records[id as usize].log_prior,
-                    distance,
-                    key_distance,
-                    (&mut work.edit, &mut work.scores),
-                    out,
-                );
+            min_distance = 2;
+        }
+        // Spelling neighbours: the index's hits (with repeats and hash collisions). Each hit carries its word's
+        // length and frequency class, so the hits are filtered by length and put in order, most frequent class
+        // first, without reading anything else of the words. After the first stage only the probes it did not
+        // make are left (its hits stay: the sound-alike search below asks which words are among them).
+        if min_distance == 1 {
+            work.hits.clear();
+            self.index.lookup_tagged(word, &mut work.probes, &mut work.hits);
+        } else {
+            self.index
+                .lookup_tagged_deleting(word, (2, INDEX_DISTANCE), &mut work.probes, &mut work.hits);
+        }
+        self.order_hits(work, len, max, known);
+        self.neighbours(&mut ranker, work, (min_distance, max), sounds, out);
+        // Second stage: the sound-alikes only when no spelling neighbour is good enough (or, for more than one
+        // suggestion, always, the first being picked without them).
+        let mut sounds = sounds;
+        if cascade && staged.is_none() && best_score(out) >= ranking.stop_spelling {
+            if limit == 1 {
+                sounds = false;
+            } else {
+                staged = self.best_with_splits(ranking, word, out);
             }
         }
         // Sound-alike candidates: the most frequent words under the keys within one edit of the token's that are
@@ -714,6 +686,8 @@ impl Words {
         // pronounced like the token is never the best guess). Each key's words are stored most frequent first,
         // so a merge of the key lists (a heap of their heads) takes them in the order of their prior, and stops
         // once the prior alone rules out the rest.
+        let mut buf = ['\0'; SLOT_CHARS];
+        let classes = &self.classes;
         if sounds {
             // No word under a key is more frequent than its first: keys whose first's frequency class (the
             // index's tag) is ruled out are dropped before their records are read (a sound-alike is at least two
@@ -803,13 +777,138 @@ impl Words {
             heads.clear();
             work.heads = heads.into_vec();
         }
+        self.finish(ranking, word, known, limit, out);
+        // The staged search's first suggestion, then the full ranking's others.
+        if let Some(first) = staged {
+            out.retain(|c| (c.id, c.second) != (first.id, first.second));
+            out.insert(0, first);
+            out.truncate(limit);
+        }
+    }
+
+    /// The best of `out` and the splits of an unknown `word` (the first of what [`Words::finish`] would keep):
+    /// the higher score, then the lower id, then the one met first.
+    fn best_with_splits(&self, ranking: &Ranking, word: &[char], out: &[Candidate]) -> Option<Candidate> {
+        let mut splits = Vec::new();
+        if word.len() >= 4 {
+            self.splits(ranking, word, &mut splits);
+        }
+        out.iter()
+            .chain(&splits)
+            .min_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)))
+            .copied()
+    }
+
+    /// Puts the index's hits (`work.hits`) within `max` letters of the token's length `len`, other than `known`,
+    /// in `work.order`: deduplicated [`order_key`]s, most frequent class first.
+    fn order_hits(&self, work: &mut Work, len: usize, max: usize, known: Option<LexId>) {
+        work.order.clear();
+        for &hit in &work.hits {
+            let (id, length, class) = (hit as LexId, (hit >> 40) as u8, (hit >> 32) as u8);
+            if usize::from(length).abs_diff(len) <= max && Some(id) != known {
+                work.order.push(order_key(class, length, id));
+            }
+        }
+        work.order.sort_unstable();
+        work.order.dedup();
+    }
+
+    /// Offers the words of `work.order` whose spelling distance from the token is within `distances` (least,
+    /// most) to `ranker`.
+    ///
+    /// The hits are taken most frequent first, in batches: a batch's words are checked (their characters loaded
+    /// in one pass whose loads overlap) and ranked best guess first (so that the bar rises early), each with a
+    /// cheap bound on its score (`floor` per edit). A word whose frequency class and least number of edits rule
+    /// it out is never read, and once the most frequent class left is ruled out, so are the others.
+    fn neighbours(
+        &self,
+        ranker: &mut Ranker<'_>,
+        work: &mut Work,
+        (least, max): (usize, usize),
+        sounds: bool,
+        out: &mut Vec<Candidate>,
+    ) {
+        let len = ranker.word.len();
+        let floor = ranker.floor;
+        let typical = ranker.errors.single_edit_floor();
+        work.near.clear();
+        let mut buf = ['\0'; SLOT_CHARS];
+        let mut next = 0;
+        let classes = &self.classes;
+        while next < work.order.len() {
+            if ranker.upper(classes.bound(order_class(work.order[next])), floor, 0) < ranker.bar.0 {
+                break;
+            }
+            let batch = &work.order[next..(next + NEIGHBOUR_BATCH).min(work.order.len())];
+            next += batch.len();
+            let open = |key: &u64| {
+                let edits = usize::from((key >> 32) as u8).abs_diff(len).max(1) as f32;
+                ranker.upper(classes.bound(order_class(*key)), edits * floor, 0) >= ranker.bar.0
+            };
+            let mut touched = 0u8;
+            for key in batch.iter().filter(|k| open(k)) {
+                touched ^= self.records[*key as LexId as usize].len;
+            }
+            std::hint::black_box(touched);
+            let first = work.near.len();
+            for key in batch.iter().filter(|k| open(k)) {
+                let id = *key as LexId;
+                if let Some(distance) = work.pattern.distance(self.spelled(id, &mut buf), max)
+                    && distance >= least
+                {
+                    work.near.push((id, distance as u32, u32::MAX));
+                }
+            }
+            // Spelling neighbours whose sound-alike key is within one edit of the token's get the sound-alike
+            // error too.
+            if sounds {
+                for entry in &mut work.near[first..] {
+                    let key = self.records[entry.0 as usize].key;
+                    if let Some(d) = work.key_pattern.distance(self.key_spelled(key, &mut buf), 1) {
+                        entry.2 = d as u32;
+                    }
+                }
+            }
+            work.ranked.clear();
+            for (index, &(id, distance, key_distance)) in work.near.iter().enumerate().skip(first) {
+                let prior = self.records[id as usize].log_prior;
+                let guess = ranker.upper(prior, distance as f32 * typical, key_distance);
+                let upper = ranker.upper(prior, distance as f32 * floor, key_distance);
+                work.ranked.push((guess, upper, index as u32));
+            }
+            let near = &work.near;
+            work.ranked.sort_unstable_by(|a, b| {
+                b.0.total_cmp(&a.0)
+                    .then(near[a.2 as usize].0.cmp(&near[b.2 as usize].0))
+            });
+            for &(_, upper, index) in &work.ranked {
+                if upper < ranker.bar.0 {
+                    continue;
+                }
+                let (id, distance, key_distance) = work.near[index as usize];
+                ranker.offer(
+                    id,
+                    self.spelled(id, &mut buf),
+                    self.records[id as usize].log_prior,
+                    distance,
+                    key_distance,
+                    (&mut work.edit, &mut work.scores),
+                    out,
+                );
+            }
+        }
+    }
+
+    /// Adds the token itself (when it is the lexicon word `known`) or its splits to `out`, and keeps the best
+    /// `limit` by score, then the lower id.
+    fn finish(&self, ranking: &Ranking, word: &[char], known: Option<LexId>, limit: usize, out: &mut Vec<Candidate>) {
         if let Some(id) = known {
             out.push(Candidate {
                 id,
                 second: None,
                 error: 0.0,
                 distance: 0,
-                score: weight * self.log_prior[id as usize],
+                score: ranking.prior_weight * self.log_prior[id as usize],
             });
         } else if word.len() >= 4 {
             self.splits(ranking, word, out);
@@ -859,7 +958,7 @@ impl Words {
             chars.clear();
             chars.extend(word.chars());
             let mut out = Vec::new();
-            self.candidates(errors, ranking, &chars, 1, work, &mut out);
+            self.candidates(errors, ranking, &chars, (1, false), work, &mut out);
             work.chars = chars;
             out.first()
                 .filter(|c| c.distance > 0 && c.second.is_none())
@@ -886,6 +985,11 @@ struct Ranker<'a> {
     floor: f32,
     /// The `limit`-th best (score, id) so far: higher scores first, then the lower id.
     bar: (f32, LexId),
+}
+
+/// The best score in `out` (minus infinity when empty).
+fn best_score(out: &[Candidate]) -> f32 {
+    out.iter().map(|c| c.score).fold(f32::NEG_INFINITY, f32::max)
 }
 
 /// Whether `(score, id)` ranks above `bar`.
@@ -1099,9 +1203,11 @@ impl Speller {
         self.generation = next_generation();
     }
 
-    fn candidates(&self, word: &[char], limit: usize, work: &mut Work, out: &mut Vec<Candidate>) {
+    /// The best `limit` candidates for `word`, through the staged search ([`Ranking::stop_one_edit`]) when
+    /// `cascade` is set.
+    fn candidates(&self, word: &[char], limit: usize, cascade: bool, work: &mut Work, out: &mut Vec<Candidate>) {
         self.words
-            .candidates(&self.errors, &self.ranking, word, limit, work, out);
+            .candidates(&self.errors, &self.ranking, word, (limit, cascade), work, out);
     }
 
     fn candidate_text(&self, c: &Candidate) -> String {
@@ -1115,6 +1221,14 @@ impl Speller {
     /// Up to `k` suggestions for one word, best first, with no context: the noisy channel over the word's
     /// frequency. A word in the lexicon comes back first as itself unless another word is far more likely (see
     /// [`Ranking::real_word_cost`]). Tokens that cannot be words (digits, punctuation, empty) get no suggestions.
+    ///
+    /// The first suggestion for an unknown token comes from a staged search: the words one edit away (and the
+    /// two-word splits) alone when the best of them scores at least [`Ranking::stop_one_edit`] (and the spelling
+    /// neighbours alone, without the sound-alikes, when one of them scores at least [`Ranking::stop_spelling`]).
+    /// It is the same for every `k`; `suggest(word, 1)` stops there, which is what makes correction fast. For
+    /// `k` > 1 the others are the full search's ranking without the first: the list is the full search's best
+    /// `k` unless the stages picked another first, which then comes first, followed by the full ranking's others
+    /// in order.
     pub fn suggest(&self, word: &str, k: usize) -> Vec<Suggestion> {
         let lower = word.to_lowercase();
         if k == 0 || !is_word(&lower) {
@@ -1138,13 +1252,13 @@ impl Speller {
                     match cache.1.get(&key) {
                         Some(cached) => found.extend_from_slice(cached),
                         None => {
-                            self.candidates(&chars, k, work, &mut found);
+                            self.candidates(&chars, k, true, work, &mut found);
                             cache.1.insert(key, found.clone());
                         }
                     }
                 });
             } else {
-                self.candidates(&chars, k, work, &mut found);
+                self.candidates(&chars, k, true, work, &mut found);
             }
             work.chars = chars;
             found
@@ -1318,12 +1432,12 @@ impl Speller {
                                 cands.extend_from_slice(found);
                             }
                             None => {
-                                self.candidates(&chars, self.ranking.candidates, work, &mut cands);
+                                self.candidates(&chars, self.ranking.candidates, false, work, &mut cands);
                                 known.1.insert(id, cands.clone());
                             }
                         }
                     }),
-                    None => self.candidates(&chars, self.ranking.candidates, work, &mut cands),
+                    None => self.candidates(&chars, self.ranking.candidates, false, work, &mut cands),
                 }
                 let capitalised = !known && Self::name_like(token);
                 for c in &cands {

@@ -6,7 +6,7 @@ use fivegram_lm::model::ArpaModel;
 use fivegram_spell::edit::ErrorModel;
 use fivegram_spell::lexicon::Lexicon;
 use fivegram_spell::model::{MANIFEST, Manifest, Ranking};
-use fivegram_spell::{Correction, Error, Speller};
+use fivegram_spell::{Correction, Error, Speller, Suggestion};
 
 /// A bigram model over a small vocabulary, with the phrases the tests need.
 const ARPA: &str = "\\data\\
@@ -359,8 +359,9 @@ proptest::proptest! {
 /// The pruned search (bounds on each candidate's score, the full error model only for those that can still make
 /// the list) finds exactly the first `k` of the unpruned ranking, on a lexicon dense with neighbours and an error
 /// model with cheap rules (where loose bounds would prune too little and wrong ones would change answers).
-#[test]
-fn pruned_suggestions_are_the_first_of_the_full_ranking() {
+/// A dense synthetic lexicon over a small alphabet (most words have many neighbours), an error model of cheap
+/// rules, and queries made by up to two random edits of its words (or none).
+fn dense_model() -> (Speller, Vec<String>) {
     // A deterministic generator: words over a small alphabet, so that most have many neighbours.
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     let mut next = move |n: u64| {
@@ -393,7 +394,7 @@ fn pruned_suggestions_are_the_first_of_the_full_ranking() {
     }
     let lm = ArpaModel::from_arpa_text("toy.arpa", ARPA).expect("toy ARPA");
     let speller = Speller::new(Lang::En, lexicon, errors, lm, Ranking::default()).with_parallel(false);
-    let mut checked = 0;
+    let mut queries = Vec::new();
     for (word, _) in words.iter().step_by(7) {
         // Two random edits of a lexicon word (or none).
         let mut query: Vec<char> = word.chars().collect();
@@ -407,14 +408,203 @@ fn pruned_suggestions_are_the_first_of_the_full_ranking() {
                 _ => query.insert(at, letters[next(letters.len() as u64) as usize]),
             }
         }
-        let query: String = query.into_iter().collect();
-        let all = speller.suggest(&query, 100_000);
-        for k in [1, 2, 5] {
-            let pruned = speller.suggest(&query, k);
-            let first: Vec<_> = all.iter().take(k).cloned().collect();
-            assert_eq!(pruned, first, "{query} k={k}");
-        }
-        checked += 1;
+        queries.push(query.into_iter().collect());
     }
-    assert!(checked > 400);
+    (speller, queries)
+}
+
+/// The ranking with the staged search of isolated suggestions turned off: every candidate is looked at.
+fn unstaged(ranking: Ranking) -> Ranking {
+    Ranking {
+        stop_one_edit: 1.0,
+        stop_spelling: 1.0,
+        ..ranking
+    }
+}
+
+#[test]
+fn pruned_suggestions_are_the_first_of_the_full_ranking() {
+    let (mut speller, queries) = dense_model();
+    // Without the stages the pruned search is exact: its top k is the first k of the ranking of every
+    // candidate. With them (the default) the same holds of the candidates of the stages it ran, whatever k.
+    for ranking in [unstaged(*speller.ranking()), Ranking::default()] {
+        speller.set_ranking(ranking);
+        for query in &queries {
+            let all = speller.suggest(query, 100_000);
+            for k in [1, 2, 5] {
+                let pruned = speller.suggest(query, k);
+                let first: Vec<_> = all.iter().take(k).cloned().collect();
+                assert_eq!(pruned, first, "{query} k={k}");
+            }
+        }
+    }
+    assert!(queries.len() > 400);
+}
+
+/// What the staged search answers for `k` suggestions when a stage picked `first` (one of `full`, the full
+/// ranking): `first`, then the full ranking without it.
+fn first_then_full(first: &Suggestion, full: &[Suggestion], k: usize) -> Vec<Suggestion> {
+    std::iter::once(first)
+        .chain(full.iter().filter(|s| *s != first))
+        .take(k)
+        .cloned()
+        .collect()
+}
+
+/// Checks the staged answers for `query` against the full ranking `full`: when `stops`, the first suggestion is
+/// the best of those the stage looked at (`looked_at`) and the others are the full ranking without it, for every
+/// k; otherwise the answers are the full ranking's. Returns (whether the full ranking's first differs from the
+/// stage's, whether the second and third suggestions hold a word the stage did not look at).
+fn check_staged(
+    speller: &Speller,
+    query: &str,
+    full: &[Suggestion],
+    stops: bool,
+    looked_at: impl Fn(&Suggestion) -> bool,
+    what: &str,
+) -> (bool, bool) {
+    let Some(first) = full.iter().find(|s| !stops || looked_at(s)) else {
+        assert!(speller.suggest(query, 5).is_empty(), "{query} {what}");
+        return (false, false);
+    };
+    for k in [1, 2, 3, 100_000] {
+        let staged = speller.suggest(query, k);
+        assert_eq!(staged, first_then_full(first, full, k), "{query} k={k} {what}");
+    }
+    let three = first_then_full(first, full, 3);
+    (first != &full[0], stops && three.iter().any(|s| !looked_at(s)))
+}
+
+#[test]
+fn the_staged_search_picks_the_first_from_a_good_enough_word_one_edit_away_and_the_rest_in_full() {
+    let (mut speller, queries) = dense_model();
+    let full_ranking = unstaged(*speller.ranking());
+    let (mut stopped, mut went_on, mut reordered, mut filled) = (0, 0, 0, 0);
+    for query in &queries {
+        speller.set_ranking(full_ranking);
+        let full = speller.suggest(query, 100_000);
+        let known = speller.lexicon().id(query).is_some();
+        // The best word one edit away (splits, also at distance 1, hold a space and do not count).
+        let best_one_edit = full
+            .iter()
+            .filter(|s| s.distance == 1 && !s.word.contains(' '))
+            .map(|s| s.score)
+            .fold(f32::NEG_INFINITY, f32::max);
+        for threshold in [-5.0, -6.0, -7.0] {
+            speller.set_ranking(Ranking {
+                stop_one_edit: threshold,
+                ..full_ranking
+            });
+            let stops = !known && best_one_edit >= threshold;
+            // Stopped: the first is the best of the words one edit away and the splits.
+            let what = format!("threshold={threshold}");
+            let (other_first, fill) = check_staged(&speller, query, &full, stops, |s| s.distance <= 1, &what);
+            reordered += usize::from(other_first);
+            filled += usize::from(fill);
+            if stops {
+                stopped += 1;
+            } else {
+                went_on += 1;
+            }
+        }
+    }
+    eprintln!("stopped {stopped}, went on {went_on}, other first {reordered}, filled in {filled}");
+    assert!(stopped > 100 && went_on > 100, "stopped {stopped}, went on {went_on}");
+    // The stop changes some first suggestions (then the full ranking's first comes second), and the full search
+    // fills in many lists with words the stage did not look at.
+    assert!(
+        reordered >= 3 && filled > 100,
+        "other first {reordered}, filled in {filled}"
+    );
+}
+
+#[test]
+fn the_sound_alike_stage_picks_the_first_only_after_a_good_enough_spelling_neighbour() {
+    let (mut speller, queries) = dense_model();
+    let full_ranking = unstaged(*speller.ranking());
+    let (mut skipped, mut went_on, mut reordered, mut filled) = (0, 0, 0, 0);
+    for query in &queries {
+        speller.set_ranking(full_ranking);
+        let full = speller.suggest(query, 100_000);
+        let known = speller.lexicon().id(query).is_some();
+        // Spelling neighbours are within the edits the search allows (more for long words); the sound-alike
+        // search adds only words further away.
+        let max = if query.chars().count() >= full_ranking.long_word {
+            full_ranking.long_distance.max(2)
+        } else {
+            2
+        } as u32;
+        let best_spelling = full
+            .iter()
+            .filter(|s| (1..=max).contains(&s.distance) && !s.word.contains(' '))
+            .map(|s| s.score)
+            .fold(f32::NEG_INFINITY, f32::max);
+        let threshold = -6.0;
+        speller.set_ranking(Ranking {
+            stop_spelling: threshold,
+            ..full_ranking
+        });
+        let skips = !known && best_spelling >= threshold;
+        let (other_first, fill) = check_staged(&speller, query, &full, skips, |s| s.distance <= max, "");
+        reordered += usize::from(other_first);
+        filled += usize::from(fill);
+        if skips {
+            skipped += 1;
+        } else {
+            went_on += 1;
+        }
+    }
+    eprintln!("skipped {skipped}, went on {went_on}, other first {reordered}, filled in {filled}");
+    assert!(skipped > 50 && went_on > 50, "skipped {skipped}, went on {went_on}");
+    // On this model the sound-alikes change no first suggestion at -6, but they fill in lists.
+    assert!(filled > 20, "other first {reordered}, filled in {filled}");
+}
+
+#[test]
+fn more_than_one_suggestion_is_the_staged_first_then_the_full_ranking() {
+    // With the default ranking, on both test models: `suggest(w, k)` for k > 1 is `suggest(w, 1)` followed by
+    // the full search's ranking without it.
+    let (dense, queries) = dense_model();
+    let small = speller();
+    let words = [
+        "recieved",
+        "leter",
+        "scrumbled",
+        "tomorow",
+        "egs",
+        "bighouse",
+        "housse",
+        "thier",
+        "zzyzx",
+    ];
+    let cases = [
+        (dense, queries),
+        (small, words.iter().map(|w| w.to_string()).collect::<Vec<_>>()),
+    ];
+    let mut filled = 0;
+    for (mut speller, queries) in cases {
+        let staged_ranking = *speller.ranking();
+        for query in &queries {
+            speller.set_ranking(unstaged(staged_ranking));
+            let full = speller.suggest(query, 100_000);
+            speller.set_ranking(staged_ranking);
+            let one = speller.suggest(query, 1);
+            let Some(first) = one.first() else {
+                assert!(full.is_empty(), "{query}");
+                continue;
+            };
+            for k in [2, 5] {
+                assert_eq!(
+                    speller.suggest(query, k),
+                    first_then_full(first, &full, k),
+                    "{query} k={k}"
+                );
+            }
+            // Lists with a first one edit away and words further away (a search that stopped after the words one
+            // edit away without filling in would have none).
+            let five = speller.suggest(query, 5);
+            filled += usize::from(first.distance == 1 && five.iter().any(|s| s.distance >= 2));
+        }
+    }
+    assert!(filled > 50, "filled in {filled}");
 }
