@@ -150,7 +150,7 @@ const BATCH_QUEUE: usize = 2;
 const LINE_KEEP: usize = 1 << 16;
 
 /// Memory of the reading side: the batches in circulation (queued, being filled, being counted, waiting to be
-/// reused), each about [`BATCH_BYTES`] of text (twice that with capacity to spare) and its line ends, and the
+/// reused), each about `BATCH_BYTES` of text (twice that with capacity to spare) and its line ends, and the
 /// reader's own buffers.
 pub const READER_BYTES: u64 = ((BATCH_QUEUE + 3) * (2 * BATCH_BYTES + BATCH_LINES * 8)) as u64 + (2 << 20);
 
@@ -520,7 +520,7 @@ impl FullCounts {
         self.memory
     }
 
-    /// Where temporary files go ([`CountConfig::temp_dir`], or the system temporary directory).
+    /// Where temporary files go (`CountConfig::temp_dir`, or the system temporary directory).
     pub fn temp_dir(&self) -> &Path {
         &self.temp_dir
     }

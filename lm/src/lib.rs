@@ -1,5 +1,5 @@
 //! Language models for fivegram: n-gram counting with a memory budget, interpolated modified Kneser-Ney and
-//! Stupid Backoff estimation, the ARPA format, and scoring through the [`LanguageModel`] trait.
+//! Stupid Backoff estimation, the ARPA format, and scoring through the [`LanguageModel`](model::LanguageModel) trait.
 #![deny(missing_docs)]
 
 pub mod arpa;

@@ -25,7 +25,7 @@ const _: () = assert!(INDEX_DISTANCE >= 1);
 pub const SOUND_MAX_LENGTH_CHANGE: usize = 4;
 /// Sound-alike candidates beyond the spelling neighbours: the most frequent this many.
 pub const SOUND_CANDIDATES: usize = 40;
-/// Words of up to this many characters (all below U+0100) are stored inline in their [`Record`] for the
+/// Words of up to this many characters (all below U+0100) are stored inline in their `Record` for the
 /// candidate search.
 pub const SLOT_CHARS: usize = 23;
 /// The index's hits are checked in batches of this many, most frequent first.

@@ -39,7 +39,7 @@ pub struct Args {
     /// Text to correct (each argument is one line); stdin lines when none.
     #[arg(value_name = "TEXT")]
     pub text: Vec<String>,
-    /// The model directory (default: $FIVEGRAM_SPELL_MODEL, else ~/.local/share/fivegram/models/spell-<lang>).
+    /// The model directory (default: $FIVEGRAM_SPELL_MODEL, else ~/.local/share/fivegram/models/spell-LANG).
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
     /// Language of the default model and of `--build`.

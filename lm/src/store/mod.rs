@@ -28,7 +28,7 @@
 //! count, the shard layout when it is not the trie, and each file's length, CRC-32 and SHA-256), `vocab.fst`
 //! (the words as an `fst::Map` to ids, and the special ids and counts) and `shard-00000.fgs` … one file per
 //! shard. Every binary file has a magic, a format version, a kind tag, a sanity block and a checksummed footer
-//! ([`format`]). Opening checks each file's header, footer, sizes and the CRC recorded in the manifest against
+//! ([`format`](mod@format)). Opening checks each file's header, footer, sizes and the CRC recorded in the manifest against
 //! the footer's, reading no n-gram data (the vocabulary file, a few MB, is checked in full, since the FST it
 //! holds must not be read damaged); `verify` recomputes every CRC and SHA-256.
 //!
