@@ -67,7 +67,7 @@ pub const MAX_ORDER: usize = 6;
 /// ([`backoffs`](Self::backoffs)), which a model fills in when it has just read them, so that the next word's
 /// score need not look them up again. They follow from the words, so equality and hashing look at the used words
 /// only: two states with the same words are equal whether or not they carry backoffs, and score alike.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct State {
     pub(crate) len: u8,
     /// Whether `backoffs[..len]` holds the model's backoffs.
@@ -76,6 +76,16 @@ pub struct State {
     pub(crate) words: [WordId; MAX_ORDER - 1],
     /// `backoffs[j - 1]`: the log10 backoff of the last `j` words.
     pub(crate) backoffs: [f32; MAX_ORDER - 1],
+    /// `filters[j - 1]`: a hint from the model that made the state about the words that can follow the last
+    /// `j` words in a stored n-gram (a hashed store's extension filter; all ones, which rules nothing out,
+    /// when the model gave none).
+    pub(crate) filters: [u32; MAX_ORDER - 1],
+}
+
+impl Default for State {
+    fn default() -> State {
+        State::EMPTY
+    }
 }
 
 impl PartialEq for State {
@@ -103,6 +113,7 @@ impl State {
         carries: false,
         words: [0; MAX_ORDER - 1],
         backoffs: [0.0; MAX_ORDER - 1],
+        filters: [u32::MAX; MAX_ORDER - 1],
     };
 
     /// A state holding `words` (oldest first); `None` when there are more than `MAX_ORDER - 1` of them.

@@ -226,6 +226,15 @@ impl Table {
     }
 }
 
+/// What the hashed shards of a build share ([`Model::hashed_plan`]).
+#[derive(Debug, Default)]
+struct HashedPlan {
+    /// Per order and shard, the n-grams each shard stores ([`Model::hashed_members`]).
+    members: Vec<Vec<Vec<u32>>>,
+    /// Per order, every n-gram's extension filter ([`Model::extension_filters`]); empty when not packed.
+    filters: Vec<Vec<u32>>,
+}
+
 /// A whole model in memory, completed for the store's layout.
 #[derive(Debug)]
 struct Model {
@@ -846,6 +855,45 @@ impl Model {
         out
     }
 
+    /// What the hashed shards of a build share: which n-grams each stores and, when the values are packed,
+    /// every n-gram's extension filter.
+    fn hashed_plan(&self, shards: u32, packed: bool) -> HashedPlan {
+        HashedPlan {
+            members: self.hashed_members(shards),
+            filters: if packed { self.extension_filters() } else { Vec::new() },
+        }
+    }
+
+    /// Per order `n` (index `n`, for `2 ≤ n < order`; the others empty): the extension filter of each n-gram
+    /// of the order, in key order: the [`hashed::extension_bits`] of every word `w` such that the n-gram
+    /// followed by `w` is an extension, whichever shard stores it (so that a state carrying the filter may be
+    /// answered by any shard).
+    fn extension_filters(&self) -> Vec<Vec<u32>> {
+        let pack = self.pack;
+        let mut filters = vec![Vec::new(); self.order + 1];
+        for (n, filters) in filters.iter_mut().enumerate().take(self.order).skip(2) {
+            let (lower, upper) = (&self.tables[n], &self.tables[n + 1]);
+            let mut f = vec![0u32; lower.keys.len()];
+            // Keys are sorted with the oldest word highest, so the prefixes of the upper keys come in order.
+            let mut i = 0;
+            for (&key, &flags) in upper.keys.iter().zip(&upper.flags) {
+                if flags & flag::EXT == 0 {
+                    continue;
+                }
+                let prefix = pack.prefix(key);
+                while i < lower.keys.len() && lower.keys[i] < prefix {
+                    i += 1;
+                }
+                // (Every extension's prefix is stored: `complete` adds the missing ones.)
+                if i < lower.keys.len() && lower.keys[i] == prefix {
+                    f[i] |= hashed::extension_bits(pack.last(key));
+                }
+            }
+            *filters = f;
+        }
+        filters
+    }
+
     /// Per order `n` (index `n`; 0 and 1 empty) and shard: the indices of the n-grams a hashed shard stores,
     /// in key order. Empty when there is one shard (then every stored n-gram is in it).
     fn hashed_members(&self, shards: u32) -> Vec<Vec<Vec<u32>>> {
@@ -882,11 +930,11 @@ impl Model {
         &self,
         shard: u32,
         shards: u32,
-        members: &[Vec<Vec<u32>>],
+        plan: &HashedPlan,
         books: &Codebooks,
         halves: &[Option<(Codebook, Codebook)>],
     ) -> Result<HashedSections> {
-        self.hashed_sections_with(shard, shards, members, books, halves, &hashed::ngram_hash)
+        self.hashed_sections_with(shard, shards, plan, books, halves, &hashed::ngram_hash)
     }
 
     /// [`hashed_sections`](Self::hashed_sections) with `hash` for the keys (the format's [`hashed::ngram_hash`];
@@ -895,7 +943,7 @@ impl Model {
         &self,
         shard: u32,
         shards: u32,
-        members: &[Vec<Vec<u32>>],
+        plan: &HashedPlan,
         books: &Codebooks,
         halves: &[Option<(Codebook, Codebook)>],
         hash: &dyn Fn(&[WordId]) -> u64,
@@ -934,10 +982,7 @@ impl Model {
             slots: vocab,
         });
         let mut words = [0 as WordId; MAX_ORDER];
-        // Packed tables hold in each entry the extension filter of the words that follow it in this shard's
-        // extensions, filled in while the next order's table is built.
         let packed = hashed::packs(books.width);
-        let mut built: Vec<TableBuilder> = Vec::with_capacity(order.saturating_sub(1));
         for n in 2..=order {
             let t = &self.tables[n];
             let all;
@@ -947,7 +992,7 @@ impl Model {
                     .collect::<Vec<u32>>();
                 &all
             } else {
-                &members[n][shard as usize]
+                &plan.members[n][shard as usize]
             };
             // A packed shard's highest order, which has no backoffs, state bits or filters, is narrow.
             let narrow = packed && n == order;
@@ -984,24 +1029,9 @@ impl Model {
                     NONE
                 };
                 let keep = ext && n < order && keeps(f, b);
-                if packed && ext && n >= 3 {
-                    // A stored n-gram's prefix is stored in the same shard (its last word is this shard's).
-                    let below = built.last_mut().expect("the table of order n - 1");
-                    if !below.add_extension(hash(&words[..n - 1]), words[n - 1]) {
-                        return Err(Error::Corrupt {
-                            path: self.source.clone(),
-                            what: format!(
-                                "the prefix of the {n}-gram {:?} is not stored in its shard",
-                                words[..n]
-                                    .iter()
-                                    .map(|&w| self.words[w as usize].as_str())
-                                    .collect::<Vec<_>>()
-                            ),
-                        });
-                    }
-                }
                 let key = hash(&words[..n]);
-                if table.insert(key, keep, prob, backoff).is_err() {
+                let filter = plan.filters.get(n).and_then(|f| f.get(i)).copied().unwrap_or(0);
+                if table.insert(key, keep, prob, backoff, filter).is_err() {
                     let name = |ids: &[WordId]| -> String {
                         ids.iter()
                             .map(|&w| self.words[w as usize].as_str())
@@ -1035,9 +1065,6 @@ impl Model {
                     TableBuilder::slots_for(indices.len() as u64)
                 },
             });
-            built.push(table);
-        }
-        for (n, table) in (2..).zip(built) {
             out.sections.push((hashed::tag::table(n), table.finish()));
         }
         Ok(out)
@@ -1101,9 +1128,9 @@ impl Model {
             Layout::Hashed => Vec::new(),
         };
         let books_bytes = codebook_bytes(&books);
-        let members = match options.layout {
-            Layout::Hashed => self.hashed_members(shards),
-            Layout::Trie => Vec::new(),
+        let plan = match options.layout {
+            Layout::Hashed => self.hashed_plan(shards, hashed::packs(books.width)),
+            Layout::Trie => HashedPlan::default(),
         };
         let one = |s: u32| -> Result<FileEntry> {
             let name = shard_file_name(s);
@@ -1114,7 +1141,7 @@ impl Model {
                     (Kind::Shard, directory, sections.sections, 8)
                 }
                 Layout::Hashed => {
-                    let sections = self.hashed_sections(s, shards, &members, &books, &halves)?;
+                    let sections = self.hashed_sections(s, shards, &plan, &books, &halves)?;
                     let directory = sections.directory(self.order, self.vocab_size(), s, shards, &books);
                     // Tables start on a cache line, so that no 16-byte entry straddles two.
                     (Kind::HashedShard, directory, sections.sections, 64)
@@ -1294,10 +1321,10 @@ mod tests {
         let arpa = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/toy3.arpa");
         let model = Model::read(ArpaReader::open(&arpa).unwrap()).unwrap();
         let (books, halves) = model.codebooks(8);
-        let members = model.hashed_members(1);
+        let plan = model.hashed_plan(1, true);
         // One key for all n-grams of a length: the second bigram stored collides with the first.
         let weak = |words: &[WordId]| (words.len() as u64) << 8;
-        match model.hashed_sections_with(0, 1, &members, &books, &halves, &weak) {
+        match model.hashed_sections_with(0, 1, &plan, &books, &halves, &weak) {
             Err(Error::Collision { path, what }) => {
                 assert_eq!(path, arpa);
                 assert!(what.starts_with("the 2-grams "), "{what}");
@@ -1308,7 +1335,7 @@ mod tests {
             other => panic!("expected a collision, got {other:?}"),
         }
         // The format's hash stores the same model.
-        let sections = model.hashed_sections(0, 1, &members, &books, &halves).unwrap();
+        let sections = model.hashed_sections(0, 1, &plan, &books, &halves).unwrap();
         assert_eq!(sections.orders.len(), model.order);
     }
 }

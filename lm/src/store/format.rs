@@ -35,9 +35,9 @@ pub const MAGIC: [u8; 8] = *b"FIVEGRAM";
 /// The last 8 bytes of every store file.
 pub const END_MAGIC: [u8; 8] = *b"FGSTORE\n";
 /// The format version this build writes. Version 2 added the hashed layout's bucket overflow bit, version 3
-/// its packed value words with extension filters, version 4 its narrow highest-order tables (trie files are the
-/// same in all four versions).
-pub const FORMAT_VERSION: u32 = 4;
+/// its packed value words with extension filters, version 4 its narrow highest-order tables, version 5 filters
+/// of the whole model's extensions in every shard (trie files are the same in all five versions).
+pub const FORMAT_VERSION: u32 = 5;
 /// The oldest format version this build reads.
 pub const OLDEST_VERSION: u32 = 1;
 /// The header's length in bytes.

@@ -16,8 +16,8 @@
 //!   past its bucket (0 in an empty slot, and no stored key is 0). The value word holds the probability field
 //!   and the backoff field: when the codes are at most [`PACKED_WIDTH`] bits wide (`--quantize 8`, the
 //!   default), 16 bits each (`0xFFFF` for none) and above them a 32-bit **extension filter**, a one-word Bloom
-//!   filter of the words `w` that follow the n-gram in the extensions stored in the shard (two bits per word,
-//!   [`extension_bits`]); with wider codes or `f32` values, the probability in the low half and the backoff in
+//!   filter of the words `w` that follow the n-gram in the model's extensions, whichever shard stores them (two
+//!   bits per word, [`extension_bits`]); with wider codes or `f32` values, the probability in the low half and the backoff in
 //!   the high half, and no filter. The highest order of a packed shard, which has no backoffs, state bits or
 //!   filters, is **narrow**: one 64-bit word a slot, eight to a bucket and a line, holding the key's bits 2–47
 //!   (shifted up by 16; never all zero), an overflow bit (bit 17 of a bucket's first slot) and the 16-bit
@@ -54,9 +54,11 @@
 //! matched n-gram), unless the state carries them, as the states this layout returns do: the backoffs of the
 //! n-grams a query found are those of its new state's suffixes, read on the way (KenLM's state does the same).
 //! Each round first prefetches the slot of every query in it, then reads them, so that the misses of the round
-//! overlap. Scoring a whole text ([`HashedLayout::score_text`]) also uses the extension filters: most searches
-//! end with an n-gram that is not stored, and the filter of its context, read with the previous word, usually
-//! says so without fetching the line. (Prefetching every
+//! overlap. The extension filters skip most of the probes that would find nothing: most searches end with an
+//! n-gram that is not stored, and the filter of its context, read with the previous word, usually says so
+//! without fetching the line. States carry the filters of their suffixes ([`State`]'s hints, filled in by
+//! [`HashedLayout::score_states`]) as they carry backoffs, and whole texts ([`HashedLayout::score_text`]) read
+//! them from the previous token. (Prefetching every
 //! probe of a query in one round fetched lines that the first miss makes useless and was slower; see
 //! BENCHMARKS.md, "5-gram store".)
 
@@ -83,8 +85,9 @@ const _: () = assert!(GROUP <= 256);
 pub(crate) const ENTRY: usize = 16;
 
 /// The oldest store format version whose hashed shards this build reads (version 2 added [`OVERFLOW`], version
-/// 3 packed value words with extension filters, version 4 narrow tables for the highest order).
-pub(crate) const OLDEST_HASHED_VERSION: u32 = 4;
+/// 3 packed value words with extension filters, version 4 narrow tables for the highest order, version 5
+/// filters of the whole model's extensions, which states carry from shard to shard).
+pub(crate) const OLDEST_HASHED_VERSION: u32 = 5;
 
 /// The key word's state bit.
 const KEEP: u64 = 1;
@@ -242,7 +245,7 @@ struct Value {
     /// The backoff field, [`NONE`] when it has none here.
     backoff: u32,
     /// The extension filter: the [`extension_bits`] of every word `w` such that the n-gram followed by `w` is
-    /// an extension stored in this shard, or'ed together (all ones in an unpacked table, which has none).
+    /// an extension of the model, or'ed together (all ones in an unpacked table, which has none).
     filter: u32,
 }
 
@@ -285,9 +288,11 @@ fn prefetch(bytes: &[u8], at: usize) {
     }
 }
 
-/// Refuses hashed shards of formats 1 to 3: format 1 had no overflow bits (read as a later one, its probes
+/// Refuses hashed shards of formats 1 to 4: format 1 had no overflow bits (read as a later one, its probes
 /// would stop too early and miss n-grams), format 2 no packed value words (its quantized fields would be read
-/// as packed ones), format 3 no narrow tables (its highest order's table would not have the size expected).
+/// as packed ones), format 3 no narrow tables (its highest order's table would not have the size expected),
+/// format 4 filters of the shard's own extensions only (a state carrying one to another shard would rule out
+/// n-grams stored there).
 fn check_version(path: &Path, version: u32) -> Result<()> {
     if version < OLDEST_HASHED_VERSION {
         return Err(Error::Version {
@@ -412,28 +417,18 @@ impl TableBuilder {
         self
     }
 
-    /// Adds `word` to the extension filter of the entry with `key` (a packed table); false when no entry has
-    /// that key.
-    pub(crate) fn add_extension(&mut self, key: u64, word: WordId) -> bool {
-        debug_assert!(self.packed && !self.narrow);
-        let mut s = home(key, self.slots);
-        for _ in 0..self.slots {
-            let at = 2 * s as usize;
-            match self.words[at] {
-                0 => return false,
-                stored if stored & !FLAGS == key => {
-                    self.words[at + 1] |= u64::from(extension_bits(word)) << 32;
-                    return true;
-                }
-                _ => s = if s + 1 == self.slots { 0 } else { s + 1 },
-            }
-        }
-        false
-    }
-
-    /// Inserts an entry with `key` (from [`ngram_hash`]), its state bit, and its fields. Entries go in their
-    /// slots by insertion order, so the same entries in the same order give the same table.
-    pub(crate) fn insert(&mut self, key: u64, keep: bool, prob: u32, backoff: u32) -> Result<(), Collision> {
+    /// Inserts an entry with `key` (from [`ngram_hash`]), its state bit, its fields and its extension filter
+    /// (kept only by a packed, not narrow, table: the [`extension_bits`] of every word that follows the n-gram
+    /// in the model's extensions). Entries go in their slots by insertion order, so the same entries in the
+    /// same order give the same table.
+    pub(crate) fn insert(
+        &mut self,
+        key: u64,
+        keep: bool,
+        prob: u32,
+        backoff: u32,
+        filter: u32,
+    ) -> Result<(), Collision> {
         debug_assert!(key & FLAGS == 0 && key != 0);
         debug_assert!(self.entries < self.slots - 1);
         if self.narrow {
@@ -448,6 +443,9 @@ impl TableBuilder {
             if stored == 0 {
                 self.words[at] = if keep { key | KEEP } else { key };
                 self.words[at + 1] = join(self.packed, prob, backoff);
+                if self.packed {
+                    self.words[at + 1] |= u64::from(filter) << 32;
+                }
                 self.entries += 1;
                 if probed >= BUCKET {
                     // Its bucket was full: searches from there must go on past it.
@@ -742,7 +740,14 @@ impl HashedLayout {
                 let words = state.words();
                 let context = &words[words.len().saturating_sub(levels)..];
                 let carries = state.backoffs().is_some();
-                probes[q].fill(context, word, carries);
+                let p = &mut probes[q];
+                p.fill(context, word, carries);
+                // The n-gram of `j` context words and `word` is stored only if the context's filter (carried by
+                // the state for its suffix of `j` words) holds the word.
+                let bits = extension_bits(word);
+                p.limit = (2..=p.m)
+                    .find(|&j| state.filters[j - 1] & bits != bits)
+                    .map_or(p.m, |j| j - 1);
                 prefetch(bytes, self.unigrams.start + word as usize * 8);
                 prefetch(bytes, self.uni_keep.start + word as usize / 8);
                 if !carries && let Some(&last) = context.last() {
@@ -759,13 +764,14 @@ impl HashedLayout {
                 unknown[q] = if field == NONE { 1 } else { u8::MAX };
                 // (A unigram model has no backoffs, and its states no words.)
                 out[q].state.backoffs[0] = self.books.backoff.first().map_or(0.0, |b| b.decode(u64::from(field)));
+                out[q].state.filters = [u32::MAX; MAX_ORDER - 1];
             }
             // The n-grams `c(m-j+1) … cm w`, shortest first. Every suffix of an extension is one too, so the
             // first that is not stored as one ends a query's search. `list[..live]`: the queries still searching.
             let mut live = 0;
             for (q, p) in probes[..g].iter().enumerate() {
                 list[live] = q as u8;
-                live += usize::from(p.m > 0);
+                live += usize::from(p.limit > 0);
             }
             for j in 1..=levels {
                 let n = j + 1;
@@ -773,7 +779,7 @@ impl HashedLayout {
                 for i in 0..live {
                     let q = list[i] as usize;
                     list[kept] = q as u8;
-                    if probes[q].m >= j {
+                    if probes[q].limit >= j {
                         // Finished only for the lengths probed: most queries stop after one or two.
                         probes[q].ngram[j] = finish(probes[q].ngram[j]);
                         self.prefetch_slot(bytes, n, probes[q].ngram[j]);
@@ -802,6 +808,7 @@ impl HashedLayout {
                             unknown[q] = unknown[q].min(n as u8);
                         }
                         out[q].state.backoffs[n - 1] = self.books.backoff[n - 1].decode(u64::from(value.backoff));
+                        out[q].state.filters[n - 1] = value.filter;
                     }
                     let v = self.books.prob[n - 2].decode(u64::from(value.prob));
                     if !v.is_nan() {
@@ -1136,6 +1143,9 @@ impl HashedLayout {
 #[derive(Debug, Clone, Copy, Default)]
 struct Probes {
     m: usize,
+    /// The longest context the search may use: `m`, or shorter where the state's extension filters rule the
+    /// word out after a shorter one.
+    limit: usize,
     word: WordId,
     ngram: [u64; MAX_ORDER],
     context: [u64; MAX_ORDER],
@@ -1202,7 +1212,7 @@ mod tests {
     fn layout_of(entries: &[(Vec<WordId>, bool, u32, u32)]) -> (Vec<u8>, HashedLayout) {
         let mut t = TableBuilder::new(entries.len() as u64);
         for (words, keep, prob, backoff) in entries {
-            t.insert(ngram_hash(words), *keep, *prob, *backoff).unwrap();
+            t.insert(ngram_hash(words), *keep, *prob, *backoff, 0).unwrap();
         }
         let slots = t.slots;
         let bytes: Vec<u8> = t.finish().iter().flat_map(|w| w.to_le_bytes()).collect();
@@ -1232,8 +1242,8 @@ mod tests {
     fn a_repeated_key_is_a_collision() {
         let mut t = TableBuilder::new(3);
         let k = ngram_hash(&[1, 2]);
-        t.insert(k, false, 1, 2).unwrap();
-        assert!(t.insert(k, true, 3, 4).is_err());
+        t.insert(k, false, 1, 2, 0).unwrap();
+        assert!(t.insert(k, true, 3, 4, 0).is_err());
     }
 
     #[test]
@@ -1254,11 +1264,11 @@ mod tests {
     }
 
     #[test]
-    fn hashed_shards_of_formats_1_to_3_are_refused_with_a_rebuild_hint() {
-        for old in [1, 2, 3] {
+    fn hashed_shards_of_formats_1_to_4_are_refused_with_a_rebuild_hint() {
+        for old in 1..=4 {
             let err = check_version(Path::new("m/shard-0.fgs"), old).unwrap_err();
             assert!(
-                matches!(err, Error::Version { found, oldest: 4, .. } if found == old),
+                matches!(err, Error::Version { found, oldest: 5, .. } if found == old),
                 "{err:?}"
             );
             assert!(err.to_string().contains("m/shard-0.fgs") && err.to_string().contains("rebuild"));
@@ -1276,7 +1286,7 @@ mod tests {
             let keys: std::collections::BTreeSet<u64> = keys.into_iter().map(finish).collect();
             let mut t = TableBuilder::new(keys.len() as u64);
             for &k in &keys {
-                t.insert(k, false, 0, 0).unwrap();
+                t.insert(k, false, 0, 0, 0).unwrap();
             }
             let slots = t.slots;
             let words = t.finish();
@@ -1319,8 +1329,8 @@ mod tests {
             }
         }
 
-        /// A packed table gives back every entry's fields ([`NONE`] for an absent one) and an extension filter
-        /// that holds the bits of every word added for it: so a word whose bits it lacks was never added.
+        /// A packed table gives back every entry's fields ([`NONE`] for an absent one) and its extension filter,
+        /// which holds the bits of every word given for it: so a word whose bits it lacks was never given.
         #[test]
         fn packed_tables_round_trip_fields_and_filters(
             entries in proptest::collection::btree_map(
@@ -1330,15 +1340,10 @@ mod tests {
             ),
         ) {
             let mut t = TableBuilder::new(entries.len() as u64).packed(true);
-            for (words, (prob, backoff, _)) in &entries {
-                t.insert(ngram_hash(words), false, *prob, backoff.unwrap_or(NONE)).unwrap();
+            for (words, (prob, backoff, next)) in &entries {
+                let filter = next.iter().fold(0, |f, &w| f | extension_bits(w));
+                t.insert(ngram_hash(words), false, *prob, backoff.unwrap_or(NONE), filter).unwrap();
             }
-            for (words, (_, _, next)) in &entries {
-                for &w in next {
-                    prop_assert!(t.add_extension(ngram_hash(words), w));
-                }
-            }
-            prop_assert!(!t.add_extension(ngram_hash(&[50, 50, 50]), 1));
             let slots = t.slots;
             let words: Vec<u64> = t.finish();
             let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
@@ -1369,7 +1374,7 @@ mod tests {
         ) {
             let mut t = TableBuilder::narrow(entries.len() as u64);
             for (words, prob) in &entries {
-                t.insert(ngram_hash(words), false, *prob, NONE).unwrap();
+                t.insert(ngram_hash(words), false, *prob, NONE, 0).unwrap();
             }
             let slots = t.slots;
             prop_assert_eq!(slots % NARROW_BUCKET, 0);
@@ -1418,7 +1423,7 @@ mod tests {
                 for (i, &k) in keys.iter().enumerate() {
                     let key = finish(k);
                     // Distinct inputs can share a normalised key; skip those, as the builder would refuse them.
-                    let _ = t.insert(key, false, i as u32, 0);
+                    let _ = t.insert(key, false, i as u32, 0, 0);
                 }
                 t.finish()
             };
