@@ -1030,9 +1030,13 @@ impl Ranker<'_> {
         if self.upper(log_prior, distance as f32 * self.floor, key_distance) < self.bar.0 {
             return;
         }
-        let spelling_lower = self.errors.lower_bound(chars, self.word, distance, edit);
-        if self.upper(log_prior, spelling_lower, key_distance) < self.bar.0 {
-            return;
+        // With no bar yet (the first candidate of a search for one suggestion of an unknown token) no bound can
+        // rule a candidate out, and the rule-aware one is not worth computing.
+        if self.bar.0 > f32::NEG_INFINITY {
+            let spelling_lower = self.errors.lower_bound(chars, self.word, distance, edit);
+            if self.upper(log_prior, spelling_lower, key_distance) < self.bar.0 {
+                return;
+            }
         }
         let best_possible = self.weight * log_prior - self.penalty;
         let base = self.sound_base(key_distance);
