@@ -186,18 +186,24 @@ fn pack(chars: &[char]) -> Packed {
         .fold(0, |key, (i, &c)| key | u64::from(c) << (21 * i))
 }
 
-/// One learned edit, keyed in the model by its `α`.
+/// One learned edit, keyed in the model by its `α`: 16 bytes, so that a query's look-up of the rules for an α
+/// reads few cache lines.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Rule {
+    /// β, packed ([`pack`]; its characters are [`unpack`]ed when needed).
+    beta_key: Packed,
+    cost: f32,
     alpha_len: u8,
     beta_len: u8,
     /// Edit distance between α and β (at least 1).
     edits: u8,
-    beta: [char; MAX_RULE],
-    beta_key: Packed,
     /// `beta_key`'s bit in a query's [`Scratch::beta_filter`].
     beta_bit: u8,
-    cost: f32,
+}
+
+/// The `len` characters of a packed string.
+fn unpack(key: Packed, len: u8) -> impl Iterator<Item = char> {
+    (0..len).filter_map(move |i| char::from_u32(((key >> (21 * u32::from(i))) & 0x1F_FFFF) as u32))
 }
 
 /// The bit of packed substring `beta` in a query's filter of its substrings (256 bits).
@@ -779,12 +785,10 @@ impl ErrorModel {
             alpha_len: a.len() as u8,
             beta_len: b.len() as u8,
             edits,
-            beta: ['\0'; MAX_RULE],
             beta_key: 0,
             beta_bit: 0,
             cost: cost.max(0.0),
         };
-        rule.beta[..b.len()].copy_from_slice(&b);
         rule.beta_key = pack(&b);
         rule.beta_bit = beta_filter_bit(rule.beta_key);
         let per_edit = rule.cost / f32::from(edits);
@@ -797,7 +801,7 @@ impl ErrorModel {
         let list = self.rules.entry(pack(&a)).or_default();
         if let Some(existing) = list
             .iter_mut()
-            .find(|r| r.beta_len == rule.beta_len && r.beta == rule.beta)
+            .find(|r| r.beta_len == rule.beta_len && r.beta_key == rule.beta_key)
         {
             existing.cost = existing.cost.min(rule.cost);
         } else {
@@ -813,10 +817,8 @@ impl ErrorModel {
         let mut out: Vec<(String, String, f32)> = Vec::with_capacity(self.len);
         for (&key, list) in &self.rules {
             for rule in list {
-                let alpha: String = (0..rule.alpha_len)
-                    .filter_map(|i| char::from_u32(((key >> (21 * i)) & 0x1F_FFFF) as u32))
-                    .collect();
-                let beta: String = rule.beta[..usize::from(rule.beta_len)].iter().collect();
+                let alpha: String = unpack(key, rule.alpha_len).collect();
+                let beta: String = unpack(rule.beta_key, rule.beta_len).collect();
                 out.push((alpha, beta, rule.cost));
             }
         }
@@ -1391,6 +1393,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn rules_are_small_and_give_back_their_sides() {
+        assert_eq!(std::mem::size_of::<Rule>(), 16);
+        let mut m = ErrorModel::default();
+        for (alpha, beta) in [("é$", "e"), ("^ph", ""), ("a", "bcd")] {
+            assert!(m.add_rule(alpha, beta, 1.0));
+        }
+        // A repeated rule keeps the lower cost and is not counted twice.
+        assert!(m.add_rule("a", "bcd", 0.5));
+        assert_eq!(m.rule_count(), 3);
+        let rules: Vec<(String, String, f32)> = [("^ph", "", 1.0), ("a", "bcd", 0.5), ("é$", "e", 1.0)]
+            .iter()
+            .map(|&(a, b, c)| (a.to_string(), b.to_string(), c))
+            .collect();
+        assert_eq!(m.rules(), rules);
     }
 
     #[test]
