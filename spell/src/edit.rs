@@ -186,16 +186,30 @@ fn pack(chars: &[char]) -> Packed {
         .fold(0, |key, (i, &c)| key | u64::from(c) << (21 * i))
 }
 
-/// One learned edit, keyed in the model by its `α`.
+/// One learned edit, keyed in the model by its `α`: 16 bytes, so that a query's look-up of the rules for an α
+/// reads few cache lines.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Rule {
+    /// β, packed ([`pack`]; its characters are [`unpack`]ed when needed).
+    beta_key: Packed,
+    cost: f32,
     alpha_len: u8,
     beta_len: u8,
     /// Edit distance between α and β (at least 1).
     edits: u8,
-    beta: [char; MAX_RULE],
-    beta_key: Packed,
-    cost: f32,
+    /// `beta_key`'s bit in a query's [`Scratch::beta_filter`].
+    beta_bit: u8,
+}
+
+/// The `len` characters of a packed string.
+fn unpack(key: Packed, len: u8) -> impl Iterator<Item = char> {
+    (0..len).filter_map(move |i| char::from_u32(((key >> (21 * u32::from(i))) & 0x1F_FFFF) as u32))
+}
+
+/// The bit of packed substring `beta` in a query's filter of its substrings (256 bits).
+#[inline]
+fn beta_filter_bit(beta: Packed) -> u8 {
+    (beta.wrapping_mul(0xD6E8_FEB8_6659_FD93) >> 56) as u8
 }
 
 /// Scratch space for [`ErrorModel::cost`], reused between calls to avoid allocation.
@@ -214,6 +228,9 @@ pub struct Scratch {
     betas: Vec<(Packed, u64)>,
     /// The keys in `betas`, in the order first seen.
     distinct: Vec<Packed>,
+    /// A Bloom filter (one hash, 256 bits, [`beta_filter_bit`]) of the keys in `betas`: most rules' β are not
+    /// in the query, and this rules them out before `betas` is probed.
+    beta_filter: [u64; 4],
     /// α → range of `cached` holding the rules for α whose β occurs in the query.
     cache: KeyMap<(u32, u32)>,
     cached: Vec<Applicable>,
@@ -337,12 +354,39 @@ struct Applicable {
 pub struct ErrorModel {
     costs: EditCosts,
     rules: HashMap<Packed, Vec<Rule>, BuildFx>,
-    /// β → the α of the rules that type it, each with that rule's cost per edit (`cost / edits`) and its edits.
-    by_beta: HashMap<Packed, Vec<(Packed, f32, u8)>, BuildFx>,
+    /// β → the α of the rules that type it, cheapest per edit first.
+    by_beta: HashMap<Packed, Vec<ByBeta>, BuildFx>,
     len: usize,
     min_edit: f32,
     /// Substitution costs between lowercase ASCII letters, derived from `costs`.
     substitutions: Vec<f32>,
+}
+
+/// The α of a rule, under its β in [`ErrorModel`]'s `by_beta`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ByBeta {
+    alpha: Packed,
+    /// The rule's cost per edit (`cost / edits`).
+    per_edit: f32,
+    edits: u8,
+    /// `alpha`'s bit in a query's filter of applicable rules ([`filter_bit`]).
+    bit: u16,
+}
+
+impl ByBeta {
+    fn new(alpha: Packed, per_edit: f32, edits: u8) -> ByBeta {
+        ByBeta {
+            alpha,
+            per_edit,
+            edits,
+            bit: filter_bit(alpha) as u16,
+        }
+    }
+
+    /// Puts a β's list in the order `prepare_query` needs: cheapest per edit first.
+    fn sort(list: &mut [ByBeta]) {
+        list.sort_by(|a, b| a.per_edit.total_cmp(&b.per_edit).then(a.alpha.cmp(&b.alpha)));
+    }
 }
 
 /// A fast hasher for packed rule keys (multiply-shift; the keys are short character codes, not attacker input).
@@ -441,6 +485,7 @@ impl ErrorModel {
         scratch.betas.clear();
         scratch.betas.resize(slots, (Packed::MAX, 0));
         scratch.distinct.clear();
+        scratch.beta_filter = [0; 4];
         let shift = 64 - slots.trailing_zeros();
         for (at, &beta) in scratch.keys.iter().enumerate() {
             let j = at / (MAX_RULE + 1);
@@ -457,6 +502,8 @@ impl ErrorModel {
                 if entry.0 == Packed::MAX {
                     *entry = (beta, 1 << j);
                     scratch.distinct.push(beta);
+                    let bit = beta_filter_bit(beta);
+                    scratch.beta_filter[usize::from(bit / 64)] |= 1 << (bit % 64);
                     break;
                 }
                 slot = (slot + 1) & (slots - 1);
@@ -471,12 +518,17 @@ impl ErrorModel {
         let single = self.single_edit_floor();
         for &beta in &scratch.distinct {
             if let Some(alphas) = self.by_beta.get(&beta) {
-                for &(alpha, per_edit, edits) in alphas {
-                    let bit = filter_bit(alpha);
-                    scratch.filter[bit / 64] |= 1 << (bit % 64);
-                    // Rules no cheaper per edit than a single-character edit never lower the bound.
+                for entry in alphas {
+                    scratch.filter[usize::from(entry.bit / 64)] |= 1 << (entry.bit % 64);
+                }
+                // Cheapest per edit first: the rest are no cheaper per edit than a single-character edit, and
+                // such rules never lower the bound.
+                for &ByBeta {
+                    alpha, per_edit, edits, ..
+                } in alphas
+                {
                     if per_edit >= single {
-                        continue;
+                        break;
                     }
                     let least = scratch.per_edit.entry(alpha, (per_edit, edits));
                     *least = (least.0.min(per_edit), least.1.max(edits));
@@ -499,6 +551,9 @@ impl ErrorModel {
             let slots = scratch.betas.len();
             let shift = 64 - slots.trailing_zeros();
             for rule in list {
+                if scratch.beta_filter[usize::from(rule.beta_bit / 64)] & (1 << (rule.beta_bit % 64)) == 0 {
+                    continue;
+                }
                 let mut slot = beta_slot(rule.beta_key, shift);
                 let at = loop {
                     let entry = scratch.betas[slot];
@@ -557,8 +612,11 @@ impl ErrorModel {
                 self.by_beta
                     .entry(rule.beta_key)
                     .or_default()
-                    .push((alpha, per_edit, rule.edits));
+                    .push(ByBeta::new(alpha, per_edit, rule.edits));
             }
+        }
+        for list in self.by_beta.values_mut() {
+            ByBeta::sort(list);
         }
     }
 
@@ -727,22 +785,23 @@ impl ErrorModel {
             alpha_len: a.len() as u8,
             beta_len: b.len() as u8,
             edits,
-            beta: ['\0'; MAX_RULE],
             beta_key: 0,
+            beta_bit: 0,
             cost: cost.max(0.0),
         };
-        rule.beta[..b.len()].copy_from_slice(&b);
         rule.beta_key = pack(&b);
+        rule.beta_bit = beta_filter_bit(rule.beta_key);
         let per_edit = rule.cost / f32::from(edits);
         let alphas = self.by_beta.entry(rule.beta_key).or_default();
-        match alphas.iter_mut().find(|entry| entry.0 == pack(&a)) {
-            Some(entry) => entry.1 = entry.1.min(per_edit),
-            None => alphas.push((pack(&a), per_edit, edits)),
+        match alphas.iter_mut().find(|entry| entry.alpha == pack(&a)) {
+            Some(entry) => entry.per_edit = entry.per_edit.min(per_edit),
+            None => alphas.push(ByBeta::new(pack(&a), per_edit, edits)),
         }
+        ByBeta::sort(alphas);
         let list = self.rules.entry(pack(&a)).or_default();
         if let Some(existing) = list
             .iter_mut()
-            .find(|r| r.beta_len == rule.beta_len && r.beta == rule.beta)
+            .find(|r| r.beta_len == rule.beta_len && r.beta_key == rule.beta_key)
         {
             existing.cost = existing.cost.min(rule.cost);
         } else {
@@ -758,10 +817,8 @@ impl ErrorModel {
         let mut out: Vec<(String, String, f32)> = Vec::with_capacity(self.len);
         for (&key, list) in &self.rules {
             for rule in list {
-                let alpha: String = (0..rule.alpha_len)
-                    .filter_map(|i| char::from_u32(((key >> (21 * i)) & 0x1F_FFFF) as u32))
-                    .collect();
-                let beta: String = rule.beta[..usize::from(rule.beta_len)].iter().collect();
+                let alpha: String = unpack(key, rule.alpha_len).collect();
+                let beta: String = unpack(rule.beta_key, rule.beta_len).collect();
                 out.push((alpha, beta, rule.cost));
             }
         }
@@ -873,6 +930,68 @@ impl ErrorModel {
         }
     }
 
+    /// When `intended` and `observed` are exactly one single-character edit apart (a substitution, a deletion, an
+    /// insertion or a swap of two neighbours, other than of a boundary mark), a little more than the cost of
+    /// that edit alone as [`ErrorModel::cost_within`]'s programme prices it; else `None`.
+    ///
+    /// That edit alone is one of the programme's paths, so the programme's answer is at most its cost, and
+    /// every cell on a cheapest path holds at most the answer (costs only grow along a path). Running it with a
+    /// budget of at least the answer therefore extends every cell of a cheapest path and returns the same value
+    /// as without a budget; the cap's margin (a thousandth, and 10⁻³) covers any difference in the rounding of
+    /// the sums. With a budget below the cap the call is the same as without the cap.
+    fn one_edit_cap(&self, intended: &[char], observed: &[char]) -> Option<f32> {
+        let (w, s) = (intended, observed);
+        let p = w.iter().zip(s).take_while(|(a, b)| a == b).count();
+        let c = &self.costs;
+        // The first letter is row 1 of the framed programme.
+        let first = if p == 0 { c.first_letter } else { 0.0 };
+        let mark = |ch: char| ch == START || ch == END;
+        let at = |v: &[char], i: usize| if i < v.len() { v[i] } else { END };
+        let cost = if w.len() == s.len() {
+            if p == w.len() {
+                return None;
+            }
+            if w[p + 1..] == s[p + 1..] {
+                if mark(w[p]) || mark(s[p]) {
+                    return None;
+                }
+                self.substitute_cost(w[p], s[p]) + first
+            } else if p + 1 < w.len() && w[p] == s[p + 1] && w[p + 1] == s[p] && w[p + 2..] == s[p + 2..] {
+                if mark(w[p]) || mark(s[p]) {
+                    return None;
+                }
+                c.transpose + first
+            } else {
+                return None;
+            }
+        } else if w.len() == s.len() + 1 {
+            // `w[p]` left out: the programme's deletion in row p + 1, doubled when a framed neighbour is equal.
+            if w[p + 1..] != s[p..] || mark(w[p]) {
+                return None;
+            }
+            let before = if p == 0 { START } else { w[p - 1] };
+            if before == w[p] || at(w, p + 1) == w[p] {
+                c.delete_double
+            } else {
+                c.delete + first
+            }
+        } else if s.len() == w.len() + 1 {
+            // `s[p]` typed extra: the programme's insertion in row p + 1 (framed `w[p]` next), column p + 1.
+            if s[p + 1..] != w[p..] || mark(s[p]) {
+                return None;
+            }
+            let before = if p == 0 { START } else { s[p - 1] };
+            if before == s[p] || at(w, p) == s[p] {
+                c.insert_double
+            } else {
+                c.insert + first
+            }
+        } else {
+            return None;
+        };
+        Some(cost * 1.001 + 1e-3)
+    }
+
     /// `-log10 P(observed | intended)`: the cheapest sequence of rules and single-character edits that turns
     /// `intended` into `observed`. Both are lowercased characters. Returns `f32::INFINITY` only for absurd
     /// lengths (over 255 characters).
@@ -886,6 +1005,17 @@ impl ErrorModel {
     /// [`ErrorModel::cost`], giving up as soon as the cost must exceed `budget` (then some value above `budget`
     /// is returned): the way to rank many candidates against a bar.
     pub fn cost_within(&self, intended: &[char], observed: &[char], budget: f32, scratch: &mut Scratch) -> f32 {
+        // A pair one edit apart costs at most that edit: no cell above it lies on a cheapest path, so the
+        // programme need not extend them (its answer is the same, see `one_edit_cap`).
+        let budget = match self.one_edit_cap(intended, observed) {
+            Some(cap) => budget.min(cap),
+            None => budget,
+        };
+        self.programme(intended, observed, budget, scratch)
+    }
+
+    /// The dynamic programme of [`ErrorModel::cost_within`], with the budget as given.
+    fn programme(&self, intended: &[char], observed: &[char], budget: f32, scratch: &mut Scratch) -> f32 {
         let (n, m) = (intended.len() + 2, observed.len() + 2);
         if n > 257 || m > 257 {
             return f32::INFINITY;
@@ -1103,6 +1233,124 @@ mod tests {
         }
     }
 
+    /// `w` with one edit at `at` (taken modulo its length): 0 substitutes `c`, 1 deletes, 2 inserts `c`, 3 swaps
+    /// two neighbours.
+    fn one_edit(w: &[char], kind: u8, at: usize, c: char) -> Vec<char> {
+        let mut s = w.to_vec();
+        match kind {
+            0 if !w.is_empty() => s[at % w.len()] = c,
+            1 if !w.is_empty() => {
+                s.remove(at % w.len());
+            }
+            3 if w.len() >= 2 => s.swap(at % (w.len() - 1), at % (w.len() - 1) + 1),
+            _ => s.insert(at % (w.len() + 1), c),
+        }
+        s
+    }
+
+    proptest::proptest! {
+        /// The cap of a pair one edit apart is never below the programme's cost, and the cost with the cap is
+        /// the programme's without it, exactly, with and without rules and budgets.
+        #[test]
+        fn the_one_edit_cap_leaves_the_cost_unchanged(
+            w in "[abcé^]{0,9}",
+            kind in 0u8..4,
+            at in 0usize..10,
+            c in "[abceé$]",
+            budget in 0.0f32..6.0,
+        ) {
+            let w: Vec<char> = w.chars().collect();
+            let s = one_edit(&w, kind, at, c.chars().next().unwrap());
+            let distance = crate::index::osa_distance(&w, &s, 64).unwrap();
+            for m in [rule_heavy_model(), ErrorModel::default()] {
+                let mut scratch = Scratch::default();
+                let full = m.programme(&w, &s, f32::INFINITY, &mut scratch);
+                let cap = m.one_edit_cap(&w, &s);
+                // Only a boundary mark at the edit, or no edit at all, leaves a pair one edit apart uncapped.
+                let marks = w.iter().chain(&s).any(|&ch| ch == START || ch == END);
+                proptest::prop_assert!(cap.is_none() || distance == 1, "{:?} {:?}", w, s);
+                proptest::prop_assert!(cap.is_some() || distance != 1 || marks, "{:?} {:?}", w, s);
+                if let Some(cap) = cap {
+                    proptest::prop_assert!(full <= cap, "{:?} {:?}: cost {} > cap {}", w, s, full, cap);
+                }
+                proptest::prop_assert_eq!(m.cost(&w, &s, &mut scratch), full);
+                let within = m.cost_within(&w, &s, budget, &mut scratch);
+                if full <= budget {
+                    proptest::prop_assert_eq!(within, full);
+                } else {
+                    proptest::prop_assert!(within > budget);
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The per-query tables of the rules `lower_bound` uses are what the rules say: for each α, the least
+        /// cost per edit and the most edits of its rules whose β occurs in the query and that are cheaper per
+        /// edit than any single-character edit; and the filter lets through every α with such a rule.
+        #[test]
+        fn per_query_rule_tables_match_the_rules(
+            rules in proptest::collection::vec(("[abc^]{1,3}", "[abc$]{0,3}", 0.0f32..6.0), 0..40),
+            query in "[abc]{0,8}",
+            bonus in proptest::bool::ANY,
+        ) {
+            let mut m = ErrorModel::default();
+            for (alpha, beta, cost) in &rules {
+                m.add_rule(alpha, beta, *cost);
+            }
+            if bonus {
+                m = m.with_bonus(3.0, 0.0);
+            }
+            let mut scratch = Scratch::default();
+            let observed: Vec<char> = query.chars().collect();
+            m.frame_query(&observed, &mut scratch);
+            let framed: Vec<char> = std::iter::once(START).chain(observed.iter().copied()).chain([END]).collect();
+            let occurs = |beta: &[char]| (0..=framed.len().saturating_sub(beta.len())).any(|j| j < 64 && framed[j..].starts_with(beta));
+            let single = m.single_edit_floor();
+            let mut expected: HashMap<Packed, (f32, u8)> = HashMap::new();
+            let mut floor = f32::INFINITY;
+            for (alpha, beta, cost) in m.rules() {
+                let (a, b): (Vec<char>, Vec<char>) = (alpha.chars().collect(), beta.chars().collect());
+                if !occurs(&b) {
+                    continue;
+                }
+                let bit = filter_bit(pack(&a));
+                proptest::prop_assert!(scratch.filter[bit / 64] & (1 << (bit % 64)) != 0);
+                let edits = crate::index::osa_distance(&a, &b, MAX_RULE).unwrap_or(MAX_RULE).max(1) as u8;
+                let per_edit = cost / f32::from(edits);
+                if per_edit < single {
+                    let least = expected.entry(pack(&a)).or_insert((per_edit, edits));
+                    *least = (least.0.min(per_edit), least.1.max(edits));
+                    floor = floor.min(per_edit);
+                }
+            }
+            for (alpha, _, _) in m.rules() {
+                let key = pack(&alpha.chars().collect::<Vec<char>>());
+                proptest::prop_assert_eq!(scratch.per_edit.get(key), expected.get(&key).copied(), "{}", alpha);
+            }
+            proptest::prop_assert_eq!(scratch.rule_floor, floor);
+        }
+    }
+
+    #[test]
+    fn the_one_edit_cap_is_the_edit_alone() {
+        let m = ErrorModel::default();
+        let c = EditCosts::default();
+        let chars = |s: &str| s.chars().collect::<Vec<char>>();
+        let cap = |w: &str, s: &str| m.one_edit_cap(&chars(w), &chars(s));
+        let near = |value: Option<f32>, cost: f32| value.is_some_and(|v| v >= cost && v <= cost * 1.001 + 1e-3);
+        assert!(near(cap("separate", "seperate"), c.substitute_vowel));
+        assert!(near(cap("cat", "bat"), c.substitute + c.first_letter));
+        assert!(near(cap("the", "teh"), c.transpose));
+        assert!(near(cap("committee", "commitee"), c.delete_double));
+        assert!(near(cap("until", "untill"), c.insert_double));
+        assert!(near(cap("cat", "at"), c.delete + c.first_letter));
+        assert!(near(cap("cat", "cart"), c.insert));
+        assert_eq!(cap("cat", "cat"), None);
+        assert_eq!(cap("cat", "dog"), None);
+        assert_eq!(cap("cat", "c$t"), None);
+    }
+
     #[test]
     fn tsv_round_trip_and_errors_name_the_line() {
         let mut m = ErrorModel::new(EditCosts {
@@ -1145,6 +1393,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn rules_are_small_and_give_back_their_sides() {
+        assert_eq!(std::mem::size_of::<Rule>(), 16);
+        let mut m = ErrorModel::default();
+        for (alpha, beta) in [("é$", "e"), ("^ph", ""), ("a", "bcd")] {
+            assert!(m.add_rule(alpha, beta, 1.0));
+        }
+        // A repeated rule keeps the lower cost and is not counted twice.
+        assert!(m.add_rule("a", "bcd", 0.5));
+        assert_eq!(m.rule_count(), 3);
+        let rules: Vec<(String, String, f32)> = [("^ph", "", 1.0), ("a", "bcd", 0.5), ("é$", "e", 1.0)]
+            .iter()
+            .map(|&(a, b, c)| (a.to_string(), b.to_string(), c))
+            .collect();
+        assert_eq!(m.rules(), rules);
     }
 
     #[test]

@@ -207,8 +207,9 @@ pub struct Lexicon {
     offsets: Vec<u32>,
     counts: Vec<u64>,
     total: u64,
-    /// Open addressing: 0 = empty, otherwise id + 1.
-    slots: Vec<u32>,
+    /// Open addressing: 0 = empty, otherwise id + 1 in the low 32 bits and the high 32 bits of the word's
+    /// [`hash_str`] in the high ones, so that a look-up reads the text only of words with the same fingerprint.
+    slots: Vec<u64>,
 }
 
 impl Lexicon {
@@ -250,11 +251,12 @@ impl Lexicon {
         self.slots = vec![0; size];
         let mask = size - 1;
         for id in 0..n {
-            let mut slot = hash_str(self.word(id as LexId)) as usize & mask;
+            let hash = hash_str(self.word(id as LexId));
+            let mut slot = hash as usize & mask;
             while self.slots[slot] != 0 {
                 slot = (slot + 1) & mask;
             }
-            self.slots[slot] = id as u32 + 1;
+            self.slots[slot] = (hash & !0xFFFF_FFFF) | (id as u64 + 1);
         }
     }
 
@@ -346,16 +348,19 @@ impl Lexicon {
             return None;
         }
         let mask = self.slots.len() - 1;
-        let mut slot = hash_str(word) as usize & mask;
+        let hash = hash_str(word);
+        let fingerprint = hash & !0xFFFF_FFFF;
+        let mut slot = hash as usize & mask;
         loop {
             match self.slots[slot] {
                 0 => return None,
-                stored => {
-                    let id = stored - 1;
+                stored if stored & !0xFFFF_FFFF == fingerprint => {
+                    let id = (stored as u32).wrapping_sub(1);
                     if self.word(id) == word {
                         return Some(id);
                     }
                 }
+                _ => {}
             }
             slot = (slot + 1) & mask;
         }
@@ -384,7 +389,7 @@ impl Lexicon {
 
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.text.capacity() + 4 * self.offsets.capacity() + 8 * self.counts.capacity() + 4 * self.slots.capacity()
+        self.text.capacity() + 4 * self.offsets.capacity() + 8 * self.counts.capacity() + 8 * self.slots.capacity()
     }
 }
 
@@ -428,6 +433,24 @@ mod tests {
         Lexicon::verify(&path).unwrap();
         let back = Lexicon::open(&path).unwrap();
         assert_eq!(back.iter().collect::<Vec<_>>(), lex.iter().collect::<Vec<_>>());
+    }
+
+    proptest::proptest! {
+        /// `id` finds every word at its id and nothing else, whatever the fingerprints in the slots.
+        #[test]
+        fn ids_are_found_by_word(
+            words in proptest::collection::hash_set("[a-dé]{1,6}", 0..300),
+            others in proptest::collection::vec("[a-dé]{0,7}", 0..100),
+        ) {
+            let lex = Lexicon::from_counts(words.iter().map(|w| (w.as_str(), 1)));
+            proptest::prop_assert_eq!(lex.len(), words.len());
+            for id in 0..lex.len() as LexId {
+                proptest::prop_assert_eq!(lex.id(lex.word(id)), Some(id));
+            }
+            for other in &others {
+                proptest::prop_assert_eq!(lex.id(other).is_some(), words.contains(other));
+            }
+        }
     }
 
     #[test]

@@ -920,22 +920,20 @@ impl Words {
     /// Two-word splits of an unknown token whose halves are both lexicon words.
     fn splits(&self, ranking: &Ranking, word: &[char], out: &mut Vec<Candidate>) {
         let weight = ranking.prior_weight;
-        let mut left = String::new();
-        let mut right = String::new();
+        let text: String = word.iter().collect();
         // Single letters other than `a` and `i` are almost never words of their own.
         let single = |s: &[char]| s.len() == 1 && s[0] != 'a' && s[0] != 'i';
+        let mut at = 0;
         for cut in 1..word.len() {
+            // `text[..at]` is `word[..cut]`.
+            at += word[cut - 1].len_utf8();
             if single(&word[..cut]) || single(&word[cut..]) {
                 continue;
             }
-            left.clear();
-            left.extend(&word[..cut]);
-            let Some(a) = self.lexicon.id(&left) else {
+            let Some(a) = self.lexicon.id(&text[..at]) else {
                 continue;
             };
-            right.clear();
-            right.extend(&word[cut..]);
-            let Some(b) = self.lexicon.id(&right) else {
+            let Some(b) = self.lexicon.id(&text[at..]) else {
                 continue;
             };
             out.push(Candidate {
@@ -1032,9 +1030,13 @@ impl Ranker<'_> {
         if self.upper(log_prior, distance as f32 * self.floor, key_distance) < self.bar.0 {
             return;
         }
-        let spelling_lower = self.errors.lower_bound(chars, self.word, distance, edit);
-        if self.upper(log_prior, spelling_lower, key_distance) < self.bar.0 {
-            return;
+        // With no bar yet (the first candidate of a search for one suggestion of an unknown token) no bound can
+        // rule a candidate out, and the rule-aware one is not worth computing.
+        if self.bar.0 > f32::NEG_INFINITY {
+            let spelling_lower = self.errors.lower_bound(chars, self.word, distance, edit);
+            if self.upper(log_prior, spelling_lower, key_distance) < self.bar.0 {
+                return;
+            }
         }
         let best_possible = self.weight * log_prior - self.penalty;
         let base = self.sound_base(key_distance);
