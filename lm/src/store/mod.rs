@@ -290,7 +290,9 @@ impl<D: AsRef<[u8]>> Store<D> {
         )?;
         let f = vocab.container.fields;
         let q = manifest.quantization.prob_bits;
-        if f.order as usize != manifest.order
+        // Every file of a model is written in one format version, which the manifest records.
+        if vocab.container.version != manifest.format_version
+            || f.order as usize != manifest.order
             || f.vocab_size != manifest.vocab_size
             || f.shards != manifest.shards
             || f.quant_bits != q
@@ -311,7 +313,8 @@ impl<D: AsRef<[u8]>> Store<D> {
             let container = Container::parse(&path, bytes, kind)?;
             check_file(&path, bytes, entry, &container)?;
             let cf = container.fields;
-            if cf.order != f.order
+            if container.version != manifest.format_version
+                || cf.order != f.order
                 || cf.vocab_size != f.vocab_size
                 || cf.shards != f.shards
                 || cf.quant_bits != f.quant_bits
@@ -320,7 +323,9 @@ impl<D: AsRef<[u8]>> Store<D> {
             {
                 return Err(mismatch(
                     &path,
-                    format!("its header disagrees with {VOCAB} or its place in the manifest"),
+                    format!(
+                        "its header disagrees with {VOCAB}, the manifest's format version or its place in the manifest"
+                    ),
                 ));
             }
             let index = match manifest.layout {
