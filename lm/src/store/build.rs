@@ -1059,11 +1059,7 @@ impl Model {
             out.orders.push(OrderCounts {
                 entries: indices.len() as u64,
                 contexts,
-                slots: if narrow {
-                    TableBuilder::narrow_slots_for(indices.len() as u64)
-                } else {
-                    TableBuilder::slots_for(indices.len() as u64)
-                },
+                slots: table.slots(),
             });
             out.sections.push((hashed::tag::table(n), table.finish()));
         }

@@ -484,6 +484,11 @@ impl TableBuilder {
         unreachable!("a table always has an empty slot")
     }
 
+    /// The table's slots, as the directory records them.
+    pub(crate) fn slots(&self) -> u64 {
+        self.slots
+    }
+
     /// The words to write.
     pub(crate) fn finish(self) -> Vec<u64> {
         self.words
