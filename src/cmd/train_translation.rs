@@ -14,7 +14,7 @@ use fivegram_corpora::tokenize::Lang;
 use fivegram_translate::decoder::weights_from_json;
 use fivegram_translate::extract::PhraseSmoothing;
 use fivegram_translate::model::{PhraseModel, default_model_dir};
-use fivegram_translate::train::{ClassLmConfig, LmSource, TrainConfig, train_with_backoff};
+use fivegram_translate::train::{BilmConfig, ClassLmConfig, LmSource, TrainConfig, train_with_backoff};
 use fivegram_translate::tune::{TuneConfig, TuneMethod, tune};
 use serde_json::json;
 
@@ -95,6 +95,14 @@ pub struct Args {
     /// Ending length that makes a word's class in the class-based model.
     #[arg(long, value_name = "N", default_value_t = 2)]
     class_lm_ending: usize,
+    /// A bilingual language model (feature bilm) of this order: each target word joined with the source words
+    /// aligned to it, so the model sees source context across phrase boundaries (Niehues et al. 2011).
+    #[arg(long, value_name = "N")]
+    bilm: Option<usize>,
+    /// Pair each source context with the target word's class of the class-based model instead of the word
+    /// (needs --class-lm, or a weights file that names one).
+    #[arg(long, requires = "bilm")]
+    bilm_target_classes: bool,
     /// Smoothing of the phrase translation probabilities: good-turing (Moses' --GoodTuring, the default),
     /// kneser-ney (modified Kneser-Ney, Foster et al. 2006) or none. A weights file's "phrase_smoothing" is used
     /// when this is not given.
@@ -197,6 +205,23 @@ fn class_lm_from_json(value: &serde_json::Value) -> Result<ClassLmConfig> {
     Ok(config)
 }
 
+/// Reads `{"order": 4, "target_classes": false}` (a weights file's `bilm_lm`), the bilingual model the weights
+/// were tuned with.
+fn bilm_from_json(value: &serde_json::Value) -> Result<BilmConfig> {
+    let order = value
+        .get("order")
+        .and_then(serde_json::Value::as_u64)
+        .context("order is missing or not a whole number")? as usize;
+    let target_classes = match value.get("target_classes") {
+        None => false,
+        Some(v) => v.as_bool().context("target_classes is not true or false")?,
+    };
+    if !(1..=6).contains(&order) {
+        bail!("order must be between 1 and 6");
+    }
+    Ok(BilmConfig { order, target_classes })
+}
+
 /// Runs `fivegram train-translation`.
 pub fn run(args: Args) -> Result<()> {
     if args.threads == Some(0) {
@@ -210,6 +235,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     if args.class_lm.is_some_and(|n| !(1..=6).contains(&n)) || args.class_lm_ending == 0 {
         usage!("--class-lm must be between 1 and 6 and --class-lm-ending at least 1");
+    }
+    if args.bilm.is_some_and(|n| !(1..=6).contains(&n)) {
+        usage!("--bilm must be between 1 and 6");
     }
     if args.lm_quantize > 16 {
         usage!("--lm-quantize must be between 0 (exact values) and 16 bits");
@@ -294,6 +322,10 @@ pub fn run(args: Args) -> Result<()> {
                 }),
                 (None, true) => None,
             };
+            config.bilm = args.bilm.map(|order| BilmConfig {
+                order,
+                target_classes: args.bilm_target_classes,
+            });
             if let Some(path) = &args.weights {
                 let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
                 let value: serde_json::Value =
@@ -306,6 +338,12 @@ pub fn run(args: Args) -> Result<()> {
                 {
                     config.class_lm =
                         Some(class_lm_from_json(spec).with_context(|| format!("class_lm in {}", path.display()))?);
+                }
+                // (`bilm_lm`: a top-level `bilm` is that feature's weight in a flat weights file.)
+                if let Some(spec) = value.get("bilm_lm")
+                    && config.bilm.is_none()
+                {
+                    config.bilm = Some(bilm_from_json(spec).with_context(|| format!("bilm_lm in {}", path.display()))?);
                 }
                 if let Some(spec) = value.get("phrase_smoothing")
                     && args.phrase_smoothing.is_none()
@@ -424,6 +462,27 @@ mod tests {
                 err.contains("ending") || err.contains("order") || err.contains("keep"),
                 "{bad}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn bilm_of_a_weights_file() {
+        let spec = json!({"order": 4, "target_classes": true});
+        assert_eq!(
+            bilm_from_json(&spec).unwrap(),
+            BilmConfig {
+                order: 4,
+                target_classes: true
+            }
+        );
+        assert!(!bilm_from_json(&json!({"order": 3})).unwrap().target_classes);
+        for bad in [
+            json!({"target_classes": true}),
+            json!({"order": 0}),
+            json!({"order": 3, "target_classes": "yes"}),
+        ] {
+            let err = bilm_from_json(&bad).unwrap_err().to_string();
+            assert!(err.contains("order") || err.contains("target_classes"), "{bad}: {err}");
         }
     }
 }

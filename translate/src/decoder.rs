@@ -25,7 +25,7 @@ use crate::phrase_table::{PhraseTable, TableOption};
 use crate::{Error, Result};
 
 /// The feature names, in the order of feature vectors and weights.
-pub const FEATURES: [&str; 16] = [
+pub const FEATURES: [&str; 17] = [
     "lm",
     "tm_p_s_given_t",
     "tm_lex_s_given_t",
@@ -42,7 +42,10 @@ pub const FEATURES: [&str; 16] = [
     "reorder_next_disc",
     "unknown",
     "lm2",
+    "bilm",
 ];
+/// Features a weights file may leave out (weight 0): those added after models and weights files existed.
+pub const OPTIONAL_FEATURES: [&str; 1] = ["bilm"];
 /// The number of features.
 pub const NUM_FEATURES: usize = FEATURES.len();
 const F_LM: usize = 0;
@@ -52,11 +55,16 @@ const F_WORD: usize = 6;
 const F_DIST: usize = 7;
 const F_RO: usize = 8;
 const F_UNK: usize = 14;
-/// The language-model features: one per model.
-const F_LMS: [usize; MAX_LMS] = [F_LM, 15];
+/// The feature of the second target language model.
+pub const F_LM2: usize = 15;
+/// The feature of the bilingual language model.
+pub const F_BILM: usize = 16;
+/// The language-model features: the target model, the second one, the bilingual one.
+pub const F_LMS: [usize; MAX_LMS] = [F_LM, F_LM2, F_BILM];
 
-/// Language models a decoder can use at once (an in-domain and a general one, say), each its own feature.
-pub const MAX_LMS: usize = 2;
+/// Language models a decoder can use at once (the target model, a second one, a bilingual one), each its own
+/// feature.
+pub const MAX_LMS: usize = 3;
 
 /// A feature vector.
 pub type Features = [f32; NUM_FEATURES];
@@ -66,10 +74,13 @@ pub type Features = [f32; NUM_FEATURES];
 pub fn weights_from_json(value: &serde_json::Value) -> Result<Features> {
     let mut weights = [0.0; NUM_FEATURES];
     for (w, name) in weights.iter_mut().zip(FEATURES) {
-        *w = value
-            .get(name)
-            .and_then(serde_json::Value::as_f64)
-            .ok_or_else(|| Error::InvalidOption(format!("no numeric weight for feature {name}")))? as f32;
+        *w = match value.get(name) {
+            None if OPTIONAL_FEATURES.contains(&name) => 0.0,
+            v => v
+                .and_then(serde_json::Value::as_f64)
+                .ok_or_else(|| Error::InvalidOption(format!("no numeric weight for feature {name}")))?
+                as f32,
+        };
     }
     Ok(weights)
 }
@@ -77,7 +88,7 @@ pub fn weights_from_json(value: &serde_json::Value) -> Result<Features> {
 /// Weights in the order of [`FEATURES`], with Moses-like starting values.
 pub fn default_weights() -> Features {
     [
-        0.5, 0.2, 0.2, 0.2, 0.2, 0.2, -0.5, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 1.0, 0.25,
+        0.5, 0.2, 0.2, 0.2, 0.2, 0.2, -0.5, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 1.0, 0.25, 0.25,
     ]
 }
 
@@ -206,8 +217,12 @@ struct RecombineKey {
 pub struct Decoder<'m, D: AsRef<[u8]>> {
     /// The phrase table.
     pub table: &'m PhraseTable<D>,
-    /// The language models (one or two), each its own feature (`lm`, `lm2`).
+    /// The language models (one to three), each its own feature (`lm_features`).
     pub lms: &'m [&'m dyn LanguageModel],
+    /// Per language model, the feature it feeds (an index into [`FEATURES`], one of [`F_LMS`]).
+    pub lm_features: &'m [usize],
+    /// The bilingual language model, if one of `lms` is: how its tokens are spelled.
+    pub bilm: Option<BilmTokens<'m>>,
     /// Per language model, the id of every target vocabulary word.
     pub lm_ids: &'m [Vec<WordId>],
     /// Per language model, its word classes if it is a class-based model (missing entries: none); used for the
@@ -224,6 +239,35 @@ impl<D: AsRef<[u8]>> std::fmt::Debug for Decoder<'_, D> {
         f.debug_struct("Decoder")
             .field("config", &self.config)
             .finish_non_exhaustive()
+    }
+}
+
+/// How the decoder spells the tokens of a bilingual language model ([`crate::bilm`]).
+#[derive(Debug, Clone, Copy)]
+pub struct BilmTokens<'m> {
+    /// Which of the decoder's language models it is.
+    pub index: usize,
+    /// The target vocabulary's words (the phrase table's target ids index it).
+    pub target_words: &'m [Box<str>],
+    /// The classes that stand for target words, if the model is over classes.
+    pub classes: Option<&'m crate::classes::WordClasses>,
+}
+
+impl BilmTokens<'_> {
+    /// The model's ids of the tokens of one option: target ids `target`, source words `source` (the phrase's).
+    fn ids(&self, lm: &dyn LanguageModel, target: &[u32], source: &[&str], alignment: u64) -> Vec<WordId> {
+        target
+            .iter()
+            .enumerate()
+            .map(|(k, &id)| {
+                let word = self.target_words.get(id as usize).map_or("", |w| w);
+                let sources = crate::extract::aligned_sources(alignment, k).filter_map(|i| source.get(i).copied());
+                lm.word_id(&crate::bilm::token(
+                    &crate::bilm::target_part(word, self.classes),
+                    sources,
+                ))
+            })
+            .collect()
     }
 }
 
@@ -323,9 +367,15 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
     /// what the search cost. Sentences longer than [`MAX_WORDS`] are decoded in pieces and give one derivation.
     pub fn decode(&self, words: &[&str], nbest: usize) -> Result<(Vec<Derivation>, SearchStats)> {
         self.config.validate()?;
-        if self.lms.is_empty() || self.lms.len() > MAX_LMS || self.lm_ids.len() != self.lms.len() {
+        if self.lms.is_empty()
+            || self.lms.len() > MAX_LMS
+            || self.lm_ids.len() != self.lms.len()
+            || self.lm_features.len() != self.lms.len()
+            || self.lm_features.iter().any(|f| !F_LMS.contains(f))
+            || self.bilm.is_some_and(|b| b.index >= self.lms.len())
+        {
             return Err(Error::InvalidOption(format!(
-                "a decoder needs 1 to {MAX_LMS} language models with their word ids, got {}",
+                "a decoder needs 1 to {MAX_LMS} language models with their word ids and features, got {}",
                 self.lms.len()
             )));
         }
@@ -416,9 +466,12 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
             opts.push(Opt {
                 start,
                 end,
-                lm_ids: std::array::from_fn(|m| match self.lm_ids.get(m) {
-                    Some(ids) => option.target.iter().map(|&id| ids[id as usize]).collect(),
-                    None => Vec::new(),
+                lm_ids: std::array::from_fn(|m| match (self.lm_ids.get(m), self.bilm) {
+                    (Some(_), Some(b)) if b.index == m => {
+                        b.ids(self.lms[m], &option.target, &words[start..end], option.alignment)
+                    }
+                    (Some(ids), _) => option.target.iter().map(|&id| ids[id as usize]).collect(),
+                    (None, _) => Vec::new(),
                 }),
                 target: option.target.iter().map(|&id| TargetToken::Word(id)).collect(),
                 fixed_score: dot(self.weights, &fixed),
@@ -439,6 +492,11 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
                     end: i + 1,
                     target: vec![TargetToken::Source(i)],
                     lm_ids: std::array::from_fn(|m| match self.lms.get(m) {
+                        Some(lm) if self.bilm.is_some_and(|b| b.index == m) => {
+                            let classes = self.bilm.and_then(|b| b.classes);
+                            let target = crate::bilm::target_part(words[i], classes);
+                            vec![lm.word_id(&crate::bilm::token(&target, [words[i]]))]
+                        }
                         Some(lm) => match self.word_classes.get(m).and_then(Option::as_ref) {
                             Some(classes) => vec![lm.word_id(&classes.class_of(words[i]))],
                             None => vec![lm.word_id(words[i])],
@@ -468,7 +526,7 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
                 for k in 0..ids.len() {
                     total += cache.get(extend_state(&State::EMPTY, &ids[..k], order), ids[k]).0;
                 }
-                opt.lm_estimate += self.weights[F_LMS[m]] * LN_10 * total;
+                opt.lm_estimate += self.weights[self.lm_features[m]] * LN_10 * total;
             }
         }
         // Keep the best `ttable_limit` options per span.
@@ -724,8 +782,8 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
                 let lm = totals.map(|t| LN_10 * t);
                 let distortion = -(opt.start.abs_diff(prev_end) as f32);
                 let mut delta = w[F_DIST] * distortion + opt.fixed_score;
-                for (m, value) in lm.iter().enumerate() {
-                    delta += w[F_LMS[m]] * value;
+                for (value, &f) in lm.iter().zip(self.lm_features) {
+                    delta += w[f] * value;
                 }
                 for (k, r) in reordering.iter().enumerate() {
                     delta += w[F_RO + k] * r;
@@ -882,8 +940,8 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
             for (f, x) in features.iter_mut().zip(&opt.fixed) {
                 *f += x;
             }
-            for (m, value) in hyp.lm.iter().enumerate() {
-                features[F_LMS[m]] += value;
+            for (value, &f) in hyp.lm.iter().zip(self.lm_features) {
+                features[f] += value;
             }
             features[F_DIST] += hyp.distortion;
             for (k, r) in hyp.reordering.iter().enumerate() {
@@ -924,7 +982,7 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
         }
         for (m, (lm, cache)) in self.lms.iter().zip(caches.iter_mut()).enumerate() {
             let start = Instant::now();
-            features[F_LMS[m]] = LN_10 * lm.score_sentence(&ids[m], true, true);
+            features[self.lm_features[m]] = LN_10 * lm.score_sentence(&ids[m], true, true);
             cache.stats.lm_seconds += start.elapsed().as_secs_f64();
             cache.stats.lm_batches += ids[m].len() as u64 + 1;
             cache.stats.lm_queries += ids[m].len() as u64 + 1;

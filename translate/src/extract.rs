@@ -97,6 +97,23 @@ pub struct ScoredPair {
     pub scores: [f32; PHRASE_SCORES],
     /// ln p(orientation) before (m, s, d) and after (m, s, d).
     pub reordering: [f32; REORDERING_SCORES],
+    /// The pair's most frequent word alignment inside the phrases, packed: byte `k` is the set of source
+    /// positions (bit `i`: the phrase's `i`-th source word) aligned to the phrase's `k`-th target word. Only the
+    /// first [`ALIGNMENT_WORDS`] words of either side are recorded.
+    pub alignment: u64,
+}
+
+/// Words of either side of a phrase pair whose alignment [`ScoredPair::alignment`] records.
+pub const ALIGNMENT_WORDS: usize = 8;
+
+/// The source positions (within the phrase) aligned to the `k`-th target word of a packed alignment.
+pub fn aligned_sources(alignment: u64, k: usize) -> impl Iterator<Item = usize> {
+    let byte = if k < ALIGNMENT_WORDS {
+        (alignment >> (8 * k)) as u8
+    } else {
+        0
+    };
+    (0..ALIGNMENT_WORDS).filter(move |&i| byte & (1 << i) != 0)
 }
 
 /// All scored options of one source phrase.
@@ -121,13 +138,25 @@ pub struct ExtractStats {
     pub kept: u64,
 }
 
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 struct Acc {
     count: u32,
     lex_st: f32,
     lex_ts: f32,
     /// Orientation counts: previous m, s, d; next m, s, d.
     orient: [u32; 6],
+    /// The packed internal alignments seen, with their counts (usually one or two).
+    alignments: Vec<(u64, u32)>,
+}
+
+impl Acc {
+    /// The most frequent internal alignment (the smallest packed value among equals).
+    fn alignment(&self) -> u64 {
+        self.alignments
+            .iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map_or(0, |a| a.0)
+    }
 }
 
 /// Word translation probabilities estimated from alignment points.
@@ -303,6 +332,21 @@ pub fn extract(
                         acc.lex_st = acc.lex_st.max(lex_st);
                         acc.orient[prev] += 1;
                         acc.orient[next] += 1;
+                        let mut packed = 0u64;
+                        for &(i, j) in a {
+                            let (i, j) = (i as usize, j as usize);
+                            if (s0..=s1).contains(&i)
+                                && (t0..=t1).contains(&j)
+                                && i - s0 < ALIGNMENT_WORDS
+                                && j - t0 < ALIGNMENT_WORDS
+                            {
+                                packed |= 1 << (8 * (j - t0) + (i - s0));
+                            }
+                        }
+                        match acc.alignments.iter_mut().find(|(p, _)| *p == packed) {
+                            Some((_, n)) => *n += 1,
+                            None => acc.alignments.push((packed, 1)),
+                        }
                         s1 += 1;
                         if s1 >= sl || s_aligned[s1] || s1 - s0 >= max {
                             break;
@@ -392,6 +436,7 @@ fn score(
                 ],
             },
             reordering,
+            alignment: acc.alignment(),
         });
     }
     stats.sources = by_source.len() as u64;
@@ -525,6 +570,27 @@ mod tests {
         let r = a.options[0].reordering;
         assert!(r[0] > r[1] && r[0] > r[2]);
         assert!(r[5] > r[3] && r[5] > r[4]);
+        // Word alignments inside the pairs: "a b c" → "x y" has a-x (x: source bit 0) and c-y (y: source bit 2);
+        // "b c" → "y" has c-y (bit 1 of the phrase "b c").
+        let alignment = |s: &[u32]| entries.iter().find(|e| e.source == s).unwrap().options[0].alignment;
+        assert_eq!(alignment(&[0, 1, 2]), 0b100 << 8 | 0b1);
+        assert_eq!(alignment(&[1, 2]), 0b10);
+        assert_eq!(aligned_sources(alignment(&[0, 1, 2]), 1).collect::<Vec<_>>(), [2]);
+        assert_eq!(aligned_sources(alignment(&[0, 1, 2]), 9).count(), 0);
+    }
+
+    #[test]
+    fn the_most_frequent_internal_alignment_is_kept() {
+        // "a b" → "x y" aligned straight twice and crossed once.
+        let src = vec![vec![0, 1]; 3];
+        let tgt = vec![vec![10, 11]; 3];
+        let straight = vec![(0, 0), (1, 1)];
+        let crossed = vec![(0, 1), (1, 0)];
+        let points = vec![straight.clone(), crossed, straight];
+        let (entries, _) = extract(&src, &tgt, &points, &ExtractConfig::default());
+        let pair = entries.iter().find(|e| e.source == [0, 1]).unwrap();
+        let option = pair.options.iter().find(|o| o.target == [10, 11]).unwrap();
+        assert_eq!(option.alignment, 0b10 << 8 | 0b01);
     }
 
     #[test]

@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 
 pub mod align;
+pub mod bilm;
 pub mod classes;
 pub mod decoder;
 mod error;

@@ -33,7 +33,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::classes::WordClasses;
-use crate::decoder::{Decoder, DecoderConfig, Derivation, FEATURES, Features, NUM_FEATURES, TargetToken};
+use crate::decoder::{
+    BilmTokens, Decoder, DecoderConfig, Derivation, F_BILM, F_LM2, F_LMS, FEATURES, Features, NUM_FEATURES,
+    OPTIONAL_FEATURES, TargetToken,
+};
 use crate::phrase_table::{MappedFile, PhraseTable, write_atomic};
 use crate::translator::{NBest, TranslateOptions, Translation, Translator};
 use crate::truecase::{Truecaser, detruecase};
@@ -106,6 +109,16 @@ pub struct ClassSpec {
     pub ending: usize,
 }
 
+/// Where the bilingual language model is and how its tokens are spelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BilmSpec {
+    /// The model: a path relative to the model directory, or absolute.
+    pub lm: String,
+    /// Whether the target half of a token is the word's class of the class-based model (`lm2_classes`).
+    #[serde(default)]
+    pub target_classes: bool,
+}
+
 /// The contents of `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -125,6 +138,9 @@ pub struct Manifest {
     /// When `lm2` is a class-based model: how target words map to its tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lm2_classes: Option<ClassSpec>,
+    /// An optional bilingual language model (feature `bilm`, see [`crate::bilm`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bilm: Option<BilmSpec>,
     /// Feature weights by name (see `decoder::FEATURES`).
     pub weights: BTreeMap<String, f32>,
     /// Decoder settings.
@@ -141,10 +157,16 @@ impl Manifest {
     pub fn weight_vector(&self, path: &Path) -> Result<Features> {
         let mut weights = [0.0; NUM_FEATURES];
         for (w, name) in weights.iter_mut().zip(FEATURES) {
-            *w = *self.weights.get(name).ok_or_else(|| Error::Corrupt {
-                path: path.to_path_buf(),
-                what: format!("no weight for feature {name}"),
-            })?;
+            *w = match self.weights.get(name) {
+                Some(w) => *w,
+                None if OPTIONAL_FEATURES.contains(&name) => 0.0,
+                None => {
+                    return Err(Error::Corrupt {
+                        path: path.to_path_buf(),
+                        what: format!("no weight for feature {name}"),
+                    });
+                }
+            };
         }
         Ok(weights)
     }
@@ -280,6 +302,10 @@ pub struct PhraseModel {
     /// Per language model, the id of every target word.
     lm_ids: Vec<Vec<WordId>>,
     lms: Vec<Box<dyn LanguageModel>>,
+    /// Per language model, the feature it feeds.
+    lm_features: Vec<usize>,
+    /// The bilingual language model: its index in `lms`, and whether its target halves are lm2's classes.
+    bilm: Option<(usize, bool)>,
     /// Per language model, its word classes if it is a class-based model.
     word_classes: Vec<Option<WordClasses>>,
     preprocessor: Preprocessor,
@@ -367,8 +393,13 @@ impl PhraseModel {
                 });
             }
         };
-        let word_classes = vec![None, classes];
-        let lm_ids = lms
+        let mut lm_features = vec![F_LMS[0]];
+        if manifest.lm2.is_some() {
+            lm_features.push(F_LM2);
+        }
+        let mut word_classes = vec![None, classes];
+        word_classes.truncate(lms.len());
+        let mut lm_ids: Vec<Vec<WordId>> = lms
             .iter()
             .zip(&word_classes)
             .map(|(lm, classes)| {
@@ -381,6 +412,27 @@ impl PhraseModel {
                     .collect()
             })
             .collect();
+        let mut bilm = None;
+        if let Some(spec) = &manifest.bilm {
+            let problem = if !table.has_alignments() {
+                Some("a bilingual language model needs a phrase table with word alignments (format 2): retrain")
+            } else if spec.target_classes && word_classes.get(1).is_none_or(Option::is_none) {
+                Some("the bilingual language model's target_classes needs lm2_classes")
+            } else {
+                None
+            };
+            if let Some(what) = problem {
+                return Err(Error::Corrupt {
+                    path: dir.join("manifest.json"),
+                    what: what.into(),
+                });
+            }
+            bilm = Some((lms.len(), spec.target_classes));
+            lms.push(fivegram_lm::model::open(dir.join(&spec.lm))?);
+            lm_features.push(F_BILM);
+            lm_ids.push(Vec::new());
+            word_classes.push(None);
+        }
         let decoder = DecoderConfig::from(&manifest.decoder);
         decoder.validate()?;
         Ok(PhraseModel {
@@ -389,6 +441,8 @@ impl PhraseModel {
             target_words,
             lm_ids,
             lms,
+            lm_features,
+            bilm,
             word_classes,
             preprocessor: Preprocessor::new(source, truecaser),
             detokenizer: Detokenizer::new(target),
@@ -469,7 +523,8 @@ impl PhraseModel {
         &self.table
     }
 
-    /// The target language models (the second one, if any, is feature `lm2`).
+    /// The language models: the target model, then the second one (feature `lm2`) and the bilingual one
+    /// (feature `bilm`), those the model has.
     pub fn lms(&self) -> Vec<&dyn LanguageModel> {
         self.lms.iter().map(|lm| lm.as_ref()).collect()
     }
@@ -493,6 +548,16 @@ impl PhraseModel {
             table: &self.table,
             lms: &lms,
             lm_ids: &self.lm_ids,
+            lm_features: &self.lm_features,
+            bilm: self.bilm.map(|(index, target_classes)| BilmTokens {
+                index,
+                target_words: &self.target_words,
+                classes: if target_classes {
+                    self.word_classes.get(1).and_then(Option::as_ref)
+                } else {
+                    None
+                },
+            }),
             word_classes: &self.word_classes,
             weights,
             config,

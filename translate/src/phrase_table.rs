@@ -7,8 +7,10 @@
 //! - `phrases.bin`: a 16-byte header (`FGPHRASE`, format version `u32`, kind `u32` = 1), the payload, and a
 //!   32-byte footer (payload length `u64`, source phrases `u64`, options `u64`, CRC-32 of the payload `u32`,
 //!   `FGPT`). The payload holds one record per source phrase: the option count (`u16`), then per option the
-//!   target length (`u8`), the target word ids (`u32` each, into `target.vocab`), four phrase scores and six
-//!   reordering scores (`f32` each). All integers and floats are little-endian.
+//!   target length (`u8`), the target word ids (`u32` each, into `target.vocab`), from version 2 the pair's
+//!   packed word alignment (`u64`, see [`ScoredPair::alignment`]), four phrase scores and six reordering scores
+//!   (`f32` each). All integers and floats are little-endian. Version 1 tables (no alignments) are still read;
+//!   a model with a bilingual language model needs version 2.
 //!
 //! [`PhraseTable::open`] checks the header, the footer and the sizes without reading the payload;
 //! [`PhraseTable::verify`] checks the CRC. Looking up all the spans of a sentence walks the FST once per start
@@ -27,7 +29,7 @@ pub const MAGIC: &[u8; 8] = b"FGPHRASE";
 /// Last bytes of `phrases.bin`.
 pub const END_MAGIC: &[u8; 4] = b"FGPT";
 /// The payload format this build writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// The oldest payload format this build reads.
 pub const OLDEST_VERSION: u32 = 1;
 /// The kind tag of a phrase table payload (frozen).
@@ -83,6 +85,7 @@ impl PhraseTableWriter {
             for &id in &option.target[..len] {
                 self.payload.extend_from_slice(&id.to_le_bytes());
             }
+            self.payload.extend_from_slice(&option.alignment.to_le_bytes());
             for &s in option.scores.iter().chain(&option.reordering) {
                 self.payload.extend_from_slice(&s.to_le_bytes());
             }
@@ -147,6 +150,8 @@ pub struct TableOption {
     pub scores: [f32; PHRASE_SCORES],
     /// Reordering log-probabilities: previous m, s, d; next m, s, d.
     pub reordering: [f32; REORDERING_SCORES],
+    /// The packed word alignment inside the pair ([`ScoredPair::alignment`]); 0 in a version 1 table.
+    pub alignment: u64,
 }
 
 /// A phrase table over any bytes: `Vec<u8>` in tests, [`MappedFile`] in production.
@@ -155,6 +160,7 @@ pub struct PhraseTable<D: AsRef<[u8]>> {
     fst: fst::Map<D>,
     payload: D,
     path: PathBuf,
+    version: u32,
     sources: u64,
     options: u64,
 }
@@ -236,9 +242,15 @@ impl<D: AsRef<[u8]>> PhraseTable<D> {
             fst,
             payload: bin,
             path: bin_path.to_path_buf(),
+            version,
             sources,
             options,
         })
+    }
+
+    /// Whether the options carry their word alignments (format version 2 and later).
+    pub fn has_alignments(&self) -> bool {
+        self.version >= 2
     }
 
     /// The number of source phrases.
@@ -328,6 +340,12 @@ impl<D: AsRef<[u8]>> PhraseTable<D> {
                 .chunks_exact(4)
                 .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();
+            let alignment = if self.version >= 2 {
+                let b = take(&mut pos, 8)?;
+                u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+            } else {
+                0
+            };
             let floats = take(&mut pos, 4 * (PHRASE_SCORES + REORDERING_SCORES))?;
             let mut values = floats
                 .chunks_exact(4)
@@ -346,6 +364,7 @@ impl<D: AsRef<[u8]>> PhraseTable<D> {
                 target,
                 scores,
                 reordering,
+                alignment,
             });
         }
         Ok(options)
@@ -367,10 +386,12 @@ mod tests {
     use super::*;
 
     fn pair(target: Vec<u32>, p: f32) -> ScoredPair {
+        let alignment = 0x0201 ^ target.len() as u64;
         ScoredPair {
             target,
             scores: [p, -1.0, -2.0, -3.0],
             reordering: [-0.1, -2.0, -3.0, -0.2, -2.5, -1.5],
+            alignment,
         }
     }
 
@@ -393,6 +414,8 @@ mod tests {
         assert_eq!(options[1].target, [2, 3]);
         assert_eq!(options[1].scores[0], -1.5);
         assert_eq!(options[0].reordering[5], -1.5);
+        assert!(table.has_alignments());
+        assert_eq!((options[0].alignment, options[1].alignment), (0x0200, 0x0203));
 
         // A flipped payload byte fails verify; a truncated file fails open.
         let bin = dir.path().join("phrases.bin");

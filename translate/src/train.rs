@@ -22,7 +22,8 @@ use crate::classes::WordClasses;
 use crate::decoder::{DecoderConfig, Features, default_weights};
 use crate::extract::{ExtractConfig, extract};
 use crate::model::{
-    CLASSES_FILE, ClassSpec, DecoderSettings, MANIFEST_FORMAT, MANIFEST_VERSION, Manifest, Preprocessor, file_info,
+    BilmSpec, CLASSES_FILE, ClassSpec, DecoderSettings, MANIFEST_FORMAT, MANIFEST_VERSION, Manifest, Preprocessor,
+    file_info,
 };
 use crate::phrase_table::{PhraseTableWriter, write_atomic};
 use crate::truecase::Truecaser;
@@ -72,6 +73,8 @@ pub struct TrainConfig {
     /// A class-based second language model (feature `lm2`) estimated from the target side mapped to
     /// [`WordClasses`]; exclusive with [`TrainConfig::lm2`].
     pub class_lm: Option<ClassLmConfig>,
+    /// A bilingual language model (feature `bilm`, see [`crate::bilm`]) estimated from the word-aligned corpus.
+    pub bilm: Option<BilmConfig>,
     /// How estimated language models are kept: `Some(bits)` builds a memory-mapped store directory (`lm/`,
     /// `lm2/`) with `bits` per quantized value (0: exact `f32`, the ARPA file's values), which opens in
     /// milliseconds whatever its size; `None` keeps the ARPA file (`lm.arpa`, `lm2.arpa`), read into memory at
@@ -100,6 +103,7 @@ impl TrainConfig {
             },
             lm2: None,
             class_lm: None,
+            bilm: None,
             lm_store_bits: Some(0),
             decoder: DecoderConfig::default(),
             weights: None,
@@ -116,6 +120,16 @@ pub struct ClassLmConfig {
     pub keep: usize,
     /// Characters of a word's ending that make its class.
     pub ending: usize,
+}
+
+/// The bilingual language model: see [`crate::bilm`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BilmConfig {
+    /// Its n-gram order (up to 6).
+    pub order: usize,
+    /// Tokens pair the class-based model's class of each target word (needs [`TrainConfig::class_lm`]) with its
+    /// source words, instead of the word itself.
+    pub target_classes: bool,
 }
 
 /// What training did, with timings.
@@ -198,6 +212,19 @@ pub fn train_with_backoff(
         return Err(Error::InvalidOption(
             "a class-based language model takes the place of the second language model: use one of them".into(),
         ));
+    }
+    if let Some(bilm) = config.bilm {
+        if !(1..=6).contains(&bilm.order) {
+            return Err(Error::InvalidOption(format!(
+                "the bilingual language model's order must be between 1 and 6, not {}",
+                bilm.order
+            )));
+        }
+        if bilm.target_classes && config.class_lm.is_none() {
+            return Err(Error::InvalidOption(
+                "a bilingual language model over target classes needs the class-based language model".into(),
+            ));
+        }
     }
     if let Some(LmSource::Estimate { extra_text, .. }) = &config.lm2
         && extra_text.is_empty()
@@ -318,6 +345,7 @@ pub fn train_with_backoff(
         }
     };
     let mut class_spec = None;
+    let mut target_classes = None;
     let lm2 = match &config.lm2 {
         None => match &config.class_lm {
             None => None,
@@ -340,6 +368,7 @@ pub fn train_with_backoff(
                     file: CLASSES_FILE.to_string(),
                     ending: classes.ending(),
                 });
+                target_classes = Some(classes);
                 Some(store_lm(dir, "lm2", config.lm_store_bits)?)
             }
         },
@@ -400,6 +429,39 @@ pub fn train_with_backoff(
         align_both(&src_ids, &tgt_ids, &config.align)
     };
     lap("alignment", &mut clock);
+
+    let bilm = match config.bilm {
+        None => None,
+        Some(bilm) => {
+            progress("estimating the bilingual language model");
+            let classes = if bilm.target_classes {
+                target_classes.as_ref()
+            } else {
+                None
+            };
+            let tokens: Vec<Vec<String>> = src_ids
+                .par_iter()
+                .zip(&tgt_ids)
+                .zip(&points)
+                .map(|((s, t), a)| {
+                    let s: Vec<&str> = s.iter().map(|&id| src_vocab.words[id as usize].as_str()).collect();
+                    let t: Vec<&str> = t.iter().map(|&id| tgt_vocab.words[id as usize].as_str()).collect();
+                    crate::bilm::sentence_tokens(&s, &t, a, classes)
+                })
+                .collect();
+            let corpus = Path::new("<aligned parallel corpus, as bilingual tokens>");
+            let sentences = tokens
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (corpus, i as u64 + 1, t.as_slice()));
+            estimate_arpa(sentences, bilm.order, &dir.join("bilm.arpa"))?;
+            Some(BilmSpec {
+                lm: store_lm(dir, "bilm", config.lm_store_bits)?,
+                target_classes: bilm.target_classes,
+            })
+        }
+    };
+    lap("bilingual language model", &mut clock);
 
     progress("extracting and scoring phrases");
     let (mut entries, stats) = extract(&src_ids, &tgt_ids, &points, &config.extract);
@@ -485,7 +547,14 @@ pub fn train_with_backoff(
         backoff: backoff_report,
         seconds: seconds.clone(),
     };
-    finish_model(dir, config, (&lm_name, lm2.as_deref()), class_spec, &report, &stats)?;
+    finish_model(
+        dir,
+        config,
+        (&lm_name, lm2.as_deref()),
+        (class_spec, bilm),
+        &report,
+        &stats,
+    )?;
     install(work, out)?;
     Ok(report)
 }
@@ -534,7 +603,7 @@ fn finish_model(
     dir: &Path,
     config: &TrainConfig,
     (lm, lm2): (&str, Option<&str>),
-    class_spec: Option<ClassSpec>,
+    (class_spec, bilm): (Option<ClassSpec>, Option<BilmSpec>),
     report: &TrainReport,
     stats: &crate::extract::ExtractStats,
 ) -> Result<()> {
@@ -550,7 +619,10 @@ fn finish_model(
     if let Some(spec) = &class_spec {
         names.push(spec.file.clone());
     }
-    for name in std::iter::once(lm).chain(lm2) {
+    for name in std::iter::once(lm)
+        .chain(lm2)
+        .chain(bilm.as_ref().map(|b| b.lm.as_str()))
+    {
         if Path::new(name).is_absolute() {
             continue; // an existing model, used where it is
         }
@@ -579,6 +651,7 @@ fn finish_model(
         lm: lm.to_string(),
         lm2: lm2.map(str::to_string),
         lm2_classes: class_spec,
+        bilm,
         weights: Default::default(),
         decoder: DecoderSettings::from(&config.decoder),
         files,

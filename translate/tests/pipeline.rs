@@ -6,7 +6,7 @@ use fivegram_corpora::read::{Decoding, ParallelReader};
 use fivegram_corpora::tokenize::Lang;
 use fivegram_translate::decoder::FEATURES;
 use fivegram_translate::model::PhraseModel;
-use fivegram_translate::train::{ClassLmConfig, LmSource, TrainConfig, train};
+use fivegram_translate::train::{BilmConfig, ClassLmConfig, LmSource, TrainConfig, train};
 use fivegram_translate::tune::{TuneConfig, TuneMethod, tune};
 use fivegram_translate::{Error, TranslateOptions, Translator};
 
@@ -401,6 +401,91 @@ fn a_class_based_language_model_is_the_second_feature() {
     manifest.as_object_mut().unwrap().remove("lm2");
     std::fs::write(&manifest_path, manifest.to_string()).unwrap();
     assert!(matches!(PhraseModel::open(&out), Err(Error::Corrupt { .. })));
+}
+
+#[test]
+fn a_bilingual_language_model_scores_target_words_with_their_source_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, tgt) = (dir.path().join("t.en"), dir.path().join("t.de"));
+    write(&src, EN);
+    write(&tgt, DE);
+    let mut config = config();
+    config.bilm = Some(BilmConfig {
+        order: 3,
+        target_classes: false,
+    });
+    let out = dir.path().join("model");
+    let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
+    train(vec![reader], &config, &out, &mut |_| {}).unwrap();
+    let model = PhraseModel::open(&out).unwrap();
+    model.verify().unwrap();
+    assert!(model.table().has_alignments());
+    assert_eq!(model.lms().len(), 2, "the target model and the bilingual one");
+    assert_eq!(model.manifest().bilm.as_ref().unwrap().lm, "bilm");
+    let bilm = model.lms()[1];
+    let unk = bilm.word_id("<unk>");
+    assert_ne!(
+        bilm.word_id("Hund|dog"),
+        unk,
+        "a target word joined with its aligned source word"
+    );
+    assert_eq!(bilm.word_id("Hund|cat"), unk);
+    assert_eq!(bilm.word_id("Hund"), unk);
+    let options = TranslateOptions {
+        features: true,
+        ..TranslateOptions::default()
+    };
+    let out_text = model.translate("The dog sleeps in the park.", &options).unwrap();
+    assert_eq!(out_text[0].text, "Der Hund schläft im Park.");
+    let features = out_text[0].features.as_ref().unwrap();
+    let value = |name: &str| features.iter().find(|(n, _)| n == name).unwrap().1;
+    assert!(value("bilm") < 0.0, "the bilingual model scores the translation");
+    assert_eq!(value("lm2"), 0.0);
+    // Unknown words are passed through and scored as unknown tokens, not dropped.
+    let unknown = model.translate("The zebra sleeps.", &options).unwrap();
+    assert!(unknown[0].text.contains("zebra"), "{}", unknown[0].text);
+
+    // Target classes need the class-based model; the order is checked.
+    for bad in [(3, true), (7, false), (0, false)] {
+        config.bilm = Some(BilmConfig {
+            order: bad.0,
+            target_classes: bad.1,
+        });
+        let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
+        assert!(matches!(
+            train(vec![reader], &config, &dir.path().join("m2"), &mut |_| {}),
+            Err(Error::InvalidOption(_))
+        ));
+    }
+    // A phrase table without alignments (format 1) cannot feed a bilingual model.
+    let bin = out.join("phrases.bin");
+    let mut bytes = std::fs::read(&bin).unwrap();
+    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+    std::fs::write(&bin, bytes).unwrap();
+    let err = PhraseModel::open(&out).unwrap_err();
+    assert!(err.to_string().contains("format 2"), "{err}");
+}
+
+#[test]
+fn weights_without_the_bilingual_feature_still_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = trained(dir.path());
+    let manifest_path = out.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    let weights = manifest["weights"].as_object_mut().unwrap();
+    assert!(weights.remove("bilm").is_some());
+    let lm = weights.remove("lm").unwrap();
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    // `bilm` came after models existed and may be missing; `lm` may not.
+    assert!(matches!(PhraseModel::open(&out), Err(Error::Corrupt { .. })));
+    manifest["weights"]["lm"] = lm;
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    let model = PhraseModel::open(&out).unwrap();
+    assert_eq!(
+        model.weights()[FEATURES.iter().position(|&f| f == "bilm").unwrap()],
+        0.0
+    );
 }
 
 #[test]
