@@ -95,6 +95,10 @@ pub struct Args {
     /// Ending length that makes a word's class in the class-based model.
     #[arg(long, value_name = "N", default_value_t = 2)]
     class_lm_ending: usize,
+    /// Words the class-based model does not keep become one of N clusters learned from the target side by the
+    /// exchange algorithm (as mkcls), instead of shape and ending (0: off).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    class_lm_clusters: usize,
     /// A bilingual language model (feature bilm) of this order: each target word joined with the source words
     /// aligned to it, so the model sees source context across phrase boundaries (Niehues et al. 2011).
     #[arg(long, value_name = "N")]
@@ -185,7 +189,8 @@ fn read_lines(path: &PathBuf) -> Result<Vec<String>> {
     Ok(lines)
 }
 
-/// Reads `{"order": 6, "keep": 300, "ending": 3}`, the class-based model a weights file was tuned with.
+/// Reads `{"order": 6, "keep": 300, "ending": 3}` (and optionally `"clusters": N`), the class-based model a
+/// weights file was tuned with.
 fn class_lm_from_json(value: &serde_json::Value) -> Result<ClassLmConfig> {
     let field = |name: &str| -> Result<usize> {
         value
@@ -198,6 +203,10 @@ fn class_lm_from_json(value: &serde_json::Value) -> Result<ClassLmConfig> {
         order: field("order")?,
         keep: field("keep")?,
         ending: field("ending")?,
+        clusters: match value.get("clusters") {
+            None => 0,
+            Some(_) => field("clusters")?,
+        },
     };
     if !(1..=6).contains(&config.order) || config.ending == 0 {
         bail!("order must be between 1 and 6 and ending at least 1");
@@ -313,6 +322,7 @@ pub fn run(args: Args) -> Result<()> {
                 order,
                 keep: args.class_lm_keep,
                 ending: args.class_lm_ending,
+                clusters: args.class_lm_clusters,
             });
             config.lm2 = match (&args.lm2, args.lm2_text.is_empty()) {
                 (Some(path), _) => Some(LmSource::Existing(path.clone())),
@@ -448,18 +458,22 @@ mod tests {
             ClassLmConfig {
                 order: 6,
                 keep: 300,
-                ending: 2
+                ending: 2,
+                clusters: 0
             }
         );
+        let spec = json!({"order": 6, "keep": 300, "ending": 2, "clusters": 50});
+        assert_eq!(class_lm_from_json(&spec).unwrap().clusters, 50);
         for bad in [
             json!({"order": 6, "keep": 300}),
             json!({"order": 7, "keep": 300, "ending": 2}),
             json!({"order": 6, "keep": 300, "ending": 0}),
             json!({"order": "6", "keep": 300, "ending": 2}),
+            json!({"order": 6, "keep": 300, "ending": 2, "clusters": "many"}),
         ] {
             let err = class_lm_from_json(&bad).unwrap_err().to_string();
             assert!(
-                err.contains("ending") || err.contains("order") || err.contains("keep"),
+                err.contains("ending") || err.contains("order") || err.contains("keep") || err.contains("clusters"),
                 "{bad}: {err}"
             );
         }

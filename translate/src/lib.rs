@@ -43,6 +43,7 @@
 pub mod align;
 pub mod bilm;
 pub mod classes;
+pub mod clusters;
 pub mod decoder;
 mod error;
 pub mod extract;

@@ -99,6 +99,8 @@ impl From<&DecoderSettings> for DecoderConfig {
 
 /// The file of a class-based second language model's kept words.
 pub const CLASSES_FILE: &str = "lm2.classes";
+/// The clusters of the class-based model, if it has them (`word<TAB>cluster` lines).
+pub const CLUSTERS_FILE: &str = "lm2.clusters";
 
 /// How a class-based second language model maps words to classes (see [`crate::classes`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +109,9 @@ pub struct ClassSpec {
     pub file: String,
     /// Characters of a word's ending that make its class.
     pub ending: usize,
+    /// The clusters of the words that are not kept, relative to the model directory, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clusters: Option<String>,
 }
 
 /// Where the bilingual language model is and how its tokens are spelled.
@@ -385,7 +390,13 @@ impl PhraseModel {
         }
         let classes = match &manifest.lm2_classes {
             None => None,
-            Some(spec) if manifest.lm2.is_some() => Some(WordClasses::read(&dir.join(&spec.file), spec.ending)?),
+            Some(spec) if manifest.lm2.is_some() => {
+                let classes = WordClasses::read(&dir.join(&spec.file), spec.ending)?;
+                Some(match &spec.clusters {
+                    Some(file) => classes.read_clusters(&dir.join(file))?,
+                    None => classes,
+                })
+            }
             Some(_) => {
                 return Err(Error::Corrupt {
                     path: dir.join("manifest.json"),

@@ -22,8 +22,8 @@ use crate::classes::WordClasses;
 use crate::decoder::{DecoderConfig, Features, default_weights};
 use crate::extract::{ExtractConfig, extract};
 use crate::model::{
-    BilmSpec, CLASSES_FILE, ClassSpec, DecoderSettings, MANIFEST_FORMAT, MANIFEST_VERSION, Manifest, Preprocessor,
-    file_info,
+    BilmSpec, CLASSES_FILE, CLUSTERS_FILE, ClassSpec, DecoderSettings, MANIFEST_FORMAT, MANIFEST_VERSION, Manifest,
+    Preprocessor, file_info,
 };
 use crate::phrase_table::{PhraseTableWriter, write_atomic};
 use crate::truecase::Truecaser;
@@ -120,7 +120,13 @@ pub struct ClassLmConfig {
     pub keep: usize,
     /// Characters of a word's ending that make its class.
     pub ending: usize,
+    /// When above 0: words not kept become one of this many clusters learned by the exchange algorithm
+    /// ([`crate::clusters`]) instead of shape and ending.
+    pub clusters: usize,
 }
+
+/// Passes of the exchange algorithm over the vocabulary (it usually settles before).
+const CLUSTER_PASSES: usize = 15;
 
 /// The bilingual language model: see [`crate::bilm`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,11 +357,17 @@ pub fn train_with_backoff(
             None => None,
             Some(class_lm) => {
                 progress("estimating the class-based language model");
-                let classes = WordClasses::learn(
-                    tokenized.iter().map(|(_, t)| t.as_slice()),
-                    class_lm.keep,
-                    class_lm.ending,
-                );
+                let targets = tokenized.iter().map(|(_, t)| t.as_slice());
+                let classes = if class_lm.clusters > 0 {
+                    WordClasses::learn_clustered(
+                        targets,
+                        (class_lm.keep, class_lm.ending),
+                        class_lm.clusters,
+                        CLUSTER_PASSES,
+                    )
+                } else {
+                    WordClasses::learn(targets, class_lm.keep, class_lm.ending)
+                };
                 let mapped: Vec<Vec<String>> = tokenized.par_iter().map(|(_, t)| classes.map(t)).collect();
                 let corpus = Path::new("<target side of the parallel corpus, as classes>");
                 let sentences = mapped
@@ -364,9 +376,14 @@ pub fn train_with_backoff(
                     .map(|(i, t)| (corpus, i as u64 + 1, t.as_slice()));
                 estimate_arpa(sentences, class_lm.order, &dir.join("lm2.arpa"))?;
                 classes.write(&dir.join(CLASSES_FILE))?;
+                let clusters = classes.has_clusters().then(|| CLUSTERS_FILE.to_string());
+                if let Some(name) = &clusters {
+                    classes.write_clusters(&dir.join(name))?;
+                }
                 class_spec = Some(ClassSpec {
                     file: CLASSES_FILE.to_string(),
                     ending: classes.ending(),
+                    clusters,
                 });
                 target_classes = Some(classes);
                 Some(store_lm(dir, "lm2", config.lm_store_bits)?)
@@ -618,6 +635,7 @@ fn finish_model(
     let mut names: Vec<String> = names.into_iter().map(str::to_string).collect();
     if let Some(spec) = &class_spec {
         names.push(spec.file.clone());
+        names.extend(spec.clusters.clone());
     }
     for name in std::iter::once(lm)
         .chain(lm2)

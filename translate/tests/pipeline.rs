@@ -352,6 +352,7 @@ fn a_class_based_language_model_is_the_second_feature() {
         order: 4,
         keep: 10,
         ending: 2,
+        clusters: 0,
     });
     let out = dir.path().join("model");
     let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
