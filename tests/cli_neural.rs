@@ -130,6 +130,29 @@ fn translate_with_the_neural_backend() {
 }
 
 #[test]
+fn the_length_penalty_is_checked_before_any_model_opens() {
+    for (args, message) in [
+        (
+            vec!["translate", "--backend", "ngram", "--length-penalty", "1.2"],
+            "is for --backend neural",
+        ),
+        (
+            vec!["translate", "--backend", "neural", "--length-penalty", "12"],
+            "between 0 and 10",
+        ),
+        (
+            vec!["translate", "--backend", "neural", "--length-penalty", "NaN"],
+            "between 0 and 10",
+        ),
+    ] {
+        let out = fivegram(&args, &[], "");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn neural_lm_scores_like_the_reference() {
     if !runtime_available() {
         return;

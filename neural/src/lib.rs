@@ -58,5 +58,5 @@ mod tokenizer;
 pub use beam::Hypothesis;
 pub use error::{Error, Result};
 pub use lm::{LmOptions, NeuralLm, Perplexity, SentenceScore, WordScore};
-pub use model_dir::{Config, Kind, ModelDir, Precision, default_model_dir};
+pub use model_dir::{Config, Decoding, Kind, ModelDir, Precision, default_model_dir};
 pub use seq2seq::{Seq2Seq, Seq2SeqOptions};

@@ -137,6 +137,20 @@ struct RawConfig {
     unk_id: u32,
     files: BTreeMap<String, FileEntry>,
     word_boundary: Option<String>,
+    #[serde(default)]
+    decoding: Option<Decoding>,
+}
+
+/// Search settings recorded with a seq2seq model (`model.json`'s optional `decoding`), e.g. tuned on its
+/// development set; a caller's explicit settings take precedence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+pub struct Decoding {
+    /// Beam width.
+    #[serde(default)]
+    pub beam: Option<usize>,
+    /// Length penalty α (finished hypotheses ranked by `log p / length^α`).
+    #[serde(default)]
+    pub length_penalty: Option<f64>,
 }
 
 /// An opened model directory: its [`Config`] and the list of files with their sizes and sums.
@@ -148,6 +162,7 @@ pub struct ModelDir {
     dir: PathBuf,
     config: Config,
     files: BTreeMap<String, FileEntry>,
+    decoding: Decoding,
 }
 
 impl ModelDir {
@@ -244,6 +259,12 @@ impl ModelDir {
                 return Err(invalid(format!("files.{name}.sha256 is not 64 hexadecimal digits")));
             }
         }
+        let decoding = raw.decoding.unwrap_or_default();
+        if decoding.beam == Some(0) || decoding.length_penalty.is_some_and(|a| !(0.0..=10.0).contains(&a)) {
+            return Err(invalid(
+                "decoding: beam must be at least 1 and length_penalty between 0 and 10".into(),
+            ));
+        }
         let config = Config {
             kind,
             src_lang: raw.src_lang,
@@ -265,6 +286,7 @@ impl ModelDir {
             dir,
             config,
             files: raw.files,
+            decoding,
         })
     }
 
@@ -276,6 +298,11 @@ impl ModelDir {
     /// The model's dimensions and special ids.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The search settings `model.json` records (none: the callers' defaults).
+    pub fn decoding(&self) -> Decoding {
+        self.decoding
     }
 
     /// Whether `model.json` lists the file `name`.
@@ -428,6 +455,37 @@ mod tests {
             ModelDir::open(tmp.path(), Kind::Lm),
             Err(Error::ModelJson { .. })
         ));
+    }
+
+    #[test]
+    fn reads_the_recorded_search_settings() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_model(tmp.path(), &json(""), &[]);
+        assert_eq!(
+            ModelDir::open(tmp.path(), Kind::Lm).unwrap().decoding(),
+            Decoding::default()
+        );
+        let with = |decoding: &str| json("").replace("\"extra\"", &format!("\"decoding\": {decoding}, \"extra\""));
+        write_model(
+            tmp.path(),
+            &with(r#"{"beam": 6, "length_penalty": 1.4, "chosen": "on val"}"#),
+            &[],
+        );
+        let decoding = ModelDir::open(tmp.path(), Kind::Lm).unwrap().decoding();
+        assert_eq!((decoding.beam, decoding.length_penalty), (Some(6), Some(1.4)));
+        write_model(tmp.path(), &with(r#"{"length_penalty": 0.8}"#), &[]);
+        let decoding = ModelDir::open(tmp.path(), Kind::Lm).unwrap().decoding();
+        assert_eq!((decoding.beam, decoding.length_penalty), (None, Some(0.8)));
+        for bad in [
+            r#"{"beam": 0}"#,
+            r#"{"length_penalty": -1}"#,
+            r#"{"length_penalty": 11}"#,
+            r#"{"beam": "four"}"#,
+        ] {
+            write_model(tmp.path(), &with(bad), &[]);
+            let err = ModelDir::open(tmp.path(), Kind::Lm).unwrap_err();
+            assert!(matches!(err, Error::ModelJson { .. }), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -60,12 +60,12 @@ fn default_dir(name: &str, what: &str, trainer: &str) -> Result<PathBuf> {
 }
 
 /// Opens the neural translation model `model`, or the default one for `pair` (source, target): one session
-/// pair per thread, beam `beam` (default 4).
+/// pair per thread, beam and length penalty as given, else as the model's `decoding` records, else 4 and 1.0.
 pub fn open_translator(
     model: Option<&Path>,
     pair: Option<(&str, &str)>,
     precision_arg: Option<PrecisionArg>,
-    beam: Option<usize>,
+    (beam, length_penalty): (Option<usize>, Option<f64>),
     threads: Option<usize>,
     verify: bool,
 ) -> Result<Box<dyn Translator>> {
@@ -82,7 +82,8 @@ pub fn open_translator(
     let options = Seq2SeqOptions {
         precision: precision(&model_dir, precision_arg, "encoder"),
         sessions: threads.unwrap_or_else(default_threads),
-        beam: beam.unwrap_or(4),
+        beam: beam.or(model_dir.decoding().beam).unwrap_or(4),
+        length_penalty: length_penalty.or(model_dir.decoding().length_penalty).unwrap_or(1.0),
         ..Seq2SeqOptions::default()
     };
     let model = Seq2Seq::open(&dir, options)?;

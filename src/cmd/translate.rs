@@ -59,6 +59,10 @@ pub struct Args {
     /// Hypotheses kept per stack (ngram; default: the model's, 200) or beam width (neural; default 4).
     #[arg(long, value_name = "N")]
     beam: Option<usize>,
+    /// Neural: the length penalty α, finished hypotheses ranked by log p / length^α (default: the model's
+    /// `decoding.length_penalty` in model.json, else 1.0).
+    #[arg(long, value_name = "A")]
+    length_penalty: Option<f64>,
     /// Translations per line.
     #[arg(long, value_name = "K", default_value_t = 1)]
     nbest: usize,
@@ -106,6 +110,12 @@ pub fn run(args: Args) -> Result<()> {
     if args.batch == 0 {
         usage!("--batch must be at least 1");
     }
+    if args.length_penalty.is_some_and(|a| !(0.0..=10.0).contains(&a)) {
+        usage!("--length-penalty must be between 0 and 10");
+    }
+    if args.length_penalty.is_some() && args.backend != Backend::Neural {
+        usage!("--length-penalty is for --backend neural");
+    }
     if args.beam == Some(0) {
         usage!("--beam must be at least 1");
     }
@@ -150,7 +160,7 @@ fn open_translator(args: &Args) -> Result<Box<dyn Translator>> {
             args.model.as_deref(),
             args.from.zip(args.to).map(|(from, to)| (from.code(), to.code())),
             args.precision,
-            args.beam,
+            (args.beam, args.length_penalty),
             args.threads,
             args.verify,
         ),
