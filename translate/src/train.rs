@@ -340,12 +340,7 @@ pub fn train_with_backoff(
                 .iter()
                 .enumerate()
                 .map(|(i, (_, t))| (corpus, i as u64 + 1, t.as_slice()))
-                .chain(extra.iter().flat_map(|(path, lines)| {
-                    lines
-                        .iter()
-                        .enumerate()
-                        .map(move |(i, t)| (*path, i as u64 + 1, t.as_slice()))
-                }));
+                .chain(extra.iter().flat_map(|(path, lines)| numbered(path, lines)));
             let counts = estimate_arpa(sentences, *order, &dir.join("lm.arpa"))?;
             (store_lm(dir, "lm", config.lm_store_bits)?, counts)
         }
@@ -370,11 +365,7 @@ pub fn train_with_backoff(
                 };
                 let mapped: Vec<Vec<String>> = tokenized.par_iter().map(|(_, t)| classes.map(t)).collect();
                 let corpus = Path::new("<target side of the parallel corpus, as classes>");
-                let sentences = mapped
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| (corpus, i as u64 + 1, t.as_slice()));
-                estimate_arpa(sentences, class_lm.order, &dir.join("lm2.arpa"))?;
+                estimate_arpa(numbered(corpus, &mapped), class_lm.order, &dir.join("lm2.arpa"))?;
                 classes.write(&dir.join(CLASSES_FILE))?;
                 let clusters = classes.has_clusters().then(|| CLUSTERS_FILE.to_string());
                 if let Some(name) = &clusters {
@@ -400,12 +391,7 @@ pub fn train_with_backoff(
             for path in extra_text {
                 texts.push((path.as_path(), read_monolingual(path, &preprocessor)?));
             }
-            let sentences = texts.iter().flat_map(|(path, lines)| {
-                lines
-                    .iter()
-                    .enumerate()
-                    .map(move |(i, t)| (*path, i as u64 + 1, t.as_slice()))
-            });
+            let sentences = texts.iter().flat_map(|(path, lines)| numbered(path, lines));
             estimate_arpa(sentences, *order, &dir.join("lm2.arpa"))?;
             Some(store_lm(dir, "lm2", config.lm_store_bits)?)
         }
@@ -467,11 +453,7 @@ pub fn train_with_backoff(
                 })
                 .collect();
             let corpus = Path::new("<aligned parallel corpus, as bilingual tokens>");
-            let sentences = tokens
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (corpus, i as u64 + 1, t.as_slice()));
-            estimate_arpa(sentences, bilm.order, &dir.join("bilm.arpa"))?;
+            estimate_arpa(numbered(corpus, &tokens), bilm.order, &dir.join("bilm.arpa"))?;
             Some(BilmSpec {
                 lm: store_lm(dir, "bilm", config.lm_store_bits)?,
                 target_classes: bilm.target_classes,
@@ -745,6 +727,14 @@ pub fn estimate_arpa<'a>(
     };
     let (ngrams, _warnings) = estimate_to_arpa(counts, &config, path)?;
     Ok(ngrams)
+}
+
+/// Token sentences as [`estimate_arpa`] takes them: named `corpus`, numbered from line 1.
+fn numbered<'a>(corpus: &'a Path, sentences: &'a [Vec<String>]) -> impl Iterator<Item = (&'a Path, u64, &'a [String])> {
+    sentences
+        .iter()
+        .enumerate()
+        .map(move |(i, t)| (corpus, i as u64 + 1, t.as_slice()))
 }
 
 /// Reads raw text lines and preprocesses them like the target side of the corpus.

@@ -68,6 +68,17 @@ fn config() -> TrainConfig {
     config
 }
 
+/// Writes the toy corpus into `dir` (`train.en`, `train.de`) and trains `config` into `dir/name`.
+fn train_toy(dir: &Path, config: &TrainConfig, name: &str) -> fivegram_translate::Result<std::path::PathBuf> {
+    let (src, tgt) = (dir.join("train.en"), dir.join("train.de"));
+    write(&src, EN);
+    write(&tgt, DE);
+    let out = dir.join(name);
+    let reader = ParallelReader::open(&src, &tgt, Decoding::Strict)?;
+    train(vec![reader], config, &out, &mut |_| {})?;
+    Ok(out)
+}
+
 /// Trains the toy model into `dir/model` and returns its path.
 fn trained(dir: &Path) -> std::path::PathBuf {
     let (src, tgt) = (dir.join("train.en"), dir.join("train.de"));
@@ -344,9 +355,6 @@ fn a_store_language_model_scores_as_the_arpa_file_does() {
 #[test]
 fn a_class_based_language_model_is_the_second_feature() {
     let dir = tempfile::tempdir().unwrap();
-    let (src, tgt) = (dir.path().join("t.en"), dir.path().join("t.de"));
-    write(&src, EN);
-    write(&tgt, DE);
     let mut config = config();
     config.class_lm = Some(ClassLmConfig {
         order: 4,
@@ -354,9 +362,7 @@ fn a_class_based_language_model_is_the_second_feature() {
         ending: 2,
         clusters: 0,
     });
-    let out = dir.path().join("model");
-    let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
-    train(vec![reader], &config, &out, &mut |_| {}).unwrap();
+    let out = train_toy(dir.path(), &config, "model").unwrap();
     let model = PhraseModel::open(&out).unwrap();
     model.verify().unwrap();
     assert_eq!(model.lms().len(), 2);
@@ -388,11 +394,10 @@ fn a_class_based_language_model_is_the_second_feature() {
     // It takes the second model's place: not both.
     config.lm2 = Some(LmSource::Estimate {
         order: 3,
-        extra_text: vec![tgt.clone()],
+        extra_text: vec![dir.path().join("train.de")],
     });
-    let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
     assert!(matches!(
-        train(vec![reader], &config, &dir.path().join("m2"), &mut |_| {}),
+        train_toy(dir.path(), &config, "m2"),
         Err(Error::InvalidOption(_))
     ));
     // A manifest naming classes without the second model is refused.
@@ -407,17 +412,12 @@ fn a_class_based_language_model_is_the_second_feature() {
 #[test]
 fn a_bilingual_language_model_scores_target_words_with_their_source_words() {
     let dir = tempfile::tempdir().unwrap();
-    let (src, tgt) = (dir.path().join("t.en"), dir.path().join("t.de"));
-    write(&src, EN);
-    write(&tgt, DE);
     let mut config = config();
     config.bilm = Some(BilmConfig {
         order: 3,
         target_classes: false,
     });
-    let out = dir.path().join("model");
-    let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
-    train(vec![reader], &config, &out, &mut |_| {}).unwrap();
+    let out = train_toy(dir.path(), &config, "model").unwrap();
     let model = PhraseModel::open(&out).unwrap();
     model.verify().unwrap();
     assert!(model.table().has_alignments());
@@ -452,9 +452,8 @@ fn a_bilingual_language_model_scores_target_words_with_their_source_words() {
             order: bad.0,
             target_classes: bad.1,
         });
-        let reader = ParallelReader::open(&src, &tgt, Decoding::Strict).unwrap();
         assert!(matches!(
-            train(vec![reader], &config, &dir.path().join("m2"), &mut |_| {}),
+            train_toy(dir.path(), &config, "m2"),
             Err(Error::InvalidOption(_))
         ));
     }
