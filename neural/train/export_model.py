@@ -92,9 +92,11 @@ def export_lm_run(args, run: Path, conf: dict, cfg: Config) -> int:
     if not args.no_eval:
         name = conf["args"]["data"]
         splits = {"ptb": [("valid", "ptb", "valid"), ("test", "ptb", "test")],
-                  "gutenberg": [("dev", "gutenberg", "dev")]}[name]
+                  "gutenberg": [("dev", "gutenberg", "dev")],
+                  "modern": [("dev", "modern-english", train_lm.MODERN_DEV)]}[name]
         for label, corpus, split in splits:
-            lines = [" ".join(t.split()) for t in data.read_lines(data.corpus_path(corpus, split)) if t.strip()]
+            path = train_lm.modern_shard(split) if name == "modern" else data.corpus_path(corpus, split)
+            lines = train_lm.validation_lines(name, path)
             nll, count = train_lm.word_level_nll(model, tok, lines)
             scores[label] = {"word_ppl": round(float(torch.tensor(nll / count).exp()), 2), "tokens": count}
             print(f"{label}: word-level perplexity {scores[label]['word_ppl']} over {count} words + </s>", flush=True)

@@ -3,8 +3,13 @@
 
     python neural/train/train_lm.py --data ptb --run-dir /work/neural-runs/lm-ptb
     python neural/train/train_lm.py --data gutenberg --shards 1 --run-dir /work/neural-runs/lm-gutenberg
+    python neural/train/train_lm.py --data modern --shards 1 --run-dir /work/neural-runs/lm-modern
 
-A sentence (PTB: a line; Gutenberg: a paragraph) is [<s>] + encode(text) + [</s>], as in the model contract;
+Modern English (`--data modern`) trains on the shards named in MODERN_TRAIN (the first --shards of them) and
+validates on the last MODERN_DEV_LINES lines of MODERN_DEV, a shard never trained on (the catalog has no dev split
+for that corpus, and its test split is held back).
+
+A sentence (PTB: a line; Gutenberg and modern English: a paragraph or review) is [<s>] + encode(text) + [</s>], as in the model contract;
 training cuts longer ones into windows of --block tokens. The BPE (--vocab pieces) is trained on the training text.
 PTB's literal `<unk>` word is the tokenizer's <unk> special token. Per epoch log.jsonl gets the training loss and
 the word-level validation perplexity (sub-word log-probs summed per whitespace word, plus </s> per line: the
@@ -35,8 +40,9 @@ FIXED = ["data", "shards", "seed", "vocab", "d_model", "heads", "ffn", "layers",
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True, choices=["ptb", "gutenberg"])
-    ap.add_argument("--shards", type=int, default=1, help="gutenberg: number of train shards (~3M words each)")
+    ap.add_argument("--data", required=True, choices=["ptb", "gutenberg", "modern"])
+    ap.add_argument("--shards", type=int, default=1,
+                    help="gutenberg, modern: number of train shards (~2-3M words each)")
     ap.add_argument("--run-dir", required=True, type=Path)
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
@@ -61,10 +67,32 @@ def parse_args(argv=None):
     return ap.parse_args(argv)
 
 
+# Modern English: training shards in the order --shards takes them, and the held-out validation text.
+MODERN_TRAIN = ["wikinews-00", "wiki-00", "imdb-00", "recipes-00"]
+MODERN_DEV = "wikinews-01"
+MODERN_DEV_LINES = 2000
+
+
+def modern_shard(name: str) -> Path:
+    for path in data.split_files("modern-english", "train"):
+        if path.name.split(".")[0] == name:
+            return path
+    raise SystemExit(f"modern-english train has no shard {name}")
+
+
 def corpus_files(args):
     if args.data == "ptb":
         return data.split_files("ptb", "train"), data.corpus_path("ptb", "valid")
+    if args.data == "modern":
+        return [modern_shard(n) for n in MODERN_TRAIN[: args.shards]], modern_shard(MODERN_DEV)
     return data.split_files("gutenberg", "train")[: args.shards], data.corpus_path("gutenberg", "dev")
+
+
+def validation_lines(name: str, path: Path) -> list[str]:
+    """The non-empty validation lines of corpus `name`, whitespace-normalised (modern: the last MODERN_DEV_LINES
+    of its dev shard)."""
+    lines = [" ".join(t.split()) for t in data.read_lines(path) if t.strip()]
+    return lines[-MODERN_DEV_LINES:] if name == "modern" else lines
 
 
 def windows(ids: list[int], block: int) -> list[list[int]]:
@@ -115,11 +143,10 @@ def main(argv=None) -> int:
             raise SystemExit(f"{cfg_path}: resuming with changed arguments {bad}; use a new --run-dir")
     train_paths, val_path = corpus_files(args)
     train_lines = [line for p in train_paths for line in data.read_lines(p) if line.strip()]
-    val_lines = [line for line in data.read_lines(val_path) if line.strip()]
+    val_lines = validation_lines(args.data, val_path)
     if args.limit:
         train_lines, val_lines = train_lines[: args.limit], val_lines[: args.limit]
     train_lines = [" ".join(t.split()) for t in train_lines]
-    val_lines = [" ".join(t.split()) for t in val_lines]
     tok_path = run / "tokenizer.json"
     if not tok_path.exists():
         log(f"training BPE (vocab {args.vocab}) on {len(train_lines)} lines")

@@ -96,9 +96,10 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 2)]
     class_lm_ending: usize,
     /// Words the class-based model does not keep become one of N clusters learned from the target side by the
-    /// exchange algorithm (as mkcls), instead of shape and ending (0: off).
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    class_lm_clusters: usize,
+    /// exchange algorithm (as mkcls), instead of shape and ending (0: off, the default). Also applies to the
+    /// class-based model a weights file names.
+    #[arg(long, value_name = "N")]
+    class_lm_clusters: Option<usize>,
     /// A bilingual language model (feature bilm) of this order: each target word joined with the source words
     /// aligned to it, so the model sees source context across phrase boundaries (Niehues et al. 2011).
     #[arg(long, value_name = "N")]
@@ -322,7 +323,7 @@ pub fn run(args: Args) -> Result<()> {
                 order,
                 keep: args.class_lm_keep,
                 ending: args.class_lm_ending,
-                clusters: args.class_lm_clusters,
+                clusters: args.class_lm_clusters.unwrap_or(0),
             });
             config.lm2 = match (&args.lm2, args.lm2_text.is_empty()) {
                 (Some(path), _) => Some(LmSource::Existing(path.clone())),
@@ -346,8 +347,12 @@ pub fn run(args: Args) -> Result<()> {
                     && config.class_lm.is_none()
                     && config.lm2.is_none()
                 {
-                    config.class_lm =
-                        Some(class_lm_from_json(spec).with_context(|| format!("class_lm in {}", path.display()))?);
+                    let mut class_lm =
+                        class_lm_from_json(spec).with_context(|| format!("class_lm in {}", path.display()))?;
+                    if let Some(n) = args.class_lm_clusters {
+                        class_lm.clusters = n;
+                    }
+                    config.class_lm = Some(class_lm);
                 }
                 // (`bilm_lm`: a top-level `bilm` is that feature's weight in a flat weights file.)
                 if let Some(spec) = value.get("bilm_lm")

@@ -127,6 +127,8 @@ pub struct ClassLmConfig {
 
 /// Passes of the exchange algorithm over the vocabulary (it usually settles before).
 const CLUSTER_PASSES: usize = 15;
+/// The most clusters a class-based model may have (the exchange algorithm keeps a clusters² table).
+pub const MAX_CLUSTERS: usize = 1000;
 
 /// The bilingual language model: see [`crate::bilm`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,6 +220,14 @@ pub fn train_with_backoff(
         return Err(Error::InvalidOption(
             "a class-based language model takes the place of the second language model: use one of them".into(),
         ));
+    }
+    if let Some(class_lm) = config.class_lm
+        && (class_lm.clusters == 1 || class_lm.clusters > MAX_CLUSTERS)
+    {
+        return Err(Error::InvalidOption(format!(
+            "the class-based model's clusters must be 0 (none) or 2 to {MAX_CLUSTERS}, not {}",
+            class_lm.clusters
+        )));
     }
     if let Some(bilm) = config.bilm {
         if !(1..=6).contains(&bilm.order) {

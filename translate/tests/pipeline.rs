@@ -400,6 +400,35 @@ fn a_class_based_language_model_is_the_second_feature() {
         train_toy(dir.path(), &config, "m2"),
         Err(Error::InvalidOption(_))
     ));
+    config.lm2 = None;
+    for clusters in [1, 1001] {
+        config.class_lm.as_mut().unwrap().clusters = clusters;
+        let err = train_toy(dir.path(), &config, "m3").unwrap_err();
+        assert!(err.to_string().contains("clusters"), "{err}");
+    }
+    // With clusters, the words that are not kept become cluster tokens, stored beside the kept words.
+    config.class_lm.as_mut().unwrap().clusters = 4;
+    let clustered = train_toy(dir.path(), &config, "m4").unwrap();
+    let model = PhraseModel::open(&clustered).unwrap();
+    model.verify().unwrap();
+    let spec = model.manifest().lm2_classes.clone().unwrap();
+    assert_eq!(spec.clusters.as_deref(), Some("lm2.clusters"));
+    assert!(
+        std::fs::read_to_string(clustered.join("lm2.clusters"))
+            .unwrap()
+            .contains("Ball\t")
+    );
+    let lm2 = model.lms()[1];
+    assert!((0..4).any(|c| lm2.word_id(&format!("C{c}")) != lm2.word_id("<unk>")));
+    assert_eq!(
+        lm2.word_id("N~ll"),
+        lm2.word_id("<unk>"),
+        "no ending classes for words the clusters know"
+    );
+    let out_text = model
+        .translate("The dog sleeps in the park.", &TranslateOptions::default())
+        .unwrap();
+    assert_eq!(out_text[0].text, "Der Hund schläft im Park.");
     // A manifest naming classes without the second model is refused.
     let manifest_path = out.join("manifest.json");
     let mut manifest: serde_json::Value =
