@@ -9,7 +9,9 @@
 //! - [`train::train`]: tokenization and truecasing ([`truecase`]), IBM Model 1 and HMM word alignment in both
 //!   directions with grow-diag-final-and ([`align`]), phrase extraction and scoring with Good-Turing discounting
 //!   and lexicalized reordering ([`extract`]), the phrase table ([`phrase_table`]), the target language model and
-//!   optionally a class-based one ([`classes`]).
+//!   optionally a class-based one ([`classes`], over word endings or over clusters learned by the exchange
+//!   algorithm, [`clusters`]) and a bilingual one ([`bilm`]). The committed weights use the class model over
+//!   endings; clusters and the bilingual model are options that did not gain on Multi30k val (BENCHMARKS.md).
 //! - [`decoder::Decoder`]: stack decoding with future costs, recombination on language-model state, n-best lists,
 //!   one language-model batch per model per expansion step.
 //! - [`tune::tune`]: PRO or MERT on a development set with a fixed seed.
@@ -29,7 +31,7 @@
 //!
 //! # Memory
 //! Opening a model maps `phrases.fst`, `phrases.bin` and the language models' store directories (`lm/`, and
-//! `lm2/` for a class-based or second model; pages are read as lookups touch them), so it takes milliseconds; a
+//! `lm2/` for a class-based or second model, `bilm/` for a bilingual one; pages are read as lookups touch them), so it takes milliseconds; a
 //! Multi30k model (29,000 sentence pairs) with its class-based model peaks at about 115 MiB resident while
 //! translating on two threads. A model trained with `--lm-arpa` reads its ARPA file into memory instead. Training holds the corpus, the alignment tables (4 bytes per co-occurring word pair per
 //! sentence) and the phrase counts in memory: about 700 MiB for Multi30k.

@@ -12,6 +12,8 @@
 //! lm/                  the target language model, a memory-mapped store directory (`lm.arpa` when trained with
 //!                      `--lm-arpa`), unless the manifest points at another model
 //! lm2/                 an optional second target language model (its own feature weight), likewise
+//! lm2.classes          for a class-based lm2: its kept words; lm2.clusters: its word clusters, if any
+//! bilm/                an optional bilingual language model (feature `bilm`, see `crate::bilm`)
 //! ```
 //! [`PhraseModel::open`] reads the manifest, checks every file's size, maps the phrase table and loads the
 //! language model through `fivegram_lm::model::open`; [`PhraseModel::verify`] also checks every CRC-32.
