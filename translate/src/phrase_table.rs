@@ -28,7 +28,7 @@ use crate::{Error, Result};
 pub const MAGIC: &[u8; 8] = b"FGPHRASE";
 /// Last bytes of `phrases.bin`.
 pub const END_MAGIC: &[u8; 4] = b"FGPT";
-/// The payload format this build writes.
+/// The newest payload format, which this build writes when options keep their alignments (else version 1).
 pub const VERSION: u32 = 2;
 /// The oldest payload format this build reads.
 pub const OLDEST_VERSION: u32 = 1;
@@ -40,6 +40,8 @@ const FOOTER: usize = 32;
 /// Writes a phrase table: source phrases must come in strictly increasing byte order of their keys.
 pub struct PhraseTableWriter {
     fst: fst::MapBuilder<Vec<u8>>,
+    /// Whether options carry their word alignments (format version 2; version 1 without).
+    alignments: bool,
     payload: Vec<u8>,
     sources: u64,
     options: u64,
@@ -61,13 +63,23 @@ impl Default for PhraseTableWriter {
 }
 
 impl PhraseTableWriter {
-    /// An empty table.
+    /// An empty table without word alignments (format version 1, 8 bytes an option smaller).
     pub fn new() -> PhraseTableWriter {
         PhraseTableWriter {
             fst: fst::MapBuilder::memory(),
+            alignments: false,
             payload: Vec::new(),
             sources: 0,
             options: 0,
+        }
+    }
+
+    /// An empty table whose options keep their word alignments (format version 2), as a bilingual language
+    /// model needs.
+    pub fn with_alignments() -> PhraseTableWriter {
+        PhraseTableWriter {
+            alignments: true,
+            ..PhraseTableWriter::new()
         }
     }
 
@@ -85,7 +97,9 @@ impl PhraseTableWriter {
             for &id in &option.target[..len] {
                 self.payload.extend_from_slice(&id.to_le_bytes());
             }
-            self.payload.extend_from_slice(&option.alignment.to_le_bytes());
+            if self.alignments {
+                self.payload.extend_from_slice(&option.alignment.to_le_bytes());
+            }
             for &s in option.scores.iter().chain(&option.reordering) {
                 self.payload.extend_from_slice(&s.to_le_bytes());
             }
@@ -103,7 +117,8 @@ impl PhraseTableWriter {
             .map_err(|e| Error::InvalidOption(format!("building the phrase FST: {e}")))?;
         let mut bin = Vec::with_capacity(HEADER + self.payload.len() + FOOTER);
         bin.extend_from_slice(MAGIC);
-        bin.extend_from_slice(&VERSION.to_le_bytes());
+        let version = if self.alignments { VERSION } else { 1 };
+        bin.extend_from_slice(&version.to_le_bytes());
         bin.extend_from_slice(&KIND_PHRASES.to_le_bytes());
         bin.extend_from_slice(&self.payload);
         bin.extend_from_slice(&(self.payload.len() as u64).to_le_bytes());
@@ -396,9 +411,32 @@ mod tests {
     }
 
     #[test]
+    fn alignments_are_kept_only_when_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sizes = Vec::new();
+        for (writer, with) in [
+            (PhraseTableWriter::new(), false),
+            (PhraseTableWriter::with_alignments(), true),
+        ] {
+            let mut w = writer;
+            w.add("a", &[pair(vec![1, 2], -0.5)]).unwrap();
+            w.finish(dir.path()).unwrap();
+            let table = PhraseTable::open(dir.path()).unwrap();
+            table.verify().unwrap();
+            assert_eq!(table.has_alignments(), with);
+            let option = &table.options_at(table.get("a").unwrap()).unwrap()[0];
+            assert_eq!(option.target, [1, 2]);
+            assert_eq!(option.scores[0], -0.5);
+            assert_eq!(option.alignment, if with { 0x0203 } else { 0 });
+            sizes.push(std::fs::metadata(dir.path().join("phrases.bin")).unwrap().len());
+        }
+        assert_eq!(sizes[1], sizes[0] + 8);
+    }
+
+    #[test]
     fn round_trip_and_corruption() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = PhraseTableWriter::new();
+        let mut w = PhraseTableWriter::with_alignments();
         w.add("a", &[pair(vec![1], -0.5), pair(vec![2, 3], -1.5)]).unwrap();
         w.add("a b", &[pair(vec![4], -0.1)]).unwrap();
         w.add("b", &[pair(vec![5], -0.2)]).unwrap();

@@ -529,7 +529,11 @@ pub fn train_with_backoff(
         })
         .collect();
     keyed.sort_unstable();
-    let mut writer = PhraseTableWriter::new();
+    let mut writer = if config.bilm.is_some() {
+        PhraseTableWriter::with_alignments()
+    } else {
+        PhraseTableWriter::new()
+    };
     for (key, i) in &keyed {
         writer.add(key, &entries[*i].options)?;
     }
