@@ -79,6 +79,21 @@ fn train_toy(dir: &Path, config: &TrainConfig, name: &str) -> fivegram_translate
     Ok(out)
 }
 
+/// The first translation of `text` and the values of the named features in it.
+fn translated(model: &PhraseModel, text: &str, names: &[&str]) -> (String, Vec<f64>) {
+    let options = TranslateOptions {
+        features: true,
+        ..TranslateOptions::default()
+    };
+    let out = model.translate(text, &options).unwrap();
+    let features = out[0].features.as_ref().unwrap();
+    let values = names
+        .iter()
+        .map(|name| features.iter().find(|(f, _)| f == name).unwrap().1)
+        .collect();
+    (out[0].text.clone(), values)
+}
+
 /// Trains the toy model into `dir/model` and returns its path.
 fn trained(dir: &Path) -> std::path::PathBuf {
     let (src, tgt) = (dir.join("train.en"), dir.join("train.de"));
@@ -269,15 +284,13 @@ fn a_second_language_model_is_its_own_feature() {
     model.verify().unwrap();
     assert_eq!(model.lms().len(), 2);
     assert_eq!(model.manifest().lm2.as_deref(), Some("lm2"));
-    let options = TranslateOptions {
-        features: true,
-        ..TranslateOptions::default()
-    };
-    let out = model.translate("The dog sleeps.", &options).unwrap();
-    assert_eq!(out[0].text, "Der Hund schläft.");
-    let features = out[0].features.as_ref().unwrap();
-    let lm2 = features.iter().find(|(name, _)| name == "lm2").unwrap().1;
-    assert!(lm2 < 0.0, "the second model scores the translation: {lm2}");
+    let (text, values) = translated(&model, "The dog sleeps.", &["lm2"]);
+    assert_eq!(text, "Der Hund schläft.");
+    assert!(
+        values[0] < 0.0,
+        "the second model scores the translation: {}",
+        values[0]
+    );
 
     // Without text the second model cannot be estimated.
     config.lm2 = Some(LmSource::Estimate {
@@ -378,18 +391,12 @@ fn a_class_based_language_model_is_the_second_feature() {
         "Ball, a rare word, is in its class"
     );
     assert_eq!(lm2.word_id("Ball"), lm2.word_id("<unk>"));
-    let options = TranslateOptions {
-        features: true,
-        ..TranslateOptions::default()
-    };
-    let out_text = model.translate("The dog sleeps in the park.", &options).unwrap();
-    assert_eq!(out_text[0].text, "Der Hund schläft im Park.");
-    let features = out_text[0].features.as_ref().unwrap();
-    let lm2_score = features.iter().find(|(name, _)| name == "lm2").unwrap().1;
-    assert!(lm2_score < 0.0, "the class model scores the translation: {lm2_score}");
+    let (text, values) = translated(&model, "The dog sleeps in the park.", &["lm2"]);
+    assert_eq!(text, "Der Hund schläft im Park.");
+    assert!(values[0] < 0.0, "the class model scores the translation: {}", values[0]);
     // A word passed through gets a class too: the class model scores it as a known class, not as <unk>.
-    let unknown = model.translate("The zebra sleeps.", &options).unwrap();
-    assert!(unknown[0].text.contains("zebra"), "{}", unknown[0].text);
+    let (unknown, _) = translated(&model, "The zebra sleeps.", &[]);
+    assert!(unknown.contains("zebra"), "{unknown}");
 
     // It takes the second model's place: not both.
     config.lm2 = Some(LmSource::Estimate {
@@ -461,19 +468,13 @@ fn a_bilingual_language_model_scores_target_words_with_their_source_words() {
     );
     assert_eq!(bilm.word_id("Hund|cat"), unk);
     assert_eq!(bilm.word_id("Hund"), unk);
-    let options = TranslateOptions {
-        features: true,
-        ..TranslateOptions::default()
-    };
-    let out_text = model.translate("The dog sleeps in the park.", &options).unwrap();
-    assert_eq!(out_text[0].text, "Der Hund schläft im Park.");
-    let features = out_text[0].features.as_ref().unwrap();
-    let value = |name: &str| features.iter().find(|(n, _)| n == name).unwrap().1;
-    assert!(value("bilm") < 0.0, "the bilingual model scores the translation");
-    assert_eq!(value("lm2"), 0.0);
+    let (text, values) = translated(&model, "The dog sleeps in the park.", &["bilm", "lm2"]);
+    assert_eq!(text, "Der Hund schläft im Park.");
+    assert!(values[0] < 0.0, "the bilingual model scores the translation");
+    assert_eq!(values[1], 0.0);
     // Unknown words are passed through and scored as unknown tokens, not dropped.
-    let unknown = model.translate("The zebra sleeps.", &options).unwrap();
-    assert!(unknown[0].text.contains("zebra"), "{}", unknown[0].text);
+    let (unknown, _) = translated(&model, "The zebra sleeps.", &[]);
+    assert!(unknown.contains("zebra"), "{unknown}");
 
     // Target classes need the class-based model; the order is checked.
     for bad in [(3, true), (7, false), (0, false)] {
