@@ -197,43 +197,43 @@ pub fn exchange(sentences: &[Vec<u32>], vocab: usize, k: usize, max_passes: usiz
     class
 }
 
-/// The objective `F` of a clustering (for tests and reports): higher is better.
-pub fn objective(sentences: &[Vec<u32>], vocab: usize, class: &[u32], k: usize) -> f64 {
-    let classes = k + 1;
-    let of = |w: u32| {
-        if (w as usize) < vocab {
-            class[w as usize] as usize
-        } else {
-            k
-        }
-    };
-    let mut n = vec![0f64; classes * classes];
-    for sentence in sentences {
-        let mut prev = k;
-        for &w in sentence {
-            let c = of(w);
-            n[prev * classes + c] += 1.0;
-            prev = c;
-        }
-        n[prev * classes + k] += 1.0;
-    }
-    let mut row = vec![0f64; classes];
-    let mut col = vec![0f64; classes];
-    let mut total = 0.0;
-    for c in 0..classes {
-        for d in 0..classes {
-            let x = n[c * classes + d];
-            row[c] += x;
-            col[d] += x;
-            total += f(x);
-        }
-    }
-    total - row.iter().map(|&x| f(x)).sum::<f64>() - col.iter().map(|&x| f(x)).sum::<f64>()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The objective `F` of a clustering, computed from scratch: higher is better.
+    fn objective(sentences: &[Vec<u32>], vocab: usize, class: &[u32], k: usize) -> f64 {
+        let classes = k + 1;
+        let of = |w: u32| {
+            if (w as usize) < vocab {
+                class[w as usize] as usize
+            } else {
+                k
+            }
+        };
+        let mut n = vec![0f64; classes * classes];
+        for sentence in sentences {
+            let mut prev = k;
+            for &w in sentence {
+                let c = of(w);
+                n[prev * classes + c] += 1.0;
+                prev = c;
+            }
+            n[prev * classes + k] += 1.0;
+        }
+        let mut row = vec![0f64; classes];
+        let mut col = vec![0f64; classes];
+        let mut total = 0.0;
+        for c in 0..classes {
+            for d in 0..classes {
+                let x = n[c * classes + d];
+                row[c] += x;
+                col[d] += x;
+                total += f(x);
+            }
+        }
+        total - row.iter().map(|&x| f(x)).sum::<f64>() - col.iter().map(|&x| f(x)).sum::<f64>()
+    }
 
     /// "der/ein X" for masculine X, "die/eine Y" for feminine Y, in shuffled frames.
     fn corpus() -> (Vec<Vec<u32>>, Vec<&'static str>) {

@@ -72,14 +72,21 @@ pub type Features = [f32; NUM_FEATURES];
 /// Reads weights from a JSON object of `feature: weight` (a manifest's `weights`, or a tuning report's); every
 /// feature must be present.
 pub fn weights_from_json(value: &serde_json::Value) -> Result<Features> {
+    weights_by_name(|name| value.get(name).map(|v| v.as_f64().map(|w| w as f32)))
+        .map_err(|name| Error::InvalidOption(format!("no numeric weight for feature {name}")))
+}
+
+/// Weights in the order of [`FEATURES`] from a look-up by name (`None`: absent, `Some(None)`: not a number);
+/// an absent [`OPTIONAL_FEATURES`] weighs 0. The error is the first feature without a numeric weight.
+pub fn weights_by_name(
+    mut get: impl FnMut(&str) -> Option<Option<f32>>,
+) -> std::result::Result<Features, &'static str> {
     let mut weights = [0.0; NUM_FEATURES];
     for (w, name) in weights.iter_mut().zip(FEATURES) {
-        *w = match value.get(name) {
+        *w = match get(name) {
+            Some(Some(value)) => value,
             None if OPTIONAL_FEATURES.contains(&name) => 0.0,
-            v => v
-                .and_then(serde_json::Value::as_f64)
-                .ok_or_else(|| Error::InvalidOption(format!("no numeric weight for feature {name}")))?
-                as f32,
+            _ => return Err(name),
         };
     }
     Ok(weights)
@@ -999,6 +1006,26 @@ impl<D: AsRef<[u8]>> Decoder<'_, D> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weights_by_name_default_only_the_optional_features() {
+        let mut value: serde_json::Map<String, serde_json::Value> = FEATURES
+            .iter()
+            .map(|f| (f.to_string(), serde_json::json!(0.5)))
+            .collect();
+        value.remove("bilm");
+        let weights = weights_from_json(&serde_json::Value::Object(value.clone())).unwrap();
+        assert_eq!((weights[F_LM], weights[F_BILM]), (0.5, 0.0));
+        value.insert("bilm".into(), serde_json::json!("heavy"));
+        let err = weights_from_json(&serde_json::Value::Object(value.clone())).unwrap_err();
+        assert!(err.to_string().contains("bilm"), "{err}");
+        value.remove("bilm");
+        value.remove("lm2");
+        assert_eq!(
+            weights_by_name(|n| value.get(n).map(|v| v.as_f64().map(|w| w as f32))),
+            Err("lm2")
+        );
+    }
 
     #[test]
     fn states_extend_with_the_last_words() {

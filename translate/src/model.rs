@@ -36,8 +36,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::classes::WordClasses;
 use crate::decoder::{
-    BilmTokens, Decoder, DecoderConfig, Derivation, F_BILM, F_LM2, F_LMS, FEATURES, Features, NUM_FEATURES,
-    OPTIONAL_FEATURES, TargetToken,
+    BilmTokens, Decoder, DecoderConfig, Derivation, F_BILM, F_LM2, F_LMS, FEATURES, Features, TargetToken,
+    weights_by_name,
 };
 use crate::phrase_table::{MappedFile, PhraseTable, write_atomic};
 use crate::translator::{NBest, TranslateOptions, Translation, Translator};
@@ -162,20 +162,10 @@ pub struct Manifest {
 impl Manifest {
     /// The weights in feature order; a missing weight is an error.
     pub fn weight_vector(&self, path: &Path) -> Result<Features> {
-        let mut weights = [0.0; NUM_FEATURES];
-        for (w, name) in weights.iter_mut().zip(FEATURES) {
-            *w = match self.weights.get(name) {
-                Some(w) => *w,
-                None if OPTIONAL_FEATURES.contains(&name) => 0.0,
-                None => {
-                    return Err(Error::Corrupt {
-                        path: path.to_path_buf(),
-                        what: format!("no weight for feature {name}"),
-                    });
-                }
-            };
-        }
-        Ok(weights)
+        weights_by_name(|name| self.weights.get(name).map(|&w| Some(w))).map_err(|name| Error::Corrupt {
+            path: path.to_path_buf(),
+            what: format!("no weight for feature {name}"),
+        })
     }
 
     /// Sets the weights from a vector in feature order.
