@@ -152,6 +152,140 @@ fn the_length_penalty_is_checked_before_any_model_opens() {
     }
 }
 
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn reranking_follows_model_json_and_the_flags() {
+    if !runtime_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (forward, reverse) = (tmp.path().join("en-de"), tmp.path().join("de-en"));
+    copy_dir(&fixture("seq2seq"), &forward);
+    copy_dir(&fixture("seq2seq"), &reverse);
+    let json = std::fs::read_to_string(reverse.join("model.json")).unwrap();
+    let json = json
+        .replace("\"src_lang\": \"en\"", "\"src_lang\": \"XX\"")
+        .replace("\"tgt_lang\": \"de\"", "\"tgt_lang\": \"en\"")
+        .replace("XX", "de");
+    std::fs::write(reverse.join("model.json"), json).unwrap();
+    let arpa = tmp.path().join("de.arpa");
+    std::fs::write(
+        &arpa,
+        "\\data\\\nngram 1=3\n\n\\1-grams:\n-2\t<unk>\n-99\t<s>\n-0.5\t</s>\n\n\\end\\\n",
+    )
+    .unwrap();
+    let with_rerank = |rerank: &str| {
+        let json = std::fs::read_to_string(fixture("seq2seq").join("model.json")).unwrap();
+        let json = json.replacen(
+            "\"kind\"",
+            &format!("\"decoding\": {{\"rerank\": {rerank}}}, \"kind\""),
+            1,
+        );
+        std::fs::write(forward.join("model.json"), json).unwrap();
+    };
+    with_rerank(
+        r#"{"reverse": "../de-en", "lm": "../de.arpa", "beam": 4,
+            "weights": {"log_prob": 1, "length": 0.1, "reverse_log_prob": 0.5, "lm": 0.2}}"#,
+    );
+    let model = forward.to_str().unwrap();
+    let base = [
+        "translate",
+        "--backend",
+        "neural",
+        "--model",
+        model,
+        "--precision",
+        "fp32",
+    ];
+    let features = |extra: &[&str]| -> Vec<String> {
+        let mut args = base.to_vec();
+        args.extend_from_slice(&["--json", "--features", "--nbest", "2"]);
+        args.extend_from_slice(extra);
+        let out = fivegram(&args, &[], "A man is singing in the park.\n");
+        assert!(
+            out.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut names: Vec<String> = v["translations"][0]["features"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(features(&[]), ["length", "lm", "log_prob", "reverse_log_prob"]);
+    assert_eq!(features(&["--no-rerank"]), ["length", "log_prob"]);
+    let reverse_dir = reverse.to_str().unwrap();
+    assert_eq!(
+        features(&["--reverse", reverse_dir]),
+        ["length", "log_prob", "reverse_log_prob"]
+    );
+    // A reverse model that is not there is an error naming what it was for.
+    with_rerank(
+        r#"{"reverse": "../fr-en", "beam": 4, "weights": {"log_prob": 1, "length": 0, "reverse_log_prob": 0}}"#,
+    );
+    let out = fivegram(&base, &[], "A dog.\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("reverse model") && stderr.contains("fr-en"), "{stderr}");
+    // Usage errors before any model opens.
+    for args in [
+        vec![
+            "translate",
+            "--backend",
+            "ngram",
+            "--from",
+            "en",
+            "--to",
+            "de",
+            "--reverse",
+            "x",
+        ],
+        vec![
+            "translate",
+            "--backend",
+            "neural",
+            "--from",
+            "en",
+            "--to",
+            "de",
+            "--rerank-lm",
+            "x",
+        ],
+        vec![
+            "translate",
+            "--backend",
+            "neural",
+            "--from",
+            "en",
+            "--to",
+            "de",
+            "--reverse",
+            "x",
+            "--no-rerank",
+        ],
+    ] {
+        let out = fivegram(&args, &[], "");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn neural_lm_scores_like_the_reference() {
     if !runtime_available() {

@@ -9,6 +9,9 @@
 //! - [`NeuralLm`]: a decoder-only language model with a full-context sentence API (log-probabilities per piece
 //!   and per word, perplexity) and a word-level [`fivegram_lm::model::LanguageModel`] implementation whose
 //!   states keep 4 words of context, so spelling and phrase-based translation can use it unchanged.
+//! - [`Reranked`]: a [`Seq2Seq`] whose beam's n-best list is reranked with a model of the reverse direction
+//!   (`log p(source | translation)` by forced decoding, [`Seq2Seq::score`]) and the length, with weights tuned on
+//!   the development set and recorded in `model.json` (`decoding.rerank`).
 //! - [`ModelDir`]: a model directory (`model.json` with the sha256 and size of every file, `tokenizer.json`,
 //!   the fp32 and int8 graphs); [`Precision`] chooses the graphs.
 //! - [`runtime`]: where the ONNX Runtime library comes from; [`Error`]: everything that can go wrong.
@@ -51,6 +54,7 @@ mod error;
 pub mod lm;
 pub mod model_dir;
 mod pool;
+pub mod rerank;
 pub mod runtime;
 pub mod seq2seq;
 mod tokenizer;
@@ -58,5 +62,6 @@ mod tokenizer;
 pub use beam::Hypothesis;
 pub use error::{Error, Result};
 pub use lm::{LmOptions, NeuralLm, Perplexity, SentenceScore, WordScore};
-pub use model_dir::{Config, Decoding, Kind, ModelDir, Precision, default_model_dir};
+pub use model_dir::{Config, Decoding, Kind, ModelDir, Precision, RerankSettings, RerankWeights, default_model_dir};
+pub use rerank::{RERANK_FEATURES, Reranked};
 pub use seq2seq::{Seq2Seq, Seq2SeqOptions};

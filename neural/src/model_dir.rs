@@ -143,7 +143,7 @@ struct RawConfig {
 
 /// Search settings recorded with a seq2seq model (`model.json`'s optional `decoding`), e.g. tuned on its
 /// development set; a caller's explicit settings take precedence.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Decoding {
     /// Beam width.
     #[serde(default)]
@@ -151,6 +151,42 @@ pub struct Decoding {
     /// Length penalty α (finished hypotheses ranked by `log p / length^α`).
     #[serde(default)]
     pub length_penalty: Option<f64>,
+    /// Reranking of the beam's n-best list with a model of the reverse direction (see [`crate::Reranked`]).
+    #[serde(default)]
+    pub rerank: Option<RerankSettings>,
+}
+
+/// `decoding.rerank` in `model.json`: the reverse-direction model (a path relative to the model directory, e.g.
+/// `../de-en`), optionally an n-gram language model of the target language, the beam whose n-best list is
+/// reranked, and the weights of the features.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RerankSettings {
+    /// The reverse model's directory, relative to this model's directory (or absolute).
+    pub reverse: PathBuf,
+    /// An n-gram language model of the target language (a `fivegram build` directory or an ARPA file), relative
+    /// to this model's directory (or absolute); it scores the project's word tokens of each candidate.
+    #[serde(default)]
+    pub lm: Option<PathBuf>,
+    /// Beam width (and n-best size) of the forward search whose candidates are reranked.
+    pub beam: usize,
+    /// Feature weights.
+    pub weights: RerankWeights,
+}
+
+/// Weights of the reranking features: a candidate scores `log_prob · log p(target | source) + length · target
+/// pieces (with </s>) + reverse_log_prob · log p(source | target) + lm · log p_LM(target words </s>)`, natural logs.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RerankWeights {
+    /// Weight of the forward model's log-probability.
+    pub log_prob: f64,
+    /// Weight of the target length in pieces (`</s>` included).
+    pub length: f64,
+    /// Weight of the reverse model's log-probability of the source.
+    pub reverse_log_prob: f64,
+    /// Weight of the n-gram language model's log-probability of the target (0 when absent).
+    #[serde(default)]
+    pub lm: f64,
 }
 
 /// An opened model directory: its [`Config`] and the list of files with their sizes and sums.
@@ -259,11 +295,24 @@ impl ModelDir {
                 return Err(invalid(format!("files.{name}.sha256 is not 64 hexadecimal digits")));
             }
         }
-        let decoding = raw.decoding.unwrap_or_default();
+        let mut decoding = raw.decoding.unwrap_or_default();
         if decoding.beam == Some(0) || decoding.length_penalty.is_some_and(|a| !(0.0..=10.0).contains(&a)) {
             return Err(invalid(
                 "decoding: beam must be at least 1 and length_penalty between 0 and 10".into(),
             ));
+        }
+        if let Some(rerank) = &mut decoding.rerank {
+            let w = rerank.weights;
+            let finite = [w.log_prob, w.length, w.reverse_log_prob, w.lm]
+                .iter()
+                .all(|x| x.is_finite());
+            if !(1..=64).contains(&rerank.beam) || !finite {
+                return Err(invalid(
+                    "decoding.rerank: beam must be between 1 and 64 and every weight a finite number".into(),
+                ));
+            }
+            rerank.reverse = dir.join(&rerank.reverse);
+            rerank.lm = rerank.lm.as_ref().map(|lm| dir.join(lm));
         }
         let config = Config {
             kind,
@@ -301,8 +350,8 @@ impl ModelDir {
     }
 
     /// The search settings `model.json` records (none: the callers' defaults).
-    pub fn decoding(&self) -> Decoding {
-        self.decoding
+    pub fn decoding(&self) -> &Decoding {
+        &self.decoding
     }
 
     /// Whether `model.json` lists the file `name`.
@@ -463,7 +512,7 @@ mod tests {
         write_model(tmp.path(), &json(""), &[]);
         assert_eq!(
             ModelDir::open(tmp.path(), Kind::Lm).unwrap().decoding(),
-            Decoding::default()
+            &Decoding::default()
         );
         let with = |decoding: &str| json("").replace("\"extra\"", &format!("\"decoding\": {decoding}, \"extra\""));
         write_model(
@@ -471,16 +520,48 @@ mod tests {
             &with(r#"{"beam": 6, "length_penalty": 1.4, "chosen": "on val"}"#),
             &[],
         );
-        let decoding = ModelDir::open(tmp.path(), Kind::Lm).unwrap().decoding();
+        let decoding = ModelDir::open(tmp.path(), Kind::Lm).unwrap().decoding().clone();
         assert_eq!((decoding.beam, decoding.length_penalty), (Some(6), Some(1.4)));
         write_model(tmp.path(), &with(r#"{"length_penalty": 0.8}"#), &[]);
-        let decoding = ModelDir::open(tmp.path(), Kind::Lm).unwrap().decoding();
+        let decoding = ModelDir::open(tmp.path(), Kind::Lm).unwrap().decoding().clone();
         assert_eq!((decoding.beam, decoding.length_penalty), (None, Some(0.8)));
+        assert_eq!(decoding.rerank, None);
+        write_model(
+            tmp.path(),
+            &with(
+                r#"{"rerank": {"reverse": "../de-en", "beam": 8, "chosen": "on val",
+                    "weights": {"log_prob": 1, "length": 0.5, "reverse_log_prob": 0.25}}}"#,
+            ),
+            &[],
+        );
+        let model = ModelDir::open(tmp.path(), Kind::Lm).unwrap();
+        let rerank = model.decoding().rerank.clone().unwrap();
+        assert_eq!(
+            rerank.reverse,
+            tmp.path().join("../de-en"),
+            "relative to the model directory"
+        );
+        assert_eq!(rerank.beam, 8);
+        assert_eq!(
+            rerank.weights,
+            RerankWeights {
+                log_prob: 1.0,
+                length: 0.5,
+                reverse_log_prob: 0.25,
+                lm: 0.0
+            }
+        );
+        assert_eq!(rerank.lm, None);
         for bad in [
             r#"{"beam": 0}"#,
             r#"{"length_penalty": -1}"#,
             r#"{"length_penalty": 11}"#,
             r#"{"beam": "four"}"#,
+            r#"{"rerank": {"reverse": "../de-en", "beam": 0, "weights": {"log_prob": 1, "length": 0, "reverse_log_prob": 0}}}"#,
+            r#"{"rerank": {"reverse": "../de-en", "beam": 65, "weights": {"log_prob": 1, "length": 0, "reverse_log_prob": 0}}}"#,
+            r#"{"rerank": {"reverse": "../de-en", "beam": 8, "weights": {"log_prob": 1, "length": 0}}}"#,
+            r#"{"rerank": {"reverse": "../de-en", "beam": 8, "weights": {"log_prob": 1, "length": 0, "reverse_log_prob": 0, "bilm": 1}}}"#,
+            r#"{"rerank": {"beam": 8, "weights": {"log_prob": 1, "length": 0, "reverse_log_prob": 0}}}"#,
         ] {
             write_model(tmp.path(), &with(bad), &[]);
             let err = ModelDir::open(tmp.path(), Kind::Lm).unwrap_err();

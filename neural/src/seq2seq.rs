@@ -161,6 +161,14 @@ impl Seq2Seq {
         Ok(ids)
     }
 
+    /// The piece ids of `text` as a target: no `<s>`, no `</s>`, at most `max_len - 1` pieces (what
+    /// [`Seq2Seq::score`] takes).
+    pub fn target_ids(&self, text: &str) -> Result<Vec<u32>> {
+        let mut ids = self.subwords.encode(text)?;
+        ids.truncate(self.config().max_len.saturating_sub(1));
+        Ok(ids)
+    }
+
     /// The text of target ids (special tokens left out, `<unk>` written as `<unk>` as the Python reference
     /// decoder writes it; [`Translator::translate_batch`] replaces it by the uncovered source words instead).
     pub fn target_text(&self, ids: &[u32]) -> Result<String> {
@@ -256,6 +264,138 @@ impl Seq2Seq {
             Ok(last)
         })?;
         Ok(out.into_iter().next().unwrap_or_default())
+    }
+
+    /// Forced decoding: the log-probability (natural log) of each target given its source, `log p(target </s> |
+    /// source)`, summed over the target's pieces and the closing `</s>`. Sources are id lists as
+    /// [`Seq2Seq::source_ids`] makes them (ending in `</s>`), targets bare piece ids (no `<s>`, no `</s>`). Pairs
+    /// are sorted by source length and batched as [`Seq2Seq::generate`] batches sentences; each batch is one
+    /// encoder run and one decoder step per target position, all rows advancing together through the KV cache.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for an empty source; any runtime error.
+    pub fn score(&self, pairs: &[(Vec<u32>, Vec<u32>)]) -> Result<Vec<f64>> {
+        if pairs.iter().any(|(s, _)| s.is_empty()) {
+            return Err(Error::InvalidOption("an empty source (it needs at least </s>)".into()));
+        }
+        let mut order: Vec<usize> = (0..pairs.len()).collect();
+        order.sort_by_key(|&i| (pairs[i].0.len(), pairs[i].1.len()));
+        let batches: Vec<&[usize]> = order.chunks(self.options.batch_size).collect();
+        let results = self.workers.map(batches.len(), |worker, b| {
+            let batch: Vec<(&[u32], &[u32])> = batches[b]
+                .iter()
+                .map(|&i| (pairs[i].0.as_slice(), pairs[i].1.as_slice()))
+                .collect();
+            self.force(worker, &batch)
+        })?;
+        let mut out = vec![0.0; pairs.len()];
+        for (batch, result) in batches.iter().zip(results) {
+            for (&i, lp) in batch.iter().zip(result) {
+                out[i] = lp;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One batch of [`Seq2Seq::score`].
+    fn force(&self, worker: &mut Worker, pairs: &[(&[u32], &[u32])]) -> Result<Vec<f64>> {
+        let config = self.config();
+        let (layers, heads, head_dim, vocab) = (config.dec_layers, config.heads, config.head_dim, config.vocab_size);
+        let rows = pairs.len();
+        let src_len = pairs.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
+        // Targets longer than the model's positions are cut, as generation would stop there.
+        let limit = config.max_len.saturating_sub(1);
+        let targets: Vec<&[u32]> = pairs.iter().map(|(_, t)| &t[..t.len().min(limit)]).collect();
+        let steps = targets.iter().map(|t| t.len() + 1).max().unwrap_or(0);
+        let mut src_ids = vec![i64::from(config.pad_id); rows * src_len];
+        let mut src_mask = vec![0i64; rows * src_len];
+        for (r, (s, _)) in pairs.iter().enumerate() {
+            for (t, &id) in s.iter().enumerate() {
+                src_ids[r * src_len + t] = i64::from(id);
+                src_mask[r * src_len + t] = 1;
+            }
+        }
+        let started = Instant::now();
+        let encoder_path = worker.encoder.path().to_path_buf();
+        let cross = [layers, rows, heads, src_len, head_dim];
+        let (cross_k, cross_v) = worker.encoder.run(
+            &[Input::I64("src_ids", [rows, src_len], &src_ids)],
+            &ENCODER_OUTPUTS,
+            |out| {
+                let k = runtime::to_output(&encoder_path, "cross_keys", out[0], 5)?;
+                let v = runtime::to_output(&encoder_path, "cross_values", out[1], 5)?;
+                if k.shape != cross || v.shape != cross {
+                    return Err(Error::graph(
+                        &encoder_path,
+                        format!(
+                            "cross_keys/values have shape {:?}/{:?}, expected {cross:?}",
+                            k.shape, v.shape
+                        ),
+                    ));
+                }
+                Ok((k.data, v.data))
+            },
+        )?;
+        let decoder_path = worker.decoder.path().to_path_buf();
+        let mut sums = vec![0.0f64; rows];
+        let (mut past_k, mut past_v) = (Vec::new(), Vec::new());
+        for step in 0..steps {
+            // Row r reads <s> then its target; past its end it reads padding, whose outputs are ignored.
+            let tokens: Vec<i64> = targets
+                .iter()
+                .map(|t| match step {
+                    0 => i64::from(config.bos_id),
+                    _ => i64::from(t.get(step - 1).copied().unwrap_or(config.pad_id)),
+                })
+                .collect();
+            let cache = [layers, rows, heads, step, head_dim];
+            let (k, v) = worker.decoder.run(
+                &[
+                    Input::I64("tgt_ids", [rows, 1], &tokens),
+                    Input::I64("src_mask", [rows, src_len], &src_mask),
+                    Input::F32("cross_keys", cross, &cross_k),
+                    Input::F32("cross_values", cross, &cross_v),
+                    Input::F32("past_keys", cache, &past_k),
+                    Input::F32("past_values", cache, &past_v),
+                ],
+                &DECODER_OUTPUTS,
+                |out| {
+                    let lp_shape = runtime::dims(&decoder_path, "log_probs", out[0].0, 2)?;
+                    let present = [layers, rows, heads, step + 1, head_dim];
+                    let pk = runtime::dims(&decoder_path, "present_keys", out[1].0, 5)?;
+                    let pv = runtime::dims(&decoder_path, "present_values", out[2].0, 5)?;
+                    if lp_shape != [rows, vocab] || pk != present || pv != present {
+                        return Err(Error::graph(
+                            &decoder_path,
+                            format!(
+                                "outputs have shapes {lp_shape:?}, {pk:?}, {pv:?}; expected [{rows}, {vocab}] and \
+                                 {present:?}"
+                            ),
+                        ));
+                    }
+                    for (r, t) in targets.iter().enumerate() {
+                        let next = match step.cmp(&t.len()) {
+                            std::cmp::Ordering::Less => t[step],
+                            std::cmp::Ordering::Equal => config.eos_id,
+                            std::cmp::Ordering::Greater => continue,
+                        } as usize;
+                        if next >= vocab {
+                            return Err(Error::InvalidOption(format!(
+                                "target id {next} is outside the vocabulary"
+                            )));
+                        }
+                        sums[r] += f64::from(out[0].1[r * vocab + next]);
+                    }
+                    Ok((out[1].1.to_vec(), out[2].1.to_vec()))
+                },
+            )?;
+            past_k = k;
+            past_v = v;
+        }
+        self.counters
+            .onnx_nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        Ok(sums)
     }
 
     /// One batch: encode, then decode step by step with the KV cache, reordering the cache rows by beam parent.

@@ -7,8 +7,11 @@
 
 use std::path::{Path, PathBuf};
 
-use fivegram_lm::model::LanguageModel;
-use fivegram_neural::{Error, Kind, LmOptions, ModelDir, NeuralLm, Precision, Seq2Seq, Seq2SeqOptions, runtime};
+use fivegram_lm::model::{ArpaModel, LanguageModel};
+use fivegram_neural::{
+    Error, Kind, LmOptions, ModelDir, NeuralLm, Precision, RERANK_FEATURES, RerankWeights, Reranked, Seq2Seq,
+    Seq2SeqOptions, runtime,
+};
 use fivegram_translate::{TranslateOptions, Translator};
 use serde_json::Value;
 
@@ -157,6 +160,215 @@ fn beam_hypotheses_score_what_forced_decoding_scores() {
         let b: Vec<&Vec<u32>> = hyps.iter().map(|h| &h.ids).collect();
         assert_eq!(a, b);
     }
+}
+
+#[test]
+fn forced_scores_are_the_beam_scores_in_any_batch() {
+    if !runtime_available() {
+        return;
+    }
+    let exp = expected("seq2seq");
+    let model = seq2seq(Precision::Fp32, 2);
+    let srcs: Vec<Vec<u32>> = exp["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| ids(&s["src_ids"]))
+        .collect();
+    let nbest = model.generate(&srcs, 4, 4).unwrap();
+    let mut pairs = Vec::new();
+    let mut want = Vec::new();
+    for (src, hyps) in srcs.iter().zip(&nbest) {
+        for h in hyps.iter().filter(|h| h.ended) {
+            pairs.push((src.clone(), h.ids.clone()));
+            want.push(h.log_prob);
+        }
+    }
+    // An empty target scores log p(</s> | source) alone.
+    let eos_alone = f64::from(model.next_log_probs(&srcs[0], &[]).unwrap()[model.config().eos_id as usize]);
+    pairs.push((srcs[0].clone(), Vec::new()));
+    want.push(eos_alone);
+    assert!(pairs.len() > 4, "the fixture should give several finished hypotheses");
+    let got = model.score(&pairs).unwrap();
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-3, "forced {g} vs beam {w}");
+    }
+    // Batches of one, and the pairs in reverse order, score the same.
+    let mut reversed = pairs.clone();
+    reversed.reverse();
+    let back = model.score(&reversed).unwrap();
+    for (i, pair) in pairs.iter().enumerate() {
+        let alone = model.score(std::slice::from_ref(pair)).unwrap()[0];
+        assert!((alone - got[i]).abs() < 1e-4, "alone {alone} vs batched {}", got[i]);
+        assert!((back[pairs.len() - 1 - i] - got[i]).abs() < 1e-4);
+    }
+    assert!(matches!(
+        model.score(&[(Vec::new(), vec![5])]),
+        Err(Error::InvalidOption(_))
+    ));
+    assert!(model.score(&[]).unwrap().is_empty());
+}
+
+/// The seq2seq fixture relabelled as a model of the reverse direction (its weights are random either way).
+fn reverse_fixture(dir: &Path, src: &str, tgt: &str) -> Seq2Seq {
+    copy_dir(&fixture("seq2seq"), dir);
+    let json = std::fs::read_to_string(dir.join("model.json")).unwrap();
+    let json = json
+        .replace("\"src_lang\": \"en\"", "\"src_lang\": \"SRC\"")
+        .replace("\"tgt_lang\": \"de\"", "\"tgt_lang\": \"TGT\"")
+        .replace("SRC", src)
+        .replace("TGT", tgt);
+    std::fs::write(dir.join("model.json"), json).unwrap();
+    let options = Seq2SeqOptions {
+        precision: Precision::Fp32,
+        ..Seq2SeqOptions::default()
+    };
+    Seq2Seq::open(dir, options).unwrap()
+}
+
+#[test]
+fn reranking_orders_the_beam_by_the_weighted_features() {
+    if !runtime_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = expected("seq2seq");
+    let mut sources: Vec<String> = exp["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["text"].as_str().unwrap().to_string())
+        .collect();
+    sources.push(String::new());
+    let all = TranslateOptions {
+        nbest: 6,
+        beam: Some(6),
+        features: true,
+    };
+    // Without weights the forward order stays, with the reverse model's scores beside it.
+    let plain = seq2seq(Precision::Fp32, 1).translate_batch(&sources, &all).unwrap();
+    let reverse = reverse_fixture(&tmp.path().join("de-en"), "de", "en");
+    let unweighted = Reranked::new(seq2seq(Precision::Fp32, 1), reverse, 6, None).unwrap();
+    let features = unweighted.translate_batch(&sources, &all).unwrap();
+    let reverse = reverse_fixture(&tmp.path().join("de-en-2"), "de", "en");
+    for (s, (a, b)) in plain.iter().zip(&features).enumerate() {
+        let texts = |l: &[fivegram_translate::Translation]| l.iter().map(|t| t.text.clone()).collect::<Vec<_>>();
+        assert_eq!(texts(a), texts(b));
+        for t in b {
+            let f = t.features.as_ref().unwrap();
+            let names: Vec<&str> = f.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(names, RERANK_FEATURES[..3]);
+            if sources[s].is_empty() {
+                assert_eq!(t.text, "");
+                continue;
+            }
+            let pair = (
+                reverse.source_ids(&t.text).unwrap(),
+                reverse.target_ids(&sources[s]).unwrap(),
+            );
+            let want = reverse.score(&[pair]).unwrap()[0];
+            assert!((f[2].1 - want).abs() < 1e-4, "reverse feature {} vs {want}", f[2].1);
+        }
+    }
+    // With weights: best first by the weighted sum, the n-best cut after sorting.
+    let weights = RerankWeights {
+        log_prob: 0.3,
+        length: -0.7,
+        reverse_log_prob: 1.0,
+        lm: 5.0,
+    };
+    let reranked = Reranked::new(seq2seq(Precision::Fp32, 1), reverse, 6, Some(weights)).unwrap();
+    let out = reranked.translate_batch(&sources, &all).unwrap();
+    let mut reordered = 0;
+    for (list, before) in out.iter().zip(&features) {
+        for t in list {
+            let f = t.features.as_ref().unwrap();
+            let want = 0.3 * f[0].1 - 0.7 * f[1].1 + f[2].1;
+            assert!((t.score - want).abs() < 1e-9 || list.len() == 1 && t.text.is_empty());
+        }
+        for pair in list.windows(2) {
+            assert!(pair[0].score >= pair[1].score, "reranked list out of order");
+        }
+        reordered += usize::from(list[0].text != before[0].text);
+    }
+    assert!(reordered > 0, "these weights should change some first translation");
+    let top = reranked
+        .translate_batch(
+            &sources,
+            &TranslateOptions {
+                nbest: 1,
+                beam: Some(6),
+                features: false,
+            },
+        )
+        .unwrap();
+    for (one, list) in top.iter().zip(&out) {
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].text, list[0].text);
+        assert!(one[0].features.is_none());
+    }
+}
+
+#[test]
+fn the_language_model_feature_scores_the_target_words() {
+    if !runtime_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = expected("seq2seq");
+    let sources: Vec<String> = exp["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["text"].as_str().unwrap().to_string())
+        .collect();
+    let arpa = "\\data\\\nngram 1=4\n\n\\1-grams:\n-2.0\t<unk>\n-99\t<s>\n-0.5\t</s>\n-0.3\tEin\n\n\\end\\\n";
+    let lm = || Box::new(ArpaModel::from_arpa_text("tiny.arpa", arpa).unwrap()) as Box<dyn LanguageModel>;
+    let reverse = reverse_fixture(&tmp.path().join("de-en"), "de", "en");
+    let reranked = Reranked::new(seq2seq(Precision::Fp32, 1), reverse, 4, None)
+        .unwrap()
+        .with_lm(lm())
+        .unwrap();
+    assert_eq!(reranked.feature_names(), RERANK_FEATURES);
+    let all = TranslateOptions {
+        nbest: 4,
+        beam: Some(4),
+        features: true,
+    };
+    let model = lm();
+    let tokenizer = fivegram_corpora::tokenize::Tokenizer::new(fivegram_corpora::tokenize::Lang::De);
+    for list in reranked.translate_batch(&sources, &all).unwrap() {
+        for t in list {
+            let f = t.features.unwrap();
+            assert_eq!(f[3].0, "lm");
+            let mut words = Vec::new();
+            tokenizer.for_each_token(&t.text, |w| words.push(model.word_id(w)));
+            let want = f64::from(model.score_sentence(&words, true, true)) * std::f64::consts::LN_10;
+            assert!(
+                (f[3].1 - want).abs() < 1e-4,
+                "lm feature {} vs {want} for {:?}",
+                f[3].1,
+                t.text
+            );
+            assert!(f[3].1 < 0.0);
+        }
+    }
+}
+
+#[test]
+fn a_reverse_model_must_translate_the_other_way() {
+    if !runtime_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let same = reverse_fixture(&tmp.path().join("en-de"), "en", "de");
+    let err = Reranked::new(seq2seq(Precision::Fp32, 1), same, 8, None).unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidOption(_)) && err.to_string().contains("reverse"),
+        "{err}"
+    );
+    let reverse = reverse_fixture(&tmp.path().join("de-en"), "de", "en");
+    assert!(Reranked::new(seq2seq(Precision::Fp32, 1), reverse, 0, None).is_err());
 }
 
 #[test]

@@ -361,8 +361,15 @@ fn measure(args: &Args) -> Result<Vec<Part>> {
                             dir.display()
                         )));
                     }
-                    let model =
-                        super::neural::open_translator(Some(&dir), None, None, (None, None), Some(threads), false)?;
+                    let model = super::neural::open_translator(
+                        Some(&dir),
+                        None,
+                        None,
+                        (None, None),
+                        super::neural::Rerank::Model,
+                        Some(threads),
+                        false,
+                    )?;
                     Ok(Ok((dir, model)))
                 }));
             }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use fivegram_corpora::read::{Decoding, TextReader};
-use fivegram_neural::{Kind, LmOptions, ModelDir, NeuralLm, Precision, Seq2Seq, Seq2SeqOptions};
+use fivegram_neural::{Kind, LmOptions, ModelDir, NeuralLm, Precision, Reranked, Seq2Seq, Seq2SeqOptions};
 use fivegram_translate::Translator;
 use serde_json::json;
 
@@ -59,13 +59,28 @@ fn default_dir(name: &str, what: &str, trainer: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Whether the beam's n-best list is reranked with a reverse-direction model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rerank<'a> {
+    /// As the model's `decoding.rerank` in model.json says (off when it has none).
+    Model,
+    /// Never.
+    Off,
+    /// With this reverse model and, if given, this n-gram language model of the target language (instead of
+    /// those `decoding.rerank` names), with the weights of the model's `decoding.rerank` when it has them (else
+    /// the forward model's order): `--reverse DIR [--rerank-lm MODEL]`, to compute the features tuning reads.
+    With(&'a Path, Option<&'a Path>),
+}
+
 /// Opens the neural translation model `model`, or the default one for `pair` (source, target): one session
-/// pair per thread, beam and length penalty as given, else as the model's `decoding` records, else 4 and 1.0.
+/// pair per thread, beam and length penalty as given, else as the model's `decoding` records, else 4 and 1.0;
+/// reranked as `rerank` says.
 pub fn open_translator(
     model: Option<&Path>,
     pair: Option<(&str, &str)>,
     precision_arg: Option<PrecisionArg>,
     (beam, length_penalty): (Option<usize>, Option<f64>),
+    rerank: Rerank<'_>,
     threads: Option<usize>,
     verify: bool,
 ) -> Result<Box<dyn Translator>> {
@@ -79,18 +94,49 @@ pub fn open_translator(
         (None, None) => usage!("give --model DIR, or --from LANG --to LANG for the default model"),
     };
     let model_dir = ModelDir::open(&dir, Kind::Seq2Seq)?;
+    let decoding = model_dir.decoding();
+    let sessions = threads.unwrap_or_else(default_threads);
     let options = Seq2SeqOptions {
         precision: precision(&model_dir, precision_arg, "encoder"),
-        sessions: threads.unwrap_or_else(default_threads),
-        beam: beam.or(model_dir.decoding().beam).unwrap_or(4),
-        length_penalty: length_penalty.or(model_dir.decoding().length_penalty).unwrap_or(1.0),
+        sessions,
+        beam: beam.or(decoding.beam).unwrap_or(4),
+        length_penalty: length_penalty.or(decoding.length_penalty).unwrap_or(1.0),
         ..Seq2SeqOptions::default()
     };
-    let model = Seq2Seq::open(&dir, options)?;
+    let settings = decoding.rerank.clone();
+    let (reverse_dir, lm_path) = match (rerank, &settings) {
+        (Rerank::Off, _) | (Rerank::Model, None) => (None, None),
+        (Rerank::Model, Some(s)) => (Some(s.reverse.clone()), s.lm.clone()),
+        (Rerank::With(dir, lm), _) => (Some(dir.to_path_buf()), lm.map(Path::to_path_buf)),
+    };
+    let model = Seq2Seq::open(&dir, options.clone())?;
     if verify {
         model.model_dir().verify()?;
     }
-    Ok(Box::new(model))
+    let Some(reverse_dir) = reverse_dir else {
+        return Ok(Box::new(model));
+    };
+    let reverse_model = ModelDir::open(&reverse_dir, Kind::Seq2Seq)
+        .with_context(|| format!("the reverse model that reranks {}", dir.display()))?;
+    let reverse_options = Seq2SeqOptions {
+        precision: precision(&reverse_model, precision_arg, "encoder"),
+        ..options
+    };
+    let reverse = Seq2Seq::open(&reverse_dir, reverse_options)
+        .with_context(|| format!("the reverse model that reranks {}", dir.display()))?;
+    if verify {
+        reverse.model_dir().verify()?;
+    }
+    // An explicit --beam is the beam whose list is reranked; else the one tuned with the weights.
+    let rerank_beam = beam.or(settings.as_ref().map(|s| s.beam)).unwrap_or(8);
+    let weights = settings.map(|s| s.weights);
+    let mut reranked = Reranked::new(model, reverse, rerank_beam, weights)?;
+    if let Some(lm) = lm_path {
+        let lm_model = fivegram_lm::model::open(&lm)
+            .with_context(|| format!("the language model that reranks {}", dir.display()))?;
+        reranked = reranked.with_lm(lm_model)?;
+    }
+    Ok(Box::new(reranked))
 }
 
 /// Flags of `fivegram neural-lm`.

@@ -63,6 +63,19 @@ pub struct Args {
     /// `decoding.length_penalty` in model.json, else 1.0).
     #[arg(long, value_name = "A")]
     length_penalty: Option<f64>,
+    /// Neural: rerank the beam's n-best list with this model of the reverse direction (log p(source |
+    /// translation)), with the weights of the model's `decoding.rerank` in model.json, else keeping the forward
+    /// order (with --json --features: the features `neural/train/tune_rerank.py` tunes on). Default: the reverse
+    /// model that `decoding.rerank` names, when it names one.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_rerank")]
+    reverse: Option<PathBuf>,
+    /// Neural, with --reverse: also score the candidates with this n-gram model of the target language (a
+    /// `fivegram build` directory or an ARPA file; feature `lm`).
+    #[arg(long, value_name = "MODEL", requires = "reverse")]
+    rerank_lm: Option<PathBuf>,
+    /// Neural: no reranking, whatever model.json says.
+    #[arg(long)]
+    no_rerank: bool,
     /// Translations per line.
     #[arg(long, value_name = "K", default_value_t = 1)]
     nbest: usize,
@@ -116,6 +129,9 @@ pub fn run(args: Args) -> Result<()> {
     if args.length_penalty.is_some() && args.backend != Backend::Neural {
         usage!("--length-penalty is for --backend neural");
     }
+    if (args.reverse.is_some() || args.no_rerank) && args.backend != Backend::Neural {
+        usage!("--reverse and --no-rerank are for --backend neural");
+    }
     if args.beam == Some(0) {
         usage!("--beam must be at least 1");
     }
@@ -161,6 +177,11 @@ fn open_translator(args: &Args) -> Result<Box<dyn Translator>> {
             args.from.zip(args.to).map(|(from, to)| (from.code(), to.code())),
             args.precision,
             (args.beam, args.length_penalty),
+            match (&args.reverse, args.no_rerank) {
+                (Some(dir), _) => super::neural::Rerank::With(dir, args.rerank_lm.as_deref()),
+                (None, true) => super::neural::Rerank::Off,
+                (None, false) => super::neural::Rerank::Model,
+            },
             args.threads,
             args.verify,
         ),
