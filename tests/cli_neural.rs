@@ -240,42 +240,13 @@ fn reranking_follows_model_json_and_the_flags() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("reverse model") && stderr.contains("fr-en"), "{stderr}");
     // Usage errors before any model opens.
-    for args in [
-        vec![
-            "translate",
-            "--backend",
-            "ngram",
-            "--from",
-            "en",
-            "--to",
-            "de",
-            "--reverse",
-            "x",
-        ],
-        vec![
-            "translate",
-            "--backend",
-            "neural",
-            "--from",
-            "en",
-            "--to",
-            "de",
-            "--rerank-lm",
-            "x",
-        ],
-        vec![
-            "translate",
-            "--backend",
-            "neural",
-            "--from",
-            "en",
-            "--to",
-            "de",
-            "--reverse",
-            "x",
-            "--no-rerank",
-        ],
+    let default_pair = ["translate", "--from", "en", "--to", "de", "--backend"];
+    for extra in [
+        &["ngram", "--reverse", "x"][..],
+        &["neural", "--rerank-lm", "x"],
+        &["neural", "--reverse", "x", "--no-rerank"],
     ] {
+        let args = [&default_pair[..], extra].concat();
         let out = fivegram(&args, &[], "");
         assert_eq!(
             out.status.code(),

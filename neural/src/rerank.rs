@@ -11,7 +11,7 @@ use fivegram_lm::query;
 use fivegram_translate::{NBest, TranslateOptions, Translation, Translator};
 
 use crate::model_dir::RerankWeights;
-use crate::seq2seq::Seq2Seq;
+use crate::seq2seq::{Seq2Seq, search_width};
 use crate::{Error, Result};
 
 /// Names of the reranking features, as `--features` reports them: the forward model's log-probability, the
@@ -186,12 +186,7 @@ impl Translator for Reranked {
         sources: &[String],
         options: &TranslateOptions,
     ) -> fivegram_translate::Result<Vec<NBest>> {
-        if options.nbest == 0 || options.beam == Some(0) {
-            return Err(fivegram_translate::Error::InvalidOption(
-                "beam and n-best must be at least 1".into(),
-            ));
-        }
-        let beam = options.beam.unwrap_or(self.beam).max(options.nbest);
+        let beam = search_width(options, self.beam)?;
         let lists = self.candidates(sources, beam)?;
         let names = self.feature_names();
         Ok(lists

@@ -58,6 +58,94 @@ struct Worker {
     decoder: Graph,
 }
 
+/// The inputs of one decoder step: `rows` rows of one token each after `past_len` cached positions.
+struct StepInputs<'a> {
+    tokens: &'a [i64],
+    src_mask: &'a [i64],
+    cross_k: &'a [f32],
+    cross_v: &'a [f32],
+    past_k: &'a [f32],
+    past_v: &'a [f32],
+    src_len: usize,
+    past_len: usize,
+}
+
+impl Worker {
+    /// Encodes `[rows, src_len]` source ids: the cross-attention keys and values of every decoder layer,
+    /// `[layers, rows, heads, src_len, head_dim]` each (shapes checked).
+    fn encode(
+        &mut self,
+        config: &Config,
+        src_ids: &[i64],
+        rows: usize,
+        src_len: usize,
+    ) -> Result<(Vec<f32>, Vec<f32>)> {
+        let path = self.encoder.path().to_path_buf();
+        let expect = [config.dec_layers, rows, config.heads, src_len, config.head_dim];
+        self.encoder.run(
+            &[Input::I64("src_ids", [rows, src_len], src_ids)],
+            &ENCODER_OUTPUTS,
+            |out| {
+                let k = runtime::to_output(&path, "cross_keys", out[0], 5)?;
+                let v = runtime::to_output(&path, "cross_values", out[1], 5)?;
+                if k.shape != expect || v.shape != expect {
+                    return Err(Error::graph(
+                        &path,
+                        format!(
+                            "cross_keys/values have shape {:?}/{:?}, expected {expect:?}",
+                            k.shape, v.shape
+                        ),
+                    ));
+                }
+                Ok((k.data, v.data))
+            },
+        )
+    }
+
+    /// One decoder step; `f` gets the log-probabilities `[rows, vocab]` and the present keys and values
+    /// `[layers, rows, heads, past_len + 1, head_dim]` (shapes checked).
+    fn step<R>(
+        &mut self,
+        config: &Config,
+        inputs: &StepInputs<'_>,
+        f: impl FnOnce(&[f32], &[f32], &[f32]) -> Result<R>,
+    ) -> Result<R> {
+        let (layers, heads, head_dim, vocab) = (config.dec_layers, config.heads, config.head_dim, config.vocab_size);
+        let rows = inputs.tokens.len();
+        let (src_len, past_len) = (inputs.src_len, inputs.past_len);
+        let cache = [layers, rows, heads, past_len, head_dim];
+        let cross = [layers, rows, heads, src_len, head_dim];
+        let path = self.decoder.path().to_path_buf();
+        self.decoder.run(
+            &[
+                Input::I64("tgt_ids", [rows, 1], inputs.tokens),
+                Input::I64("src_mask", [rows, src_len], inputs.src_mask),
+                Input::F32("cross_keys", cross, inputs.cross_k),
+                Input::F32("cross_values", cross, inputs.cross_v),
+                Input::F32("past_keys", cache, inputs.past_k),
+                Input::F32("past_values", cache, inputs.past_v),
+            ],
+            &DECODER_OUTPUTS,
+            |out| {
+                let lp_shape = runtime::dims(&path, "log_probs", out[0].0, 2)?;
+                let present = [layers, rows, heads, past_len + 1, head_dim];
+                let pk = runtime::dims(&path, "present_keys", out[1].0, 5)?;
+                let pv = runtime::dims(&path, "present_values", out[2].0, 5)?;
+                if lp_shape != [rows, vocab] || pk != present || pv != present {
+                    return Err(Error::graph(
+                        &path,
+                        format!(
+                            "outputs have shapes {lp_shape:?}, {pk:?}, {pv:?}; expected [{rows}, {vocab}] and \
+                             {present:?}"
+                        ),
+                    ));
+                }
+                f(out[0].1, out[1].1, out[2].1)
+            },
+        )
+    }
+}
+
 #[derive(Debug, Default)]
 struct Counters {
     sentences: AtomicU64,
@@ -220,46 +308,26 @@ impl Seq2Seq {
             return Err(Error::InvalidOption("an empty source (it needs at least </s>)".into()));
         }
         let config = self.config();
-        let (layers, heads, head_dim, vocab) = (config.dec_layers, config.heads, config.head_dim, config.vocab_size);
         let out = self.workers.map(1, |worker, _| {
             let src_len = source.len();
             let src: Vec<i64> = source.iter().map(|&t| i64::from(t)).collect();
             let mask = vec![1i64; src_len];
-            let encoder_path = worker.encoder.path().to_path_buf();
-            let (ck, cv) =
-                worker
-                    .encoder
-                    .run(&[Input::I64("src_ids", [1, src_len], &src)], &ENCODER_OUTPUTS, |out| {
-                        let k = runtime::to_output(&encoder_path, "cross_keys", out[0], 5)?;
-                        let v = runtime::to_output(&encoder_path, "cross_values", out[1], 5)?;
-                        Ok((k.data, v.data))
-                    })?;
-            let cross = [layers, 1, heads, src_len, head_dim];
+            let (ck, cv) = worker.encode(config, &src, 1, src_len)?;
             let (mut pk, mut pv) = (Vec::new(), Vec::new());
             let mut last = Vec::new();
             for (past_len, &token) in std::iter::once(&config.bos_id).chain(prefix).enumerate() {
-                let cache = [layers, 1, heads, past_len, head_dim];
                 let tgt = [i64::from(token)];
-                let path = worker.decoder.path().to_path_buf();
-                let (lp, k, v) = worker.decoder.run(
-                    &[
-                        Input::I64("tgt_ids", [1, 1], &tgt),
-                        Input::I64("src_mask", [1, src_len], &mask),
-                        Input::F32("cross_keys", cross, &ck),
-                        Input::F32("cross_values", cross, &cv),
-                        Input::F32("past_keys", cache, &pk),
-                        Input::F32("past_values", cache, &pv),
-                    ],
-                    &DECODER_OUTPUTS,
-                    |out| {
-                        let lp = runtime::to_output(&path, "log_probs", out[0], 2)?;
-                        if lp.shape != [1, vocab] {
-                            return Err(Error::graph(&path, format!("log_probs has shape {:?}", lp.shape)));
-                        }
-                        Ok((lp.data, out[1].1.to_vec(), out[2].1.to_vec()))
-                    },
-                )?;
-                (last, pk, pv) = (lp, k, v);
+                let inputs = StepInputs {
+                    tokens: &tgt,
+                    src_mask: &mask,
+                    cross_k: &ck,
+                    cross_v: &cv,
+                    past_k: &pk,
+                    past_v: &pv,
+                    src_len,
+                    past_len,
+                };
+                (last, pk, pv) = worker.step(config, &inputs, |lp, k, v| Ok((lp.to_vec(), k.to_vec(), v.to_vec())))?;
             }
             Ok(last)
         })?;
@@ -300,43 +368,15 @@ impl Seq2Seq {
     /// One batch of [`Seq2Seq::score`].
     fn force(&self, worker: &mut Worker, pairs: &[(&[u32], &[u32])]) -> Result<Vec<f64>> {
         let config = self.config();
-        let (layers, heads, head_dim, vocab) = (config.dec_layers, config.heads, config.head_dim, config.vocab_size);
+        let vocab = config.vocab_size;
         let rows = pairs.len();
-        let src_len = pairs.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
         // Targets longer than the model's positions are cut, as generation would stop there.
         let limit = config.max_len.saturating_sub(1);
         let targets: Vec<&[u32]> = pairs.iter().map(|(_, t)| &t[..t.len().min(limit)]).collect();
         let steps = targets.iter().map(|t| t.len() + 1).max().unwrap_or(0);
-        let mut src_ids = vec![i64::from(config.pad_id); rows * src_len];
-        let mut src_mask = vec![0i64; rows * src_len];
-        for (r, (s, _)) in pairs.iter().enumerate() {
-            for (t, &id) in s.iter().enumerate() {
-                src_ids[r * src_len + t] = i64::from(id);
-                src_mask[r * src_len + t] = 1;
-            }
-        }
+        let (src_ids, src_mask, src_len) = pad_sources(config, pairs.iter().map(|(s, _)| *s));
         let started = Instant::now();
-        let encoder_path = worker.encoder.path().to_path_buf();
-        let cross = [layers, rows, heads, src_len, head_dim];
-        let (cross_k, cross_v) = worker.encoder.run(
-            &[Input::I64("src_ids", [rows, src_len], &src_ids)],
-            &ENCODER_OUTPUTS,
-            |out| {
-                let k = runtime::to_output(&encoder_path, "cross_keys", out[0], 5)?;
-                let v = runtime::to_output(&encoder_path, "cross_values", out[1], 5)?;
-                if k.shape != cross || v.shape != cross {
-                    return Err(Error::graph(
-                        &encoder_path,
-                        format!(
-                            "cross_keys/values have shape {:?}/{:?}, expected {cross:?}",
-                            k.shape, v.shape
-                        ),
-                    ));
-                }
-                Ok((k.data, v.data))
-            },
-        )?;
-        let decoder_path = worker.decoder.path().to_path_buf();
+        let (cross_k, cross_v) = worker.encode(config, &src_ids, rows, src_len)?;
         let mut sums = vec![0.0f64; rows];
         let (mut past_k, mut past_v) = (Vec::new(), Vec::new());
         for step in 0..steps {
@@ -348,49 +388,32 @@ impl Seq2Seq {
                     _ => i64::from(t.get(step - 1).copied().unwrap_or(config.pad_id)),
                 })
                 .collect();
-            let cache = [layers, rows, heads, step, head_dim];
-            let (k, v) = worker.decoder.run(
-                &[
-                    Input::I64("tgt_ids", [rows, 1], &tokens),
-                    Input::I64("src_mask", [rows, src_len], &src_mask),
-                    Input::F32("cross_keys", cross, &cross_k),
-                    Input::F32("cross_values", cross, &cross_v),
-                    Input::F32("past_keys", cache, &past_k),
-                    Input::F32("past_values", cache, &past_v),
-                ],
-                &DECODER_OUTPUTS,
-                |out| {
-                    let lp_shape = runtime::dims(&decoder_path, "log_probs", out[0].0, 2)?;
-                    let present = [layers, rows, heads, step + 1, head_dim];
-                    let pk = runtime::dims(&decoder_path, "present_keys", out[1].0, 5)?;
-                    let pv = runtime::dims(&decoder_path, "present_values", out[2].0, 5)?;
-                    if lp_shape != [rows, vocab] || pk != present || pv != present {
-                        return Err(Error::graph(
-                            &decoder_path,
-                            format!(
-                                "outputs have shapes {lp_shape:?}, {pk:?}, {pv:?}; expected [{rows}, {vocab}] and \
-                                 {present:?}"
-                            ),
-                        ));
+            let inputs = StepInputs {
+                tokens: &tokens,
+                src_mask: &src_mask,
+                cross_k: &cross_k,
+                cross_v: &cross_v,
+                past_k: &past_k,
+                past_v: &past_v,
+                src_len,
+                past_len: step,
+            };
+            (past_k, past_v) = worker.step(config, &inputs, |log_probs, k, v| {
+                for (r, t) in targets.iter().enumerate() {
+                    let next = match step.cmp(&t.len()) {
+                        std::cmp::Ordering::Less => t[step],
+                        std::cmp::Ordering::Equal => config.eos_id,
+                        std::cmp::Ordering::Greater => continue,
+                    } as usize;
+                    if next >= vocab {
+                        return Err(Error::InvalidOption(format!(
+                            "target id {next} is outside the vocabulary"
+                        )));
                     }
-                    for (r, t) in targets.iter().enumerate() {
-                        let next = match step.cmp(&t.len()) {
-                            std::cmp::Ordering::Less => t[step],
-                            std::cmp::Ordering::Equal => config.eos_id,
-                            std::cmp::Ordering::Greater => continue,
-                        } as usize;
-                        if next >= vocab {
-                            return Err(Error::InvalidOption(format!(
-                                "target id {next} is outside the vocabulary"
-                            )));
-                        }
-                        sums[r] += f64::from(out[0].1[r * vocab + next]);
-                    }
-                    Ok((out[1].1.to_vec(), out[2].1.to_vec()))
-                },
-            )?;
-            past_k = k;
-            past_v = v;
+                    sums[r] += f64::from(log_probs[r * vocab + next]);
+                }
+                Ok((k.to_vec(), v.to_vec()))
+            })?;
         }
         self.counters
             .onnx_nanos
@@ -410,7 +433,6 @@ impl Seq2Seq {
         let config = self.config();
         let (layers, heads, head_dim) = (config.dec_layers, config.heads, config.head_dim);
         let batch = sources.len();
-        let src_len = sources.iter().map(|s| s.len()).max().unwrap_or(0);
         let limits: Vec<usize> = sources
             .iter()
             .map(|s| {
@@ -425,35 +447,9 @@ impl Seq2Seq {
         if beams.is_done() {
             return Ok(beams.finish(nbest));
         }
-        let mut src_ids = vec![i64::from(config.pad_id); batch * src_len];
-        let mut src_mask = vec![0i64; batch * src_len];
-        for (b, s) in sources.iter().enumerate() {
-            for (t, &id) in s.iter().enumerate() {
-                src_ids[b * src_len + t] = i64::from(id);
-                src_mask[b * src_len + t] = 1;
-            }
-        }
+        let (src_ids, src_mask, src_len) = pad_sources(config, sources.iter().copied());
         let started = Instant::now();
-        let encoder_path = worker.encoder.path().to_path_buf();
-        let (cross_k, cross_v) = worker.encoder.run(
-            &[Input::I64("src_ids", [batch, src_len], &src_ids)],
-            &ENCODER_OUTPUTS,
-            |out| {
-                let expect = [layers, batch, heads, src_len, head_dim];
-                let k = runtime::to_output(&encoder_path, "cross_keys", out[0], 5)?;
-                let v = runtime::to_output(&encoder_path, "cross_values", out[1], 5)?;
-                if k.shape != expect || v.shape != expect {
-                    return Err(Error::graph(
-                        &encoder_path,
-                        format!(
-                            "cross_keys/values have shape {:?}/{:?}, expected {expect:?}",
-                            k.shape, v.shape
-                        ),
-                    ));
-                }
-                Ok((k.data, v.data))
-            },
-        )?;
+        let (cross_k, cross_v) = worker.encode(config, &src_ids, batch, src_len)?;
         // Per-row copies of the cross-attention caches and the mask, rebuilt whenever the row → sentence map
         // changes (the first expansion into beams, and when sentences finish).
         let cross_block = heads * src_len * head_dim;
@@ -463,8 +459,6 @@ impl Seq2Seq {
         let mut past_k: Vec<f32> = Vec::new();
         let mut past_v: Vec<f32> = Vec::new();
         let mut tokens: Vec<i64> = vec![i64::from(config.bos_id); beams.sentence_of_row().len()];
-        let vocab_expected = config.vocab_size;
-        let decoder_path = worker.decoder.path().to_path_buf();
         let mut steps = 0u64;
         while !beams.is_done() {
             let rows = tokens.len();
@@ -474,39 +468,23 @@ impl Seq2Seq {
                 rows_v = gather(&cross_v, layers, batch, cross_block, &row_sentences);
                 rows_mask = gather(&src_mask, 1, batch, src_len, &row_sentences);
             }
-            let cache_shape = [layers, rows, heads, past_len, head_dim];
-            let cross_shape = [layers, rows, heads, src_len, head_dim];
-            let step = worker.decoder.run(
-                &[
-                    Input::I64("tgt_ids", [rows, 1], &tokens),
-                    Input::I64("src_mask", [rows, src_len], &rows_mask),
-                    Input::F32("cross_keys", cross_shape, &rows_k),
-                    Input::F32("cross_values", cross_shape, &rows_v),
-                    Input::F32("past_keys", cache_shape, &past_k),
-                    Input::F32("past_values", cache_shape, &past_v),
-                ],
-                &DECODER_OUTPUTS,
-                |out| {
-                    let lp_shape = runtime::dims(&decoder_path, "log_probs", out[0].0, 2)?;
-                    let present = [layers, rows, heads, past_len + 1, head_dim];
-                    let pk = runtime::dims(&decoder_path, "present_keys", out[1].0, 5)?;
-                    let pv = runtime::dims(&decoder_path, "present_values", out[2].0, 5)?;
-                    if lp_shape != [rows, vocab_expected] || pk != present || pv != present {
-                        return Err(Error::graph(
-                            &decoder_path,
-                            format!(
-                                "outputs have shapes {lp_shape:?}, {pk:?}, {pv:?}; expected [{rows}, \
-                                 {vocab_expected}] and {present:?}"
-                            ),
-                        ));
-                    }
-                    let step = beams.advance(out[0].1, vocab_expected);
-                    let block = heads * (past_len + 1) * head_dim;
-                    let k = gather(out[1].1, layers, rows, block, &step.parents);
-                    let v = gather(out[2].1, layers, rows, block, &step.parents);
-                    Ok((step, k, v))
-                },
-            )?;
+            let inputs = StepInputs {
+                tokens: &tokens,
+                src_mask: &rows_mask,
+                cross_k: &rows_k,
+                cross_v: &rows_v,
+                past_k: &past_k,
+                past_v: &past_v,
+                src_len,
+                past_len,
+            };
+            let step = worker.step(config, &inputs, |log_probs, k, v| {
+                let step = beams.advance(log_probs, config.vocab_size);
+                let block = heads * (past_len + 1) * head_dim;
+                let k = gather(k, layers, rows, block, &step.parents);
+                let v = gather(v, layers, rows, block, &step.parents);
+                Ok((step, k, v))
+            })?;
             let (step, k, v) = step;
             past_k = k;
             past_v = v;
@@ -534,6 +512,25 @@ impl Seq2Seq {
     }
 }
 
+/// Source id lists as one right-padded `[rows, src_len]` batch: the ids, the mask (1 on real tokens) and
+/// `src_len`, the longest list's length.
+fn pad_sources<'a>(
+    config: &Config,
+    sources: impl ExactSizeIterator<Item = &'a [u32]> + Clone,
+) -> (Vec<i64>, Vec<i64>, usize) {
+    let rows = sources.len();
+    let src_len = sources.clone().map(<[u32]>::len).max().unwrap_or(0);
+    let mut ids = vec![i64::from(config.pad_id); rows * src_len];
+    let mut mask = vec![0i64; rows * src_len];
+    for (r, s) in sources.enumerate() {
+        for (t, &id) in s.iter().enumerate() {
+            ids[r * src_len + t] = i64::from(id);
+            mask[r * src_len + t] = 1;
+        }
+    }
+    (ids, mask, src_len)
+}
+
 /// Rows of a `[outer, rows, block]` tensor picked by `index` (a new row per entry, each naming an old row):
 /// `[outer, index.len(), block]`.
 fn gather<T: Copy>(data: &[T], outer: usize, rows: usize, block: usize, index: &[usize]) -> Vec<T> {
@@ -545,6 +542,17 @@ fn gather<T: Copy>(data: &[T], outer: usize, rows: usize, block: usize, index: &
         }
     }
     out
+}
+
+/// The beam a [`Translator::translate_batch`] call asks for (`default` when it names none), at least its n-best
+/// size; an error for a beam or n-best of 0.
+pub(crate) fn search_width(options: &TranslateOptions, default: usize) -> fivegram_translate::Result<usize> {
+    if options.nbest == 0 || options.beam == Some(0) {
+        return Err(fivegram_translate::Error::InvalidOption(
+            "beam and n-best must be at least 1".into(),
+        ));
+    }
+    Ok(options.beam.unwrap_or(default).max(options.nbest))
 }
 
 fn check_options(options: &Seq2SeqOptions) -> Result<()> {
@@ -577,12 +585,7 @@ impl Translator for Seq2Seq {
         sources: &[String],
         options: &TranslateOptions,
     ) -> fivegram_translate::Result<Vec<NBest>> {
-        if options.nbest == 0 || options.beam == Some(0) {
-            return Err(fivegram_translate::Error::InvalidOption(
-                "beam and n-best must be at least 1".into(),
-            ));
-        }
-        let beam = options.beam.unwrap_or(self.options.beam).max(options.nbest);
+        let beam = search_width(options, self.options.beam)?;
         let mut ids = Vec::with_capacity(sources.len());
         let mut unknown = Vec::with_capacity(sources.len());
         for source in sources {

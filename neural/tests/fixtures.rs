@@ -57,6 +57,26 @@ fn floats(v: &Value) -> Vec<f64> {
     v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
 }
 
+/// The source id lists of the seq2seq fixture.
+fn fixture_source_ids() -> Vec<Vec<u32>> {
+    expected("seq2seq")["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| ids(&s["src_ids"]))
+        .collect()
+}
+
+/// The source sentences of the seq2seq fixture.
+fn fixture_sources() -> Vec<String> {
+    expected("seq2seq")["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn seq2seq(precision: Precision, sessions: usize) -> Seq2Seq {
     let options = Seq2SeqOptions {
         precision,
@@ -120,15 +140,9 @@ fn beam_hypotheses_score_what_forced_decoding_scores() {
     if !runtime_available() {
         return;
     }
-    let exp = expected("seq2seq");
     let model = seq2seq(Precision::Fp32, 2);
     let eos = model.config().eos_id;
-    let srcs: Vec<Vec<u32>> = exp["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| ids(&s["src_ids"]))
-        .collect();
+    let srcs = fixture_source_ids();
     let nbest = model.generate(&srcs, 4, 4).unwrap();
     for (src, hyps) in srcs.iter().zip(&nbest) {
         assert!(!hyps.is_empty() && hyps.len() <= 4);
@@ -167,14 +181,8 @@ fn forced_scores_are_the_beam_scores_in_any_batch() {
     if !runtime_available() {
         return;
     }
-    let exp = expected("seq2seq");
     let model = seq2seq(Precision::Fp32, 2);
-    let srcs: Vec<Vec<u32>> = exp["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| ids(&s["src_ids"]))
-        .collect();
+    let srcs = fixture_source_ids();
     let nbest = model.generate(&srcs, 4, 4).unwrap();
     let mut pairs = Vec::new();
     let mut want = Vec::new();
@@ -232,13 +240,7 @@ fn reranking_orders_the_beam_by_the_weighted_features() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let exp = expected("seq2seq");
-    let mut sources: Vec<String> = exp["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["text"].as_str().unwrap().to_string())
-        .collect();
+    let mut sources = fixture_sources();
     sources.push(String::new());
     let all = TranslateOptions {
         nbest: 6,
@@ -315,13 +317,7 @@ fn the_language_model_feature_scores_the_target_words() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let exp = expected("seq2seq");
-    let sources: Vec<String> = exp["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["text"].as_str().unwrap().to_string())
-        .collect();
+    let sources = fixture_sources();
     let arpa = "\\data\\\nngram 1=4\n\n\\1-grams:\n-2.0\t<unk>\n-99\t<s>\n-0.5\t</s>\n-0.3\tEin\n\n\\end\\\n";
     let lm = || Box::new(ArpaModel::from_arpa_text("tiny.arpa", arpa).unwrap()) as Box<dyn LanguageModel>;
     let reverse = reverse_fixture(&tmp.path().join("de-en"), "de", "en");
