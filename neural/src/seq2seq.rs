@@ -337,8 +337,9 @@ impl Seq2Seq {
     /// Forced decoding: the log-probability (natural log) of each target given its source, `log p(target </s> |
     /// source)`, summed over the target's pieces and the closing `</s>`. Sources are id lists as
     /// [`Seq2Seq::source_ids`] makes them (ending in `</s>`), targets bare piece ids (no `<s>`, no `</s>`). Pairs
-    /// are sorted by source length and batched as [`Seq2Seq::generate`] batches sentences; each batch is one
-    /// encoder run and one decoder step per target position, all rows advancing together through the KV cache.
+    /// are sorted by target length (then source length) and cut into batches of [`Seq2SeqOptions::batch_size`]
+    /// pairs; each batch is one encoder run and one decoder step per position of its longest target, all rows
+    /// advancing together through the KV cache. (Batches of 2 or 4 times the size were no faster on Multi30k.)
     ///
     /// # Errors
     /// [`Error::InvalidOption`] for an empty source; any runtime error.
@@ -347,7 +348,7 @@ impl Seq2Seq {
             return Err(Error::InvalidOption("an empty source (it needs at least </s>)".into()));
         }
         let mut order: Vec<usize> = (0..pairs.len()).collect();
-        order.sort_by_key(|&i| (pairs[i].0.len(), pairs[i].1.len()));
+        order.sort_by_key(|&i| (pairs[i].1.len(), pairs[i].0.len()));
         let batches: Vec<&[usize]> = order.chunks(self.options.batch_size).collect();
         let results = self.workers.map(batches.len(), |worker, b| {
             let batch: Vec<(&[u32], &[u32])> = batches[b]

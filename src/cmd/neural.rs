@@ -116,8 +116,12 @@ pub fn open_translator(
     let Some(reverse_dir) = reverse_dir else {
         return Ok(Box::new(model));
     };
-    let reverse_model = ModelDir::open(&reverse_dir, Kind::Seq2Seq)
-        .with_context(|| format!("the reverse model that reranks {}", dir.display()))?;
+    let reverse_model = ModelDir::open(&reverse_dir, Kind::Seq2Seq).with_context(|| {
+        format!(
+            "the reverse model that reranks {} (model.json's decoding.rerank, a path relative to the model;              --no-rerank translates without it)",
+            dir.display()
+        )
+    })?;
     let reverse_options = Seq2SeqOptions {
         precision: precision(&reverse_model, precision_arg, "encoder"),
         ..options
