@@ -44,7 +44,9 @@
 //! source length × head size` floats, twice) and the self-attention caches, which grow by one position per step.
 //!
 //! # Quirks
-//! Sources longer than `max_len - 1` pieces are cut. `<unk>` pieces in a translation are replaced, in order, by
+//! A line longer than `max_len - 1` pieces is translated sentence by sentence (a sentence still too long in runs of
+//! words that fit) and the parts joined: one translation for such a line, whatever the n-best size. ([`Seq2Seq::generate`]
+//! and [`Seq2Seq::score`] take id lists and cut them instead.) `<unk>` pieces in a translation are replaced, in order, by
 //! the source words the tokenizer could not cover. The [`fivegram_lm::model::LanguageModel`] view sees at most
 //! 4 words of context (its states are n-gram states), unlike [`NeuralLm::score_sentences`].
 #![deny(missing_docs)]

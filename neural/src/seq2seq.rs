@@ -4,6 +4,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use std::str::FromStr;
+
+use fivegram_corpora::tokenize::{Lang, SentenceSplitter};
 use fivegram_translate::{NBest, TranslateOptions, Translation, Translator};
 
 use crate::beam::{Beams, Hypothesis};
@@ -247,6 +250,44 @@ impl Seq2Seq {
         ids.truncate(self.config().max_len.saturating_sub(1));
         ids.push(self.config().eos_id);
         Ok(ids)
+    }
+
+    /// The segments `text` is translated as: itself when its pieces fit the model's positions (`max_len - 1`),
+    /// else its sentences (the source language's sentence splitter), each sentence that is still too long cut
+    /// between words into runs that fit (a single word longer than that is cut by [`Seq2Seq::source_ids`]).
+    fn segments(&self, text: &str) -> Result<Vec<String>> {
+        let limit = self.config().max_len.saturating_sub(1).max(1);
+        if text.trim().is_empty() || self.subwords.encode(text)?.len() <= limit {
+            return Ok(vec![text.to_string()]);
+        }
+        let sentences: Vec<&str> = match self.config().src_lang.as_deref().map(Lang::from_str) {
+            Some(Ok(lang)) => SentenceSplitter::new(lang).split(text),
+            _ => vec![text],
+        };
+        let mut out = Vec::new();
+        for sentence in sentences {
+            if self.subwords.encode(sentence)?.len() <= limit {
+                out.push(sentence.to_string());
+                continue;
+            }
+            let (mut run, mut pieces) = (String::new(), 0);
+            for word in sentence.split_whitespace() {
+                let n = self.subwords.encode(word)?.len();
+                if pieces + n > limit && !run.is_empty() {
+                    out.push(std::mem::take(&mut run));
+                    pieces = 0;
+                }
+                if !run.is_empty() {
+                    run.push(' ');
+                }
+                run.push_str(word);
+                pieces += n;
+            }
+            if !run.is_empty() {
+                out.push(run);
+            }
+        }
+        Ok(out)
     }
 
     /// The piece ids of `text` as a target: no `<s>`, no `</s>`, at most `max_len - 1` pieces (what
@@ -587,20 +628,29 @@ impl Translator for Seq2Seq {
         options: &TranslateOptions,
     ) -> fivegram_translate::Result<Vec<NBest>> {
         let beam = search_width(options, self.options.beam)?;
-        let mut ids = Vec::with_capacity(sources.len());
-        let mut unknown = Vec::with_capacity(sources.len());
+        // Each line is one segment, or, when it is longer than the model's positions, its sentences (and
+        // sentences still too long cut between words), translated separately and joined again.
+        let mut segments: Vec<String> = Vec::with_capacity(sources.len());
+        let mut spans = Vec::with_capacity(sources.len());
         for source in sources {
-            if source.trim().is_empty() {
+            let first = segments.len();
+            segments.extend(self.segments(source)?);
+            spans.push(first..segments.len());
+        }
+        let mut ids = Vec::with_capacity(segments.len());
+        let mut unknown = Vec::with_capacity(segments.len());
+        for segment in &segments {
+            if segment.trim().is_empty() {
                 ids.push(Vec::new());
                 unknown.push(Vec::new());
                 continue;
             }
-            let src = self.source_ids(source)?;
-            unknown.push(self.subwords.unknown_words(source, &src)?);
+            let src = self.source_ids(segment)?;
+            unknown.push(self.subwords.unknown_words(segment, &src)?);
             ids.push(src);
         }
         let hyps = self.generate(&ids, beam, options.nbest)?;
-        let mut out = Vec::with_capacity(sources.len());
+        let mut lists = Vec::with_capacity(segments.len());
         for ((src, hyps), unknown) in ids.iter().zip(hyps).zip(&unknown) {
             let mut nbest = Vec::with_capacity(hyps.len());
             for h in hyps {
@@ -609,19 +659,40 @@ impl Translator for Seq2Seq {
                 } else {
                     self.subwords.decode(&h.ids, Some(unknown))?
                 };
-                let features = options.features.then(|| {
-                    vec![
-                        ("log_prob".to_string(), h.log_prob),
-                        ("length".to_string(), h.ids.len() as f64 + f64::from(u8::from(h.ended))),
-                    ]
-                });
-                nbest.push(Translation {
-                    text,
-                    score: h.score,
-                    features,
-                });
+                let length = h.ids.len() as f64 + f64::from(u8::from(h.ended));
+                nbest.push((text, h.score, h.log_prob, length));
             }
-            out.push(nbest);
+            lists.push(nbest);
+        }
+        let translation = |text: String, score: f64, log_prob: f64, length: f64| Translation {
+            text,
+            score,
+            features: options
+                .features
+                .then(|| vec![("log_prob".to_string(), log_prob), ("length".to_string(), length)]),
+        };
+        let mut lists = lists.into_iter();
+        let mut out = Vec::with_capacity(sources.len());
+        for span in spans {
+            if span.len() == 1 {
+                let list = lists.next().unwrap_or_default();
+                out.push(list.into_iter().map(|(t, s, l, n)| translation(t, s, l, n)).collect());
+                continue;
+            }
+            // A split line: one translation, the segments' best joined, their scores and features summed.
+            let (mut texts, mut score, mut log_prob, mut length) = (Vec::new(), 0.0, 0.0, 0.0);
+            for list in lists.by_ref().take(span.len()) {
+                if let Some((t, s, l, n)) = list.into_iter().next() {
+                    texts.push(t);
+                    (score, log_prob, length) = (score + s, log_prob + l, length + n);
+                }
+            }
+            let text = texts
+                .into_iter()
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            out.push(vec![translation(text, score, log_prob, length)]);
         }
         Ok(out)
     }

@@ -352,6 +352,49 @@ fn the_language_model_feature_scores_the_target_words() {
 }
 
 #[test]
+fn lines_longer_than_the_model_are_translated_sentence_by_sentence() {
+    if !runtime_available() {
+        return;
+    }
+    let model = seq2seq(Precision::Fp32, 1);
+    let limit = model.config().max_len - 1;
+    let greedy = TranslateOptions {
+        nbest: 3,
+        beam: Some(1),
+        features: true,
+    };
+    // Sentences of the fixture, each ending in a full stop, repeated until the line is too long for the model.
+    let sentences: Vec<String> = fixture_sources()
+        .into_iter()
+        .map(|s| format!("{}.", s.trim_end_matches('.')))
+        .collect();
+    let (mut line, mut pieces) = (Vec::new(), 0);
+    while pieces <= limit {
+        let sentence = sentences[line.len() % sentences.len()].clone();
+        pieces += model.target_ids(&sentence).unwrap().len();
+        line.push(sentence);
+    }
+    let out = model.translate_batch(&[line.join(" ")], &greedy).unwrap();
+    assert_eq!(out[0].len(), 1, "a split line has one translation");
+    let alone = model.translate_batch(&line, &greedy).unwrap();
+    let want: Vec<&str> = alone
+        .iter()
+        .map(|l| l[0].text.as_str())
+        .filter(|t| !t.is_empty())
+        .collect();
+    assert_eq!(out[0][0].text, want.join(" "));
+    let log_prob: f64 = alone.iter().map(|l| l[0].features.as_ref().unwrap()[0].1).sum();
+    assert!((out[0][0].features.as_ref().unwrap()[0].1 - log_prob).abs() < 1e-6);
+    // One sentence too long for the model is cut between words: every word of it is translated somewhere.
+    let words = vec!["dog"; 3 * limit].join(" ");
+    let out = model.translate_batch(&[words], &greedy).unwrap();
+    assert_eq!(out[0].len(), 1);
+    // A line that fits keeps its n-best list.
+    let short = model.translate_batch(&sentences[..1], &greedy).unwrap();
+    assert!(!short[0].is_empty());
+}
+
+#[test]
 fn a_reverse_model_must_translate_the_other_way() {
     if !runtime_available() {
         return;
