@@ -306,9 +306,11 @@ impl ModelDir {
             let finite = [w.log_prob, w.length, w.reverse_log_prob, w.lm]
                 .iter()
                 .all(|x| x.is_finite());
-            if !(1..=64).contains(&rerank.beam) || !finite {
+            if !(1..=64).contains(&rerank.beam) || !finite || (w.lm != 0.0 && rerank.lm.is_none()) {
                 return Err(invalid(
-                    "decoding.rerank: beam must be between 1 and 64 and every weight a finite number".into(),
+                    "decoding.rerank: beam must be between 1 and 64, every weight a finite number, and an lm weight \
+                     needs an lm"
+                        .into(),
                 ));
             }
             rerank.reverse = dir.join(&rerank.reverse);
@@ -562,6 +564,7 @@ mod tests {
             r#"{"rerank": {"reverse": "../de-en", "beam": 8, "weights": {"log_prob": 1, "length": 0}}}"#,
             r#"{"rerank": {"reverse": "../de-en", "beam": 8, "weights": {"log_prob": 1, "length": 0, "reverse_log_prob": 0, "bilm": 1}}}"#,
             r#"{"rerank": {"beam": 8, "weights": {"log_prob": 1, "length": 0, "reverse_log_prob": 0}}}"#,
+            r#"{"rerank": {"reverse": "../de-en", "beam": 8, "weights": {"log_prob": 1, "length": 0, "reverse_log_prob": 0, "lm": 0.5}}}"#,
         ] {
             write_model(tmp.path(), &with(bad), &[]);
             let err = ModelDir::open(tmp.path(), Kind::Lm).unwrap_err();

@@ -118,7 +118,8 @@ pub fn open_translator(
     };
     let reverse_model = ModelDir::open(&reverse_dir, Kind::Seq2Seq).with_context(|| {
         format!(
-            "the reverse model that reranks {} (model.json's decoding.rerank, a path relative to the model;              --no-rerank translates without it)",
+            "the reverse model that reranks {} (model.json's decoding.rerank, a path relative to the model; \
+             --no-rerank translates without it)",
             dir.display()
         )
     })?;
