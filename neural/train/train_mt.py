@@ -34,7 +34,7 @@ from fivegram_neural.search import TorchBackend, greedy  # noqa: E402
 # arguments that must not change when a run is resumed
 FIXED = ["src", "tgt", "corpus", "seed", "vocab", "d_model", "heads", "ffn", "enc_layers", "dec_layers", "dropout",
          "attn_dropout", "act_dropout", "max_tokens", "lr", "warmup", "label_smoothing", "weight_decay", "clip",
-         "limit", "bf16"]
+         "limit", "bf16", "extra", "upsample", "init"]
 
 
 def parse_args(argv=None):
@@ -68,6 +68,12 @@ def parse_args(argv=None):
     ap.add_argument("--save-minutes", type=float, default=10.0)
     ap.add_argument("--max-len", type=int, default=200, help="drop training pairs with a side longer than this")
     ap.add_argument("--limit", type=int, default=0, help="smoke tests: use only the first N train/val pairs")
+    ap.add_argument("--extra", choices=["tatoeba"], help="add Tatoeba deu-eng (all pairs, minus any whose side is a "
+                    "sentence of the corpus's val or test_2016_flickr) to the training pairs")
+    ap.add_argument("--upsample", type=int, default=1, help="repeat the corpus's own training pairs this many times "
+                    "(with --extra: the mixing ratio)")
+    ap.add_argument("--init", default=None, help="start a new run from these weights (state dicts or epoch files of "
+                    "another run, comma-separated: their average), e.g. to continue a Multi30k model on more data")
     return ap.parse_args(argv)
 
 
@@ -167,7 +173,17 @@ def main(argv=None) -> int:
         b = data.encode(tok, text[(split, args.tgt)])
         return list(zip(a, b))
 
-    train = [p for p in pairs_of("train") if 0 < len(p[0]) <= args.max_len and 0 < len(p[1]) <= args.max_len]
+    train = pairs_of("train") * args.upsample
+    if args.extra == "tatoeba":
+        held = set()
+        for split in ("val", "test_2016_flickr"):
+            for lang in (args.src, args.tgt):
+                held.update(line.strip() for line in data.read_lines(data.corpus_path(args.corpus, split, lang)))
+        tat = data.tatoeba_pairs(args.src, args.tgt)
+        kept = [(a, b) for a, b in tat if a.strip() not in held and b.strip() not in held]
+        log(f"Tatoeba: {len(tat)} pairs, {len(tat) - len(kept)} left out (a side is a val or test sentence)")
+        train += list(zip(data.encode(tok, [a for a, _ in kept]), data.encode(tok, [b for _, b in kept])))
+    train = [p for p in train if 0 < len(p[0]) <= args.max_len and 0 < len(p[1]) <= args.max_len]
     val = pairs_of("val")
     val_refs = text[("val", args.tgt)]
     if args.limit:
@@ -198,6 +214,11 @@ def main(argv=None) -> int:
         opt.load_state_dict(st["optim"])
         epoch, batch_pos, step, best, rng = st["epoch"], st["batch_pos"], st["step"], st["best"], st["rng"]
         log(f"resumed from {last}: epoch {epoch}, batch {batch_pos}, update {step}, best val BLEU {best:.2f}")
+    elif args.init:
+        states = [torch.load(p, map_location="cpu", weights_only=True) for p in args.init.split(",")]
+        states = [st.get("model", st) for st in states]
+        model.load_state_dict({k: sum(st[k].float() for st in states) / len(states) for k in states[0]})
+        log(f"new run from {len(states)} checkpoint(s) ({args.init}): {nparams} parameters")
     else:
         log(f"new model: {nparams} parameters")
 

@@ -21,6 +21,7 @@ MIRROR_LAYOUT = {
     "multi30k": "multi30k/{split}.{lang}.gz",
     "ptb": "ptb/ptb.{split}.txt.gz",
     "gutenberg": "english/gutenberg-{split}*.txt.gz",
+    "tatoeba-deu-eng": "tatoeba-deu-eng/deu.txt.gz",
 }
 
 
@@ -60,6 +61,21 @@ def read_lines(path: Path) -> list[str]:
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8", newline="\n") as f:
         return [line.rstrip("\n").rstrip("\r") for line in f]
+
+
+def tatoeba_pairs(src: str, tgt: str) -> list[tuple[str, str]]:
+    """Tatoeba deu-eng as (src, tgt) sentence pairs; the file's columns are English, German (and possibly more)."""
+    col = {"en": 0, "de": 1}
+    if src not in col or tgt not in col:
+        raise SystemExit(f"Tatoeba deu-eng has en and de, not {src}-{tgt}")
+    path = corpus_path("tatoeba-deu-eng", "all")
+    pairs = []
+    for n, line in enumerate(read_lines(path), 1):
+        cols = line.split("\t")
+        if len(cols) < 2:
+            raise SystemExit(f"{path}:{n}: expected English<TAB>German")
+        pairs.append((cols[col[src]], cols[col[tgt]]))
+    return pairs
 
 
 def new_tokenizer() -> Tokenizer:

@@ -31,3 +31,22 @@ def test_batches_cover_everything_within_budget():
         longest = max(max(len(pairs[i][0]), len(pairs[i][1])) + 1 for i in b)
         assert longest * len(b) <= 300 or len(b) == 1
     assert data.shuffled(batches, 7) == data.shuffled(batches, 7) != batches
+
+
+def test_tatoeba_pairs_follow_the_direction_and_name_bad_lines(tmp_path, monkeypatch):
+    import gzip
+
+    import pytest
+
+    f = tmp_path / "deu.txt.gz"
+    with gzip.open(f, "wt", encoding="utf-8") as out:
+        out.write("Hi.\tHallo!\tCC-BY 2.0\nRun!\tLauf!\n")
+    monkeypatch.setattr(data, "corpus_path", lambda corpus, split, lang=None: f)
+    assert data.tatoeba_pairs("en", "de") == [("Hi.", "Hallo!"), ("Run!", "Lauf!")]
+    assert data.tatoeba_pairs("de", "en") == [("Hallo!", "Hi."), ("Lauf!", "Run!")]
+    with pytest.raises(SystemExit, match="en-fr"):
+        data.tatoeba_pairs("en", "fr")
+    with gzip.open(f, "wt", encoding="utf-8") as out:
+        out.write("Hi.\tHallo!\nno tab here\n")
+    with pytest.raises(SystemExit, match=r"deu\.txt\.gz:2:"):
+        data.tatoeba_pairs("en", "de")
