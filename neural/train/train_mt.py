@@ -8,6 +8,13 @@ tokenizer.json (shared BPE, trained on train.src + train.tgt unless --tokenizer 
 epoch: train loss, val loss/ppl, greedy val sacreBLEU, lr, time), epoch_NNN.pt (weights after each epoch),
 best.pt (weights with the best val BLEU) and last.pt (weights + optimizer + RNG + position, also written every
 --save-minutes inside an epoch). Re-running the same command resumes from last.pt, bit for bit on the same machine.
+
+More data (Tatoeba deu-eng beside Multi30k), continuing a finished run, then back to Multi30k alone:
+
+    python neural/train/train_mt.py --src en --tgt de --run-dir RUN_MIX --tokenizer RUN/tokenizer.json \
+        --extra tatoeba --upsample 2 --init RUN/epoch_039.pt --lr 5e-4 --warmup 300 --epochs 2
+    python neural/train/train_mt.py --src en --tgt de --run-dir RUN_FT --tokenizer RUN/tokenizer.json \
+        --init RUN_MIX/epoch_002.pt --lr 2e-4 --warmup 100 --epochs 5
 """
 
 from __future__ import annotations
