@@ -28,7 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fivegram_neural import data, export  # noqa: E402
-from fivegram_neural.model import Config, Seq2Seq  # noqa: E402
+from fivegram_neural.model import Config, Seq2Seq, average_states  # noqa: E402
 from fivegram_neural.search import OnnxBackend  # noqa: E402
 from fivegram_neural.translate import bleu, translate  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
@@ -49,7 +49,7 @@ def load_weights(run: Path, which: str):
         k = int(which[4:])
         eps = [e["epoch"] for e in log][-k:]
         states = [torch.load(run / f"epoch_{e:03d}.pt", map_location="cpu") for e in eps]
-        avg = {n: sum(s[n].double() for s in states).div(len(states)).to(states[0][n].dtype) for n in states[0]}
+        avg = average_states(states)
         return avg, f"average of epochs {eps[0]}..{eps[-1]}", eps[-1]
     ep = int(which)
     return torch.load(run / f"epoch_{ep:03d}.pt", map_location="cpu"), f"epoch {ep}", ep

@@ -35,7 +35,7 @@ from tokenizers import Tokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fivegram_neural import data  # noqa: E402
-from fivegram_neural.model import BOS, EOS, PAD, Config, Seq2Seq  # noqa: E402
+from fivegram_neural.model import BOS, EOS, PAD, Config, Seq2Seq, average_states  # noqa: E402
 from fivegram_neural.search import TorchBackend, greedy  # noqa: E402
 
 # arguments that must not change when a run is resumed
@@ -81,7 +81,10 @@ def parse_args(argv=None):
                     "(with --extra: the mixing ratio)")
     ap.add_argument("--init", default=None, help="start a new run from these weights (state dicts or epoch files of "
                     "another run, comma-separated: their average), e.g. to continue a Multi30k model on more data")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.upsample < 1:
+        ap.error(f"--upsample must be at least 1, not {args.upsample}")
+    return args
 
 
 def atomic_save(obj, path: Path) -> None:
@@ -224,7 +227,7 @@ def main(argv=None) -> int:
     elif args.init:
         states = [torch.load(p, map_location="cpu", weights_only=True) for p in args.init.split(",")]
         states = [st.get("model", st) for st in states]
-        model.load_state_dict({k: sum(st[k].float() for st in states) / len(states) for k in states[0]})
+        model.load_state_dict(average_states(states))
         log(f"new run from {len(states)} checkpoint(s) ({args.init}): {nparams} parameters")
     else:
         log(f"new model: {nparams} parameters")

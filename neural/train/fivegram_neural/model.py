@@ -293,3 +293,9 @@ class LMGraph(nn.Module):
     def forward(self, input_ids, past_keys, past_values):
         logits, pk, pv = self.model(input_ids, past_keys, past_values)
         return torch.log_softmax(logits, dim=-1), pk, pv
+
+
+def average_states(states: list[dict]) -> dict:
+    """The element-wise average of state dicts (checkpoint averaging), computed in float64, each tensor back in
+    its own dtype."""
+    return {n: sum(s[n].double() for s in states).div(len(states)).to(states[0][n].dtype) for n in states[0]}

@@ -50,3 +50,22 @@ def test_tatoeba_pairs_follow_the_direction_and_name_bad_lines(tmp_path, monkeyp
         out.write("Hi.\tHallo!\nno tab here\n")
     with pytest.raises(SystemExit, match=r"deu\.txt\.gz:2:"):
         data.tatoeba_pairs("en", "de")
+
+
+def test_checkpoint_averages_keep_each_tensors_dtype_and_bad_upsampling_is_refused():
+    import pytest
+    import torch
+
+    from fivegram_neural.model import average_states
+
+    a = {"w": torch.tensor([1.0, 2.0]), "n": torch.tensor([4], dtype=torch.int64)}
+    b = {"w": torch.tensor([3.0, 5.0]), "n": torch.tensor([6], dtype=torch.int64)}
+    avg = average_states([a, b])
+    assert torch.equal(avg["w"], torch.tensor([2.0, 3.5])) and avg["w"].dtype == torch.float32
+    assert avg["n"].dtype == torch.int64 and avg["n"].item() == 5
+
+    import train_mt
+
+    with pytest.raises(SystemExit):
+        train_mt.parse_args(["--src", "en", "--tgt", "de", "--run-dir", "x", "--upsample", "0"])
+    assert train_mt.parse_args(["--src", "en", "--tgt", "de", "--run-dir", "x"]).upsample == 1
