@@ -68,6 +68,8 @@ fn bench(c: &mut Criterion) {
                     sessions,
                     batch_size: 32,
                     beam: 4,
+                    // One model: the weights CTranslate2 converts.
+                    ensemble: false,
                     ..Seq2SeqOptions::default()
                 },
             ) {

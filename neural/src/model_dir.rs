@@ -154,7 +154,19 @@ pub struct Decoding {
     /// Reranking of the beam's n-best list with a model of the reverse direction (see [`crate::Reranked`]).
     #[serde(default)]
     pub rerank: Option<RerankSettings>,
+    /// Other models of the same direction, tokenizer and dimensions (directories relative to this model's, or
+    /// absolute) whose log-probabilities the search averages with this model's at every step: an ensemble (see
+    /// [`crate::Seq2Seq::open`]).
+    #[serde(default)]
+    pub ensemble: Vec<PathBuf>,
+    /// The weights of the ensemble's models in its mean, this model's first, then those of `ensemble` in order
+    /// (non-negative, not all 0; scaled to sum to 1). Default: equal weights.
+    #[serde(default)]
+    pub ensemble_weights: Option<Vec<f64>>,
 }
+
+/// The most other models `decoding.ensemble` may name.
+pub const MAX_ENSEMBLE: usize = 7;
 
 /// `decoding.rerank` in `model.json`: the reverse-direction model (a path relative to the model directory, e.g.
 /// `../de-en`), optionally an n-gram language model of the target language, the beam whose n-best list is
@@ -315,6 +327,27 @@ impl ModelDir {
             }
             rerank.reverse = dir.join(&rerank.reverse);
             rerank.lm = rerank.lm.as_ref().map(|lm| dir.join(lm));
+        }
+        if decoding.ensemble.len() > MAX_ENSEMBLE {
+            return Err(invalid(format!(
+                "decoding.ensemble: at most {MAX_ENSEMBLE} other models, found {}",
+                decoding.ensemble.len()
+            )));
+        }
+        for member in &mut decoding.ensemble {
+            *member = dir.join(&*member);
+        }
+        if let Some(weights) = &decoding.ensemble_weights
+            && (weights.len() != 1 + decoding.ensemble.len()
+                || weights.iter().any(|w| !w.is_finite() || *w < 0.0)
+                || weights.iter().sum::<f64>() <= 0.0)
+        {
+            return Err(invalid(format!(
+                "decoding.ensemble_weights: one non-negative number per model ({}: this one, then the {} of \
+                 decoding.ensemble), not all 0",
+                1 + decoding.ensemble.len(),
+                decoding.ensemble.len()
+            )));
         }
         let config = Config {
             kind,
@@ -554,7 +587,28 @@ mod tests {
             }
         );
         assert_eq!(rerank.lm, None);
+        assert!(model.decoding().ensemble.is_empty());
+        write_model(tmp.path(), &with(r#"{"ensemble": ["../en-de-b", "/models/c"]}"#), &[]);
+        let model = ModelDir::open(tmp.path(), Kind::Lm).unwrap();
+        assert_eq!(
+            model.decoding().ensemble,
+            [tmp.path().join("../en-de-b"), PathBuf::from("/models/c")],
+            "relative to the model directory, or absolute"
+        );
+        write_model(
+            tmp.path(),
+            &with(r#"{"ensemble": ["b"], "ensemble_weights": [0.75, 0.25]}"#),
+            &[],
+        );
+        let model = ModelDir::open(tmp.path(), Kind::Lm).unwrap();
+        assert_eq!(model.decoding().ensemble_weights, Some(vec![0.75, 0.25]));
         for bad in [
+            r#"{"ensemble": ["a", "b", "c", "d", "e", "f", "g", "h"]}"#,
+            r#"{"ensemble": ["b"], "ensemble_weights": [1]}"#,
+            r#"{"ensemble": ["b"], "ensemble_weights": [1, -0.5]}"#,
+            r#"{"ensemble": ["b"], "ensemble_weights": [0, 0]}"#,
+            r#"{"ensemble_weights": [1, 1]}"#,
+            r#"{"ensemble": "../en-de-b"}"#,
             r#"{"beam": 0}"#,
             r#"{"length_penalty": -1}"#,
             r#"{"length_penalty": 11}"#,

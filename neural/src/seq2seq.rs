@@ -37,6 +37,9 @@ pub struct Seq2SeqOptions {
     pub max_len_ratio: f64,
     /// See `max_len_ratio`.
     pub max_len_extra: usize,
+    /// Whether to open the other models that the model's `decoding.ensemble` names and average their
+    /// log-probabilities with its own (default true; a model opened to rerank another turns it off).
+    pub ensemble: bool,
 }
 
 impl Default for Seq2SeqOptions {
@@ -50,6 +53,7 @@ impl Default for Seq2SeqOptions {
             length_penalty: 1.0,
             max_len_ratio: 2.0,
             max_len_extra: 10,
+            ensemble: true,
         }
     }
 }
@@ -166,8 +170,13 @@ struct Counters {
 #[derive(Debug)]
 pub struct Seq2Seq {
     model: ModelDir,
+    /// The other models of the ensemble (`decoding.ensemble`), in order; empty for a single model.
+    members: Vec<ModelDir>,
+    /// The weight of each model in the mean of their log-probabilities (this one first), summing to 1.
+    weights: Vec<f32>,
     subwords: Subwords,
-    workers: Pool<Worker>,
+    /// One session pair per model (this one first, then the members) in every slot.
+    workers: Pool<Vec<Worker>>,
     options: Seq2SeqOptions,
     counters: Counters,
 }
@@ -188,45 +197,92 @@ impl Seq2Seq {
     /// Opens the model directory `dir`: checks `model.json`, the tokenizer and the graphs of the chosen
     /// precision (sizes and sha256), loads the ONNX Runtime library if needed and creates the sessions.
     ///
+    /// When its `decoding.ensemble` names other models (and [`Seq2SeqOptions::ensemble`] is on), they are opened
+    /// too: they must translate the same direction with the same tokenizer, special ids and dimensions, and every
+    /// search step (and every forced-decoding score) uses the mean of the models' log-probabilities, weighted by
+    /// `decoding.ensemble_weights` (equal weights by default).
+    ///
     /// # Errors
-    /// Any [`Error`]: a missing runtime, an invalid or damaged model directory, invalid options.
+    /// Any [`Error`]: a missing runtime, an invalid or damaged model directory (or ensemble member), invalid
+    /// options.
     pub fn open(dir: impl AsRef<Path>, options: Seq2SeqOptions) -> Result<Seq2Seq> {
         check_options(&options)?;
         let model = ModelDir::open(dir, Kind::Seq2Seq)?;
         let subwords = Subwords::load(&model)?;
+        let mut members = Vec::new();
+        let mut weights = vec![1.0];
+        if options.ensemble && !model.decoding().ensemble.is_empty() {
+            let tokenizer = model.read("tokenizer.json")?;
+            for path in &model.decoding().ensemble {
+                let member = ModelDir::open(path, Kind::Seq2Seq)?;
+                check_member(&model, &tokenizer, &member)?;
+                members.push(member);
+            }
+            let given = model.decoding().ensemble_weights.clone();
+            let raw = given.unwrap_or_else(|| vec![1.0; 1 + members.len()]);
+            let total: f64 = raw.iter().sum();
+            weights = raw.iter().map(|w| (w / total) as f32).collect();
+        }
         runtime::init(None)?;
         let encoder_name = options.precision.file_name("encoder");
         let decoder_name = options.precision.file_name("decoder");
-        let encoder_bytes = model.read(&encoder_name)?;
-        let decoder_bytes = model.read(&decoder_name)?;
+        let mut graphs = Vec::with_capacity(1 + members.len());
+        for m in std::iter::once(&model).chain(&members) {
+            graphs.push((m.dir().to_path_buf(), m.read(&encoder_name)?, m.read(&decoder_name)?));
+        }
         let session = SessionConfig {
             intra_threads: options.intra_threads,
         };
         let mut workers = Vec::with_capacity(options.sessions);
         for _ in 0..options.sessions {
-            let encoder = Graph::new(
-                &model.dir().join(&encoder_name),
-                &encoder_bytes,
-                session,
-                &ENCODER_INPUTS,
-                &ENCODER_OUTPUTS,
-            )?;
-            let decoder = Graph::new(
-                &model.dir().join(&decoder_name),
-                &decoder_bytes,
-                session,
-                &DECODER_INPUTS,
-                &DECODER_OUTPUTS,
-            )?;
-            workers.push(Worker { encoder, decoder });
+            let mut pairs = Vec::with_capacity(graphs.len());
+            for (dir, encoder_bytes, decoder_bytes) in &graphs {
+                let encoder = Graph::new(
+                    &dir.join(&encoder_name),
+                    encoder_bytes,
+                    session,
+                    &ENCODER_INPUTS,
+                    &ENCODER_OUTPUTS,
+                )?;
+                let decoder = Graph::new(
+                    &dir.join(&decoder_name),
+                    decoder_bytes,
+                    session,
+                    &DECODER_INPUTS,
+                    &DECODER_OUTPUTS,
+                )?;
+                pairs.push(Worker { encoder, decoder });
+            }
+            workers.push(pairs);
         }
         Ok(Seq2Seq {
             model,
+            members,
+            weights,
             subwords,
             workers: Pool::new(workers),
             options,
             counters: Counters::default(),
         })
+    }
+
+    /// Checks the size and sha256 of every file of the model and of its ensemble's other models.
+    ///
+    /// # Errors
+    /// The first damaged or missing file.
+    pub fn verify(&self) -> Result<()> {
+        self.model.verify()?;
+        self.members.iter().try_for_each(ModelDir::verify)
+    }
+
+    /// How many models the search averages (1 without an ensemble).
+    pub fn ensemble_size(&self) -> usize {
+        1 + self.members.len()
+    }
+
+    /// The weight of each model in the ensemble's mean (this one first; they sum to 1): `[1.0]` alone.
+    pub fn ensemble_weights(&self) -> &[f32] {
+        &self.weights
     }
 
     /// The model's dimensions and special ids.
@@ -329,9 +385,9 @@ impl Seq2Seq {
         // graphs (whose activation scales depend on the whole batch) see the same batches.
         order.sort_by_key(|&i| sources[i].len());
         let batches: Vec<&[usize]> = order.chunks(self.options.batch_size).collect();
-        let results = self.workers.map(batches.len(), |worker, b| {
+        let results = self.workers.map(batches.len(), |workers, b| {
             let srcs: Vec<&[u32]> = batches[b].iter().map(|&i| sources[i].as_slice()).collect();
-            self.search(worker, &srcs, beam, nbest, max_steps)
+            self.search(workers, &srcs, beam, nbest, max_steps)
         })?;
         let mut out: Vec<Vec<Hypothesis>> = vec![Vec::new(); sources.len()];
         for (batch, result) in batches.iter().zip(results) {
@@ -349,28 +405,37 @@ impl Seq2Seq {
             return Err(Error::InvalidOption("an empty source (it needs at least </s>)".into()));
         }
         let config = self.config();
-        let out = self.workers.map(1, |worker, _| {
+        let out = self.workers.map(1, |workers, _| {
             let src_len = source.len();
             let src: Vec<i64> = source.iter().map(|&t| i64::from(t)).collect();
             let mask = vec![1i64; src_len];
-            let (ck, cv) = worker.encode(config, &src, 1, src_len)?;
-            let (mut pk, mut pv) = (Vec::new(), Vec::new());
-            let mut last = Vec::new();
-            for (past_len, &token) in std::iter::once(&config.bos_id).chain(prefix).enumerate() {
-                let tgt = [i64::from(token)];
-                let inputs = StepInputs {
-                    tokens: &tgt,
-                    src_mask: &mask,
-                    cross_k: &ck,
-                    cross_v: &cv,
-                    past_k: &pk,
-                    past_v: &pv,
-                    src_len,
-                    past_len,
-                };
-                (last, pk, pv) = worker.step(config, &inputs, |lp, k, v| Ok((lp.to_vec(), k.to_vec(), v.to_vec())))?;
+            let mut mean: Vec<f32> = Vec::new();
+            let single = workers.len() == 1;
+            for (worker, &scale) in workers.iter_mut().zip(&self.weights) {
+                let (ck, cv) = worker.encode(config, &src, 1, src_len)?;
+                let (mut pk, mut pv) = (Vec::new(), Vec::new());
+                let mut last = Vec::new();
+                for (past_len, &token) in std::iter::once(&config.bos_id).chain(prefix).enumerate() {
+                    let tgt = [i64::from(token)];
+                    let inputs = StepInputs {
+                        tokens: &tgt,
+                        src_mask: &mask,
+                        cross_k: &ck,
+                        cross_v: &cv,
+                        past_k: &pk,
+                        past_v: &pv,
+                        src_len,
+                        past_len,
+                    };
+                    (last, pk, pv) =
+                        worker.step(config, &inputs, |lp, k, v| Ok((lp.to_vec(), k.to_vec(), v.to_vec())))?;
+                }
+                if single {
+                    return Ok(last);
+                }
+                add_scaled(&mut mean, &last, scale);
             }
-            Ok(last)
+            Ok(mean)
         })?;
         Ok(out.into_iter().next().unwrap_or_default())
     }
@@ -391,12 +456,22 @@ impl Seq2Seq {
         let mut order: Vec<usize> = (0..pairs.len()).collect();
         order.sort_by_key(|&i| (pairs[i].1.len(), pairs[i].0.len()));
         let batches: Vec<&[usize]> = order.chunks(self.options.batch_size).collect();
-        let results = self.workers.map(batches.len(), |worker, b| {
+        let results = self.workers.map(batches.len(), |workers, b| {
             let batch: Vec<(&[u32], &[u32])> = batches[b]
                 .iter()
                 .map(|&i| (pairs[i].0.as_slice(), pairs[i].1.as_slice()))
                 .collect();
-            self.force(worker, &batch)
+            // The weighted mean of the models' per-token log-probabilities, summed: the mean of their sums.
+            if workers.len() == 1 {
+                return self.force(&mut workers[0], &batch);
+            }
+            let mut sums = vec![0.0f64; batch.len()];
+            for (worker, &weight) in workers.iter_mut().zip(&self.weights) {
+                for (sum, other) in sums.iter_mut().zip(self.force(worker, &batch)?) {
+                    *sum += f64::from(weight) * other;
+                }
+            }
+            Ok(sums)
         })?;
         let mut out = vec![0.0; pairs.len()];
         for (batch, result) in batches.iter().zip(results) {
@@ -464,9 +539,11 @@ impl Seq2Seq {
     }
 
     /// One batch: encode, then decode step by step with the KV cache, reordering the cache rows by beam parent.
+    /// With an ensemble every model keeps its own caches, and the beam advances on the weighted mean of their
+    /// log-probabilities.
     fn search(
         &self,
-        worker: &mut Worker,
+        workers: &mut [Worker],
         sources: &[&[u32]],
         beam: usize,
         nbest: usize,
@@ -491,45 +568,77 @@ impl Seq2Seq {
         }
         let (src_ids, src_mask, src_len) = pad_sources(config, sources.iter().copied());
         let started = Instant::now();
-        let (cross_k, cross_v) = worker.encode(config, &src_ids, batch, src_len)?;
+        let models = workers.len();
+        let mut cross = Vec::with_capacity(models);
+        for worker in workers.iter_mut() {
+            cross.push(worker.encode(config, &src_ids, batch, src_len)?);
+        }
         // Per-row copies of the cross-attention caches and the mask, rebuilt whenever the row → sentence map
         // changes (the first expansion into beams, and when sentences finish).
         let cross_block = heads * src_len * head_dim;
         let mut row_sentences: Vec<usize> = Vec::new();
-        let (mut rows_k, mut rows_v, mut rows_mask) = (Vec::new(), Vec::new(), Vec::new());
+        let mut rows_cross: Vec<(Vec<f32>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); models];
+        let mut rows_mask = Vec::new();
         let mut past_len = 0usize;
-        let mut past_k: Vec<f32> = Vec::new();
-        let mut past_v: Vec<f32> = Vec::new();
+        let mut past: Vec<(Vec<f32>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); models];
         let mut tokens: Vec<i64> = vec![i64::from(config.bos_id); beams.sentence_of_row().len()];
         let mut steps = 0u64;
+        let weights = &self.weights;
+        let last = models - 1;
+        let mut mean: Vec<f32> = Vec::new();
+        let mut presents: Vec<(Vec<f32>, Vec<f32>)> = Vec::with_capacity(last);
         while !beams.is_done() {
             let rows = tokens.len();
             if beams.sentence_of_row() != row_sentences.as_slice() {
                 row_sentences = beams.sentence_of_row().to_vec();
-                rows_k = gather(&cross_k, layers, batch, cross_block, &row_sentences);
-                rows_v = gather(&cross_v, layers, batch, cross_block, &row_sentences);
+                for ((k, v), (rows_k, rows_v)) in cross.iter().zip(rows_cross.iter_mut()) {
+                    *rows_k = gather(k, layers, batch, cross_block, &row_sentences);
+                    *rows_v = gather(v, layers, batch, cross_block, &row_sentences);
+                }
                 rows_mask = gather(&src_mask, 1, batch, src_len, &row_sentences);
             }
-            let inputs = StepInputs {
+            let inputs = |m: usize| StepInputs {
                 tokens: &tokens,
                 src_mask: &rows_mask,
-                cross_k: &rows_k,
-                cross_v: &rows_v,
-                past_k: &past_k,
-                past_v: &past_v,
+                cross_k: &rows_cross[m].0,
+                cross_v: &rows_cross[m].1,
+                past_k: &past[m].0,
+                past_v: &past[m].1,
                 src_len,
                 past_len,
             };
-            let step = worker.step(config, &inputs, |log_probs, k, v| {
-                let step = beams.advance(log_probs, config.vocab_size);
-                let block = heads * (past_len + 1) * head_dim;
+            let block = heads * (past_len + 1) * head_dim;
+            // The other models first (their log-probabilities summed, their caches copied out), then the last
+            // one, whose step advances the beams; a single model is only that last step.
+            presents.clear();
+            for (m, worker) in workers[..last].iter_mut().enumerate() {
+                let present = worker.step(config, &inputs(m), |log_probs, k, v| {
+                    add_scaled(&mut mean, log_probs, weights[m]);
+                    Ok((k.to_vec(), v.to_vec()))
+                })?;
+                presents.push(present);
+            }
+            let step = workers[last].step(config, &inputs(last), |log_probs, k, v| {
+                let step = if last == 0 {
+                    beams.advance(log_probs, config.vocab_size)
+                } else {
+                    add_scaled(&mut mean, log_probs, weights[last]);
+                    let step = beams.advance(&mean, config.vocab_size);
+                    mean.clear();
+                    step
+                };
                 let k = gather(k, layers, rows, block, &step.parents);
                 let v = gather(v, layers, rows, block, &step.parents);
                 Ok((step, k, v))
             })?;
             let (step, k, v) = step;
-            past_k = k;
-            past_v = v;
+            past[last] = (k, v);
+            for (m, (k, v)) in presents.drain(..).enumerate() {
+                past[m] = (
+                    gather(&k, layers, rows, block, &step.parents),
+                    gather(&v, layers, rows, block, &step.parents),
+                );
+            }
             past_len += 1;
             tokens = step.tokens.iter().map(|&t| i64::from(t)).collect();
             steps += 1;
@@ -584,6 +693,46 @@ fn gather<T: Copy>(data: &[T], outer: usize, rows: usize, block: usize, index: &
         }
     }
     out
+}
+
+/// Adds `scale × values` to `sum` (which starts empty: then it becomes `scale × values`).
+fn add_scaled(sum: &mut Vec<f32>, values: &[f32], scale: f32) {
+    if sum.is_empty() {
+        sum.extend(values.iter().map(|&x| x * scale));
+    } else {
+        for (s, &x) in sum.iter_mut().zip(values) {
+            *s += x * scale;
+        }
+    }
+}
+
+/// Checks that `member` can join `model`'s ensemble: the same direction, tokenizer (`tokenizer` is `model`'s
+/// `tokenizer.json`), special ids, vocabulary and decoder dimensions, and at least as many positions.
+fn check_member(model: &ModelDir, tokenizer: &[u8], member: &ModelDir) -> Result<()> {
+    let (a, b) = (model.config(), member.config());
+    let same = a.src_lang == b.src_lang
+        && a.tgt_lang == b.tgt_lang
+        && a.vocab_size == b.vocab_size
+        && (a.pad_id, a.bos_id, a.eos_id, a.unk_id) == (b.pad_id, b.bos_id, b.eos_id, b.unk_id)
+        && (a.dec_layers, a.heads, a.head_dim) == (b.dec_layers, b.heads, b.head_dim)
+        && b.max_len >= a.max_len;
+    if !same {
+        return Err(Error::InvalidOption(format!(
+            "{} cannot join the ensemble of {} (model.json's decoding.ensemble): it must translate the same \
+             direction with the same vocabulary, special ids, decoder layers, heads and head size, and at least as \
+             many positions",
+            member.dir().display(),
+            model.dir().display()
+        )));
+    }
+    if member.read("tokenizer.json")? != tokenizer {
+        return Err(Error::InvalidOption(format!(
+            "{} cannot join the ensemble of {}: its tokenizer.json differs",
+            member.dir().display(),
+            model.dir().display()
+        )));
+    }
+    Ok(())
 }
 
 /// The beam a [`Translator::translate_batch`] call asks for (`default` when it names none), at least its n-best

@@ -669,3 +669,167 @@ fn tokenizer_must_agree_with_model_json() {
     assert!(matches!(err, Error::Tokenizer { .. }), "{err}");
     assert!(err.to_string().contains("<s>"), "{err}");
 }
+
+/// Rewrites `dir/model.json` through `edit`, after recording the current size and sha256 of `changed` (a file
+/// of the directory that was modified).
+fn edit_model_json(dir: &Path, changed: Option<&str>, edit: impl FnOnce(&mut Value)) {
+    use sha2::{Digest, Sha256};
+    let mut value: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("model.json")).unwrap()).unwrap();
+    if let Some(name) = changed {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        value["files"][name]["sha256"] = Value::from(hex::encode(Sha256::digest(&bytes)));
+        value["files"][name]["bytes"] = Value::from(bytes.len() as u64);
+    }
+    edit(&mut value);
+    std::fs::write(dir.join("model.json"), value.to_string()).unwrap();
+}
+
+/// A second model for ensembles: the seq2seq fixture with the floats of one 6,400-byte weight of its fp32
+/// decoder (the first tensor whose raw data is that long: the embedding or the output projection) scaled by
+/// 1.5, found by its protobuf field header (field 9, `raw_data`, length 6400 as a varint).
+fn other_fixture(dir: &Path) {
+    copy_dir(&fixture("seq2seq"), dir);
+    let path = dir.join("decoder.onnx");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let header = [0x4a, 0x80, 0x32];
+    let at = bytes
+        .windows(3)
+        .position(|w| w == header)
+        .expect("a 6400-byte raw_data field in the fixture's decoder")
+        + header.len();
+    for float in bytes[at..at + 6400].chunks_exact_mut(4) {
+        let x = f32::from_le_bytes([float[0], float[1], float[2], float[3]]) * 1.5;
+        float.copy_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    edit_model_json(dir, Some("decoder.onnx"), |_| {});
+}
+
+/// The seq2seq fixture with `decoding.ensemble` naming `members` (and `decoding.ensemble_weights`, if given).
+fn ensemble_fixture(dir: &Path, members: &[&Path], weights: Option<&[f64]>) {
+    copy_dir(&fixture("seq2seq"), dir);
+    edit_model_json(dir, None, |value| {
+        let list: Vec<Value> = members.iter().map(|m| Value::from(m.to_str().unwrap())).collect();
+        value["decoding"] = serde_json::json!({ "ensemble": list });
+        if let Some(weights) = weights {
+            value["decoding"]["ensemble_weights"] = Value::from(weights.to_vec());
+        }
+    });
+}
+
+fn fp32(ensemble: bool) -> Seq2SeqOptions {
+    Seq2SeqOptions {
+        precision: Precision::Fp32,
+        ensemble,
+        ..Seq2SeqOptions::default()
+    }
+}
+
+#[test]
+fn an_ensemble_searches_on_the_mean_of_its_models_log_probabilities() {
+    if !runtime_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (other, both) = (tmp.path().join("other"), tmp.path().join("both"));
+    other_fixture(&other);
+    ensemble_fixture(&both, &[&other], None);
+    let a = Seq2Seq::open(fixture("seq2seq"), fp32(true)).unwrap();
+    let b = Seq2Seq::open(&other, fp32(true)).unwrap();
+    let ensemble = Seq2Seq::open(&both, fp32(true)).unwrap();
+    assert_eq!((a.ensemble_size(), ensemble.ensemble_size()), (1, 2));
+    ensemble.verify().unwrap();
+    let srcs = fixture_source_ids();
+    // Each step: the mean of the two models' log-probabilities (which differ).
+    let prefix = [5u32, 9, 12];
+    let (la, lb) = (
+        a.next_log_probs(&srcs[0], &prefix).unwrap(),
+        b.next_log_probs(&srcs[0], &prefix).unwrap(),
+    );
+    let le = ensemble.next_log_probs(&srcs[0], &prefix).unwrap();
+    assert!(
+        la.iter().zip(&lb).any(|(x, y)| (x - y).abs() > 1e-3),
+        "the two models must differ"
+    );
+    for ((x, y), e) in la.iter().zip(&lb).zip(&le) {
+        assert!((0.5 * (x + y) - e).abs() < 1e-5, "{x} {y} -> {e}");
+    }
+    // The beam's log-probabilities are what forced decoding (each model on its own, then the mean) gives:
+    // every model's cache rows follow the beam's parents.
+    let nbest = ensemble.generate(&srcs, 4, 4).unwrap();
+    let mut pairs = Vec::new();
+    for (src, hyps) in srcs.iter().zip(&nbest) {
+        for h in hyps.iter().filter(|h| h.ended) {
+            pairs.push((src.clone(), h.ids.clone(), h.log_prob));
+        }
+    }
+    assert!(!pairs.is_empty());
+    let forced: Vec<(Vec<u32>, Vec<u32>)> = pairs.iter().map(|(s, t, _)| (s.clone(), t.clone())).collect();
+    let (sa, sb, se) = (
+        a.score(&forced).unwrap(),
+        b.score(&forced).unwrap(),
+        ensemble.score(&forced).unwrap(),
+    );
+    for (i, (_, ids, log_prob)) in pairs.iter().enumerate() {
+        assert!((0.5 * (sa[i] + sb[i]) - se[i]).abs() < 1e-9);
+        assert!(
+            (se[i] - log_prob).abs() < 1e-3,
+            "beam {log_prob} vs forced {} for {ids:?}",
+            se[i]
+        );
+    }
+    // Weighted: 3 parts of the first model to 1 of the other (weights scaled to sum to 1).
+    let weighted_dir = tmp.path().join("weighted");
+    ensemble_fixture(&weighted_dir, &[&other], Some(&[3.0, 1.0]));
+    let weighted = Seq2Seq::open(&weighted_dir, fp32(true)).unwrap();
+    assert_eq!(weighted.ensemble_weights(), [0.75, 0.25]);
+    let lw = weighted.next_log_probs(&srcs[0], &prefix).unwrap();
+    for ((x, y), w) in la.iter().zip(&lb).zip(&lw) {
+        assert!((0.75 * x + 0.25 * y - w).abs() < 1e-5, "{x} {y} -> {w}");
+    }
+    let sw = weighted.score(&forced).unwrap();
+    for i in 0..forced.len() {
+        assert!((0.75 * sa[i] + 0.25 * sb[i] - sw[i]).abs() < 1e-4);
+    }
+    // Without the ensemble the model is the first one alone, hypothesis for hypothesis.
+    let alone = Seq2Seq::open(&both, fp32(false)).unwrap();
+    assert_eq!(alone.ensemble_size(), 1);
+    let ids = |lists: Vec<Vec<fivegram_neural::Hypothesis>>| -> Vec<Vec<Vec<u32>>> {
+        lists
+            .into_iter()
+            .map(|l| l.into_iter().map(|h| h.ids).collect())
+            .collect()
+    };
+    assert_eq!(
+        ids(alone.generate(&srcs, 4, 4).unwrap()),
+        ids(a.generate(&srcs, 4, 4).unwrap())
+    );
+}
+
+#[test]
+fn an_ensemble_member_must_match_the_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (member, both) = (tmp.path().join("member"), tmp.path().join("both"));
+    copy_dir(&fixture("seq2seq"), &member);
+    edit_model_json(&member, None, |value| value["tgt_lang"] = Value::from("fr"));
+    ensemble_fixture(&both, &[&member], None);
+    if runtime_available() {
+        let err = Seq2Seq::open(&both, fp32(true)).unwrap_err();
+        assert!(err.to_string().contains("cannot join the ensemble"), "{err}");
+        // Turned off, the model opens alone.
+        assert!(Seq2Seq::open(&both, fp32(false)).is_ok());
+        // Another tokenizer.
+        copy_dir(&fixture("seq2seq"), &member);
+        let tokenizer = std::fs::read_to_string(member.join("tokenizer.json")).unwrap();
+        std::fs::write(member.join("tokenizer.json"), tokenizer.replacen('{', "{ ", 1)).unwrap();
+        edit_model_json(&member, Some("tokenizer.json"), |_| {});
+        let err = Seq2Seq::open(&both, fp32(true)).unwrap_err();
+        assert!(err.to_string().contains("tokenizer.json differs"), "{err}");
+    }
+    // A member that is not there is an error naming it.
+    ensemble_fixture(&both, &[&tmp.path().join("missing")], None);
+    if runtime_available() {
+        let err = Seq2Seq::open(&both, fp32(true)).unwrap_err();
+        assert!(err.to_string().contains("missing"), "{err}");
+    }
+}

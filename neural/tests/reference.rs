@@ -52,6 +52,8 @@ fn rust_greedy_reproduces_the_python_reference_decoder() {
         let options = Seq2SeqOptions {
             precision: Precision::Int8,
             batch_size: 32,
+            // The reference decoder runs the model alone, whatever ensemble its model.json names.
+            ensemble: false,
             ..Seq2SeqOptions::default()
         };
         let model = Seq2Seq::open(&dir, options).unwrap();

@@ -365,7 +365,7 @@ fn measure(args: &Args) -> Result<Vec<Part>> {
                         Some(&dir),
                         None,
                         None,
-                        (None, None),
+                        (None, None, true),
                         super::neural::Rerank::Model,
                         Some(threads),
                         false,

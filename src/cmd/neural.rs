@@ -79,7 +79,7 @@ pub fn open_translator(
     model: Option<&Path>,
     pair: Option<(&str, &str)>,
     precision_arg: Option<PrecisionArg>,
-    (beam, length_penalty): (Option<usize>, Option<f64>),
+    (beam, length_penalty, ensemble): (Option<usize>, Option<f64>, bool),
     rerank: Rerank<'_>,
     threads: Option<usize>,
     verify: bool,
@@ -101,6 +101,7 @@ pub fn open_translator(
         sessions,
         beam: beam.or(decoding.beam).unwrap_or(4),
         length_penalty: length_penalty.or(decoding.length_penalty).unwrap_or(1.0),
+        ensemble,
         ..Seq2SeqOptions::default()
     };
     let settings = decoding.rerank.clone();
@@ -111,7 +112,7 @@ pub fn open_translator(
     };
     let model = Seq2Seq::open(&dir, options.clone())?;
     if verify {
-        model.model_dir().verify()?;
+        model.verify()?;
     }
     let Some(reverse_dir) = reverse_dir else {
         return Ok(Box::new(model));
@@ -123,8 +124,10 @@ pub fn open_translator(
             dir.display()
         )
     })?;
+    // The reverse model scores as it was when the weights were tuned: alone, without an ensemble of its own.
     let reverse_options = Seq2SeqOptions {
         precision: precision(&reverse_model, precision_arg, "encoder"),
+        ensemble: false,
         ..options
     };
     let reverse = Seq2Seq::open(&reverse_dir, reverse_options)

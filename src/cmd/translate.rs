@@ -76,6 +76,9 @@ pub struct Args {
     /// Neural: no reranking, whatever model.json says.
     #[arg(long)]
     no_rerank: bool,
+    /// Neural: the model alone, without the other models its `decoding.ensemble` in model.json names.
+    #[arg(long)]
+    no_ensemble: bool,
     /// Translations per line.
     #[arg(long, value_name = "K", default_value_t = 1)]
     nbest: usize,
@@ -129,8 +132,8 @@ pub fn run(args: Args) -> Result<()> {
     if args.length_penalty.is_some() && args.backend != Backend::Neural {
         usage!("--length-penalty is for --backend neural");
     }
-    if (args.reverse.is_some() || args.no_rerank) && args.backend != Backend::Neural {
-        usage!("--reverse and --no-rerank are for --backend neural");
+    if (args.reverse.is_some() || args.no_rerank || args.no_ensemble) && args.backend != Backend::Neural {
+        usage!("--reverse, --no-rerank and --no-ensemble are for --backend neural");
     }
     if args.beam == Some(0) {
         usage!("--beam must be at least 1");
@@ -176,7 +179,7 @@ fn open_translator(args: &Args) -> Result<Box<dyn Translator>> {
             args.model.as_deref(),
             args.from.zip(args.to).map(|(from, to)| (from.code(), to.code())),
             args.precision,
-            (args.beam, args.length_penalty),
+            (args.beam, args.length_penalty, !args.no_ensemble),
             match (&args.reverse, args.no_rerank) {
                 (Some(dir), _) => super::neural::Rerank::With(dir, args.rerank_lm.as_deref()),
                 (None, true) => super::neural::Rerank::Off,
