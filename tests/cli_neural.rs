@@ -137,6 +137,10 @@ fn the_length_penalty_is_checked_before_any_model_opens() {
             "is for --backend neural",
         ),
         (
+            vec!["translate", "--backend", "ngram", "--no-ensemble"],
+            "are for --backend neural",
+        ),
+        (
             vec!["translate", "--backend", "neural", "--length-penalty", "12"],
             "between 0 and 10",
         ),
@@ -150,6 +154,28 @@ fn the_length_penalty_is_checked_before_any_model_opens() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn an_ensemble_member_that_is_missing_is_named_and_no_ensemble_runs_alone() {
+    if !runtime_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("en-de");
+    copy_dir(&fixture("seq2seq"), &model);
+    let json = std::fs::read_to_string(model.join("model.json")).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    value["decoding"] = serde_json::json!({ "ensemble": ["../en-de-b"] });
+    std::fs::write(model.join("model.json"), value.to_string()).unwrap();
+    let args = ["translate", "--backend", "neural", "--model", model.to_str().unwrap()];
+    let out = fivegram(&args, &[], "A dog.\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("en-de-b"), "{stderr}");
+    let out = fivegram(&[&args[..], &["--no-ensemble"]].concat(), &[], "A dog.\n");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
