@@ -407,3 +407,139 @@ fn neural_lm_words_are_whitespace_separated() {
         "three words and </s>: {first}"
     );
 }
+
+/// A phrase-based model whose manifest asks for n-best rescoring with a neural language model: recorded by
+/// `train-translation --weights` from the weights file's `rescore`, applied by `translate --backend ngram`,
+/// left out with `--no-rerank`, and a missing language model is an error that names it.
+#[test]
+fn phrase_based_n_best_lists_are_rescored_with_a_neural_language_model() {
+    if !runtime_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pairs = [
+        ("A dog runs.", "Ein Hund rennt."),
+        ("A dog runs in the park.", "Ein Hund rennt im Park."),
+        ("The dog sleeps.", "Der Hund schläft."),
+        ("A man runs.", "Ein Mann rennt."),
+        ("The man sleeps in the park.", "Der Mann schläft im Park."),
+        ("A woman reads a book.", "Eine Frau liest ein Buch."),
+    ];
+    let (src, tgt) = (dir.path().join("train.en"), dir.path().join("train.de"));
+    std::fs::write(&src, pairs.iter().map(|p| format!("{}\n", p.0)).collect::<String>()).unwrap();
+    std::fs::write(&tgt, pairs.iter().map(|p| format!("{}\n", p.1)).collect::<String>()).unwrap();
+    let train = |out: &Path, weights: Option<&Path>| {
+        let mut args = vec![
+            "train-translation",
+            "--src",
+            src.to_str().unwrap(),
+            "--tgt",
+            tgt.to_str().unwrap(),
+            "--lm-order",
+            "3",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        if let Some(w) = weights {
+            args.extend(["--weights", w.to_str().unwrap()]);
+        }
+        let trained = fivegram(&args, &[], "");
+        assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap()
+    };
+    let plain = dir.path().join("plain");
+    let manifest = train(&plain, None);
+    assert!(manifest.get("rescore").is_none());
+    let lm = fixture("lm");
+    let weights = dir.path().join("weights.json");
+    let write_weights = |neural_lm: &str, words: f64| {
+        let spec = serde_json::json!({
+            "weights": manifest["weights"],
+            "rescore": {"neural_lm": neural_lm, "nbest": 5,
+                        "weights": {"decoder": 1.0, "words": words, "neural_lm": 0.0}},
+        });
+        std::fs::write(&weights, spec.to_string()).unwrap();
+    };
+    write_weights(lm.to_str().unwrap(), 0.0);
+    let model = dir.path().join("rescored");
+    let manifest = train(&model, Some(&weights));
+    assert_eq!(manifest["rescore"]["nbest"], 5);
+    let translate = |model: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "translate",
+            "--model",
+            model.to_str().unwrap(),
+            "--json",
+            "--features",
+            "--nbest",
+            "3",
+        ];
+        args.extend(extra);
+        fivegram(&args, &[], "A dog runs in the park.\n\n")
+    };
+    let out = translate(&model, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    let first = &lines[0]["translations"][0];
+    assert_eq!(first["text"], "Ein Hund rennt im Park.");
+    let features = first["features"].as_object().unwrap();
+    assert_eq!(features.keys().collect::<Vec<_>>(), ["decoder", "neural_lm", "words"]);
+    assert!(features["neural_lm"].as_f64().unwrap() < 0.0);
+    assert_eq!(features["words"], 5.0);
+    // --no-rerank: the decoder alone, with its own features.
+    let out = translate(&model, &["--no-rerank"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert!(line["translations"][0]["features"].get("neural_lm").is_none(), "{line}");
+    // A large word bonus picks the longest of the decoder's five best.
+    write_weights(lm.to_str().unwrap(), 100.0);
+    let long = dir.path().join("long");
+    train(&long, Some(&weights));
+    let out = translate(&long, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    let list = line["translations"].as_array().unwrap();
+    assert!(
+        list[0]["features"]["words"].as_f64() >= list[1]["features"]["words"].as_f64(),
+        "{line}"
+    );
+    // A language model that is not there: an error that names it and says how to do without.
+    write_weights("no-such-lm-dir/", 0.0);
+    let missing = dir.path().join("missing");
+    train(&missing, Some(&weights));
+    let out = translate(&missing, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rescores") && stderr.contains("--no-rerank"),
+        "{stderr}"
+    );
+    // Bad rescoring settings are refused when the model is trained.
+    std::fs::write(
+        &weights,
+        serde_json::json!({"weights": manifest["weights"], "rescore": {"neural_lm": "x", "nbest": 0, "weights": {}}})
+            .to_string(),
+    )
+    .unwrap();
+    let refused = fivegram(
+        &[
+            "train-translation",
+            "--src",
+            src.to_str().unwrap(),
+            "--tgt",
+            tgt.to_str().unwrap(),
+            "-o",
+            dir.path().join("bad").to_str().unwrap(),
+            "--weights",
+            weights.to_str().unwrap(),
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("nbest must be"));
+    assert!(!dir.path().join("bad").exists());
+}

@@ -87,7 +87,10 @@ impl Discount {
     }
 
     /// The discounts of Chen & Goodman's eq. 26 from counts of counts `n[1..=4]`, as `lmplz` computes them; `None`
-    /// when one is undefined (a zero count of counts) or out of its range [0, c].
+    /// when one is undefined (a zero count of counts) or out of its range (0, c]. (`lmplz` also accepts a discount
+    /// of exactly 0, which only small or artificial data produce; a context whose continuations all have such
+    /// counts then gets no probability mass for unseen words, a backoff of log10(0) = -inf, so here it counts as
+    /// a failure, and `--discount-fallback` applies.)
     pub fn from_counts_of_counts(n: &[u64; 5]) -> Option<Discount> {
         if n[1] == 0 || n[2] == 0 || n[3] == 0 {
             return None;
@@ -96,7 +99,7 @@ impl Discount {
         let mut amount = [0.0f32; 4];
         for j in 1..4 {
             amount[j] = j as f32 - (j + 1) as f32 * y * n[j + 1] as f32 / n[j] as f32;
-            if !(0.0..=j as f32).contains(&amount[j]) {
+            if !(amount[j] > 0.0 && amount[j] <= j as f32) {
                 return None;
             }
         }
@@ -138,9 +141,9 @@ impl EstimateConfig {
         }
         if let Some(d) = &self.discount_fallback {
             for j in 1..4 {
-                if !(0.0..=j as f32).contains(&d.amount[j]) {
+                if !(d.amount[j] > 0.0 && d.amount[j] <= j as f32) {
                     return Err(Error::InvalidOption(format!(
-                        "fallback discount D{j} = {} is not in [0, {j}]",
+                        "fallback discount D{j} = {} is not in (0, {j}]",
                         d.amount[j]
                     )));
                 }
@@ -757,7 +760,7 @@ fn bad_discount_message(order: usize, n: &[u64; 5]) -> String {
             a
         },
     };
-    let j = (1..4).find(|&j| !(0.0..=j as f32).contains(&d.amount[j])).unwrap_or(1);
+    let j = (1..4).find(|&j| !(d.amount[j] > 0.0 && d.amount[j] <= j as f32)).unwrap_or(1);
     format!(
         "{order}-gram discount out of range for adjusted count {j}: {}",
         d.amount[j]
@@ -916,6 +919,43 @@ mod tests {
         let mut out = Vec::new();
         estimate(counts, config).unwrap().write_arpa_to(&mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    /// A discount of exactly 0 counts as a failure: with the counts of counts 6, 3, 4, 2 eq. 26 gives D2 = 0.
+    #[test]
+    fn a_zero_discount_is_a_failure() {
+        assert!(Discount::from_counts_of_counts(&[0, 6, 3, 4, 2]).is_none());
+        let ok = Discount::from_counts_of_counts(&[0, 6, 3, 3, 2]).unwrap();
+        assert!(ok.amount[1..].iter().all(|&d| d > 0.0));
+        let zero = EstimateConfig {
+            discount_fallback: Some(Discount {
+                amount: [0.0, 0.5, 0.0, 1.5],
+            }),
+            ..EstimateConfig::default()
+        };
+        assert!(zero.thresholds(3).unwrap_err().to_string().contains("not in (0, 2]"));
+    }
+
+    /// Six short sentences (every one ending in " .", so "." is always followed by </s>) once gave "." the
+    /// backoff log10(0) = -inf, which no ARPA reader here accepts: every backoff is finite now.
+    #[test]
+    fn tiny_corpora_get_finite_backoffs() {
+        let text = "Ein Hund rennt .\nEin Hund rennt im Park .\nDer Hund schläft .\nEin Mann rennt .\n\
+                    Der Mann schläft im Park .\nEine Frau liest ein Buch .";
+        let mut counter = Counter::new(CountConfig::new(3)).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            counter
+                .add_sentence(whitespace_tokens(line), Path::new("t"), i as u64)
+                .unwrap();
+        }
+        let counts = counter.finish().unwrap();
+        let config = EstimateConfig {
+            discount_fallback: Some(Discount::FALLBACK),
+            ..EstimateConfig::default()
+        };
+        let text = arpa(&counts, &config);
+        assert!(!text.contains("inf"), "{text}");
+        crate::model::ArpaModel::from_arpa_text("tiny.arpa", &text).unwrap();
     }
 
     /// A tiny table that spills hundreds of runs gives the same model, byte for byte.

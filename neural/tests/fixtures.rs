@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use fivegram_lm::model::{ArpaModel, LanguageModel};
 use fivegram_neural::{
-    Error, Kind, LmOptions, ModelDir, NeuralLm, Precision, RERANK_FEATURES, RerankWeights, Reranked, Seq2Seq,
-    Seq2SeqOptions, runtime,
+    Error, Kind, LmOptions, LmRescored, ModelDir, NeuralLm, Precision, RERANK_FEATURES, RerankWeights, Reranked,
+    Seq2Seq, Seq2SeqOptions, runtime,
 };
 use fivegram_translate::{TranslateOptions, Translator};
 use serde_json::Value;
@@ -832,4 +832,114 @@ fn an_ensemble_member_must_match_the_model() {
         let err = Seq2Seq::open(&both, fp32(true)).unwrap_err();
         assert!(err.to_string().contains("missing"), "{err}");
     }
+}
+
+/// A translator whose n-best list is fixed: the candidates in `texts`, scored 0, −1, −2, …, as many as asked
+/// for (the largest request is recorded).
+struct Fixed {
+    texts: Vec<String>,
+    asked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Translator for Fixed {
+    fn backend(&self) -> &str {
+        "fixed"
+    }
+
+    fn translate_batch(
+        &self,
+        sources: &[String],
+        options: &TranslateOptions,
+    ) -> fivegram_translate::Result<Vec<fivegram_translate::NBest>> {
+        self.asked
+            .fetch_max(options.nbest, std::sync::atomic::Ordering::Relaxed);
+        Ok(sources
+            .iter()
+            .map(|_| {
+                self.texts
+                    .iter()
+                    .take(options.nbest)
+                    .enumerate()
+                    .map(|(i, t)| fivegram_translate::Translation {
+                        text: t.clone(),
+                        score: -(i as f64),
+                        features: Some(vec![("inner".to_string(), 1.0)]),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn lm_rescoring_ranks_the_list_by_the_weighted_features() {
+    if !runtime_available() {
+        return;
+    }
+    let texts: Vec<String> = expected("lm")["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["text"].as_str().unwrap().to_string())
+        .chain(["", "a a a a a a a a"].map(String::from))
+        .collect();
+    let lm = || NeuralLm::open(fixture("lm"), LmOptions::default()).unwrap();
+    let want: Vec<f64> = {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        lm().score_sentences(&refs)
+            .unwrap()
+            .iter()
+            .map(|s| s.log_prob)
+            .collect()
+    };
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let inner = || {
+        Box::new(Fixed {
+            texts: texts.clone(),
+            asked: asked.clone(),
+        })
+    };
+    let sources = vec!["one".to_string(), "two".to_string()];
+    let features = TranslateOptions {
+        nbest: texts.len(),
+        features: true,
+        ..TranslateOptions::default()
+    };
+    // The inner scores alone keep the inner order; every candidate carries the three features.
+    let rescored = LmRescored::new(inner(), lm(), 2, Some([1.0, 0.0, 0.0])).unwrap();
+    let out = rescored.translate_batch(&sources, &features).unwrap();
+    assert_eq!(out.len(), 2);
+    for list in &out {
+        let got: Vec<&str> = list.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(got, texts.iter().map(String::as_str).collect::<Vec<_>>());
+        for (i, t) in list.iter().enumerate() {
+            let f = t.features.as_ref().unwrap();
+            let names: Vec<&str> = f.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(names, ["decoder", "words", "neural_lm"]);
+            assert_eq!(f[0].1, -(i as f64));
+            assert_eq!(f[1].1, t.text.split_whitespace().count() as f64);
+            assert!((f[2].1 - want[i]).abs() < 1e-9, "{} vs {}", f[2].1, want[i]);
+            assert_eq!(t.score, -(i as f64));
+        }
+    }
+    // The language model alone: best log-probability first; one translation asked, the list of 2 searched.
+    let fixed = inner();
+    let rescored = LmRescored::new(fixed, lm(), 3, Some([0.0, 0.0, 1.0])).unwrap();
+    let out = rescored
+        .translate_batch(&sources, &TranslateOptions::default())
+        .unwrap();
+    let best = (0..3).max_by(|&a, &b| want[a].total_cmp(&want[b])).unwrap();
+    assert_eq!(out[0].len(), 1);
+    assert_eq!(out[0][0].text, texts[best]);
+    assert_eq!(out[0][0].score, want[best]);
+    assert!(out[0][0].features.is_none());
+    // A word bonus large enough puts the longest candidate first, among all that the list holds.
+    let rescored = LmRescored::new(inner(), lm(), texts.len(), Some([0.0, 1000.0, 0.0])).unwrap();
+    let out = rescored
+        .translate_batch(&sources, &TranslateOptions::default())
+        .unwrap();
+    assert_eq!(out[1][0].text, "a a a a a a a a");
+    // Bad settings are refused.
+    assert!(LmRescored::new(inner(), lm(), 0, None).is_err());
+    assert!(LmRescored::new(inner(), lm(), 2, Some([1.0, f64::NAN, 0.0])).is_err());
 }

@@ -4,6 +4,10 @@
     python neural/train/train_lm.py --data ptb --run-dir /work/neural-runs/lm-ptb
     python neural/train/train_lm.py --data gutenberg --shards 1 --run-dir /work/neural-runs/lm-gutenberg
     python neural/train/train_lm.py --data modern --shards 1 --run-dir /work/neural-runs/lm-modern
+    python neural/train/train_lm.py --data multi30k-de --run-dir /work/neural-runs/lm-multi30k-de
+
+Multi30k (`--data multi30k-de` or `multi30k-en`) trains on one side of Multi30k train and validates on the same
+side of val: the target-side model that reranks the phrase-based decoder's n-best lists.
 
 Modern English (`--data modern`) trains on the shards named in MODERN_TRAIN (the first --shards of them) and
 validates on the last MODERN_DEV_LINES lines of MODERN_DEV, a shard never trained on (the catalog has no dev split
@@ -34,15 +38,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fivegram_neural import data  # noqa: E402
 from fivegram_neural.model import BOS, EOS, PAD, Config, LanguageModel  # noqa: E402
 
-FIXED = ["data", "shards", "seed", "vocab", "d_model", "heads", "ffn", "layers", "dropout", "attn_dropout",
+FIXED = ["data", "tatoeba", "upsample", "shards", "seed", "vocab", "d_model", "heads", "ffn", "layers", "dropout", "attn_dropout",
          "act_dropout", "max_tokens", "block", "lr", "warmup", "weight_decay", "clip", "limit", "bf16"]
 
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True, choices=["ptb", "gutenberg", "modern"])
+    ap.add_argument("--data", required=True, choices=["ptb", "gutenberg", "modern", "multi30k-de", "multi30k-en"])
     ap.add_argument("--shards", type=int, default=1,
                     help="gutenberg, modern: number of train shards (~2-3M words each)")
+    ap.add_argument("--tatoeba", action="store_true",
+                    help="multi30k-*: add the same language's side of Tatoeba deu-eng to the training text (lines "
+                         "equal to a Multi30k val or test line left out)")
+    ap.add_argument("--upsample", type=int, default=1,
+                    help="multi30k-* with --tatoeba: repeat the Multi30k lines this many times")
     ap.add_argument("--run-dir", required=True, type=Path)
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
@@ -85,6 +94,9 @@ def corpus_files(args):
         return data.split_files("ptb", "train"), data.corpus_path("ptb", "valid")
     if args.data == "modern":
         return [modern_shard(n) for n in MODERN_TRAIN[: args.shards]], modern_shard(MODERN_DEV)
+    if args.data.startswith("multi30k-"):
+        lang = args.data.split("-")[1]
+        return data.split_files("multi30k", "train", lang), data.corpus_path("multi30k", "val", lang)
     return data.split_files("gutenberg", "train")[: args.shards], data.corpus_path("gutenberg", "dev")
 
 
@@ -144,6 +156,22 @@ def main(argv=None) -> int:
     train_paths, val_path = corpus_files(args)
     train_lines = [line for p in train_paths for line in data.read_lines(p) if line.strip()]
     val_lines = validation_lines(args.data, val_path)
+    if args.tatoeba or args.upsample != 1:
+        if not args.data.startswith("multi30k-") or args.upsample < 1:
+            raise SystemExit("--tatoeba and --upsample (at least 1) are for --data multi30k-de or multi30k-en")
+        train_lines = train_lines * args.upsample
+    if args.tatoeba:
+        lang = args.data.split("-")[1]
+        held = set()
+        for split in ("val", "test_2016_flickr", "test_2017_flickr", "test_2017_mscoco", "test_2018_flickr"):
+            try:
+                held.update(" ".join(t.split()) for t in data.read_lines(data.corpus_path("multi30k", split, lang)))
+            except SystemExit:
+                pass
+        extra = [t for _, t in data.tatoeba_pairs("en" if lang == "de" else "de", lang)]
+        extra = [t for t in dict.fromkeys(" ".join(t.split()) for t in extra) if t and t not in held]
+        log(f"Tatoeba: {len(extra)} distinct {lang} sentences added")
+        train_lines = train_lines + extra
     if args.limit:
         train_lines, val_lines = train_lines[: args.limit], val_lines[: args.limit]
     train_lines = [" ".join(t.split()) for t in train_lines]

@@ -32,6 +32,8 @@ import numpy as np
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
 ALL_FEATURES = ("log_prob", "length", "reverse_log_prob", "lm")
+# The phrase-based decoder's n-best list rescored with a neural language model (`rescore` in its manifest).
+RESCORE_FEATURES = ("decoder", "words", "neural_lm")
 GRID = np.concatenate([-np.geomspace(4.0, 0.01, 24), [0.0], np.geomspace(0.01, 4.0, 24)])
 
 
@@ -52,7 +54,8 @@ class Candidates:
         if len(rows) != len(refs):
             sys.exit(f"tune_rerank: {len(rows)} n-best lists but {len(refs)} references")
         first = (rows[0]["translations"][0].get("features") or {}) if rows else {}
-        self.features = [f for f in ALL_FEATURES if f in first]
+        known = RESCORE_FEATURES if "decoder" in first else ALL_FEATURES
+        self.features = [f for f in known if f in first]
         FEATURES = self.features
         tok = Tokenizer13a()
         k = max(len(r["translations"]) for r in rows)
@@ -137,6 +140,13 @@ def main(argv=None) -> int:
     ap.add_argument("--reverse", help="with --write: the reverse model's directory, relative to the model's")
     ap.add_argument("--lm", help="with --write: the n-gram model of the lm feature, relative to the model's directory")
     ap.add_argument("--beam", type=int, default=8, help="with --write: the beam whose n-best list is reranked")
+    ap.add_argument("--write-rescore", type=Path,
+                    help="phrase-based n-best lists (features decoder, words, neural_lm): record the weights as the "
+                         "`rescore` section of this weights file (translate/weights/L1-L2.json)")
+    ap.add_argument("--neural-lm", default="lm-de",
+                    help="with --write-rescore: the neural language model's name or path (default lm-de)")
+    ap.add_argument("--rescore-nbest", type=int, default=30,
+                    help="with --write-rescore: the decoder's n-best list size that is rescored")
     args = ap.parse_args(argv)
     rows = [json.loads(line) for line in args.nbest.read_text(encoding="utf-8").splitlines() if line.strip()]
     c = Candidates(rows, read_lines(args.ref))
@@ -161,6 +171,25 @@ def main(argv=None) -> int:
         "weights": dict(zip(c.features, [round(float(v), 4) for v in w])),
     }
     print(json.dumps(report, indent=1))
+    chosen = (f"dev BLEU {report['dev_bleu_forward']} -> {report['dev_bleu_reranked']} on {args.nbest.name}; "
+              f"two-fold cross-validation over {args.splits} splits: {report['heldout_half_gain_mean']:+} "
+              f"({report['heldout_half_gain_min']:+} to {report['heldout_half_gain_max']:+}) on the held-out "
+              "half; tune_rerank.py")
+    if args.write_rescore:
+        if c.features != list(RESCORE_FEATURES):
+            sys.exit(f"tune_rerank: --write-rescore needs the features {RESCORE_FEATURES}, found {c.features}")
+        path = args.write_rescore
+        weights_file = json.loads(path.read_text(encoding="utf-8"))
+        weights_file["rescore"] = {
+            "neural_lm": args.neural_lm,
+            "nbest": args.rescore_nbest,
+            "weights": report["weights"],
+            "chosen": chosen,
+        }
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(weights_file, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+        print(f"wrote rescore into {path}", file=sys.stderr)
     if args.write:
         if not args.reverse:
             sys.exit("tune_rerank: --write needs --reverse")
@@ -174,10 +203,7 @@ def main(argv=None) -> int:
             **({"lm": args.lm} if args.lm else {}),
             "beam": args.beam,
             "weights": report["weights"],
-            "chosen": (f"dev BLEU {report['dev_bleu_forward']} -> {report['dev_bleu_reranked']} on {args.nbest.name}; "
-                       f"two-fold cross-validation over {args.splits} splits: {report['heldout_half_gain_mean']:+} "
-                       f"({report['heldout_half_gain_min']:+} to {report['heldout_half_gain_max']:+}) on the held-out "
-                       "half; tune_rerank.py"),
+            "chosen": chosen,
         }
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

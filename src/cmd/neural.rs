@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use fivegram_corpora::read::{Decoding, TextReader};
-use fivegram_neural::{Kind, LmOptions, ModelDir, NeuralLm, Precision, Reranked, Seq2Seq, Seq2SeqOptions};
+use fivegram_neural::{Kind, LmOptions, LmRescored, ModelDir, NeuralLm, Precision, Reranked, Seq2Seq, Seq2SeqOptions};
 use fivegram_translate::Translator;
+use fivegram_translate::model::RescoreSpec;
 use serde_json::json;
 
 use crate::{ui, usage};
@@ -145,6 +146,38 @@ pub fn open_translator(
         reranked = reranked.with_lm(lm_model)?;
     }
     Ok(Box::new(reranked))
+}
+
+/// Wraps the phrase-based model of `model_dir` in the n-best rescoring its manifest's `rescore` section asks
+/// for: the neural language model it names (a bare name looked up as the neural models are, see
+/// [`fivegram_neural::default_model_dir`]), one session per thread.
+pub fn rescored(
+    inner: Box<dyn Translator>,
+    model_dir: &Path,
+    spec: &RescoreSpec,
+    precision_arg: Option<PrecisionArg>,
+    threads: Option<usize>,
+    verify: bool,
+) -> Result<Box<dyn Translator>> {
+    let what = || {
+        format!(
+            "the neural language model that rescores {} (manifest.json's rescore; --no-rerank translates without it)",
+            model_dir.display()
+        )
+    };
+    let weights = spec.weight_vector().with_context(what)?;
+    let dir = spec.neural_lm_dir(model_dir, fivegram_neural::default_model_dir);
+    let lm_dir = ModelDir::open(&dir, Kind::Lm).with_context(what)?;
+    if verify {
+        lm_dir.verify().with_context(what)?;
+    }
+    let options = LmOptions {
+        precision: precision(&lm_dir, precision_arg, "lm"),
+        sessions: threads.unwrap_or_else(default_threads),
+        ..LmOptions::default()
+    };
+    let lm = NeuralLm::open(&dir, options).with_context(what)?;
+    Ok(Box::new(LmRescored::new(inner, lm, spec.nbest, Some(weights))?))
 }
 
 /// Flags of `fivegram neural-lm`.

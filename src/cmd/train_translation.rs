@@ -371,6 +371,14 @@ pub fn run(args: Args) -> Result<()> {
                             )
                         })?;
                 }
+                // A weights file tuned with an n-best rescoring (`rescore`) records it in the model.
+                if let Some(spec) = value.get("rescore") {
+                    let spec: fivegram_translate::model::RescoreSpec = serde_json::from_value(spec.clone())
+                        .with_context(|| format!("rescore in {}", path.display()))?;
+                    spec.weight_vector()
+                        .with_context(|| format!("rescore in {}", path.display()))?;
+                    config.rescore = Some(spec);
+                }
                 let value = value.get("weights").cloned().unwrap_or(value);
                 config.weights =
                     Some(weights_from_json(&value).with_context(|| format!("weights in {}", path.display()))?);

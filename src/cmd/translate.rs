@@ -73,7 +73,8 @@ pub struct Args {
     /// `fivegram build` directory or an ARPA file; feature `lm`).
     #[arg(long, value_name = "MODEL", requires = "reverse")]
     rerank_lm: Option<PathBuf>,
-    /// Neural: no reranking, whatever model.json says.
+    /// No reranking, whatever the model says: neural, its model.json's `decoding.rerank`; ngram, its
+    /// manifest's `rescore` (the n-best list rescored with a neural language model).
     #[arg(long)]
     no_rerank: bool,
     /// Neural: the model alone, without the other models its `decoding.ensemble` in model.json names.
@@ -132,8 +133,8 @@ pub fn run(args: Args) -> Result<()> {
     if args.length_penalty.is_some() && args.backend != Backend::Neural {
         usage!("--length-penalty is for --backend neural");
     }
-    if (args.reverse.is_some() || args.no_rerank || args.no_ensemble) && args.backend != Backend::Neural {
-        usage!("--reverse, --no-rerank and --no-ensemble are for --backend neural");
+    if (args.reverse.is_some() || args.no_ensemble) && args.backend != Backend::Neural {
+        usage!("--reverse and --no-ensemble are for --backend neural");
     }
     if args.beam == Some(0) {
         usage!("--beam must be at least 1");
@@ -173,7 +174,12 @@ fn open_translator(args: &Args) -> Result<Box<dyn Translator>> {
             if args.verify {
                 model.verify()?;
             }
-            Ok(Box::new(model))
+            match model.manifest().rescore.clone() {
+                Some(spec) if !args.no_rerank => {
+                    super::neural::rescored(Box::new(model), &dir, &spec, args.precision, args.threads, args.verify)
+                }
+                _ => Ok(Box::new(model)),
+            }
         }
         Backend::Neural => super::neural::open_translator(
             args.model.as_deref(),

@@ -126,6 +126,79 @@ pub struct BilmSpec {
     pub target_classes: bool,
 }
 
+/// Names of the rescoring features ([`RescoreSpec::weights`]): the decoder's score (its weighted feature sum),
+/// the translation's words (whitespace-separated, as BLEU's length sees them roughly) and a neural language
+/// model's natural-log probability of the translation.
+pub const RESCORE_FEATURES: [&str; 3] = ["decoder", "words", "neural_lm"];
+
+/// The most candidates a rescored n-best list may hold.
+pub const MAX_RESCORE_NBEST: usize = 1000;
+
+/// Rescoring of the decoder's n-best list with a neural language model of the target language.
+///
+/// The phrase-based decoder never loads the neural model itself: the `fivegram translate` command wraps the
+/// decoder in `fivegram_neural::LmRescored` when the manifest has this section, and
+/// `fivegram translate --no-rerank` leaves it out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RescoreSpec {
+    /// The neural language model (`kind: lm`): a bare name is a neural model name (`lm-de`, looked up as
+    /// `fivegram_neural::default_model_dir` does: FIVEGRAM_NEURAL_MODELS, the data directory, the repository's
+    /// neural/models); anything else is a path, relative to the model directory or absolute.
+    pub neural_lm: String,
+    /// Translations of the decoder's n-best list that are rescored.
+    pub nbest: usize,
+    /// One weight per [`RESCORE_FEATURES`] name; the new score is their weighted sum.
+    pub weights: BTreeMap<String, f64>,
+    /// How the weights were chosen, free-form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<String>,
+}
+
+impl RescoreSpec {
+    /// The weights in [`RESCORE_FEATURES`] order.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] when a weight is missing, unknown or not finite, the language model is not
+    /// named, or `nbest` is 0 or above [`MAX_RESCORE_NBEST`].
+    pub fn weight_vector(&self) -> Result<[f64; 3]> {
+        if self.neural_lm.trim().is_empty() {
+            return Err(Error::InvalidOption("rescore: neural_lm names no model".into()));
+        }
+        if !(1..=MAX_RESCORE_NBEST).contains(&self.nbest) {
+            return Err(Error::InvalidOption(format!(
+                "rescore: nbest must be between 1 and {MAX_RESCORE_NBEST}, not {}",
+                self.nbest
+            )));
+        }
+        if let Some(name) = self.weights.keys().find(|k| !RESCORE_FEATURES.contains(&k.as_str())) {
+            return Err(Error::InvalidOption(format!(
+                "rescore: unknown feature {name:?} (known: {})",
+                RESCORE_FEATURES.join(", ")
+            )));
+        }
+        let mut out = [0.0; 3];
+        for (slot, name) in out.iter_mut().zip(RESCORE_FEATURES) {
+            match self.weights.get(name) {
+                Some(w) if w.is_finite() => *slot = *w,
+                Some(w) => return Err(Error::InvalidOption(format!("rescore: weight {name} is {w}"))),
+                None => return Err(Error::InvalidOption(format!("rescore: no weight for {name}"))),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Where the neural language model is, for a model in `model_dir` (`resolve_name` maps a bare name to a
+    /// directory).
+    pub fn neural_lm_dir(&self, model_dir: &Path, resolve_name: impl Fn(&str) -> PathBuf) -> PathBuf {
+        let name = self.neural_lm.as_str();
+        if !name.contains(['/', '\\']) && name != "." && name != ".." {
+            resolve_name(name)
+        } else {
+            model_dir.join(name)
+        }
+    }
+}
+
 /// The contents of `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -150,6 +223,9 @@ pub struct Manifest {
     pub bilm: Option<BilmSpec>,
     /// Feature weights by name (see `decoder::FEATURES`).
     pub weights: BTreeMap<String, f32>,
+    /// An optional rescoring of the n-best list with a neural language model (see [`RescoreSpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescore: Option<RescoreSpec>,
     /// Decoder settings.
     pub decoder: DecoderSettings,
     /// Every file of the directory with its size and CRC-32 (the language model included when it lies inside).
@@ -655,5 +731,87 @@ impl Translator for PhraseModel {
             ("decode_seconds".into(), get(&c.decode_nanos) / 1e9),
             ("hypotheses".into(), get(&c.hypotheses)),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(json: &str) -> RescoreSpec {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn rescore_weights_come_in_feature_order_and_bad_ones_are_refused() {
+        let good =
+            spec(r#"{"neural_lm": "lm-de", "nbest": 30, "weights": {"neural_lm": 0.03, "decoder": 1, "words": 0.2}}"#);
+        assert_eq!(good.weight_vector().unwrap(), [1.0, 0.2, 0.03]);
+        for (json, message) in [
+            (
+                r#"{"neural_lm": "lm-de", "nbest": 30, "weights": {"decoder": 1, "words": 0.2}}"#,
+                "no weight for neural_lm",
+            ),
+            (
+                r#"{"neural_lm": "lm-de", "nbest": 30, "weights": {"decoder": 1, "words": 0, "neural_lm": 0, "lm": 1}}"#,
+                "unknown feature",
+            ),
+            (
+                r#"{"neural_lm": "lm-de", "nbest": 0, "weights": {"decoder": 1, "words": 0, "neural_lm": 0}}"#,
+                "nbest must be",
+            ),
+            (
+                r#"{"neural_lm": "lm-de", "nbest": 5000, "weights": {"decoder": 1, "words": 0, "neural_lm": 0}}"#,
+                "nbest must be",
+            ),
+            (
+                r#"{"neural_lm": " ", "nbest": 30, "weights": {"decoder": 1, "words": 0, "neural_lm": 0}}"#,
+                "names no model",
+            ),
+        ] {
+            let err = spec(json).weight_vector().unwrap_err().to_string();
+            assert!(err.contains(message), "{json}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_bare_name_is_a_neural_model_name_and_anything_else_a_path() {
+        let mut s = spec(r#"{"neural_lm": "lm-de", "nbest": 30, "weights": {}}"#);
+        let models = Path::new("/models");
+        let named = |name: &str| PathBuf::from("/neural").join(name);
+        assert_eq!(s.neural_lm_dir(models, named), Path::new("/neural/lm-de"));
+        s.neural_lm = "../lm".into();
+        assert_eq!(s.neural_lm_dir(models, named), Path::new("/models/../lm"));
+        s.neural_lm = "/abs/lm".into();
+        assert_eq!(s.neural_lm_dir(models, named), Path::new("/abs/lm"));
+    }
+
+    #[test]
+    fn manifests_without_rescore_still_read_and_with_it_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut manifest = Manifest {
+            format: MANIFEST_FORMAT.to_string(),
+            version: MANIFEST_VERSION,
+            source_lang: "en".into(),
+            target_lang: "de".into(),
+            lm: "lm".into(),
+            lm2: None,
+            lm2_classes: None,
+            bilm: None,
+            weights: BTreeMap::new(),
+            rescore: None,
+            decoder: DecoderSettings::from(&crate::decoder::DecoderConfig::default()),
+            files: BTreeMap::new(),
+            training: serde_json::Value::Null,
+        };
+        manifest.write(dir.path()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("manifest.json")).unwrap();
+        assert!(!text.contains("rescore"), "{text}");
+        assert_eq!(Manifest::read(dir.path()).unwrap(), manifest);
+        manifest.rescore = Some(spec(
+            r#"{"neural_lm": "lm-de", "nbest": 30, "weights": {"decoder": 1, "words": 0.2, "neural_lm": 0.03}}"#,
+        ));
+        manifest.write(dir.path()).unwrap();
+        assert_eq!(Manifest::read(dir.path()).unwrap(), manifest);
     }
 }

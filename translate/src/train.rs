@@ -23,7 +23,7 @@ use crate::decoder::{DecoderConfig, Features, default_weights};
 use crate::extract::{ExtractConfig, extract};
 use crate::model::{
     BilmSpec, CLASSES_FILE, CLUSTERS_FILE, ClassSpec, DecoderSettings, MANIFEST_FORMAT, MANIFEST_VERSION, Manifest,
-    Preprocessor, file_info,
+    Preprocessor, RescoreSpec, file_info,
 };
 use crate::phrase_table::{PhraseTableWriter, write_atomic};
 use crate::truecase::Truecaser;
@@ -84,6 +84,8 @@ pub struct TrainConfig {
     pub decoder: DecoderConfig,
     /// Feature weights stored in the model (Moses-like defaults when `None`), e.g. weights tuned earlier.
     pub weights: Option<Features>,
+    /// The n-best rescoring with a neural language model recorded in the manifest, if any.
+    pub rescore: Option<RescoreSpec>,
 }
 
 impl TrainConfig {
@@ -107,6 +109,7 @@ impl TrainConfig {
             lm_store_bits: Some(0),
             decoder: DecoderConfig::default(),
             weights: None,
+            rescore: None,
         }
     }
 }
@@ -667,6 +670,7 @@ fn finish_model(
         lm2_classes: class_spec,
         bilm,
         weights: Default::default(),
+        rescore: config.rescore.clone(),
         decoder: DecoderSettings::from(&config.decoder),
         files,
         training: json!({
