@@ -456,7 +456,7 @@ fn phrase_based_n_best_lists_are_rescored_with_a_neural_language_model() {
         let spec = serde_json::json!({
             "weights": manifest["weights"],
             "rescore": {"neural_lm": neural_lm, "nbest": 5,
-                        "weights": {"decoder": 1.0, "words": words, "neural_lm": 0.0}},
+                        "weights": {"decoder": 1.0, "words": words, "neural_lm": 0.0, "lm": 0.0}},
         });
         std::fs::write(&weights, spec.to_string()).unwrap();
     };
@@ -485,7 +485,9 @@ fn phrase_based_n_best_lists_are_rescored_with_a_neural_language_model() {
     let first = &lines[0]["translations"][0];
     assert_eq!(first["text"], "Ein Hund rennt im Park.");
     let features = first["features"].as_object().unwrap();
-    assert_eq!(features.keys().collect::<Vec<_>>(), ["decoder", "neural_lm", "words"]);
+    for name in ["decoder", "neural_lm", "words", "lm", "tm_p_s_given_t", "word_penalty"] {
+        assert!(features.contains_key(name), "{name}: {features:?}");
+    }
     assert!(features["neural_lm"].as_f64().unwrap() < 0.0);
     assert_eq!(features["words"], 5.0);
     // --no-rerank: the decoder alone, with its own features.
@@ -541,5 +543,29 @@ fn phrase_based_n_best_lists_are_rescored_with_a_neural_language_model() {
     );
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("nbest must be"));
+    // A weight for a feature nobody knows is refused when the model is trained.
+    std::fs::write(
+        &weights,
+        serde_json::json!({"weights": manifest["weights"], "rescore": {"neural_lm": "x", "nbest": 5, "weights": {"lm3": 1}}})
+            .to_string(),
+    )
+    .unwrap();
+    let refused = fivegram(
+        &[
+            "train-translation",
+            "--src",
+            src.to_str().unwrap(),
+            "--tgt",
+            tgt.to_str().unwrap(),
+            "-o",
+            dir.path().join("bad").to_str().unwrap(),
+            "--weights",
+            weights.to_str().unwrap(),
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown feature"));
     assert!(!dir.path().join("bad").exists());
 }

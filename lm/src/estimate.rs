@@ -760,7 +760,9 @@ fn bad_discount_message(order: usize, n: &[u64; 5]) -> String {
             a
         },
     };
-    let j = (1..4).find(|&j| !(d.amount[j] > 0.0 && d.amount[j] <= j as f32)).unwrap_or(1);
+    let j = (1..4)
+        .find(|&j| !(d.amount[j] > 0.0 && d.amount[j] <= j as f32))
+        .unwrap_or(1);
     format!(
         "{order}-gram discount out of range for adjusted count {j}: {}",
         d.amount[j]

@@ -12,8 +12,9 @@ use crate::{Error, Result};
 
 /// A translator whose `nbest`-best lists are rescored with a neural language model: each candidate gets the
 /// features [`RESCORE_FEATURES`] (the inner translator's score, the candidate's whitespace-separated words, the
-/// language model's natural-log probability of the candidate with `</s>`), and the candidates are ranked by
-/// their weighted sum.
+/// language model's natural-log probability of the candidate with `</s>`) beside the inner translator's own
+/// features, and the candidates are ranked by the weighted sum of the features the weights name (a feature
+/// without a weight counts 0).
 ///
 /// Without weights the candidates keep the inner translator's order and the features are still computed
 /// (`--json --features`): what `neural/train/tune_rerank.py` reads to choose weights.
@@ -21,7 +22,7 @@ pub struct LmRescored {
     inner: Box<dyn Translator>,
     lm: NeuralLm,
     nbest: usize,
-    weights: Option<[f64; 3]>,
+    weights: Option<Vec<(String, f64)>>,
 }
 
 impl std::fmt::Debug for LmRescored {
@@ -36,23 +37,34 @@ impl std::fmt::Debug for LmRescored {
 }
 
 impl LmRescored {
-    /// Rescores `inner`'s `nbest`-best lists with `lm`, ranked by `weights` (in [`RESCORE_FEATURES`] order).
+    /// Rescores `inner`'s `nbest`-best lists with `lm`, ranked by `weights` (feature name, weight).
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] when `nbest` is 0 or a weight is not finite.
+    /// [`Error::InvalidOption`] when `nbest` is 0, a weight is not finite or a feature has two weights.
     pub fn new(
         inner: Box<dyn Translator>,
         lm: NeuralLm,
         nbest: usize,
-        weights: Option<[f64; 3]>,
+        weights: Option<Vec<(String, f64)>>,
     ) -> Result<LmRescored> {
         if nbest == 0 {
             return Err(Error::InvalidOption(
                 "the rescored n-best list must hold at least 1 translation".into(),
             ));
         }
-        if weights.is_some_and(|w| w.iter().any(|x| !x.is_finite())) {
-            return Err(Error::InvalidOption("rescoring weights must be finite numbers".into()));
+        if let Some(w) = &weights {
+            if let Some((name, _)) = w.iter().find(|(_, x)| !x.is_finite()) {
+                return Err(Error::InvalidOption(format!(
+                    "the rescoring weight of {name} is not a finite number"
+                )));
+            }
+            if let Some((name, _)) = w
+                .iter()
+                .enumerate()
+                .find_map(|(i, a)| w[..i].iter().find(|b| b.0 == a.0))
+            {
+                return Err(Error::InvalidOption(format!("the rescoring weights name {name} twice")));
+            }
         }
         Ok(LmRescored {
             inner,
@@ -62,7 +74,7 @@ impl LmRescored {
         })
     }
 
-    /// The feature values of each candidate of each list, in [`RESCORE_FEATURES`] order.
+    /// The [`RESCORE_FEATURES`] of each candidate of each list.
     fn features(&self, lists: &[NBest]) -> Result<Vec<Vec<[f64; 3]>>> {
         let texts: Vec<&str> = lists.iter().flatten().map(|t| t.text.as_str()).collect();
         let scores = self.lm.score_sentences(&texts)?;
@@ -94,34 +106,40 @@ impl Translator for LmRescored {
     ) -> fivegram_translate::Result<Vec<NBest>> {
         let inner_options = TranslateOptions {
             nbest: options.nbest.max(self.nbest),
-            features: false,
+            features: true,
             ..options.clone()
         };
         let lists = self.inner.translate_batch(sources, &inner_options)?;
-        let features = self.features(&lists)?;
-        Ok(lists
-            .into_iter()
-            .zip(features)
-            .map(|(list, features)| {
-                let mut scored: Vec<Translation> = list
-                    .into_iter()
-                    .zip(features)
-                    .map(|(mut t, f)| {
-                        if let Some(w) = &self.weights {
-                            t.score = f.iter().zip(w).map(|(x, w)| x * w).sum();
-                        }
-                        t.features = options
-                            .features
-                            .then(|| RESCORE_FEATURES.iter().map(|n| n.to_string()).zip(f).collect());
-                        t
-                    })
-                    .collect();
-                // Stable: ties keep the inner translator's order.
-                scored.sort_by(|a, b| b.score.total_cmp(&a.score));
-                scored.truncate(options.nbest);
-                scored
-            })
-            .collect())
+        let ours = self.features(&lists)?;
+        let mut out = Vec::with_capacity(lists.len());
+        for (list, ours) in lists.into_iter().zip(ours) {
+            let mut scored = Vec::with_capacity(list.len());
+            for (mut t, f) in list.into_iter().zip(ours) {
+                let mut features: Vec<(String, f64)> = RESCORE_FEATURES.iter().map(|n| n.to_string()).zip(f).collect();
+                features.extend(t.features.take().unwrap_or_default());
+                if let Some(weights) = &self.weights {
+                    let mut score = 0.0;
+                    for (name, w) in weights {
+                        let Some((_, x)) = features.iter().find(|(n, _)| n == name) else {
+                            return Err(Error::InvalidOption(format!(
+                                "a rescoring weight names the feature {name}, which the {} translator does not report",
+                                self.inner.backend()
+                            ))
+                            .into());
+                        };
+                        score += w * x;
+                    }
+                    t.score = score;
+                }
+                t.features = options.features.then_some(features);
+                scored.push(t);
+            }
+            // Stable: ties keep the inner translator's order.
+            scored.sort_by(|a: &Translation, b: &Translation| b.score.total_cmp(&a.score));
+            scored.truncate(options.nbest);
+            out.push(scored);
+        }
+        Ok(out)
     }
 
     fn counters(&self) -> Vec<(String, f64)> {

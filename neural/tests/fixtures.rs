@@ -906,7 +906,8 @@ fn lm_rescoring_ranks_the_list_by_the_weighted_features() {
         ..TranslateOptions::default()
     };
     // The inner scores alone keep the inner order; every candidate carries the three features.
-    let rescored = LmRescored::new(inner(), lm(), 2, Some([1.0, 0.0, 0.0])).unwrap();
+    let w = |pairs: &[(&str, f64)]| Some(pairs.iter().map(|(n, w)| (n.to_string(), *w)).collect::<Vec<_>>());
+    let rescored = LmRescored::new(inner(), lm(), 2, w(&[("decoder", 1.0)])).unwrap();
     let out = rescored.translate_batch(&sources, &features).unwrap();
     assert_eq!(out.len(), 2);
     for list in &out {
@@ -915,31 +916,40 @@ fn lm_rescoring_ranks_the_list_by_the_weighted_features() {
         for (i, t) in list.iter().enumerate() {
             let f = t.features.as_ref().unwrap();
             let names: Vec<&str> = f.iter().map(|(n, _)| n.as_str()).collect();
-            assert_eq!(names, ["decoder", "words", "neural_lm"]);
+            assert_eq!(names, ["decoder", "words", "neural_lm", "inner"]);
             assert_eq!(f[0].1, -(i as f64));
             assert_eq!(f[1].1, t.text.split_whitespace().count() as f64);
             assert!((f[2].1 - want[i]).abs() < 1e-9, "{} vs {}", f[2].1, want[i]);
             assert_eq!(t.score, -(i as f64));
         }
     }
-    // The language model alone: best log-probability first; one translation asked, the list of 2 searched.
-    let fixed = inner();
-    let rescored = LmRescored::new(fixed, lm(), 3, Some([0.0, 0.0, 1.0])).unwrap();
+    // The language model alone: best log-probability first; one translation asked, the list of 3 searched.
+    asked.store(0, std::sync::atomic::Ordering::Relaxed);
+    let rescored = LmRescored::new(inner(), lm(), 3, w(&[("neural_lm", 1.0)])).unwrap();
     let out = rescored
         .translate_batch(&sources, &TranslateOptions::default())
         .unwrap();
+    assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 3);
     let best = (0..3).max_by(|&a, &b| want[a].total_cmp(&want[b])).unwrap();
     assert_eq!(out[0].len(), 1);
     assert_eq!(out[0][0].text, texts[best]);
     assert_eq!(out[0][0].score, want[best]);
     assert!(out[0][0].features.is_none());
-    // A word bonus large enough puts the longest candidate first, among all that the list holds.
-    let rescored = LmRescored::new(inner(), lm(), texts.len(), Some([0.0, 1000.0, 0.0])).unwrap();
+    // A word bonus large enough puts the longest candidate first, among all that the list holds; the inner
+    // translator's own features can be weighted too (here 1 for every candidate: no change of order).
+    let rescored = LmRescored::new(inner(), lm(), texts.len(), w(&[("words", 1000.0), ("inner", 5.0)])).unwrap();
     let out = rescored
         .translate_batch(&sources, &TranslateOptions::default())
         .unwrap();
     assert_eq!(out[1][0].text, "a a a a a a a a");
-    // Bad settings are refused.
+    assert_eq!(out[1][0].score, 8000.0 + 5.0);
+    // A weight for a feature nobody reports is an error when translating; bad settings are refused.
+    let rescored = LmRescored::new(inner(), lm(), 2, w(&[("lm3", 1.0)])).unwrap();
+    let err = rescored
+        .translate_batch(&sources, &TranslateOptions::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("lm3"), "{err}");
     assert!(LmRescored::new(inner(), lm(), 0, None).is_err());
-    assert!(LmRescored::new(inner(), lm(), 2, Some([1.0, f64::NAN, 0.0])).is_err());
+    assert!(LmRescored::new(inner(), lm(), 2, w(&[("words", f64::NAN)])).is_err());
+    assert!(LmRescored::new(inner(), lm(), 2, w(&[("words", 1.0), ("words", 2.0)])).is_err());
 }

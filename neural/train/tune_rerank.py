@@ -8,6 +8,16 @@ set, and record them in the model's model.json.
     python3 neural/train/tune_rerank.py --nbest val.nbest.json --ref val.de \
         [--write neural/models/en-de --reverse ../de-en [--lm LM_RELATIVE] --beam 8]
 
+The phrase-based decoder's n-best lists rescored with a neural language model (features decoder, words,
+neural_lm) are tuned the same way, and --write-rescore records the weights in a weights file, which
+`fivegram train-translation --weights` copies into the model's manifest:
+
+    fivegram translate --backend ngram --model M --nbest 100 --json --features < val.en > val.nbest.json
+    python3 neural/train/tune_rerank.py --nbest val.nbest.json --ref val.de \
+        --write-rescore translate/weights/en-de.json --neural-lm lm-de --rescore-nbest 50
+
+(M's manifest must already name the language model, e.g. with all weights but `decoder` at 0.)
+
 The search maximises corpus BLEU (sacreBLEU's defaults, computed from per-candidate statistics) of the
 reranked first translations: coordinate-wise line searches over a grid, from the forward-only weights and from
 random starts (fixed seed). The weights are scaled so that the forward log-probability's weight is 1.
@@ -32,8 +42,12 @@ import numpy as np
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
 ALL_FEATURES = ("log_prob", "length", "reverse_log_prob", "lm")
-# The phrase-based decoder's n-best list rescored with a neural language model (`rescore` in its manifest).
+# The phrase-based decoder's n-best list rescored with a neural language model (`rescore` in its manifest): the
+# features the rescoring adds; the decoder's own features come beside them. `decoder` (the search's weighted sum)
+# and `words` (the same as -word_penalty) are not tuned: the decoder's features are, one by one, with neural_lm.
 RESCORE_FEATURES = ("decoder", "words", "neural_lm")
+FACTORS = [0.0, 0.25, 0.5, 0.75, 0.9, 1.1, 1.33, 1.6, 2.0, 3.0]  # of a decoder feature's starting weight
+NEURAL_LM_GRID = [0.0, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3]
 GRID = np.concatenate([-np.geomspace(4.0, 0.01, 24), [0.0], np.geomspace(0.01, 4.0, 24)])
 
 
@@ -54,8 +68,12 @@ class Candidates:
         if len(rows) != len(refs):
             sys.exit(f"tune_rerank: {len(rows)} n-best lists but {len(refs)} references")
         first = (rows[0]["translations"][0].get("features") or {}) if rows else {}
-        known = RESCORE_FEATURES if "decoder" in first else ALL_FEATURES
-        self.features = [f for f in known if f in first]
+        # Phrase-based lists: the decoder's features (sorted) and neural_lm.
+        self.joint = "decoder" in first and "neural_lm" in first
+        if self.joint:
+            self.features = sorted(f for f in first if f not in RESCORE_FEATURES) + ["neural_lm"]
+        else:
+            self.features = [f for f in ALL_FEATURES if f in first]
         FEATURES = self.features
         tok = Tokenizer13a()
         k = max(len(r["translations"]) for r in rows)
@@ -130,6 +148,40 @@ def tune(c: Candidates, idx: np.ndarray, seed: int, restarts: int = 6, passes: i
     return best_w, best
 
 
+def tune_joint(c: Candidates, idx: np.ndarray, start: np.ndarray, passes: int = 3) -> tuple[np.ndarray, float]:
+    """Phrase-based rescoring: from the decoder's own weights (neural_lm 0), line searches feature by feature,
+    each decoder weight over FACTORS of its starting value (a weight that starts at 0 stays 0), neural_lm over
+    NEURAL_LM_GRID."""
+    w = start.copy()
+    cur = c.bleu(c.choose(w), idx)
+    for _ in range(passes):
+        improved = False
+        for j, name in enumerate(c.features):
+            values = NEURAL_LM_GRID if name == "neural_lm" else [start[j] * f for f in FACTORS]
+            for v in values:
+                trial = w.copy()
+                trial[j] = v
+                b = c.bleu(c.choose(trial), idx)
+                if b > cur + 1e-9:
+                    cur, w, improved = b, trial, True
+        if not improved:
+            break
+    return w, cur
+
+
+def start_weights(c: Candidates, path: Path | None) -> np.ndarray:
+    """The decoder's weights (a weights file or a model's manifest.json: `weights`, or a flat object) in the
+    order of c.features, neural_lm 0."""
+    if path is None:
+        sys.exit("tune_rerank: phrase-based n-best lists need --start-weights (the decoder's weights file)")
+    value = json.loads(path.read_text(encoding="utf-8"))
+    value = value.get("weights", value)
+    missing = [f for f in c.features[:-1] if f not in value and f != "bilm"]
+    if missing:
+        sys.exit(f"tune_rerank: {path} has no weight for {missing}")
+    return np.array([float(value.get(f, 0.0)) for f in c.features[:-1]] + [0.0])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--nbest", required=True, type=Path, help="`fivegram translate --json --features` output")
@@ -140,6 +192,9 @@ def main(argv=None) -> int:
     ap.add_argument("--reverse", help="with --write: the reverse model's directory, relative to the model's")
     ap.add_argument("--lm", help="with --write: the n-gram model of the lm feature, relative to the model's directory")
     ap.add_argument("--beam", type=int, default=8, help="with --write: the beam whose n-best list is reranked")
+    ap.add_argument("--start-weights", type=Path,
+                    help="phrase-based n-best lists: the decoder's weights the search starts from (the weights file "
+                         "the model was trained with, or its manifest.json)")
     ap.add_argument("--write-rescore", type=Path,
                     help="phrase-based n-best lists (features decoder, words, neural_lm): record the weights as the "
                          "`rescore` section of this weights file (translate/weights/L1-L2.json)")
@@ -153,22 +208,28 @@ def main(argv=None) -> int:
     n = len(rows)
     everything = np.arange(n)
     forward = np.zeros(n, dtype=int)  # the forward model's own first translation
+    if c.joint:
+        start = start_weights(c, args.start_weights)
+        forward = c.choose(start)  # the decoder's own first translation
+        search = lambda idx: tune_joint(c, idx, start)  # noqa: E731
+    else:
+        search = lambda idx: tune(c, idx, args.seed)  # noqa: E731
     base = c.bleu(forward, everything)
     gains = []
     for split in range(args.splits):
         perm = np.random.default_rng(args.seed + split).permutation(n)
         halves = (perm[: n // 2], perm[n // 2 :])
         for a, b in (halves, halves[::-1]):
-            w, _ = tune(c, a, args.seed)
+            w, _ = search(a)
             gains.append(c.bleu(c.choose(w), b) - c.bleu(forward, b))
-    w, tuned = tune(c, everything, args.seed)
+    w, tuned = search(everything)
     report = {
         "dev_bleu_forward": round(base, 2),
         "dev_bleu_reranked": round(tuned, 2),
         "heldout_half_gain_mean": round(float(np.mean(gains)), 2),
         "heldout_half_gain_min": round(float(np.min(gains)), 2),
         "heldout_half_gain_max": round(float(np.max(gains)), 2),
-        "weights": dict(zip(c.features, [round(float(v), 4) for v in w])),
+        "weights": dict(zip(c.features, [round(float(v), 6) for v in w])),
     }
     print(json.dumps(report, indent=1))
     chosen = (f"dev BLEU {report['dev_bleu_forward']} -> {report['dev_bleu_reranked']} on {args.nbest.name}; "
@@ -176,8 +237,9 @@ def main(argv=None) -> int:
               f"({report['heldout_half_gain_min']:+} to {report['heldout_half_gain_max']:+}) on the held-out "
               "half; tune_rerank.py")
     if args.write_rescore:
-        if c.features != list(RESCORE_FEATURES):
-            sys.exit(f"tune_rerank: --write-rescore needs the features {RESCORE_FEATURES}, found {c.features}")
+        if not c.joint:
+            sys.exit(f"tune_rerank: --write-rescore needs phrase-based n-best lists (features {RESCORE_FEATURES} "
+                     f"and the decoder's), found {c.features}")
         path = args.write_rescore
         weights_file = json.loads(path.read_text(encoding="utf-8"))
         weights_file["rescore"] = {

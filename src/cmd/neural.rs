@@ -165,7 +165,7 @@ pub fn rescored(
             model_dir.display()
         )
     };
-    let weights = spec.weight_vector().with_context(what)?;
+    let weights = spec.checked_weights().with_context(what)?;
     let dir = spec.neural_lm_dir(model_dir, fivegram_neural::default_model_dir);
     let lm_dir = ModelDir::open(&dir, Kind::Lm).with_context(what)?;
     if verify {

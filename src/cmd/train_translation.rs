@@ -375,7 +375,7 @@ pub fn run(args: Args) -> Result<()> {
                 if let Some(spec) = value.get("rescore") {
                     let spec: fivegram_translate::model::RescoreSpec = serde_json::from_value(spec.clone())
                         .with_context(|| format!("rescore in {}", path.display()))?;
-                    spec.weight_vector()
+                    spec.checked_weights()
                         .with_context(|| format!("rescore in {}", path.display()))?;
                     config.rescore = Some(spec);
                 }

@@ -126,15 +126,20 @@ pub struct BilmSpec {
     pub target_classes: bool,
 }
 
-/// Names of the rescoring features ([`RescoreSpec::weights`]): the decoder's score (its weighted feature sum),
-/// the translation's words (whitespace-separated, as BLEU's length sees them roughly) and a neural language
-/// model's natural-log probability of the translation.
+/// The features the rescoring adds to the decoder's own ([`crate::decoder::FEATURES`]): the decoder's score
+/// (its weighted feature sum), the translation's whitespace-separated words and a neural language model's
+/// natural-log probability of the translation (with `</s>`).
 pub const RESCORE_FEATURES: [&str; 3] = ["decoder", "words", "neural_lm"];
 
 /// The most candidates a rescored n-best list may hold.
 pub const MAX_RESCORE_NBEST: usize = 1000;
 
 /// Rescoring of the decoder's n-best list with a neural language model of the target language.
+///
+/// Each candidate's new score is a weighted sum over its features: the decoder's own (`lm`, `tm_p_s_given_t`,
+/// …, as `--json --features` reports them) and [`RESCORE_FEATURES`]; a feature without a weight counts 0. The
+/// rescoring weights are separate from the decoder's search weights, so the language model of the search can
+/// step back where the neural one knows better.
 ///
 /// The phrase-based decoder never loads the neural model itself: the `fivegram translate` command wraps the
 /// decoder in `fivegram_neural::LmRescored` when the manifest has this section, and
@@ -147,7 +152,7 @@ pub struct RescoreSpec {
     pub neural_lm: String,
     /// Translations of the decoder's n-best list that are rescored.
     pub nbest: usize,
-    /// One weight per [`RESCORE_FEATURES`] name; the new score is their weighted sum.
+    /// Weights by feature name: [`RESCORE_FEATURES`] and the decoder's features.
     pub weights: BTreeMap<String, f64>,
     /// How the weights were chosen, free-form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -155,12 +160,12 @@ pub struct RescoreSpec {
 }
 
 impl RescoreSpec {
-    /// The weights in [`RESCORE_FEATURES`] order.
+    /// The weights, checked: every name a feature of the rescoring or the decoder, every weight finite.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] when a weight is missing, unknown or not finite, the language model is not
-    /// named, or `nbest` is 0 or above [`MAX_RESCORE_NBEST`].
-    pub fn weight_vector(&self) -> Result<[f64; 3]> {
+    /// [`Error::InvalidOption`] when a weight is unknown or not finite, no weight is set, the language model is
+    /// not named, or `nbest` is 0 or above [`MAX_RESCORE_NBEST`].
+    pub fn checked_weights(&self) -> Result<Vec<(String, f64)>> {
         if self.neural_lm.trim().is_empty() {
             return Err(Error::InvalidOption("rescore: neural_lm names no model".into()));
         }
@@ -170,21 +175,21 @@ impl RescoreSpec {
                 self.nbest
             )));
         }
-        if let Some(name) = self.weights.keys().find(|k| !RESCORE_FEATURES.contains(&k.as_str())) {
+        let known = |name: &str| RESCORE_FEATURES.contains(&name) || crate::decoder::FEATURES.contains(&name);
+        if let Some(name) = self.weights.keys().find(|k| !known(k)) {
             return Err(Error::InvalidOption(format!(
-                "rescore: unknown feature {name:?} (known: {})",
-                RESCORE_FEATURES.join(", ")
+                "rescore: unknown feature {name:?} (known: {}, and the decoder's: {})",
+                RESCORE_FEATURES.join(", "),
+                crate::decoder::FEATURES.join(", ")
             )));
         }
-        let mut out = [0.0; 3];
-        for (slot, name) in out.iter_mut().zip(RESCORE_FEATURES) {
-            match self.weights.get(name) {
-                Some(w) if w.is_finite() => *slot = *w,
-                Some(w) => return Err(Error::InvalidOption(format!("rescore: weight {name} is {w}"))),
-                None => return Err(Error::InvalidOption(format!("rescore: no weight for {name}"))),
-            }
+        if let Some((name, w)) = self.weights.iter().find(|(_, w)| !w.is_finite()) {
+            return Err(Error::InvalidOption(format!("rescore: weight {name} is {w}")));
         }
-        Ok(out)
+        if self.weights.values().all(|&w| w == 0.0) {
+            return Err(Error::InvalidOption("rescore: every weight is 0".into()));
+        }
+        Ok(self.weights.iter().map(|(k, &w)| (k.clone(), w)).collect())
     }
 
     /// Where the neural language model is, for a model in `model_dir` (`resolve_name` maps a bare name to a
@@ -743,33 +748,44 @@ mod tests {
     }
 
     #[test]
-    fn rescore_weights_come_in_feature_order_and_bad_ones_are_refused() {
+    fn rescore_weights_name_known_features_and_bad_ones_are_refused() {
         let good =
-            spec(r#"{"neural_lm": "lm-de", "nbest": 30, "weights": {"neural_lm": 0.03, "decoder": 1, "words": 0.2}}"#);
-        assert_eq!(good.weight_vector().unwrap(), [1.0, 0.2, 0.03]);
+            spec(r#"{"neural_lm": "lm-de", "nbest": 30, "weights": {"neural_lm": 0.03, "lm": 0.1, "words": 0.2}}"#);
+        assert_eq!(
+            good.checked_weights().unwrap(),
+            [
+                ("lm".to_string(), 0.1),
+                ("neural_lm".to_string(), 0.03),
+                ("words".to_string(), 0.2)
+            ]
+        );
         for (json, message) in [
             (
-                r#"{"neural_lm": "lm-de", "nbest": 30, "weights": {"decoder": 1, "words": 0.2}}"#,
-                "no weight for neural_lm",
+                r#"{"neural_lm": "lm-de", "nbest": 30, "weights": {"decoder": 1, "lm3": 1}}"#,
+                "unknown feature \"lm3\"",
             ),
             (
-                r#"{"neural_lm": "lm-de", "nbest": 30, "weights": {"decoder": 1, "words": 0, "neural_lm": 0, "lm": 1}}"#,
-                "unknown feature",
+                r#"{"neural_lm": "lm-de", "nbest": 30, "weights": {"decoder": 0, "words": 0}}"#,
+                "every weight is 0",
             ),
             (
-                r#"{"neural_lm": "lm-de", "nbest": 0, "weights": {"decoder": 1, "words": 0, "neural_lm": 0}}"#,
+                r#"{"neural_lm": "lm-de", "nbest": 30, "weights": {}}"#,
+                "every weight is 0",
+            ),
+            (
+                r#"{"neural_lm": "lm-de", "nbest": 0, "weights": {"decoder": 1}}"#,
                 "nbest must be",
             ),
             (
-                r#"{"neural_lm": "lm-de", "nbest": 5000, "weights": {"decoder": 1, "words": 0, "neural_lm": 0}}"#,
+                r#"{"neural_lm": "lm-de", "nbest": 5000, "weights": {"decoder": 1}}"#,
                 "nbest must be",
             ),
             (
-                r#"{"neural_lm": " ", "nbest": 30, "weights": {"decoder": 1, "words": 0, "neural_lm": 0}}"#,
+                r#"{"neural_lm": " ", "nbest": 30, "weights": {"decoder": 1}}"#,
                 "names no model",
             ),
         ] {
-            let err = spec(json).weight_vector().unwrap_err().to_string();
+            let err = spec(json).checked_weights().unwrap_err().to_string();
             assert!(err.contains(message), "{json}: {err}");
         }
     }

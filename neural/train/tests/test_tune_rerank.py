@@ -67,3 +67,42 @@ def test_mismatched_references_are_an_error(tmp_path):
     ref.write_text("\n".join(REFS[:5]) + "\n")
     with pytest.raises(SystemExit, match="references"):
         tune_rerank.main(["--nbest", str(path), "--ref", str(ref)])
+
+
+def test_write_rescore_records_the_phrase_based_rescoring(tmp_path, capsys):
+    """Phrase-based n-best lists (the decoder's features beside decoder, words, neural_lm): the search starts
+    from the decoder's weights, the neural LM's preference wins, and --write-rescore puts a `rescore` section
+    into the weights file, keeping what else it holds."""
+    rows = []
+    for i, ref in enumerate(REFS):
+        wrong = {"text": f"a cat {i}",
+                 "features": {"decoder": -2.0, "words": 3.0, "neural_lm": -60.0, "lm": -10.0, "word_penalty": -3.0}}
+        right = {"text": ref,
+                 "features": {"decoder": -3.0, "words": 9.0, "neural_lm": -20.0, "lm": -30.0, "word_penalty": -9.0}}
+        rows.append({"line": i + 1, "translations": [wrong, right]})
+    path = tmp_path / "nbest.json"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ref = tmp_path / "ref.txt"
+    ref.write_text("\n".join(REFS) + "\n")
+    weights = tmp_path / "en-de.json"
+    weights.write_text(json.dumps({"pair": "en-de", "weights": {"lm": 0.1, "word_penalty": 0.05}}))
+    base = ["--nbest", str(path), "--ref", str(ref), "--splits", "1"]
+    with pytest.raises(SystemExit, match="start-weights"):
+        tune_rerank.main(base)
+    args = base + ["--start-weights", str(weights), "--write-rescore", str(weights), "--neural-lm", "lm-de",
+                   "--rescore-nbest", "50"]
+    assert tune_rerank.main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["dev_bleu_forward"] < 20
+    assert report["dev_bleu_reranked"] == 100.0
+    written = json.loads(weights.read_text())
+    assert written["pair"] == "en-de" and written["weights"] == {"lm": 0.1, "word_penalty": 0.05}
+    rescore = written["rescore"]
+    assert (rescore["neural_lm"], rescore["nbest"]) == ("lm-de", 50)
+    assert list(rescore["weights"]) == ["lm", "word_penalty", "neural_lm"]
+    assert rescore["weights"]["neural_lm"] > 0
+    assert not list(tmp_path.glob("*.tmp"))
+    # Neural n-best lists cannot be written as a phrase-based rescoring.
+    with pytest.raises(SystemExit, match="write-rescore"):
+        tune_rerank.main(["--nbest", str(nbest_file(tmp_path, with_lm=False)), "--ref", str(ref), "--splits", "1",
+                          "--write-rescore", str(weights)])
