@@ -425,12 +425,17 @@ fn phrase_based_n_best_lists_are_rescored_with_a_neural_language_model() {
         ("The man sleeps in the park.", "Der Mann schläft im Park."),
         ("A woman reads a book.", "Eine Frau liest ein Buch."),
     ];
-    let (src, tgt) = (dir.path().join("train.en"), dir.path().join("train.de"));
-    std::fs::write(&src, pairs.iter().map(|p| format!("{}\n", p.0)).collect::<String>()).unwrap();
-    std::fs::write(&tgt, pairs.iter().map(|p| format!("{}\n", p.1)).collect::<String>()).unwrap();
+    // de→en: the fixture language model is an English one.
+    let (src, tgt) = (dir.path().join("train.de"), dir.path().join("train.en"));
+    std::fs::write(&src, pairs.iter().map(|p| format!("{}\n", p.1)).collect::<String>()).unwrap();
+    std::fs::write(&tgt, pairs.iter().map(|p| format!("{}\n", p.0)).collect::<String>()).unwrap();
     let train = |out: &Path, weights: Option<&Path>| {
         let mut args = vec![
             "train-translation",
+            "--from",
+            "de",
+            "--to",
+            "en",
             "--src",
             src.to_str().unwrap(),
             "--tgt",
@@ -475,7 +480,7 @@ fn phrase_based_n_best_lists_are_rescored_with_a_neural_language_model() {
             "3",
         ];
         args.extend(extra);
-        fivegram(&args, &[], "A dog runs in the park.\n\n")
+        fivegram(&args, &[], "Ein Hund rennt im Park.\n\n")
     };
     let out = translate(&model, &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -483,13 +488,13 @@ fn phrase_based_n_best_lists_are_rescored_with_a_neural_language_model() {
     let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2, "{stdout}");
     let first = &lines[0]["translations"][0];
-    assert_eq!(first["text"], "Ein Hund rennt im Park.");
+    assert_eq!(first["text"], "A dog runs in the park.");
     let features = first["features"].as_object().unwrap();
     for name in ["decoder", "neural_lm", "words", "lm", "tm_p_s_given_t", "word_penalty"] {
         assert!(features.contains_key(name), "{name}: {features:?}");
     }
     assert!(features["neural_lm"].as_f64().unwrap() < 0.0);
-    assert_eq!(features["words"], 5.0);
+    assert_eq!(features["words"], 6.0);
     // --no-rerank: the decoder alone, with its own features.
     let out = translate(&model, &["--no-rerank"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -519,6 +524,31 @@ fn phrase_based_n_best_lists_are_rescored_with_a_neural_language_model() {
         stderr.contains("rescores") && stderr.contains("--no-rerank"),
         "{stderr}"
     );
+    // An English language model cannot rescore an en→de model.
+    write_weights(lm.to_str().unwrap(), 0.0);
+    let en_de = dir.path().join("en-de");
+    let trained = fivegram(
+        &[
+            "train-translation",
+            "--src",
+            tgt.to_str().unwrap(),
+            "--tgt",
+            src.to_str().unwrap(),
+            "--lm-order",
+            "3",
+            "-o",
+            en_de.to_str().unwrap(),
+            "--weights",
+            weights.to_str().unwrap(),
+        ],
+        &[],
+        "",
+    );
+    assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
+    let out = fivegram(&["translate", "--model", en_de.to_str().unwrap()], &[], "A dog runs.\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot rescore translations into \"de\""), "{stderr}");
     // Bad rescoring settings are refused when the model is trained.
     std::fs::write(
         &weights,

@@ -62,6 +62,12 @@ def load_lm_weights(run: Path, which: str):
     if which == "best":
         best = min(log, key=lambda e: e["val_word_ppl"])
         return torch.load(run / "best.pt", map_location="cpu"), f"best val perplexity (epoch {best['epoch']})", best
+    if which.startswith("avg:"):
+        k = int(which[4:])
+        entries = log[-k:]
+        states = [torch.load(run / f"epoch_{e['epoch']:03d}.pt", map_location="cpu") for e in entries]
+        desc = f"average of epochs {entries[0]['epoch']}..{entries[-1]['epoch']}"
+        return average_states(states), desc, entries[-1]
     ep = log[-1]["epoch"] if which == "last" else int(which)
     at = next(e for e in log if e["epoch"] == ep)
     return torch.load(run / f"epoch_{ep:03d}.pt", map_location="cpu"), f"epoch {ep}", at
@@ -91,11 +97,15 @@ def export_lm_run(args, run: Path, conf: dict, cfg: Config) -> int:
     scores = {}
     if not args.no_eval:
         name = conf["args"]["data"]
+        lang = name.split("-")[1] if name.startswith("multi30k-") else None
         splits = {"ptb": [("valid", "ptb", "valid"), ("test", "ptb", "test")],
                   "gutenberg": [("dev", "gutenberg", "dev")],
-                  "modern": [("dev", "modern-english", train_lm.MODERN_DEV)]}[name]
+                  "modern": [("dev", "modern-english", train_lm.MODERN_DEV)],
+                  "multi30k-de": [("val", "multi30k", "val"), ("test_2016_flickr", "multi30k", "test_2016_flickr")],
+                  "multi30k-en": [("val", "multi30k", "val"), ("test_2016_flickr", "multi30k", "test_2016_flickr")],
+                  }[name]
         for label, corpus, split in splits:
-            path = train_lm.modern_shard(split) if name == "modern" else data.corpus_path(corpus, split)
+            path = train_lm.modern_shard(split) if name == "modern" else data.corpus_path(corpus, split, lang)
             lines = train_lm.validation_lines(name, path)
             nll, count = train_lm.word_level_nll(model, tok, lines)
             scores[label] = {"word_ppl": round(float(torch.tensor(nll / count).exp()), 2), "tokens": count}
@@ -108,7 +118,7 @@ def export_lm_run(args, run: Path, conf: dict, cfg: Config) -> int:
     for n in files:
         shutil.copy(stage / n, out / n)
     manifest = export.base_manifest(
-        "lm", cfg, lang="en",
+        "lm", cfg, lang=conf["args"]["data"].split("-")[1] if conf["args"]["data"].startswith("multi30k-") else "en",
         training={"command": conf["command"], "data": f"{conf['args']['data']} train "
                   f"({', '.join(Path(p).name for p in conf['data']['train'])})", "epochs": at["epoch"],
                   "checkpoint": desc, "seed": conf["args"]["seed"], "torch": conf["torch"].split("+")[0],

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use fivegram_corpora::read::{Decoding, TextReader};
 use fivegram_neural::{Kind, LmOptions, LmRescored, ModelDir, NeuralLm, Precision, Reranked, Seq2Seq, Seq2SeqOptions};
 use fivegram_translate::Translator;
-use fivegram_translate::model::RescoreSpec;
+use fivegram_translate::model::Manifest;
 use serde_json::json;
 
 use crate::{ui, usage};
@@ -154,7 +154,7 @@ pub fn open_translator(
 pub fn rescored(
     inner: Box<dyn Translator>,
     model_dir: &Path,
-    spec: &RescoreSpec,
+    model: &Manifest,
     precision_arg: Option<PrecisionArg>,
     threads: Option<usize>,
     verify: bool,
@@ -165,9 +165,20 @@ pub fn rescored(
             model_dir.display()
         )
     };
+    let Some(spec) = &model.rescore else {
+        return Ok(inner);
+    };
     let weights = spec.checked_weights().with_context(what)?;
     let dir = spec.neural_lm_dir(model_dir, fivegram_neural::default_model_dir);
     let lm_dir = ModelDir::open(&dir, Kind::Lm).with_context(what)?;
+    let target = &model.target_lang;
+    if lm_dir.config().lang.as_deref().is_some_and(|lang| lang != target) {
+        bail!(
+            "{}: a language model of {:?} cannot rescore translations into {target:?}",
+            what(),
+            lm_dir.config().lang.as_deref().unwrap_or_default()
+        );
+    }
     if verify {
         lm_dir.verify().with_context(what)?;
     }

@@ -174,12 +174,18 @@ fn open_translator(args: &Args) -> Result<Box<dyn Translator>> {
             if args.verify {
                 model.verify()?;
             }
-            match model.manifest().rescore.clone() {
-                Some(spec) if !args.no_rerank => {
-                    super::neural::rescored(Box::new(model), &dir, &spec, args.precision, args.threads, args.verify)
-                }
-                _ => Ok(Box::new(model)),
+            if args.no_rerank {
+                return Ok(Box::new(model));
             }
+            let manifest = model.manifest().clone();
+            super::neural::rescored(
+                Box::new(model),
+                &dir,
+                &manifest,
+                args.precision,
+                args.threads,
+                args.verify,
+            )
         }
         Backend::Neural => super::neural::open_translator(
             args.model.as_deref(),
