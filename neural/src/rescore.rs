@@ -4,6 +4,9 @@
 //! language models meet (`fivegram translate --backend ngram` does it when the model's manifest has a
 //! `rescore` section, see `fivegram_translate::model::RescoreSpec`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
 use fivegram_translate::model::RESCORE_FEATURES;
 use fivegram_translate::{NBest, TranslateOptions, Translation, Translator};
 
@@ -23,6 +26,10 @@ pub struct LmRescored {
     lm: NeuralLm,
     nbest: usize,
     weights: Option<Vec<(String, f64)>>,
+    /// Nanoseconds spent scoring candidates with the language model (wall clock of the calls).
+    lm_nanos: AtomicU64,
+    /// Candidates scored.
+    scored: AtomicU64,
 }
 
 impl std::fmt::Debug for LmRescored {
@@ -71,13 +78,19 @@ impl LmRescored {
             lm,
             nbest,
             weights,
+            lm_nanos: AtomicU64::new(0),
+            scored: AtomicU64::new(0),
         })
     }
 
     /// The [`RESCORE_FEATURES`] of each candidate of each list.
     fn features(&self, lists: &[NBest]) -> Result<Vec<Vec<[f64; 3]>>> {
         let texts: Vec<&str> = lists.iter().flatten().map(|t| t.text.as_str()).collect();
+        let start = Instant::now();
         let scores = self.lm.score_sentences(&texts)?;
+        let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.lm_nanos.fetch_add(nanos, Ordering::Relaxed);
+        self.scored.fetch_add(texts.len() as u64, Ordering::Relaxed);
         let mut scores = scores.into_iter();
         let mut out = Vec::with_capacity(lists.len());
         for list in lists {
@@ -142,7 +155,18 @@ impl Translator for LmRescored {
         Ok(out)
     }
 
+    /// The inner translator's counters, then `rescore_seconds` (wall-clock time in the neural language model)
+    /// and `rescored_candidates`.
     fn counters(&self) -> Vec<(String, f64)> {
-        self.inner.counters()
+        let mut out = self.inner.counters();
+        out.push((
+            "rescore_seconds".to_string(),
+            self.lm_nanos.load(Ordering::Relaxed) as f64 * 1e-9,
+        ));
+        out.push((
+            "rescored_candidates".to_string(),
+            self.scored.load(Ordering::Relaxed) as f64,
+        ));
+        out
     }
 }

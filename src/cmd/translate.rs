@@ -261,7 +261,7 @@ fn translate(args: &Args) -> Result<()> {
         let counters: std::collections::BTreeMap<String, f64> = translator.counters().into_iter().collect();
         let sentences = counters.get("sentences").copied().unwrap_or(0.0).max(1.0);
         let per = |name: &str| counters.get(name).copied().unwrap_or(0.0) / sentences;
-        let report = json!({
+        let mut report = json!({
             "lines": index,
             "seconds": elapsed,
             "load_seconds": load_seconds,
@@ -274,6 +274,11 @@ fn translate(args: &Args) -> Result<()> {
             "max_rss_mib": max_rss_kib().map(|k| k as f64 / 1024.0),
             "threads": args.threads,
         });
+        // A rescored n-best list: the time in the neural language model, and the candidates it scored.
+        if let Some(seconds) = counters.get("rescore_seconds") {
+            report["rescore_seconds"] = json!(seconds);
+            report["rescored_candidates_per_sentence"] = json!(per("rescored_candidates"));
+        }
         eprintln!("{report}");
     }
     Ok(())
