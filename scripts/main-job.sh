@@ -20,14 +20,17 @@ echo "== its perplexity on test_2016_flickr (KenLM: 52.647737 including OOVs)"
 "$fg" query "$models/m30k.en.o5.arpa" < <(gzip -dc "$("$fg" corpora path multi30k test_2016_flickr en)") | tail -n 4
 
 m="$FIVEGRAM_MIRROR/multi30k"
-echo "== phrase-based en→de on Multi30k (weights tuned on val), scored on test_2016_flickr"
+echo "== ONNX Runtime (from PyPI's onnxruntime wheel): the neural backend, and the German neural LM that rescores"
+echo "   the phrase-based en→de n-best lists"
+scripts/install-onnxruntime.sh
+echo "== phrase-based en→de on Multi30k (weights tuned on val; 50-best rescored with neural/models/lm-de), scored on"
+echo "   test_2016_flickr"
 "$fg" train-translation --from en --to de --src "$m/train.en.gz" --tgt "$m/train.de.gz" \
   --weights translate/weights/en-de.json --threads 2
 gzip -dc "$m/test_2016_flickr.en.gz" | "$fg" translate --backend ngram --from en --to de > "$models/test.ngram.de"
 "$fg" eval bleu --ref <(gzip -dc "$m/test_2016_flickr.de.gz") < "$models/test.ngram.de"
 
-echo "== the neural en→de model in neural/models through ONNX Runtime (installed from PyPI's onnxruntime wheel)"
-scripts/install-onnxruntime.sh
+echo "== the neural en→de model in neural/models through ONNX Runtime"
 gzip -dc "$m/test_2016_flickr.en.gz" | "$fg" translate --backend neural --from en --to de > "$models/test.neural.de"
 "$fg" eval bleu --ref <(gzip -dc "$m/test_2016_flickr.de.gz") < "$models/test.neural.de"
 
