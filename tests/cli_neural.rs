@@ -549,53 +549,37 @@ fn phrase_based_n_best_lists_are_rescored_with_a_neural_language_model() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot rescore translations into \"de\""), "{stderr}");
-    // Bad rescoring settings are refused when the model is trained.
-    std::fs::write(
-        &weights,
-        serde_json::json!({"weights": manifest["weights"], "rescore": {"neural_lm": "x", "nbest": 0, "weights": {}}})
-            .to_string(),
-    )
-    .unwrap();
-    let refused = fivegram(
-        &[
-            "train-translation",
-            "--src",
-            src.to_str().unwrap(),
-            "--tgt",
-            tgt.to_str().unwrap(),
-            "-o",
-            dir.path().join("bad").to_str().unwrap(),
-            "--weights",
-            weights.to_str().unwrap(),
-        ],
-        &[],
-        "",
-    );
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("nbest must be"));
-    // A weight for a feature nobody knows is refused when the model is trained.
-    std::fs::write(
-        &weights,
-        serde_json::json!({"weights": manifest["weights"], "rescore": {"neural_lm": "x", "nbest": 5, "weights": {"lm3": 1}}})
-            .to_string(),
-    )
-    .unwrap();
-    let refused = fivegram(
-        &[
-            "train-translation",
-            "--src",
-            src.to_str().unwrap(),
-            "--tgt",
-            tgt.to_str().unwrap(),
-            "-o",
-            dir.path().join("bad").to_str().unwrap(),
-            "--weights",
-            weights.to_str().unwrap(),
-        ],
-        &[],
-        "",
-    );
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown feature"));
-    assert!(!dir.path().join("bad").exists());
+    // Bad rescoring settings are refused when the model is trained, and nothing is left behind.
+    for (rescore, message) in [
+        (
+            serde_json::json!({"neural_lm": "x", "nbest": 0, "weights": {}}),
+            "nbest must be",
+        ),
+        (
+            serde_json::json!({"neural_lm": "x", "nbest": 5, "weights": {"lm3": 1}}),
+            "unknown feature",
+        ),
+    ] {
+        let spec = serde_json::json!({"weights": manifest["weights"], "rescore": rescore});
+        std::fs::write(&weights, spec.to_string()).unwrap();
+        let bad = dir.path().join("bad");
+        let refused = fivegram(
+            &[
+                "train-translation",
+                "--src",
+                src.to_str().unwrap(),
+                "--tgt",
+                tgt.to_str().unwrap(),
+                "-o",
+                bad.to_str().unwrap(),
+                "--weights",
+                weights.to_str().unwrap(),
+            ],
+            &[],
+            "",
+        );
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&refused.stderr).contains(message), "{message}");
+        assert!(!bad.exists());
+    }
 }

@@ -182,6 +182,13 @@ def start_weights(c: Candidates, path: Path | None) -> np.ndarray:
     return np.array([float(value.get(f, 0.0)) for f in c.features[:-1]] + [0.0])
 
 
+def write_json(path: Path, value: dict, indent: int) -> None:
+    """Writes `value` to `path` through a temporary file and a rename."""
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(value, indent=indent, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--nbest", required=True, type=Path, help="`fivegram translate --json --features` output")
@@ -248,9 +255,7 @@ def main(argv=None) -> int:
             "weights": report["weights"],
             "chosen": chosen,
         }
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(weights_file, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_json(path, weights_file, indent=2)
         print(f"wrote rescore into {path}", file=sys.stderr)
     if args.write:
         if not args.reverse:
@@ -267,9 +272,7 @@ def main(argv=None) -> int:
             "weights": report["weights"],
             "chosen": chosen,
         }
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_json(path, manifest, indent=1)
         print(f"wrote decoding.rerank into {path}", file=sys.stderr)
     return 0
 
