@@ -122,42 +122,15 @@ def bleu_of(tot: np.ndarray) -> float:
     return 100 * math.exp(bp + log_p)
 
 
-def tune(c: Candidates, idx: np.ndarray, seed: int, restarts: int = 6, passes: int = 4) -> tuple[np.ndarray, float]:
-    rng = random.Random(seed)
-    dims = len(c.features)
-    starts = [np.eye(dims)[0]]
-    for _ in range(restarts):
-        starts.append(np.array([1.0, rng.uniform(-1, 1)] + [rng.uniform(0, 1) for _ in range(dims - 2)]))
-    best_w, best = starts[0], c.bleu(c.choose(starts[0]), idx)
-    for w in starts:
-        w = w.copy()
-        cur = c.bleu(c.choose(w), idx)
-        for _ in range(passes):
-            improved = False
-            for j in range(1, dims):  # the forward weight stays 1: BLEU ignores the scale
-                for v in GRID:
-                    trial = w.copy()
-                    trial[j] = v
-                    b = c.bleu(c.choose(trial), idx)
-                    if b > cur + 1e-9:
-                        cur, w, improved = b, trial, True
-            if not improved:
-                break
-        if cur > best + 1e-9:
-            best, best_w = cur, w
-    return best_w, best
-
-
-def tune_joint(c: Candidates, idx: np.ndarray, start: np.ndarray, passes: int = 3) -> tuple[np.ndarray, float]:
-    """Phrase-based rescoring: from the decoder's own weights (neural_lm 0), line searches feature by feature,
-    each decoder weight over FACTORS of its starting value (a weight that starts at 0 stays 0), neural_lm over
-    NEURAL_LM_GRID."""
-    w = start.copy()
+def line_search(c: Candidates, idx: np.ndarray, w: np.ndarray, coords: list[tuple[int, list[float]]],
+                passes: int) -> tuple[np.ndarray, float]:
+    """Coordinate-wise line searches from `w`: each (feature, values) of `coords` in turn, keeping any value
+    that raises BLEU on `idx`, until a pass changes nothing or `passes` are done."""
+    w = w.copy()
     cur = c.bleu(c.choose(w), idx)
     for _ in range(passes):
         improved = False
-        for j, name in enumerate(c.features):
-            values = NEURAL_LM_GRID if name == "neural_lm" else [start[j] * f for f in FACTORS]
+        for j, values in coords:
             for v in values:
                 trial = w.copy()
                 trial[j] = v
@@ -167,6 +140,30 @@ def tune_joint(c: Candidates, idx: np.ndarray, start: np.ndarray, passes: int = 
         if not improved:
             break
     return w, cur
+
+
+def tune(c: Candidates, idx: np.ndarray, seed: int, restarts: int = 6, passes: int = 4) -> tuple[np.ndarray, float]:
+    rng = random.Random(seed)
+    dims = len(c.features)
+    starts = [np.eye(dims)[0]]
+    for _ in range(restarts):
+        starts.append(np.array([1.0, rng.uniform(-1, 1)] + [rng.uniform(0, 1) for _ in range(dims - 2)]))
+    coords = [(j, list(GRID)) for j in range(1, dims)]  # the forward weight stays 1: BLEU ignores the scale
+    best_w, best = starts[0], c.bleu(c.choose(starts[0]), idx)
+    for start in starts:
+        w, cur = line_search(c, idx, start, coords, passes)
+        if cur > best + 1e-9:
+            best, best_w = cur, w
+    return best_w, best
+
+
+def tune_joint(c: Candidates, idx: np.ndarray, start: np.ndarray, passes: int = 3) -> tuple[np.ndarray, float]:
+    """Phrase-based rescoring: from the decoder's own weights (neural_lm 0), line searches feature by feature,
+    each decoder weight over FACTORS of its starting value (a weight that starts at 0 stays 0), neural_lm over
+    NEURAL_LM_GRID."""
+    coords = [(j, NEURAL_LM_GRID if name == "neural_lm" else [start[j] * f for f in FACTORS])
+              for j, name in enumerate(c.features)]
+    return line_search(c, idx, start, coords, passes)
 
 
 def start_weights(c: Candidates, path: Path | None) -> np.ndarray:
