@@ -356,6 +356,8 @@ pub struct ErrorModel {
     rules: HashMap<Packed, Vec<Rule>, BuildFx>,
     /// β → the α of the rules that type it, cheapest per edit first.
     by_beta: HashMap<Packed, Vec<ByBeta>, BuildFx>,
+    /// (α, β) → the rule's cost: what [`ErrorModel::one_piece_cost`] looks up.
+    pairs: HashMap<(Packed, Packed), f32, BuildFx>,
     len: usize,
     min_edit: f32,
     /// Substitution costs between lowercase ASCII letters, derived from `costs`.
@@ -432,6 +434,7 @@ impl ErrorModel {
             costs,
             rules: HashMap::default(),
             by_beta: HashMap::default(),
+            pairs: HashMap::default(),
             len: 0,
             min_edit: 0.0,
             substitutions: Vec::new(),
@@ -603,11 +606,13 @@ impl ErrorModel {
         model
     }
 
-    /// Rebuilds `by_beta` from the rules (after their costs changed).
+    /// Rebuilds `by_beta` and `pairs` from the rules (after their costs changed).
     fn index_by_beta(&mut self) {
         self.by_beta.clear();
+        self.pairs.clear();
         for (&alpha, list) in &self.rules {
             for rule in list {
+                self.pairs.insert((alpha, rule.beta_key), rule.cost);
                 let per_edit = rule.cost / f32::from(rule.edits);
                 self.by_beta
                     .entry(rule.beta_key)
@@ -808,6 +813,8 @@ impl ErrorModel {
             list.push(rule);
             self.len += 1;
         }
+        let pair = self.pairs.entry((pack(&a), rule.beta_key)).or_insert(rule.cost);
+        *pair = pair.min(rule.cost);
         self.min_edit = self.min_edit.min(rule.cost / f32::from(edits));
         true
     }
@@ -940,6 +947,12 @@ impl ErrorModel {
     /// as without a budget; the cap's margin (a thousandth, and 10⁻³) covers any difference in the rounding of
     /// the sums. With a budget below the cap the call is the same as without the cap.
     fn one_edit_cap(&self, intended: &[char], observed: &[char]) -> Option<f32> {
+        self.one_edit_alone(intended, observed).map(|cost| cost * 1.001 + 1e-3)
+    }
+
+    /// The cost of the single-character edit between `intended` and `observed` when they are exactly one apart
+    /// (as the programme prices that edit alone, see [`ErrorModel::one_edit_cap`]); else `None`.
+    fn one_edit_alone(&self, intended: &[char], observed: &[char]) -> Option<f32> {
         let (w, s) = (intended, observed);
         let p = w.iter().zip(s).take_while(|(a, b)| a == b).count();
         let c = &self.costs;
@@ -989,7 +1002,52 @@ impl ErrorModel {
         } else {
             return None;
         };
-        Some(cost * 1.001 + 1e-3)
+        Some(cost)
+    }
+
+    /// For `intended` and `observed` exactly one single-character edit apart (see
+    /// [`ErrorModel::one_edit_alone`]): the cost of the cheapest way to type one piece of the framed `intended`
+    /// wrongly and the rest right, that piece typed by the edit alone or by one rule `α → β` whose α covers it
+    /// (at most [`MAX_RULE`] ways to place α for each of its lengths, each one look-up); else `None`.
+    ///
+    /// These are paths of [`ErrorModel::cost`]'s programme, so the result is never below it; it is above it
+    /// only when two or more pieces typed wrongly together beat every single one (on the spelling lists, a few
+    /// pairs in a thousand; see BENCHMARKS.md). The staged search prices the words one edit away this way: no
+    /// per-query tables and no dynamic programme.
+    pub fn one_piece_cost(&self, intended: &[char], observed: &[char]) -> Option<f32> {
+        let mut best = self.one_edit_alone(intended, observed)?;
+        if self.pairs.is_empty() {
+            return Some(best);
+        }
+        let (w, s) = (intended, observed);
+        let (n, m) = (w.len() + 2, s.len() + 2);
+        let framed = |v: &[char], i: usize| match i {
+            0 => START,
+            _ if i == v.len() + 1 => END,
+            _ => v[i - 1],
+        };
+        // Framed common prefix and suffix: a piece α = W[a..a + la] typed as β = S[a..a + lb] leaves the rest
+        // right when W[..a] = S[..a] (a ≤ p) and W[a + la..] = S[a + lb..] (n − a − la ≤ q).
+        let p = 1 + w.iter().zip(s).take_while(|(a, b)| a == b).count();
+        let q = 1 + w.iter().rev().zip(s.iter().rev()).take_while(|(a, b)| a == b).count();
+        let first = (n.saturating_sub(q)).saturating_sub(MAX_RULE);
+        for a in first..=p.min(n - 1) {
+            let mut alpha: Packed = 0;
+            for la in 1..=MAX_RULE.min(n - a) {
+                alpha |= u64::from(framed(w, a + la - 1)) << (21 * (la - 1));
+                let Some(lb) = (la + m).checked_sub(n).filter(|&lb| lb <= MAX_RULE && a + lb <= m) else {
+                    continue;
+                };
+                if n - a - la > q {
+                    continue;
+                }
+                let beta = (0..lb).fold(0, |key: Packed, k| key | u64::from(framed(s, a + k)) << (21 * k));
+                if let Some(&cost) = self.pairs.get(&(alpha, beta)) {
+                    best = best.min(cost);
+                }
+            }
+        }
+        Some(best)
     }
 
     /// `-log10 P(observed | intended)`: the cheapest sequence of rules and single-character edits that turns
@@ -1330,6 +1388,71 @@ mod tests {
             }
             proptest::prop_assert_eq!(scratch.rule_floor, floor);
         }
+    }
+
+    proptest::proptest! {
+        /// `one_piece_cost` is the cheapest of the edit alone and the rules that type one piece of the framed
+        /// word wrongly and the rest right (found here by trying every piece), so it is a path of the programme
+        /// (never below its cost) and never above the edit alone; without rules it is the edit alone.
+        #[test]
+        fn one_piece_costs_are_the_cheapest_single_piece(
+            rules in proptest::collection::vec(("[ab^]{1,3}", "[ab$]{0,3}", 0.0f32..6.0), 0..40),
+            w in "[ab]{0,8}",
+            kind in 0u8..4,
+            at in 0usize..10,
+            c in "[abc]",
+        ) {
+            let mut m = ErrorModel::default();
+            for (alpha, beta, cost) in &rules {
+                m.add_rule(alpha, beta, *cost);
+            }
+            let m = m.with_bonus(3.0, 0.0);
+            let w: Vec<char> = w.chars().collect();
+            let s = one_edit(&w, kind, at, c.chars().next().unwrap());
+            let alone = m.one_edit_alone(&w, &s);
+            let piece = m.one_piece_cost(&w, &s);
+            proptest::prop_assert_eq!(alone.is_some(), piece.is_some());
+            let (Some(alone), Some(piece)) = (alone, piece) else {
+                return Ok(());
+            };
+            let framed = |v: &[char]| -> Vec<char> { std::iter::once(START).chain(v.iter().copied()).chain([END]).collect() };
+            let (fw, fs) = (framed(&w), framed(&s));
+            let mut best = alone;
+            for (alpha, beta, cost) in m.rules() {
+                let (a, b): (Vec<char>, Vec<char>) = (alpha.chars().collect(), beta.chars().collect());
+                for start in 0..fw.len() {
+                    if fw[start..].starts_with(&a) && fs[..start] == fw[..start] && fs.len() >= start + b.len()
+                        && fs[start..].starts_with(&b) && fw[start + a.len()..] == fs[start + b.len()..]
+                    {
+                        best = best.min(cost);
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(piece, best, "{:?} {:?}", w, s);
+            let full = m.cost(&w, &s, &mut Scratch::default());
+            proptest::prop_assert!(full <= piece, "{:?} {:?}: cost {} > one piece {}", w, s, full, piece);
+            proptest::prop_assert!(piece <= alone);
+            let plain = ErrorModel::default();
+            proptest::prop_assert_eq!(plain.one_piece_cost(&w, &s), plain.one_edit_alone(&w, &s));
+        }
+    }
+
+    #[test]
+    fn one_piece_examples() {
+        let mut m = ErrorModel::default();
+        assert!(m.add_rule("ei", "ie", 0.7));
+        assert!(m.add_rule("y$", "ys$", 0.9));
+        assert!(m.add_rule("abc", "abd", 0.5));
+        let chars = |s: &str| s.chars().collect::<Vec<char>>();
+        let piece = |w: &str, s: &str| m.one_piece_cost(&chars(w), &chars(s));
+        assert_eq!(piece("their", "thier"), Some(0.7));
+        // `y$ → ys$` needs the end of the word.
+        assert_eq!(piece("family", "familys"), Some(0.9));
+        assert_eq!(piece("familyx", "familysx"), Some(EditCosts::default().insert));
+        // A piece may end at the edit.
+        assert_eq!(piece("xabc", "xabd"), Some(0.5));
+        assert_eq!(piece("their", "their"), None);
+        assert_eq!(piece("their", "thierr"), None);
     }
 
     #[test]

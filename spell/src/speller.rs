@@ -618,8 +618,20 @@ impl Words {
         }
         let penalty = if known.is_some() { ranking.real_word_cost } else { 0.0 };
         let scale = ranking.sound_alike_scale.clamp(0.0, 1.0);
-        // Every candidate other than the token differs from it by at least one edit, which costs at least this.
-        let floor = errors.query_floor(word, &mut work.edit);
+        // First stage (isolated suggestions of an unknown token): the words one edit away, found with a single
+        // deletion from the token's prefix (a third of the probes) and priced by their one wrongly typed piece
+        // ([`ErrorModel::one_piece_cost`], no per-query rule tables). When the best of them is good enough, it is
+        // the first suggestion (`staged`) and a search for one suggestion stops there; otherwise, or when more
+        // are asked for, they stay offered and the rest of the full search skips them.
+        let cascade = cascade && known.is_none();
+        let first_stage = cascade && ranking.stop_one_edit <= 0.0;
+        // Every candidate other than the token differs from it by at least one edit, which costs at least this
+        // (in the first stage, the model-wide floor, which needs no per-query tables).
+        let mut floor = if first_stage {
+            errors.min_edit_cost()
+        } else {
+            errors.query_floor(word, &mut work.edit)
+        };
         let mut ranker = Ranker {
             errors,
             word,
@@ -631,19 +643,15 @@ impl Words {
             sound_edit: ranking.sound_alike_edit,
             identity: known.map(|id| (weight * self.log_prior[id as usize], id)),
             floor,
+            one_piece: first_stage,
             bar: (f32::NEG_INFINITY, LexId::MAX),
         };
         if let (1, Some(entry)) = (limit, ranker.identity) {
             ranker.bar = entry;
         }
-        // First stage (isolated suggestions of an unknown token): the words one edit away, found with a single
-        // deletion from the token's prefix (a third of the probes). When the best of them is good enough, it is
-        // the first suggestion (`staged`) and a search for one suggestion stops there; otherwise, or when more
-        // are asked for, they stay offered and the rest of the full search skips them.
-        let cascade = cascade && known.is_none();
         let mut staged = None;
         let mut min_distance = 1;
-        if cascade && ranking.stop_one_edit <= 0.0 {
+        if first_stage {
             work.hits.clear();
             self.index
                 .lookup_tagged_deleting(word, (0, 1), &mut work.probes, &mut work.hits);
@@ -657,6 +665,9 @@ impl Words {
                 staged = self.best_with_splits(ranking, word, out);
             }
             min_distance = 2;
+            floor = errors.query_floor(word, &mut work.edit);
+            ranker.floor = floor;
+            ranker.one_piece = false;
         }
         // Spelling neighbours: the index's hits (with repeats and hash collisions). Each hit carries its word's
         // length and frequency class, so the hits are filtered by length and put in order, most frequent class
@@ -979,8 +990,11 @@ struct Ranker<'a> {
     sound_edit: f32,
     /// The token's own (score, id) when it is a lexicon word.
     identity: Option<(f32, LexId)>,
-    /// No edit costs less than this for this token ([`ErrorModel::query_floor`]).
+    /// No edit costs less than this for this token ([`ErrorModel::query_floor`], or
+    /// [`ErrorModel::min_edit_cost`] in the staged search's first stage).
     floor: f32,
+    /// Words one edit away are priced by [`ErrorModel::one_piece_cost`] (the staged search's first stage).
+    one_piece: bool,
     /// The `limit`-th best (score, id) so far: higher scores first, then the lower id.
     bar: (f32, LexId),
 }
@@ -1030,24 +1044,36 @@ impl Ranker<'_> {
         if self.upper(log_prior, distance as f32 * self.floor, key_distance) < self.bar.0 {
             return;
         }
-        // With no bar yet (the first candidate of a search for one suggestion of an unknown token) no bound can
-        // rule a candidate out, and the rule-aware one is not worth computing.
-        if self.bar.0 > f32::NEG_INFINITY {
-            let spelling_lower = self.errors.lower_bound(chars, self.word, distance, edit);
-            if self.upper(log_prior, spelling_lower, key_distance) < self.bar.0 {
-                return;
-            }
-        }
         let best_possible = self.weight * log_prior - self.penalty;
         let base = self.sound_base(key_distance);
-        let room = best_possible - self.bar.0;
-        // The spelling cost matters up to `room` directly, or up to `(room - base) / scale` through the sound.
-        let budget = if base.is_finite() && self.scale > 0.0 {
-            room.max((room - base) / self.scale)
+        // The staged search's first stage prices a word one edit away by its single wrongly typed piece.
+        let one_piece = if self.one_piece && distance == 1 {
+            self.errors.one_piece_cost(chars, self.word)
         } else {
-            room
+            None
         };
-        let spelling = self.errors.cost_within(chars, self.word, budget, edit);
+        let spelling = match one_piece {
+            Some(cost) => cost,
+            None => {
+                // With no bar yet (the first candidate of a search for one suggestion of an unknown token) no
+                // bound can rule a candidate out, and the rule-aware one is not worth computing.
+                if self.bar.0 > f32::NEG_INFINITY {
+                    let spelling_lower = self.errors.lower_bound(chars, self.word, distance, edit);
+                    if self.upper(log_prior, spelling_lower, key_distance) < self.bar.0 {
+                        return;
+                    }
+                }
+                let room = best_possible - self.bar.0;
+                // The spelling cost matters up to `room` directly, or up to `(room - base) / scale` through the
+                // sound.
+                let budget = if base.is_finite() && self.scale > 0.0 {
+                    room.max((room - base) / self.scale)
+                } else {
+                    room
+                };
+                self.errors.cost_within(chars, self.word, budget, edit)
+            }
+        };
         let error = spelling.min(base + self.scale * spelling);
         let score = best_possible - error;
         if !beats(score, id, self.bar) {
