@@ -1005,15 +1005,15 @@ impl ErrorModel {
         Some(cost)
     }
 
-    /// For `intended` and `observed` exactly one single-character edit apart (see
-    /// [`ErrorModel::one_edit_alone`]): the cost of the cheapest way to type one piece of the framed `intended`
+    /// For `intended` and `observed` exactly one single-character edit apart (a substitution, a deletion, an
+    /// insertion or a swap of neighbours, other than of a boundary mark): the cost of the cheapest way to type one piece of the framed `intended`
     /// wrongly and the rest right, that piece typed by the edit alone or by one rule `α → β` whose α covers it
     /// (at most [`MAX_RULE`] ways to place α for each of its lengths, each one look-up); else `None`.
     ///
     /// These are paths of [`ErrorModel::cost`]'s programme, so the result is never below it; it is above it
-    /// only when two or more pieces typed wrongly together beat every single one (on the spelling lists, a few
-    /// pairs in a thousand; see BENCHMARKS.md). The staged search prices the words one edit away this way: no
-    /// per-query tables and no dynamic programme.
+    /// only when two or more pieces typed wrongly together beat every single one, which is rare (BENCHMARKS.md,
+    /// "Spelling"). The staged search prices the words one edit away this way: no per-query tables and no
+    /// dynamic programme.
     pub fn one_piece_cost(&self, intended: &[char], observed: &[char]) -> Option<f32> {
         let mut best = self.one_edit_alone(intended, observed)?;
         if self.pairs.is_empty() {

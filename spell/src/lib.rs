@@ -60,8 +60,12 @@
 //!   would have scored higher is not first (`familys` → `family`, where the full search ranks `families` first).
 //!   The first suggestion never depends on how many are asked for; `suggest(word, 1)` (the correction) stops
 //!   there, and for more the others are the full search's ranking without the first, so `suggest(word, k)` is
-//!   the full search's list with the staged first moved to the front. Corrections in context and the model
-//!   build search in full; `--set stop_one_edit=1` turns the stages off.
+//!   the full search's list with the staged first moved to the front. That first stage prices each word one edit
+//!   away by its one wrongly typed piece (the edit alone or one rule covering it,
+//!   [`edit::ErrorModel::one_piece_cost`]) instead of the full error model's programme: never cheaper, and dearer
+//!   only when two wrongly typed pieces together beat every single one, so such a word's score can be a little
+//!   lower than the full search's. Corrections in context and the model build search in full; `--set
+//!   stop_one_edit=1` turns the stages off.
 //! - What each language's default model was trained on is recorded in its manifest (`trained_on`) and in
 //!   `scripts/build-spell-model.sh`: English on the Gutenberg and modern-English corpora (error model mined from
 //!   IMDb reviews); German (`--lang de`) on Tatoeba and Multi30k German, with the default edit costs because

@@ -579,7 +579,9 @@ impl Words {
     ///
     /// With `cascade` (isolated suggestions, [`Speller::suggest`]) the search of an unknown token goes in stages
     /// and may stop early, which can change the first candidate: first the words one edit away (and the
-    /// splits), kept alone when the best of them scores at least [`Ranking::stop_one_edit`]; then the other
+    /// splits), each priced by its one wrongly typed piece ([`ErrorModel::one_piece_cost`]: a few look-ups, no
+    /// per-query rule tables), kept alone when the best of them scores at least [`Ranking::stop_one_edit`]; then
+    /// the other
     /// spelling neighbours; then the sound-alikes, unless the best spelling neighbour scores at least
     /// [`Ranking::stop_spelling`]. Each decision rests on the exact best score of the stages before it, which
     /// does not depend on `limit`, so the first candidate does not either: it is the best of the candidates of
@@ -1251,7 +1253,8 @@ impl Speller {
     /// [`Ranking::real_word_cost`]). Tokens that cannot be words (digits, punctuation, empty) get no suggestions.
     ///
     /// The first suggestion for an unknown token comes from a staged search: the words one edit away (and the
-    /// two-word splits) alone when the best of them scores at least [`Ranking::stop_one_edit`] (and the spelling
+    /// two-word splits, the words priced by their one wrongly typed piece, [`ErrorModel::one_piece_cost`]) alone
+    /// when the best of them scores at least [`Ranking::stop_one_edit`] (and the spelling
     /// neighbours alone, without the sound-alikes, when one of them scores at least [`Ranking::stop_spelling`]).
     /// It is the same for every `k`; `suggest(word, 1)` stops there, which is what makes correction fast. For
     /// `k` > 1 the others are the full search's ranking without the first: the list is the full search's best
