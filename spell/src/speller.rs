@@ -111,6 +111,12 @@ struct Work {
     /// The index's hits within reach, deduplicated, as [`order_key`]s: most frequent class first, the order in
     /// which they are checked.
     order: Vec<u64>,
+    /// `order` before its counting sort (reused buffer).
+    unsorted: Vec<u64>,
+    /// Per lexicon word: the `stamp` of the last [`Words::order_hits`] that had it among its hits.
+    seen: Vec<u32>,
+    /// Tells one call of [`Words::order_hits`] from the others in `seen`.
+    stamp: u32,
     /// Heads of the sound-alike keys' word lists (reused buffer of the merge's heap).
     heads: Vec<SoundHead>,
     /// (score, id) of the candidates kept so far (to find the bar).
@@ -763,8 +769,7 @@ impl Words {
                 }
                 // Spelling neighbours (hits within `max` edits) were offered above, or ruled out by their bound.
                 let mut distance = None;
-                let hit = order_key(classes.class(entry.log_prior), length, entry.id);
-                if work.order.binary_search(&hit).is_ok() {
+                if Self::is_ordered(work, entry.id) {
                     let d = work.pattern.distance(chars, 64).unwrap_or(64);
                     if d <= max {
                         continue;
@@ -814,16 +819,49 @@ impl Words {
 
     /// Puts the index's hits (`work.hits`) within `max` letters of the token's length `len`, other than `known`,
     /// in `work.order`: deduplicated [`order_key`]s, most frequent class first.
+    ///
+    /// Repeats are dropped with `work.seen` (the ids of this call's hits carry `work.stamp`, which
+    /// [`Words::is_ordered`] reads) and the rest are put in class order by a counting sort: no comparison sort of
+    /// the few hundred hits. Within a class they stay in the order found, which changes no answer (the ranking's
+    /// bounds are admissible and its ties go to the lower id).
     fn order_hits(&self, work: &mut Work, len: usize, max: usize, known: Option<LexId>) {
-        work.order.clear();
+        work.stamp = work.stamp.wrapping_add(1);
+        if work.stamp == 0 || work.seen.len() < self.records.len() {
+            work.seen.clear();
+            work.seen.resize(self.records.len().max(work.seen.len()), 0);
+            work.stamp = 1;
+        }
+        let stamp = work.stamp;
+        let mut counts = [0u32; 257];
+        work.unsorted.clear();
         for &hit in &work.hits {
             let (id, length, class) = (hit as LexId, (hit >> 40) as u8, (hit >> 32) as u8);
             if usize::from(length).abs_diff(len) <= max && Some(id) != known {
-                work.order.push(order_key(class, length, id));
+                let seen = &mut work.seen[id as usize];
+                if *seen != stamp {
+                    *seen = stamp;
+                    let key = order_key(class, length, id);
+                    counts[(key >> 40) as usize + 1] += 1;
+                    work.unsorted.push(key);
+                }
             }
         }
-        work.order.sort_unstable();
-        work.order.dedup();
+        for c in 0..256 {
+            counts[c + 1] += counts[c];
+        }
+        work.order.clear();
+        work.order.resize(work.unsorted.len(), 0);
+        for &key in &work.unsorted {
+            let at = &mut counts[(key >> 40) as usize];
+            work.order[*at as usize] = key;
+            *at += 1;
+        }
+    }
+
+    /// Whether word `id` is among the hits of the last [`Words::order_hits`].
+    #[inline]
+    fn is_ordered(work: &Work, id: LexId) -> bool {
+        work.seen.get(id as usize) == Some(&work.stamp)
     }
 
     /// Offers the words of `work.order` whose spelling distance from the token is within `distances` (least,
