@@ -666,20 +666,21 @@ impl ErrorModel {
         let rules = rules && scratch.rule_floor < single;
         if rules || cheap_delete < single {
             let n = intended.len() + 2;
-            let at = |i: usize| match i {
-                0 => START,
-                _ if i == n - 1 => END,
-                _ => intended[i - 1],
-            };
+            scratch.w.clear();
+            scratch.w.push(START);
+            scratch.w.extend_from_slice(intended);
+            scratch.w.push(END);
+            let w = &scratch.w;
+            let keep = distance as usize;
             for i in 0..n {
                 let mut best: Option<(f32, u8)> = None;
-                if cheap_delete < single && i > 0 && i + 1 < n && (at(i - 1) == at(i) || at(i + 1) == at(i)) {
+                if cheap_delete < single && i > 0 && i + 1 < n && (w[i - 1] == w[i] || w[i + 1] == w[i]) {
                     best = Some((cheap_delete, 1));
                 }
                 if rules {
                     let mut key: Packed = 0;
                     for k in 1..=MAX_RULE.min(n - i) {
-                        key |= u64::from(at(i + k - 1)) << (21 * (k - 1));
+                        key |= u64::from(w[i + k - 1]) << (21 * (k - 1));
                         let found = if key < 128 {
                             Some(scratch.single_alpha[key as usize]).filter(|e| e.0.is_finite())
                         } else {
@@ -697,11 +698,17 @@ impl ErrorModel {
                         }
                     }
                 }
+                // Each item covers at least one edit, so only the `distance` cheapest can count: they are kept
+                // in order, cheapest first.
                 if let Some(item) = best.filter(|item| item.0 < single) {
-                    scratch.items.push(item);
+                    let items = &mut scratch.items;
+                    if items.len() < keep || items.last().is_some_and(|last| item.0 < last.0) {
+                        let at = items.partition_point(|x| x.0 <= item.0);
+                        items.insert(at, item);
+                        items.truncate(keep);
+                    }
                 }
             }
-            scratch.items.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
         }
         let mut bound = 0.0f32;
         let mut left = distance as f32;
