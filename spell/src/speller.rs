@@ -587,8 +587,7 @@ impl Words {
     /// and may stop early, which can change the first candidate: first the words one edit away (and the
     /// splits), each priced by its one wrongly typed piece ([`ErrorModel::one_piece_cost`]: a few look-ups, no
     /// per-query rule tables), kept alone when the best of them scores at least [`Ranking::stop_one_edit`]; then
-    /// the other
-    /// spelling neighbours; then the sound-alikes, unless the best spelling neighbour scores at least
+    /// the other spelling neighbours; then the sound-alikes, unless the best spelling neighbour scores at least
     /// [`Ranking::stop_spelling`]. Each decision rests on the exact best score of the stages before it, which
     /// does not depend on `limit`, so the first candidate does not either: it is the best of the candidates of
     /// the stages that ran. With `limit` 1 the search ends there; with more, a search that would have stopped
