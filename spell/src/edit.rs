@@ -1013,9 +1013,10 @@ impl ErrorModel {
     }
 
     /// For `intended` and `observed` exactly one single-character edit apart (a substitution, a deletion, an
-    /// insertion or a swap of neighbours, other than of a boundary mark): the cost of the cheapest way to type one piece of the framed `intended`
-    /// wrongly and the rest right, that piece typed by the edit alone or by one rule `α → β` whose α covers it
-    /// (at most [`MAX_RULE`] ways to place α for each of its lengths, each one look-up); else `None`.
+    /// insertion or a swap of neighbours, other than of a boundary mark): the cost of the cheapest way to type one
+    /// piece of the framed `intended` wrongly and the rest right, that piece typed by the edit alone or by one rule
+    /// `α → β` whose α covers it (at most [`MAX_RULE`] ways to place α for each of its lengths, each one look-up);
+    /// else `None`.
     ///
     /// These are paths of [`ErrorModel::cost`]'s programme, so the result is never below it; it is above it
     /// only when two or more pieces typed wrongly together beat every single one, which is rare (BENCHMARKS.md,
@@ -1422,7 +1423,9 @@ mod tests {
             let (Some(alone), Some(piece)) = (alone, piece) else {
                 return Ok(());
             };
-            let framed = |v: &[char]| -> Vec<char> { std::iter::once(START).chain(v.iter().copied()).chain([END]).collect() };
+            let framed = |v: &[char]| -> Vec<char> {
+                std::iter::once(START).chain(v.iter().copied()).chain([END]).collect()
+            };
             let (fw, fs) = (framed(&w), framed(&s));
             let mut best = alone;
             for (alpha, beta, cost) in m.rules() {
