@@ -6,7 +6,7 @@
 //! - `$FIVEGRAM_MIRROR/spelling/{spell-testset1.txt,spell-testset2.txt,aspell.dat}` (misspelling lists, read with
 //!   the evaluation protocol of [`fivegram_spell::eval::read_items`]) and the first 500 sentences of 5 to 60 words
 //!   of `$FIVEGRAM_MIRROR/english/gutenberg-dev.txt.gz`, each with one real-word error injected as
-//!   `fivegram spell --eval-context` does (seed 2024).
+//!   `fivegram spell --eval-context` does ([`fivegram_spell::eval::context_sentences`]).
 //!
 //! Benchmarks (throughput in words):
 //! - `isolated/correction/<list>`: `suggest(word, 1)` on every misspelling of the list, the isolated-word
@@ -18,14 +18,13 @@
 //! The thread's candidate caches are emptied before every pass, so that every word is ranked afresh (real text
 //! repeats its words and would hit them). `cargo bench -p fivegram-spell --bench spell`
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fivegram_corpora::read::{Decoding, SentenceReader, TextReader};
 use fivegram_corpora::tokenize::{Lang, Tokenizer};
 use fivegram_spell::Speller;
-use fivegram_spell::eval::{inject_errors, read_items};
+use fivegram_spell::eval::{context_sentences, read_items};
 use fivegram_spell::speller::clear_thread_caches;
 
 const LISTS: [&str; 3] = ["spell-testset1.txt", "spell-testset2.txt", "aspell.dat"];
@@ -66,26 +65,12 @@ fn data() -> Result<Option<Data>, String> {
     Ok(Some(Data {
         speller,
         lists,
-        sentences: sentences(&dev)?,
+        sentences: context_sentences(&dev, Lang::En, SENTENCES)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|i| i.corrupted)
+            .collect(),
     }))
-}
-
-/// The first [`SENTENCES`] sentences of 5 to 60 words of `path` with one injected real-word error each.
-fn sentences(path: &Path) -> Result<Vec<String>, String> {
-    let reader = TextReader::open(path, Decoding::Lossy).map_err(|e| e.to_string())?;
-    let mut plain = Vec::new();
-    for sentence in SentenceReader::new(reader, Lang::En) {
-        let sentence = sentence.map_err(|e| e.to_string())?;
-        if (5..=60).contains(&sentence.text.split_whitespace().count()) {
-            plain.push(sentence.text);
-        }
-        if plain.len() >= 4 * SENTENCES {
-            break;
-        }
-    }
-    let mut injected = inject_errors(&plain, Lang::En, 2024);
-    injected.truncate(SENTENCES);
-    Ok(injected.into_iter().map(|i| i.corrupted).collect())
 }
 
 fn bench(c: &mut Criterion) {

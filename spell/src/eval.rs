@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Instant;
 
-use fivegram_corpora::read::{MisspellingFormat, MisspellingReader};
+use fivegram_corpora::read::{Decoding, MisspellingFormat, MisspellingReader, SentenceReader, TextReader};
 use fivegram_corpora::tokenize::{Lang, Tokenizer};
 use serde::Serialize;
 
@@ -257,6 +257,28 @@ pub fn inject_errors(sentences: &[String], lang: Lang, seed: u64) -> Vec<Injecte
         });
     }
     out
+}
+
+/// The seed of the real-word errors that `fivegram spell --eval-context` (and the spelling benchmark) injects.
+pub const CONTEXT_SEED: u64 = 2024;
+
+/// The first `n` sentences of 5 to 60 words of held-out text `path` (plain or gzip) that [`inject_errors`] (seed
+/// [`CONTEXT_SEED`]) gives an error: the sentences of `fivegram spell --eval-context`.
+pub fn context_sentences(path: &Path, lang: Lang, n: usize) -> Result<Vec<Injected>> {
+    let reader = TextReader::open(path, Decoding::Lossy)?;
+    let mut sentences = Vec::new();
+    for sentence in SentenceReader::new(reader, lang) {
+        let sentence = sentence?;
+        if (5..=60).contains(&sentence.text.split_whitespace().count()) {
+            sentences.push(sentence.text);
+        }
+        if sentences.len() >= n.saturating_mul(4) {
+            break;
+        }
+    }
+    let mut injected = inject_errors(&sentences, lang, CONTEXT_SEED);
+    injected.truncate(n);
+    Ok(injected)
 }
 
 /// What the speller did on sentences with injected errors.

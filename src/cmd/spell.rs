@@ -17,11 +17,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use fivegram_corpora::read::{Decoding, SentenceReader, TextReader};
 use fivegram_corpora::tokenize::Lang;
 use fivegram_lm::query::in_thread_pool;
 use fivegram_spell::build::{BuildConfig, build_model};
-use fivegram_spell::eval::{self, evaluate_context, evaluate_isolated, inject_errors, read_items};
+use fivegram_spell::eval::{self, evaluate_context, evaluate_isolated, read_items};
 use fivegram_spell::model::{Ranking, default_model_dir};
 use fivegram_spell::{Correction, Speller};
 use serde_json::json;
@@ -252,20 +251,7 @@ fn run_eval(args: &Args, speller: &Speller, load: f64) -> anyhow::Result<()> {
 }
 
 fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Result<()> {
-    let reader = TextReader::open(path, Decoding::Lossy)?;
-    let mut sentences = Vec::new();
-    for sentence in SentenceReader::new(reader, speller.lang()) {
-        let sentence = sentence?;
-        let words = sentence.text.split_whitespace().count();
-        if (5..=60).contains(&words) {
-            sentences.push(sentence.text);
-        }
-        if sentences.len() >= args.sentences * 4 {
-            break;
-        }
-    }
-    let mut injected = inject_errors(&sentences, speller.lang(), 2024);
-    injected.truncate(args.sentences);
+    let injected = eval::context_sentences(path, speller.lang(), args.sentences)?;
     let report = evaluate_context(speller, &injected);
     let errors = report.sentences.max(1) as f64;
     let words = report.correct_words.max(1) as f64;
