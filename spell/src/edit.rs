@@ -250,6 +250,23 @@ pub struct Scratch {
     rule_floor: f32,
 }
 
+/// How many items [`ErrorModel::lower_bound`] keeps in registers (more go to a sorted list).
+const LB_ITEMS: usize = 6;
+
+/// A lower-bound item (cost per edit, edits) as an integer ordered by cost, then by more edits first: a
+/// non-negative `f32`'s bits order as its value.
+#[inline]
+fn item_key((per_edit, edits): (f32, u8)) -> u64 {
+    let per_edit = if per_edit > 0.0 { per_edit } else { 0.0 };
+    u64::from(per_edit.to_bits()) << 8 | u64::from(255 - edits)
+}
+
+/// The item of an [`item_key`].
+#[inline]
+fn item_of_key(key: u64) -> (f32, u8) {
+    (f32::from_bits((key >> 8) as u32), 255 - (key & 0xFF) as u8)
+}
+
 /// Bits of [`Scratch`]'s filter of applicable rules.
 const FILTER_BITS: u32 = 4096;
 
@@ -663,6 +680,8 @@ impl ErrorModel {
             self.frame_query(observed, scratch);
         }
         scratch.items.clear();
+        let keep = distance as usize;
+        let mut kept = [u64::MAX; LB_ITEMS];
         let rules = rules && scratch.rule_floor < single;
         if rules || cheap_delete < single {
             let n = intended.len() + 2;
@@ -671,44 +690,59 @@ impl ErrorModel {
             scratch.w.extend_from_slice(intended);
             scratch.w.push(END);
             let w = &scratch.w;
-            let keep = distance as usize;
             for i in 0..n {
-                let mut best: Option<(f32, u8)> = None;
-                if cheap_delete < single && i > 0 && i + 1 < n && (w[i - 1] == w[i] || w[i + 1] == w[i]) {
-                    best = Some((cheap_delete, 1));
-                }
+                // The position's item: the least cost per edit and the most edits of what can start here,
+                // (∞, 0) standing for nothing (and combining as nothing).
+                let doubled = cheap_delete < single && i > 0 && i + 1 < n && (w[i - 1] == w[i] || w[i + 1] == w[i]);
+                let (mut per_edit, mut edits) = if doubled { (cheap_delete, 1) } else { (f32::INFINITY, 0) };
                 if rules {
                     let mut key: Packed = 0;
-                    for k in 1..=MAX_RULE.min(n - i) {
+                    for k in 1..MAX_RULE.min(n - i) + 1 {
                         key |= u64::from(w[i + k - 1]) << (21 * (k - 1));
-                        let found = if key < 128 {
-                            Some(scratch.single_alpha[key as usize]).filter(|e| e.0.is_finite())
+                        let (p, e) = if key < 128 {
+                            scratch.single_alpha[key as usize]
                         } else {
                             let bit = filter_bit(key);
                             if scratch.filter[bit / 64] & (1 << (bit % 64)) == 0 {
                                 continue;
                             }
-                            scratch.per_edit.get(key)
+                            scratch.per_edit.get(key).unwrap_or((f32::INFINITY, 0))
                         };
-                        if let Some((per_edit, edits)) = found {
-                            best = Some(match best {
-                                Some((p, e)) => (p.min(per_edit), e.max(edits)),
-                                None => (per_edit, edits),
-                            });
+                        per_edit = per_edit.min(p);
+                        edits = edits.max(e);
+                    }
+                }
+                let best = (per_edit < f32::INFINITY).then_some((per_edit, edits));
+                // Each item covers at least one edit, so only the `distance` cheapest can count. Up to
+                // `LB_ITEMS` of them are kept by a compare-exchange chain over their keys, without branches
+                // that depend on the costs (the chain's ties go to the item covering more edits, which only
+                // lowers the bound); more in a sorted list.
+                if let Some(item) = best.filter(|item| item.0 < single) {
+                    if keep <= LB_ITEMS {
+                        let mut key = item_key(item);
+                        for slot in &mut kept {
+                            let low = (*slot).min(key);
+                            key = (*slot).max(key);
+                            *slot = low;
+                        }
+                    } else {
+                        let items = &mut scratch.items;
+                        if items.len() < keep || items.last().is_some_and(|last| item.0 < last.0) {
+                            let at = items.partition_point(|x| x.0 <= item.0);
+                            items.insert(at, item);
+                            items.truncate(keep);
                         }
                     }
                 }
-                // Each item covers at least one edit, so only the `distance` cheapest can count: they are kept
-                // in order, cheapest first.
-                if let Some(item) = best.filter(|item| item.0 < single) {
-                    let items = &mut scratch.items;
-                    if items.len() < keep || items.last().is_some_and(|last| item.0 < last.0) {
-                        let at = items.partition_point(|x| x.0 <= item.0);
-                        items.insert(at, item);
-                        items.truncate(keep);
-                    }
-                }
             }
+        }
+        if keep <= LB_ITEMS {
+            scratch.items.extend(
+                kept[..keep]
+                    .iter()
+                    .take_while(|&&k| k != u64::MAX)
+                    .map(|&k| item_of_key(k)),
+            );
         }
         let mut bound = 0.0f32;
         let mut left = distance as f32;

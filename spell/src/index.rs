@@ -471,6 +471,45 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        // The speller's sound-alike search relies on this: the full lookup (two deletions from the query's
+        // prefix) finds every word within two edits, so a word it does not find is at least three away.
+        #[test]
+        fn two_deletions_find_every_word_two_edits_away(
+            words in proptest::collection::vec("[abcé]{1,11}", 1..40),
+            query in "[abcé]{1,11}",
+        ) {
+            let lex = Lexicon::from_counts(words.iter().map(|w| (w.as_str(), 1)));
+            let index = DeleteIndex::build(&lex, 7, 2);
+            let q = chars(&query);
+            let mut hits = Vec::new();
+            index.lookup_tagged(&q, &mut Vec::new(), &mut hits);
+            for id in 0..lex.len() as LexId {
+                let near = osa_distance(&q, &chars(lex.word(id)), 2).is_some();
+                let found = hits.iter().any(|&h| h as LexId == id);
+                proptest::prop_assert!(!near || found, "{} not found for {}", lex.word(id), query);
+            }
+        }
+    }
+
+    #[test]
+    fn two_edits_across_the_prefix_are_found() {
+        // Each edit costs the two prefixes at most one letter of what they share, wherever it falls.
+        let lex = Lexicon::from_counts([
+            ("abcdefghij", 1),
+            ("xyabcdefghij", 1),
+            ("abcdefhgij", 1),
+            ("abdcefghj", 1),
+        ]);
+        let index = DeleteIndex::build(&lex, 7, 2);
+        let mut hits = Vec::new();
+        index.lookup_tagged(&chars("abcdefghij"), &mut Vec::new(), &mut hits);
+        for word in ["xyabcdefghij", "abcdefhgij", "abdcefghj"] {
+            let id = lex.id(word).unwrap();
+            assert!(hits.iter().any(|&h| h as LexId == id), "{word}");
+        }
+    }
+
     #[test]
     fn bit_parallel_long_words() {
         let a = chars(&"abcdefghij".repeat(6));

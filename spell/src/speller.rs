@@ -113,10 +113,10 @@ struct Work {
     order: Vec<u64>,
     /// `order` before its counting sort (reused buffer).
     unsorted: Vec<u64>,
-    /// Per lexicon word: the `stamp` of the last [`Words::order_hits`] that had it among its hits.
-    seen: Vec<u32>,
-    /// Tells one call of [`Words::order_hits`] from the others in `seen`.
-    stamp: u32,
+    /// The distinct ids among the hits of the last [`Words::order_hits`]: an open-addressing set
+    /// ([`LexId::MAX`] marks a free slot, at most half the slots filled) sized to the hits, so that it stays in
+    /// the first-level cache where an array over the whole lexicon would miss it on nearly every hit.
+    ordered: Vec<LexId>,
     /// Heads of the sound-alike keys' word lists (reused buffer of the merge's heap).
     heads: Vec<SoundHead>,
     /// (score, id) of the candidates kept so far (to find the bar).
@@ -189,6 +189,12 @@ impl PriorClasses {
 #[inline]
 fn order_key(class: u8, length: u8, id: LexId) -> u64 {
     u64::from(255 - class) << 40 | u64::from(length) << 32 | u64::from(id)
+}
+
+/// The first slot of `id` in a set of `slots` (a power of two) slots such as [`Work::ordered`].
+#[inline]
+fn ordered_slot(id: LexId, slots: usize) -> usize {
+    (u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - slots.trailing_zeros())) as usize
 }
 
 /// The frequency class of an [`order_key`].
@@ -706,18 +712,20 @@ impl Words {
         // once the prior alone rules out the rest.
         let mut buf = ['\0'; SLOT_CHARS];
         let classes = &self.classes;
+        // The least number of edits of a sound-alike candidate (see below).
+        let beyond = (INDEX_DISTANCE + 1) as f32;
         if sounds {
             // No word under a key is more frequent than its first: keys whose first's frequency class (the
-            // index's tag) is ruled out are dropped before their records are read (a sound-alike is at least two
-            // edits away, see below, and a key's words that are spelling neighbours were offered above). The
-            // survivors' records are loaded in one pass whose loads overlap.
+            // index's tag) is ruled out are dropped before their records are read (a sound-alike is more than
+            // [`INDEX_DISTANCE`] edits away, see below, and a key's words that are spelling neighbours were offered
+            // above). The survivors' records are loaded in one pass whose loads overlap.
             work.hits.clear();
             self.sound_index
                 .lookup_tagged(&work.key, &mut work.probes, &mut work.hits);
             work.sound_ids.clear();
             let bar = ranker.bar.0;
             for &hit in &work.hits {
-                if ranker.upper(classes.bound((hit >> 32) as u8), 2.0 * floor, 0) >= bar {
+                if ranker.upper(classes.bound((hit >> 32) as u8), beyond * floor, 0) >= bar {
                     work.sound_ids.push(hit as u32);
                 }
             }
@@ -759,11 +767,12 @@ impl Words {
                 if usize::from(length).abs_diff(len) > SOUND_MAX_LENGTH_CHANGE || Some(entry.id) == known {
                     continue;
                 }
-                // Every word one edit from the token is among the spelling neighbours (a single edit leaves the
-                // two indexed prefixes one deletion each from a common string), so a sound-alike is at least two
-                // edits away, and at least its difference in length; no later word is more frequent, so none
-                // can make the list once this one cannot (whether or not this one is a spelling neighbour).
-                if ranker.upper(entry.log_prior, 2.0 * floor, 0) < ranker.bar.0 {
+                // Every word within [`INDEX_DISTANCE`] edits of the token is among the index's hits (each edit
+                // costs the two indexed prefixes at most one letter of what they share), and the hits within
+                // `max` edits are skipped below, so a sound-alike is at least `beyond` edits away, and at least
+                // its difference in length; no later word is more frequent, so none can make the list once this
+                // one cannot (whether or not this one is a spelling neighbour).
+                if ranker.upper(entry.log_prior, beyond * floor, 0) < ranker.bar.0 {
                     break;
                 }
                 // Spelling neighbours (hits within `max` edits) were offered above, or ruled out by their bound.
@@ -776,7 +785,7 @@ impl Words {
                     distance = Some(d as u32);
                 }
                 taken += 1;
-                let edits = usize::from(length).abs_diff(len).max(2) as f32;
+                let edits = (usize::from(length).abs_diff(len) as f32).max(beyond);
                 if ranker.upper(entry.log_prior, edits * floor, key_distance) < ranker.bar.0 {
                     continue;
                 }
@@ -819,26 +828,32 @@ impl Words {
     /// Puts the index's hits (`work.hits`) within `max` letters of the token's length `len`, other than `known`,
     /// in `work.order`: deduplicated [`order_key`]s, most frequent class first.
     ///
-    /// Repeats are dropped with `work.seen` (the ids of this call's hits carry `work.stamp`, which
-    /// [`Words::is_ordered`] reads) and the rest are put in class order by a counting sort: no comparison sort of
-    /// the few hundred hits. Within a class they stay in the order found, which changes no answer (the ranking's
-    /// bounds are admissible and its ties go to the lower id).
+    /// Repeats are dropped with the small set `work.ordered` (which [`Words::is_ordered`] reads) and the rest
+    /// are put in class order by a counting sort: no comparison sort of the few hundred hits. Within a class they
+    /// stay in the order found, which changes no answer (the ranking's bounds are admissible and its ties go to
+    /// the lower id).
     fn order_hits(&self, work: &mut Work, len: usize, max: usize, known: Option<LexId>) {
-        work.stamp = work.stamp.wrapping_add(1);
-        if work.stamp == 0 || work.seen.len() < self.records.len() {
-            work.seen.clear();
-            work.seen.resize(self.records.len().max(work.seen.len()), 0);
-            work.stamp = 1;
-        }
-        let stamp = work.stamp;
+        let slots = (2 * work.hits.len()).next_power_of_two().max(16);
+        work.ordered.clear();
+        work.ordered.resize(slots, LexId::MAX);
         let mut counts = [0u32; 257];
         work.unsorted.clear();
         for &hit in &work.hits {
             let (id, length, class) = (hit as LexId, (hit >> 40) as u8, (hit >> 32) as u8);
             if usize::from(length).abs_diff(len) <= max && Some(id) != known {
-                let seen = &mut work.seen[id as usize];
-                if *seen != stamp {
-                    *seen = stamp;
+                let mut slot = ordered_slot(id, slots);
+                let new = loop {
+                    let entry = &mut work.ordered[slot];
+                    if *entry == id {
+                        break false;
+                    }
+                    if *entry == LexId::MAX {
+                        *entry = id;
+                        break true;
+                    }
+                    slot = (slot + 1) & (slots - 1);
+                };
+                if new {
                     let key = order_key(class, length, id);
                     counts[(key >> 40) as usize + 1] += 1;
                     work.unsorted.push(key);
@@ -860,7 +875,21 @@ impl Words {
     /// Whether word `id` is among the hits of the last [`Words::order_hits`].
     #[inline]
     fn is_ordered(work: &Work, id: LexId) -> bool {
-        work.seen.get(id as usize) == Some(&work.stamp)
+        let slots = work.ordered.len();
+        if slots == 0 {
+            return false;
+        }
+        let mut slot = ordered_slot(id, slots);
+        loop {
+            let entry = work.ordered[slot];
+            if entry == id {
+                return true;
+            }
+            if entry == LexId::MAX {
+                return false;
+            }
+            slot = (slot + 1) & (slots - 1);
+        }
     }
 
     /// Offers the words of `work.order` whose spelling distance from the token is within `distances` (least,
