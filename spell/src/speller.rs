@@ -113,10 +113,9 @@ struct Work {
     order: Vec<u64>,
     /// `order` before its counting sort (reused buffer).
     unsorted: Vec<u64>,
-    /// The distinct ids among the hits of the last [`Words::order_hits`]: an open-addressing set
-    /// ([`LexId::MAX`] marks a free slot, at most half the slots filled) sized to the hits, so that it stays in
-    /// the first-level cache where an array over the whole lexicon would miss it on nearly every hit.
-    ordered: Vec<LexId>,
+    /// The distinct ids among the hits of the last [`Words::order_hits`], in a set sized to the hits, so that it
+    /// stays in the first-level cache where an array over the whole lexicon would miss it on nearly every hit.
+    ordered: IdSet,
     /// Heads of the sound-alike keys' word lists (reused buffer of the merge's heap).
     heads: Vec<SoundHead>,
     /// (score, id) of the candidates kept so far (to find the bar).
@@ -191,10 +190,50 @@ fn order_key(class: u8, length: u8, id: LexId) -> u64 {
     u64::from(255 - class) << 40 | u64::from(length) << 32 | u64::from(id)
 }
 
-/// The first slot of `id` in a set of `slots` (a power of two) slots such as [`Work::ordered`].
-#[inline]
-fn ordered_slot(id: LexId, slots: usize) -> usize {
-    (u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - slots.trailing_zeros())) as usize
+/// A set of lexicon ids for one search: open addressing, [`LexId::MAX`] marking a free slot, at most half the
+/// slots filled.
+#[derive(Debug, Default)]
+struct IdSet {
+    slots: Vec<LexId>,
+}
+
+impl IdSet {
+    /// Empties the set, making room for `n` ids.
+    fn reset(&mut self, n: usize) {
+        self.slots.clear();
+        self.slots.resize((2 * n).next_power_of_two().max(16), LexId::MAX);
+    }
+
+    /// The slot holding `id`, or the free slot where it would go (a set that was never reset has none).
+    #[inline]
+    fn slot(&self, id: LexId) -> Option<usize> {
+        let len = self.slots.len();
+        if len == 0 {
+            return None;
+        }
+        let mut slot = (u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - len.trailing_zeros())) as usize;
+        while self.slots[slot] != id && self.slots[slot] != LexId::MAX {
+            slot = (slot + 1) & (len - 1);
+        }
+        Some(slot)
+    }
+
+    /// Adds `id` (at most the `n` of the last reset in all); whether it was new.
+    #[inline]
+    fn insert(&mut self, id: LexId) -> bool {
+        match self.slot(id) {
+            Some(slot) if self.slots[slot] != id => {
+                self.slots[slot] = id;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    #[inline]
+    fn contains(&self, id: LexId) -> bool {
+        self.slot(id).is_some_and(|slot| self.slots[slot] == id)
+    }
 }
 
 /// The frequency class of an [`order_key`].
@@ -833,31 +872,15 @@ impl Words {
     /// stay in the order found, which changes no answer (the ranking's bounds are admissible and its ties go to
     /// the lower id).
     fn order_hits(&self, work: &mut Work, len: usize, max: usize, known: Option<LexId>) {
-        let slots = (2 * work.hits.len()).next_power_of_two().max(16);
-        work.ordered.clear();
-        work.ordered.resize(slots, LexId::MAX);
+        work.ordered.reset(work.hits.len());
         let mut counts = [0u32; 257];
         work.unsorted.clear();
         for &hit in &work.hits {
             let (id, length, class) = (hit as LexId, (hit >> 40) as u8, (hit >> 32) as u8);
-            if usize::from(length).abs_diff(len) <= max && Some(id) != known {
-                let mut slot = ordered_slot(id, slots);
-                let new = loop {
-                    let entry = &mut work.ordered[slot];
-                    if *entry == id {
-                        break false;
-                    }
-                    if *entry == LexId::MAX {
-                        *entry = id;
-                        break true;
-                    }
-                    slot = (slot + 1) & (slots - 1);
-                };
-                if new {
-                    let key = order_key(class, length, id);
-                    counts[(key >> 40) as usize + 1] += 1;
-                    work.unsorted.push(key);
-                }
+            if usize::from(length).abs_diff(len) <= max && Some(id) != known && work.ordered.insert(id) {
+                let key = order_key(class, length, id);
+                counts[(key >> 40) as usize + 1] += 1;
+                work.unsorted.push(key);
             }
         }
         for c in 0..256 {
@@ -875,21 +898,7 @@ impl Words {
     /// Whether word `id` is among the hits of the last [`Words::order_hits`].
     #[inline]
     fn is_ordered(work: &Work, id: LexId) -> bool {
-        let slots = work.ordered.len();
-        if slots == 0 {
-            return false;
-        }
-        let mut slot = ordered_slot(id, slots);
-        loop {
-            let entry = work.ordered[slot];
-            if entry == id {
-                return true;
-            }
-            if entry == LexId::MAX {
-                return false;
-            }
-            slot = (slot + 1) & (slots - 1);
-        }
+        work.ordered.contains(id)
     }
 
     /// Offers the words of `work.order` whose spelling distance from the token is within `distances` (least,
@@ -1887,6 +1896,24 @@ mod tests {
                 proptest::prop_assert_eq!(classes.class(a), first);
             }
         }
+    }
+
+    #[test]
+    fn id_sets_tell_new_ids_from_repeats() {
+        let mut set = IdSet::default();
+        assert!(!set.contains(7), "a set never reset holds nothing");
+        let ids: Vec<LexId> = (0..40).map(|i| i * 16).collect();
+        set.reset(2 * ids.len());
+        for &id in &ids {
+            assert!(set.insert(id));
+        }
+        for &id in &ids {
+            assert!(!set.insert(id), "{id} again");
+            assert!(set.contains(id));
+        }
+        assert!(!set.contains(1) && !set.contains(LexId::MAX - 1));
+        set.reset(1);
+        assert!(!set.contains(ids[3]), "a reset empties the set");
     }
 
     #[test]
