@@ -691,8 +691,8 @@ impl ErrorModel {
             scratch.w.push(END);
             let w = &scratch.w;
             for i in 0..n {
-                // The position's item: the least cost per edit and the most edits of what can start here,
-                // (∞, 0) standing for nothing (and combining as nothing).
+                // The position's item: the least cost per edit and the most edits of what can start here
+                // ((∞, 0) stands for nothing and combines as nothing; only items cheaper than a single edit count).
                 let doubled = cheap_delete < single && i > 0 && i + 1 < n && (w[i - 1] == w[i] || w[i + 1] == w[i]);
                 let (mut per_edit, mut edits) = if doubled { (cheap_delete, 1) } else { (f32::INFINITY, 0) };
                 if rules {
@@ -712,12 +712,12 @@ impl ErrorModel {
                         edits = edits.max(e);
                     }
                 }
-                let best = (per_edit < f32::INFINITY).then_some((per_edit, edits));
                 // Each item covers at least one edit, so only the `distance` cheapest can count. Up to
                 // `LB_ITEMS` of them are kept by a compare-exchange chain over their keys, without branches
                 // that depend on the costs (the chain's ties go to the item covering more edits, which only
                 // lowers the bound); more in a sorted list.
-                if let Some(item) = best.filter(|item| item.0 < single) {
+                if per_edit < single {
+                    let item = (per_edit, edits);
                     if keep <= LB_ITEMS {
                         let mut key = item_key(item);
                         for slot in &mut kept {
