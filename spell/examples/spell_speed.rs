@@ -13,7 +13,7 @@
 //! every round). `--dump FILE` writes every `suggest(w, 1)` and `suggest(w, 5)` of the lists and of the text's
 //! distinct tokens (words, scores, errors) to FILE, so that two builds can be checked to give the same answers.
 //! `--set KEY=VALUE` overrides a ranking setting of the model (as `fivegram spell --set`), e.g.
-//! `--set stop_one_edit=1` to time the full search without its stages.
+//! `--set stop_one_edit=1 --set stop_spelling=1` to time the full search without its stages.
 
 use std::path::PathBuf;
 use std::time::Instant;
