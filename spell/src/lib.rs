@@ -67,8 +67,8 @@
 //!   lower than the full search's. A second stop skips the sound-alikes (words spelled further away but
 //!   pronounced alike) when the best spelling neighbour scores at least [`model::Ranking::stop_spelling`]: a
 //!   sound-alike that would have beaten a good spelling neighbour is then not first (`thruout` → `throat`, where
-//!   the full search ranks `throughout` first). Corrections in context and the model build search in full; `--set stop_one_edit=1 --set
-//!   stop_spelling=1` turns the stages off.
+//!   the full search ranks `throughout` first). Corrections in context and the model build search in full;
+//!   `--set stop_one_edit=1 --set stop_spelling=1` turns the stages off.
 //! - What each language's default model was trained on is recorded in its manifest (`trained_on`) and in
 //!   `scripts/build-spell-model.sh`: English on the Gutenberg and modern-English corpora (error model mined from
 //!   IMDb reviews); German (`--lang de`) on Tatoeba and Multi30k German, with the default edit costs because
