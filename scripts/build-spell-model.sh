@@ -17,7 +17,9 @@
 #                   Gutenberg train shards and all of modern-english (Wikipedia, Wikinews, recipes, IMDb reviews),
 #                   about 95M tokens; stored as a 4-shard, 8-bit store directory (lm/).
 #   lexicon         every word seen at least 3 times in the same text, less the common misspellings the error model
-#                   recognises (words that isolated ranking corrects to a far more frequent neighbour).
+#                   recognises (words that isolated ranking corrects to a far more frequent neighbour), except
+#                   words the edited text (all but IMDb) holds at least 1.5 times per million words, which are
+#                   real words (`fox`, `hat`, `save`), not misspellings of `for`, `that`, `have` (--keep-attested).
 #   error model     edits mined from the IMDb reviews (user-written text): rare tokens one or two edits from a word
 #                   at least 100 times as frequent (see fivegram_spell::train). No misspelling list is used; the
 #                   Norvig and Aspell lists serve only for evaluation (spell-testset1 tuned the isolated-word

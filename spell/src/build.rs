@@ -29,6 +29,11 @@ pub struct BuildConfig {
     pub user_corpus: Vec<PathBuf>,
     /// Words seen fewer times are left out of the lexicon.
     pub min_count: u64,
+    /// Words seen at least this many times per million words of the edited text (`corpus`) are never left out
+    /// as likely misspellings, however much more frequent a neighbour is: `fox`, `hat` and `save` are words, not
+    /// misspellings of `for`, `that` and `have`. The misspellings a large corpus holds are rarer than that in
+    /// edited text (`independant` 0.33 per million words, `untill` 0.29, `occured` 0.16 in the default corpus).
+    pub keep_attested: f64,
     /// The language model's file name inside the model directory (it must exist).
     pub lm: String,
     /// Ranking settings written to the manifest.
@@ -47,6 +52,7 @@ impl BuildConfig {
             corpus,
             user_corpus: Vec::new(),
             min_count: 3,
+            keep_attested: KEEP_ATTESTED,
             lm: "lm.arpa".into(),
             ranking: Ranking::default(),
             train: TrainConfig::default(),
@@ -54,6 +60,10 @@ impl BuildConfig {
         }
     }
 }
+
+/// The default [`BuildConfig::keep_attested`]: 1.5 occurrences per million words of edited text (105 in the 70
+/// million words of the default English model's edited text).
+pub const KEEP_ATTESTED: f64 = 1.5;
 
 /// What [`build_model`] did.
 #[derive(Debug, Clone)]
@@ -66,6 +76,11 @@ pub struct BuildReport {
     pub lexicon: usize,
     /// Words counted often enough but left out of the lexicon as likely misspellings of a neighbour.
     pub misspellings: usize,
+    /// Words kept although isolated ranking corrects them to a neighbour, because the edited text holds them
+    /// often enough ([`BuildConfig::keep_attested`]).
+    pub attested: usize,
+    /// The least count in the edited text that keeps a word that way.
+    pub attested_count: u64,
     /// Error-model training.
     pub train: TrainReport,
 }
@@ -89,8 +104,17 @@ pub fn build_model(dir: &Path, config: &BuildConfig) -> Result<BuildReport> {
                 .into(),
         });
     }
+    if !(config.keep_attested.is_finite() && config.keep_attested >= 0.0) {
+        return Err(Error::InvalidOption(format!(
+            "the attested rate that keeps a word in the lexicon must be a number of occurrences per million words, \
+             0 or more; found {}",
+            config.keep_attested
+        )));
+    }
     let user = WordCounts::count_files(&config.user_corpus, config.lang)?;
     let mut counts = WordCounts::count_files(&config.corpus, config.lang)?;
+    // Rounded up, and at least 1: a word the edited text never holds is never kept this way.
+    let attested_count = ((config.keep_attested * counts.tokens() as f64 / 1e6).ceil() as u64).max(1);
     counts.merge(user.clone());
     let lexicon = lexicon_from_counts(&counts, config.min_count);
     if lexicon.is_empty() {
@@ -100,10 +124,13 @@ pub fn build_model(dir: &Path, config: &BuildConfig) -> Result<BuildReport> {
         )));
     }
     let (errors, train) = train::train(&counts, &user, EditCosts::default(), &config.train);
-    let (lexicon, misspellings) = clean_lexicon(lexicon, config.lang, &errors, &config.ranking);
+    // What the edited text alone holds of a word: the merged count less the user text's.
+    let attested = |word: &str| counts.get(word).saturating_sub(user.get(word)) >= attested_count;
+    let cleaned = clean_lexicon(lexicon, config.lang, &errors, &config.ranking, &attested);
     let mut manifest = Manifest::new(config.lang, &config.lm);
     manifest.ranking = config.ranking;
     manifest.trained_on = config.trained_on.clone();
+    let lexicon = cleaned.lexicon;
     lexicon.write(dir.join(&manifest.lexicon))?;
     let header = format!(
         "fivegram-spell error model: -log10 P(typed | intended) per edit\n\
@@ -116,16 +143,36 @@ pub fn build_model(dir: &Path, config: &BuildConfig) -> Result<BuildReport> {
         tokens: counts.tokens(),
         distinct: counts.len(),
         lexicon: lexicon.len(),
-        misspellings,
+        misspellings: cleaned.removed,
+        attested: cleaned.attested,
+        attested_count,
         train,
     })
 }
 
+/// What [`clean_lexicon`] kept and left out.
+#[derive(Debug, Clone)]
+pub struct Cleaned {
+    /// The lexicon without the words left out.
+    pub lexicon: Lexicon,
+    /// Words left out as likely misspellings.
+    pub removed: usize,
+    /// Words that isolated ranking corrects to a neighbour but that were kept because `keep` held for them.
+    pub attested: usize,
+}
+
 /// Removes from the lexicon the words that isolated ranking would correct to a neighbour (`recieve`, seen 5
 /// times, next to `receive`, seen 5,241 times): common misspellings that the corpus contains often enough to pass
-/// the count threshold, judged with [`Ranking::lexicon_prior_weight`] as the prior weight. Returns the cleaned
-/// lexicon and the number of words removed.
-pub fn clean_lexicon(lexicon: Lexicon, lang: Lang, errors: &ErrorModel, ranking: &Ranking) -> (Lexicon, usize) {
+/// the count threshold, judged with [`Ranking::lexicon_prior_weight`] as the prior weight. Words for which `keep`
+/// holds (those the edited text holds often enough, see [`BuildConfig::keep_attested`]) stay whatever their
+/// neighbours: a frequent neighbour one cheap edit away (`for`) would otherwise take real words (`fox`) out.
+pub fn clean_lexicon(
+    lexicon: Lexicon,
+    lang: Lang,
+    errors: &ErrorModel,
+    ranking: &Ranking,
+    keep: &(dyn Fn(&str) -> bool + Sync),
+) -> Cleaned {
     let ranking = &Ranking {
         prior_weight: ranking.lexicon_prior_weight,
         ..*ranking
@@ -133,13 +180,30 @@ pub fn clean_lexicon(lexicon: Lexicon, lang: Lang, errors: &ErrorModel, ranking:
     let errors = &errors.with_bonus(ranking.edit_bonus, ranking.first_letter);
     let words = Words::new(lexicon, lang);
     let lexicon = words.lexicon();
-    let doomed: Vec<bool> = (0..lexicon.len() as u32)
+    // Per word: whether it loses to a neighbour, and whether it is kept all the same.
+    let verdicts: Vec<(bool, bool)> = (0..lexicon.len() as u32)
         .into_par_iter()
-        .map(|id| words.loses_to_neighbour(errors, ranking, lexicon.word(id)).is_some())
+        .map(|id| {
+            let word = lexicon.word(id);
+            let loses = words.loses_to_neighbour(errors, ranking, word).is_some();
+            (loses, loses && keep(word))
+        })
         .collect();
-    let removed = doomed.iter().filter(|&&d| d).count();
-    let kept = Lexicon::from_counts(lexicon.iter().zip(&doomed).filter(|(_, d)| !**d).map(|(p, _)| p));
-    (kept, removed)
+    let attested = verdicts.iter().filter(|v| v.1).count();
+    let doomed = |v: &(bool, bool)| v.0 && !v.1;
+    let removed = verdicts.iter().filter(|v| doomed(v)).count();
+    let kept = Lexicon::from_counts(
+        lexicon
+            .iter()
+            .zip(&verdicts)
+            .filter(|(_, v)| !doomed(v))
+            .map(|(p, _)| p),
+    );
+    Cleaned {
+        lexicon: kept,
+        removed,
+        attested,
+    }
 }
 
 /// Rewrites the manifest of `dir` with other ranking settings (after tuning).
@@ -168,17 +232,88 @@ mod tests {
             lexicon_prior_weight: 1.5,
             ..Ranking::default()
         };
-        let (kept, removed) = clean_lexicon(lexicon(), Lang::En, &errors, &heavy);
-        assert_eq!(removed, 1);
-        assert!(kept.id("recieve").is_none() && kept.id("receive").is_some());
+        let cleaned = clean_lexicon(lexicon(), Lang::En, &errors, &heavy, &|_| false);
+        assert_eq!((cleaned.removed, cleaned.attested), (1, 0));
+        assert!(cleaned.lexicon.id("recieve").is_none() && cleaned.lexicon.id("receive").is_some());
         // `prior_weight` plays no part: with no weight on the prior, nothing loses to a neighbour.
         let light = Ranking {
             prior_weight: 1.5,
             lexicon_prior_weight: 0.0,
             ..Ranking::default()
         };
-        let (kept, removed) = clean_lexicon(lexicon(), Lang::En, &errors, &light);
-        assert_eq!(removed, 0);
-        assert!(kept.id("recieve").is_some());
+        let cleaned = clean_lexicon(lexicon(), Lang::En, &errors, &light, &|_| false);
+        assert_eq!(cleaned.removed, 0);
+        assert!(cleaned.lexicon.id("recieve").is_some());
+    }
+
+    #[test]
+    fn attested_words_stay_in_the_lexicon_whatever_their_neighbours() {
+        // `fox` loses to `for` in isolated ranking, like `recieve` to `receive`; only `keep` tells them apart.
+        let lexicon = || {
+            Lexicon::from_counts([
+                ("receive", 50_000),
+                ("recieve", 5),
+                ("for", 900_000),
+                ("fox", 3_000),
+                ("cat", 3_000),
+            ])
+        };
+        let errors = ErrorModel::default();
+        let cleaned = clean_lexicon(lexicon(), Lang::En, &errors, &Ranking::default(), &|_| false);
+        assert_eq!((cleaned.removed, cleaned.attested), (2, 0));
+        assert!(cleaned.lexicon.id("fox").is_none() && cleaned.lexicon.id("recieve").is_none());
+        let cleaned = clean_lexicon(lexicon(), Lang::En, &errors, &Ranking::default(), &|w| w == "fox");
+        assert_eq!((cleaned.removed, cleaned.attested), (1, 1));
+        assert!(cleaned.lexicon.id("fox").is_some() && cleaned.lexicon.id("recieve").is_none());
+        assert_eq!(cleaned.lexicon.len(), 4);
+    }
+
+    /// Writes `text` to a fresh file under the system's temporary directory.
+    fn text_file(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("fivegram-build-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("text.txt");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn words_the_edited_text_holds_often_enough_are_kept() {
+        let edited = text_file("edited", &("for us\n".repeat(6000) + &"the fox\n".repeat(17)));
+        let user = text_file("user", &("i receive it\n".repeat(3000) + &"i recieve it\n".repeat(5)));
+        let dir = edited.parent().unwrap().to_path_buf();
+        std::fs::write(dir.join("lm.arpa"), "").unwrap();
+        let build = |keep_attested: f64| {
+            let mut config = BuildConfig::new(Lang::En, vec![edited.clone()]);
+            config.user_corpus = vec![user.clone()];
+            config.keep_attested = keep_attested;
+            let report = build_model(&dir, &config).unwrap();
+            (report, Lexicon::open(dir.join("lexicon.fst")).unwrap())
+        };
+        // 12,034 words of edited text: 800 per million is 10 occurrences, which `fox` (17) passes.
+        let (report, lexicon) = build(800.0);
+        assert_eq!((report.attested_count, report.attested), (10, 1));
+        assert!(lexicon.id("fox").is_some() && lexicon.id("for").is_some());
+        // The user text's misspelling is never attested: the edited text does not hold it.
+        assert!(lexicon.id("recieve").is_none() && lexicon.id("receive").is_some());
+        let (report, lexicon) = build(10_000.0);
+        assert_eq!((report.attested_count, report.attested), (121, 0));
+        assert!(lexicon.id("fox").is_none() && lexicon.id("recieve").is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(user.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn the_attested_rate_must_be_a_rate() {
+        let corpus = text_file("rate", "the fox and the cat\n");
+        let dir = corpus.parent().unwrap().to_path_buf();
+        std::fs::write(dir.join("lm.arpa"), "").unwrap();
+        for bad in [f64::NAN, -1.0, f64::INFINITY] {
+            let mut config = BuildConfig::new(Lang::En, vec![corpus.clone()]);
+            config.keep_attested = bad;
+            let err = build_model(&dir, &config).unwrap_err().to_string();
+            assert!(err.contains("per million words"), "{err}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

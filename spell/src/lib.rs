@@ -46,8 +46,8 @@
 //! # Memory
 //! The language-model store is memory-mapped; opening a model reads the lexicon fst and indexes it in memory
 //! (the delete index and the sound-alike index, whose tables sit in anonymous memory advised for transparent huge
-//! pages). Correcting one line with the default English model (162,370 words, a 47 MB model directory) peaks at
-//! 151 MB resident. Each thread keeps scratch buffers, a cache of
+//! pages). Correcting one line with the default English model (164,105 words, a 47 MB model directory) peaks at
+//! 156 MB resident. Each thread keeps scratch buffers, a cache of
 //! the context candidates of up to [`speller::KNOWN_CACHE`] lexicon words and one of the isolated-word candidates
 //! of up to [`speller::SUGGEST_CACHE`] tokens ([`speller::clear_thread_caches`] empties them).
 //!
@@ -69,6 +69,12 @@
 //!   sound-alike that would have beaten a good spelling neighbour is then not first (`thruout` → `throat`, where
 //!   the full search ranks `throughout` first). Corrections in context and the model build search in full;
 //!   `--set stop_one_edit=1 --set stop_spelling=1` turns the stages off.
+//! - A model's lexicon is every word its corpus holds at least three times, less the words that look like common
+//!   misspellings of a far more frequent neighbour (`recieve`), except those its edited text holds often enough
+//!   to be words ([`build::BuildConfig::keep_attested`]: `fox`, `hat` and `save` stay, where `for`, `that` and
+//!   `have` would otherwise take them out). A rarer real word can still be left out (`jog`, `mop` and `cog` in
+//!   the default English model) and is then corrected like a misspelling, alone and in a sentence (`a cog in the
+//!   machine` → `a dog in the machine`).
 //! - What each language's default model was trained on is recorded in its manifest (`trained_on`) and in
 //!   `scripts/build-spell-model.sh`: English on the Gutenberg and modern-English corpora (error model mined from
 //!   IMDb reviews); German (`--lang de`) on Tatoeba and Multi30k German, with the default edit costs because

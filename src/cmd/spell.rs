@@ -81,6 +81,10 @@ pub struct Args {
     /// With --build: the least count of a lexicon word.
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub min_count: u64,
+    /// With --build: words seen at least this many times per million words of the edited text (--corpus) stay
+    /// in the lexicon even when a far more frequent neighbour would make them look like its misspelling.
+    #[arg(long, default_value_t = fivegram_spell::build::KEEP_ATTESTED, value_name = "PER_MILLION")]
+    pub keep_attested: f64,
     /// With --build: the language model's file name inside DIR.
     #[arg(long, default_value = "lm.arpa", value_name = "NAME")]
     pub lm: String,
@@ -174,6 +178,7 @@ fn build(args: &Args, dir: &Path, ranking: Ranking) -> anyhow::Result<()> {
     let mut config = BuildConfig::new(args.lang, args.corpus.clone());
     config.user_corpus = args.user_corpus.clone();
     config.min_count = args.min_count;
+    config.keep_attested = args.keep_attested;
     config.lm = args.lm.clone();
     config.ranking = ranking;
     config.trained_on = args.trained_on.clone();
@@ -181,7 +186,8 @@ fn build(args: &Args, dir: &Path, ranking: Ranking) -> anyhow::Result<()> {
     let report = build_model(dir, &config)?;
     eprintln!(
         "fivegram: built {} in {:.1}s: {} tokens, {} distinct words, lexicon {} words (count ≥ {}), \
-         {} likely misspellings left out; error model: {} mined pairs → {} rules",
+         {} likely misspellings left out ({} kept as seen ≥ {} times in the edited text); error model: {} mined \
+         pairs → {} rules",
         dir.display(),
         start.elapsed().as_secs_f64(),
         report.tokens,
@@ -189,6 +195,8 @@ fn build(args: &Args, dir: &Path, ranking: Ranking) -> anyhow::Result<()> {
         report.lexicon,
         config.min_count,
         report.misspellings,
+        report.attested,
+        report.attested_count,
         report.train.pairs,
         report.train.rules
     );
