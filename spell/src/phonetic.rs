@@ -37,7 +37,14 @@ fn push(out: &mut Vec<char>, c: char) {
 }
 
 fn english(word: &[char], out: &mut Vec<char>) {
-    let w: Vec<char> = word.iter().copied().filter(|c| *c != '\'' && *c != '-').collect();
+    // Apostrophes and hyphens are not sounded; most words have none, and need no copy.
+    let kept: Vec<char>;
+    let w: &[char] = if word.iter().any(|&c| c == '\'' || c == '-') {
+        kept = word.iter().copied().filter(|&c| c != '\'' && c != '-').collect();
+        &kept
+    } else {
+        word
+    };
     let n = w.len();
     let at = |i: usize| w.get(i).copied();
     let mut i = 0;
@@ -224,6 +231,10 @@ mod tests {
         }
         assert_ne!(key("cat"), key("dog"));
         assert_eq!(key("apple").chars().next(), Some('a'));
+        // Apostrophes and hyphens are not sounded.
+        assert_eq!(key("o'clock"), key("oclock"));
+        assert_eq!(key("to-morrow"), key("tomorrow"));
+        assert_eq!(key("'-'"), key(""));
     }
 
     #[test]

@@ -94,6 +94,8 @@ struct Candidate {
 #[derive(Debug, Default)]
 struct Work {
     chars: Vec<char>,
+    /// The token being searched, as a string (reused buffer).
+    text: String,
     /// The delete index's probes (reused buffer).
     probes: Vec<(u64, u32, u32)>,
     /// (id, spelling distance, sound-alike key distance or `u32::MAX`).
@@ -648,8 +650,9 @@ impl Words {
         out: &mut Vec<Candidate>,
     ) {
         out.clear();
-        let text: String = word.iter().collect();
-        let known = self.lexicon.id(&text);
+        work.text.clear();
+        work.text.extend(word.iter());
+        let known = self.lexicon.id(&work.text);
         if known.is_none() && !self.writable(word) {
             return;
         }
@@ -874,16 +877,20 @@ impl Words {
     fn order_hits(&self, work: &mut Work, len: usize, max: usize, known: Option<LexId>) {
         work.ordered.reset(work.hits.len());
         let mut counts = [0u32; 257];
+        // The classes met lie in `low..=high`: the running sums need only cover them.
+        let (mut low, mut high) = (256, 0);
         work.unsorted.clear();
         for &hit in &work.hits {
             let (id, length, class) = (hit as LexId, (hit >> 40) as u8, (hit >> 32) as u8);
             if usize::from(length).abs_diff(len) <= max && Some(id) != known && work.ordered.insert(id) {
                 let key = order_key(class, length, id);
-                counts[(key >> 40) as usize + 1] += 1;
+                let bucket = (key >> 40) as usize;
+                counts[bucket + 1] += 1;
+                (low, high) = (low.min(bucket), high.max(bucket));
                 work.unsorted.push(key);
             }
         }
-        for c in 0..256 {
+        for c in low..high {
             counts[c + 1] += counts[c];
         }
         work.order.clear();
@@ -1370,7 +1377,7 @@ impl Speller {
             found
                 .iter()
                 .map(|c| Suggestion {
-                    word: apply_case(word, &self.candidate_text(c)),
+                    word: case_like(word, self.candidate_text(c)),
                     score: c.score,
                     error: c.error,
                     distance: c.distance,
@@ -1823,11 +1830,21 @@ fn prune(hyps: &mut Vec<Hyp>, beam: usize) {
 /// Gives `replacement` (lowercase) the case pattern of `original`: all capitals, a capital first letter, or
 /// lowercase.
 pub fn apply_case(original: &str, replacement: &str) -> String {
-    let letters: Vec<char> = original.chars().filter(|c| c.is_alphabetic()).collect();
-    if letters.is_empty() || !letters.iter().any(|c| c.is_uppercase()) {
-        return replacement.to_string();
+    case_like(original, replacement.to_string())
+}
+
+/// [`apply_case`] on an owned replacement, returned as it is when its case needs no change (the common case:
+/// no capital in the original).
+fn case_like(original: &str, replacement: String) -> String {
+    let (mut letters, mut capitals) = (0usize, 0usize);
+    for c in original.chars().filter(|c| c.is_alphabetic()) {
+        letters += 1;
+        capitals += usize::from(c.is_uppercase());
     }
-    if letters.len() > 1 && letters.iter().all(|c| c.is_uppercase()) {
+    if capitals == 0 {
+        return replacement;
+    }
+    if letters > 1 && capitals == letters {
         return replacement.to_uppercase();
     }
     if original.chars().next().is_some_and(char::is_uppercase) {
@@ -1837,7 +1854,7 @@ pub fn apply_case(original: &str, replacement: &str) -> String {
             None => String::new(),
         };
     }
-    replacement.to_string()
+    replacement
 }
 
 /// A word's characters as bytes and their number, when there are at most [`SLOT_CHARS`] of them and all are
