@@ -298,6 +298,23 @@ pub struct ContextReport {
     pub words_per_second: f64,
     /// The false alarms: (original, replacement).
     pub false_alarm_changes: Vec<(String, String)>,
+    /// The injected errors by confusion (lowercase), most injected first, then by the error and intended word.
+    pub by_confusion: Vec<ConfusionCount>,
+}
+
+/// How one direction of a confusion (`there` written for `their`) fared in [`evaluate_context`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConfusionCount {
+    /// The word written in error (lowercase).
+    pub error: String,
+    /// The word it replaced (lowercase).
+    pub intended: String,
+    /// Errors of this kind injected.
+    pub injected: usize,
+    /// Of those, corrected to the intended word.
+    pub fixed: usize,
+    /// Of those, changed to another wrong word.
+    pub miscorrected: usize,
 }
 
 /// Corrects every corrupted sentence and compares with the original.
@@ -322,15 +339,27 @@ pub fn evaluate_context(speller: &Speller, injected: &[Injected]) -> ContextRepo
         _ => start.elapsed().as_secs_f64(),
     };
     report.words_per_second = words as f64 / seconds.max(1e-9);
+    let mut by_confusion: HashMap<(String, String), ConfusionCount> = HashMap::new();
     for (item, correction) in injected.iter().zip(&corrections) {
         report.correct_words += tokenizer.token_spans(&item.corrupted).len().saturating_sub(1);
+        let (error, intended) = (item.error.to_lowercase(), item.word.to_lowercase());
+        let count = by_confusion
+            .entry((error.clone(), intended.clone()))
+            .or_insert_with(|| ConfusionCount {
+                error,
+                intended,
+                ..ConfusionCount::default()
+            });
+        count.injected += 1;
         for span in &correction.spans {
             let overlaps = span.start < item.at.end && item.at.start < span.end;
             if overlaps {
                 if span.replacement.to_lowercase() == item.word.to_lowercase() {
                     report.fixed += 1;
+                    count.fixed += 1;
                 } else {
                     report.miscorrected += 1;
+                    count.miscorrected += 1;
                 }
             } else {
                 report.false_alarms += 1;
@@ -340,5 +369,12 @@ pub fn evaluate_context(speller: &Speller, injected: &[Injected]) -> ContextRepo
             }
         }
     }
+    report.by_confusion = by_confusion.into_values().collect();
+    report.by_confusion.sort_by(|a, b| {
+        b.injected
+            .cmp(&a.injected)
+            .then_with(|| a.error.cmp(&b.error))
+            .then_with(|| a.intended.cmp(&b.intended))
+    });
     report
 }

@@ -16,7 +16,8 @@
 //! A token's candidates are ranked by a noisy channel: the language model over its neighbours (through the
 //! batched [`fivegram_lm::model::LanguageModel`] API, beam search over the sentence) plus the error model. Words
 //! in the lexicon get candidates too (real-word errors such as `their`/`there`), changed only when the context
-//! favours the other word by more than [`model::Ranking::context_real_word_cost`]. Case, punctuation and
+//! favours the other word by more than [`model::Ranking::context_real_word_cost`] plus the error model's cost,
+//! which for a homophone (the same sound-alike key) is at most [`model::Ranking::context_homophone_cost`]. Case, punctuation and
 //! whitespace are kept: `Bundict` becomes `Benedict`, everything outside changed words is copied byte for byte.
 //!
 //! # Example

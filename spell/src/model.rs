@@ -65,6 +65,15 @@ pub struct Ranking {
     /// Cost (`-log10`) of replacing a lexicon word by another in context: the language model must favour the
     /// replacement by more than this (plus the error model's cost) to change a correctly spelled word.
     pub context_real_word_cost: f32,
+    /// In context, the error cost of replacing a lexicon word by a homophone (a lexicon word with the same
+    /// sound-alike key: `their` for `there`, `form` for `from`) is at most this, however differently the two are
+    /// spelled; [`Ranking::context_real_word_cost`] is paid on top. The default, 0, makes the language model's
+    /// evidence alone decide between homophones once it outweighs that cost (tuned with it on lines 5001– of
+    /// `gutenberg-dev`, see BENCHMARKS.md, "Homophones in context"). A value above
+    /// [`Ranking::real_word_max_error`] keeps homophones to their spelling cost, as manifests written before this
+    /// setting existed do (they read as 99).
+    #[serde(default = "homophones_priced_by_spelling")]
+    pub context_homophone_cost: f32,
     /// Cost (`-log10`) of keeping a word that is not in the lexicon, in context.
     pub keep_unknown_cost: f32,
     /// Cost of keeping an unknown word that looks like a name: capitalised (not all capitals) after a word or a
@@ -111,6 +120,12 @@ pub struct Ranking {
     pub stop_spelling: f32,
 }
 
+/// What a manifest without `context_homophone_cost` (written before it existed) reads as: homophones priced by
+/// their spelling, as that manifest's other settings were tuned.
+fn homophones_priced_by_spelling() -> f32 {
+    99.0
+}
+
 impl Default for Ranking {
     fn default() -> Self {
         Ranking {
@@ -120,7 +135,8 @@ impl Default for Ranking {
             edit_bonus: 3.0,
             first_letter: 0.0,
             real_word_cost: 0.5,
-            context_real_word_cost: 1.5,
+            context_real_word_cost: 3.0,
+            context_homophone_cost: 0.0,
             keep_unknown_cost: 2.0,
             keep_name_cost: 0.0,
             capital_first_letter_cost: 2.0,
@@ -280,4 +296,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rankings_round_trip_and_old_manifests_keep_homophones_priced_by_spelling() {
+        let ranking = Ranking::default();
+        let text = serde_json::to_string(&ranking).unwrap();
+        assert_eq!(serde_json::from_str::<Ranking>(&text).unwrap(), ranking);
+        // A manifest from before `context_homophone_cost` lacks it: it reads as off, not as today's default.
+        let old: Ranking = serde_json::from_str(r#"{"context_real_word_cost": 1.5}"#).unwrap();
+        assert_eq!((old.context_real_word_cost, old.context_homophone_cost), (1.5, 99.0));
+        assert_eq!(old.prior_weight, ranking.prior_weight);
+        assert_eq!(
+            (ranking.context_real_word_cost, ranking.context_homophone_cost),
+            (3.0, 0.0)
+        );
+        assert!(serde_json::from_str::<Ranking>(r#"{"no_such_setting": 1}"#).is_err());
+    }
 }

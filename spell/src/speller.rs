@@ -594,6 +594,12 @@ impl Words {
         &self.lexicon
     }
 
+    /// Whether two lexicon words have the same sound-alike key (homophones as far as [`phonetic_key`] can tell:
+    /// `their` and `there`, `hear` and `here`).
+    fn sound_the_same(&self, a: LexId, b: LexId) -> bool {
+        self.records[a as usize].key == self.records[b as usize].key
+    }
+
     fn word_chars(&self, id: LexId) -> &[char] {
         &self.chars[self.char_offsets[id as usize] as usize..self.char_offsets[id as usize + 1] as usize]
     }
@@ -1557,7 +1563,15 @@ impl Speller {
                     if c.distance == 0 {
                         continue;
                     }
-                    if known && (c.error > self.ranking.real_word_max_error || c.second.is_some()) {
+                    // A homophone of a lexicon word costs at most `context_homophone_cost`: people write the
+                    // word they hear, however differently it is spelled.
+                    let error = match known_id {
+                        Some(id) if c.second.is_none() && self.words.sound_the_same(id, c.id) => {
+                            c.error.min(self.ranking.context_homophone_cost)
+                        }
+                        _ => c.error,
+                    };
+                    if known && (error > self.ranking.real_word_max_error || c.second.is_some()) {
                         continue;
                     }
                     if self.words.lexicon.count(c.id) < self.ranking.min_count {
@@ -1579,7 +1593,7 @@ impl Speller {
                         to: i + 1,
                         words,
                         len,
-                        channel: -c.error - penalty,
+                        channel: -error - penalty,
                         replacement: Some(self.candidate_text(c)),
                     });
                 }

@@ -158,15 +158,21 @@ fn correct_words_are_left_alone() {
 
 #[test]
 fn a_real_word_error_is_fixed_when_the_context_is_clear() {
-    // Without a rule for it, `their` is two substitutions from `there`: too costly to change a correct word.
-    let speller = speller();
+    // Priced by their spelling, `their` is two substitutions from `there`: too costly to change a correct word.
+    let by_spelling = Ranking {
+        context_homophone_cost: 99.0,
+        context_real_word_cost: 1.5,
+        ..Ranking::default()
+    };
+    let mut speller = speller();
+    speller.set_ranking(by_spelling);
     assert_eq!(speller.correct("I want to go their.").text, "I want to go their.");
     // A trained model knows `ere` is often typed `eir` (cost before the ranking's edit bonus): now the context
     // decides, and only where it is clear.
     let mut errors = ErrorModel::default();
     assert!(errors.add_rule("ere", "eir", 4.5));
     let lm = ArpaModel::from_arpa_text("toy.arpa", ARPA).expect("toy ARPA");
-    let speller = Speller::new(Lang::En, lexicon(), errors, lm, Ranking::default());
+    let speller = Speller::new(Lang::En, lexicon(), errors, lm, by_spelling);
     let fixed = speller.correct("I want to go their.");
     assert_eq!(fixed.text, "I want to go there.");
     assert_eq!(fixed.spans.len(), 1);
@@ -177,6 +183,26 @@ fn a_real_word_error_is_fixed_when_the_context_is_clear() {
     let mut speller = speller;
     speller.set_ranking(Ranking {
         context_real_word_cost: 50.0,
+        ..by_spelling
+    });
+    assert_eq!(speller.correct("I want to go their.").text, "I want to go their.");
+}
+
+#[test]
+fn homophones_are_told_apart_by_the_context_alone() {
+    // `their` and `there` sound the same: by default replacing one by the other costs only
+    // `context_real_word_cost`, with no rule for their spelling, and the language model decides.
+    let speller = speller();
+    let fixed = speller.correct("I want to go their.");
+    assert_eq!(fixed.text, "I want to go there.");
+    assert_eq!((fixed.spans.len(), fixed.spans[0].original.as_str()), (1, "their"));
+    // Where the context favours the word as written, or says too little, it stays.
+    assert_eq!(speller.correct("their house").text, "their house");
+    assert_eq!(speller.correct("the big house").text, "the big house");
+    // A dearer real-word change turns it off.
+    let mut speller = speller;
+    speller.set_ranking(Ranking {
+        context_real_word_cost: 5.0,
         ..Ranking::default()
     });
     assert_eq!(speller.correct("I want to go their.").text, "I want to go their.");
@@ -607,4 +633,37 @@ fn more_than_one_suggestion_is_the_staged_first_then_the_full_ranking() {
         }
     }
     assert!(filled > 50, "filled in {filled}");
+}
+
+#[test]
+fn the_context_evaluation_counts_each_confusion() {
+    use fivegram_spell::eval::{Injected, evaluate_context};
+    let mut errors = ErrorModel::default();
+    assert!(errors.add_rule("ere", "eir", 4.5));
+    let lm = ArpaModel::from_arpa_text("toy.arpa", ARPA).expect("toy ARPA");
+    let speller = Speller::new(Lang::En, lexicon(), errors, lm, Ranking::default());
+    let inject = |original: &str, corrupted: &str, word: &str, error: &str| {
+        let start = corrupted.find(error).expect("the error is in the sentence");
+        Injected {
+            original: original.into(),
+            corrupted: corrupted.into(),
+            at: start..start + error.len(),
+            word: word.into(),
+            error: error.into(),
+        }
+    };
+    let items = [
+        inject("I want to go there.", "I want to go their.", "there", "their"),
+        inject("I want to go There.", "I want to go Their.", "There", "Their"),
+        // The rule prices `there` typed as `their`, not the other way round: this one stays.
+        inject("their house", "there house", "their", "there"),
+    ];
+    let report = evaluate_context(&speller, &items);
+    assert_eq!((report.sentences, report.fixed, report.miscorrected), (3, 2, 0));
+    let counts: Vec<_> = report
+        .by_confusion
+        .iter()
+        .map(|c| (c.error.as_str(), c.intended.as_str(), c.injected, c.fixed))
+        .collect();
+    assert_eq!(counts, [("their", "there", 2, 2), ("there", "their", 1, 0)]);
 }

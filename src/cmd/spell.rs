@@ -60,7 +60,7 @@ pub struct Args {
     #[arg(long, value_name = "PERCENT")]
     pub min_top1: Option<f64>,
     /// With --eval: list the misspellings whose first suggestion is wrong; with --eval-context: list the false
-    /// alarms.
+    /// alarms and how each confusion fared.
     #[arg(long)]
     pub misses: bool,
     /// Evaluate real-word correction: inject confusions into sentences of this held-out text and correct them.
@@ -278,6 +278,7 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
                 "false_alarms": report.false_alarms,
                 "false_alarm_percent": 100.0 * report.false_alarms as f64 / words,
                 "words_per_second": report.words_per_second,
+                "by_confusion": report.by_confusion,
             }),
         )?;
     } else {
@@ -304,6 +305,17 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
             counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             for ((original, replacement), n) in counts {
                 println!("  false alarm ×{n}: {original} → {replacement}");
+            }
+            for c in &report.by_confusion {
+                println!(
+                    "  {} written for {}: fixed {} of {} ({:.0}%), changed to another word {}",
+                    c.error,
+                    c.intended,
+                    c.fixed,
+                    c.injected,
+                    100.0 * c.fixed as f64 / c.injected.max(1) as f64,
+                    c.miscorrected
+                );
             }
         }
     }
