@@ -10,8 +10,13 @@
 //!
 //! # Real-word errors in context ([`inject_errors`], [`evaluate_context`])
 //! Sentences of held-out text get one word replaced by a confusable word (from a fixed list of classic
-//! confusions such as their/there, or an edit the error model finds cheap), and the speller corrects the
-//! sentence. Reported: errors fixed, errors changed to a third word, and correct words changed (false alarms).
+//! confusions such as their/there, [`CONFUSIONS`]), and the speller corrects the sentence. Reported: errors
+//! fixed, errors changed to a third word, and correct words changed (false alarms), in all and by confusion.
+//!
+//! # Misspellings in context ([`inject_misspellings`], [`evaluate_context`], [`isolated_fixes`])
+//! The same, with one word replaced by one of its misspellings from a misspelling list (Norvig's, Mitton's): the
+//! fixes in context are compared with what the isolated first suggestion of each misspelling gets right, so the
+//! figure shows what the sentence adds.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -220,6 +225,52 @@ pub fn inject_errors(sentences: &[String], lang: Lang, seed: u64) -> Vec<Injecte
         map.entry(a).or_default().push(b);
         map.entry(b).or_default().push(a);
     }
+    inject_from(sentences, lang, map, seed, false)
+}
+
+/// Injects at most one non-word error per sentence: among the words (tokens) that are, lowercased, the intended
+/// word of an item of a misspelling list, one picked by a generator seeded with `seed` is replaced by one of its
+/// misspellings not used before (each misspelling of each word serves once), case kept. Items whose misspelling
+/// or intended word is not a single word token are skipped, as are sentences without such a word.
+pub fn inject_misspellings(sentences: &[String], lang: Lang, items: &[Item], seed: u64) -> Vec<Injected> {
+    let tokenizer = Tokenizer::new(lang);
+    let one_word = |w: &str| {
+        let spans = tokenizer.token_spans(w);
+        spans.len() == 1 && spans[0] == (0..w.len()) && is_word_token(w)
+    };
+    let mut map: HashMap<&str, Vec<&str>> = HashMap::new();
+    for item in items {
+        if !one_word(&item.misspelling) {
+            continue;
+        }
+        for target in &item.targets {
+            if one_word(target)
+                && !map
+                    .get(target.as_str())
+                    .is_some_and(|m| m.contains(&item.misspelling.as_str()))
+            {
+                map.entry(target).or_default().push(&item.misspelling);
+            }
+        }
+    }
+    inject_from(sentences, lang, map, seed, true)
+}
+
+/// Whether a token has a letter (a word, not a number or punctuation).
+fn is_word_token(token: &str) -> bool {
+    token.chars().any(char::is_alphabetic)
+}
+
+/// The injection of [`inject_errors`] and [`inject_misspellings`]: `map` gives each replaceable word (lowercase)
+/// its replacements; with `once`, each replacement is used at most once (and a word whose replacements are all
+/// used is no longer replaced).
+fn inject_from(
+    sentences: &[String],
+    lang: Lang,
+    mut map: HashMap<&str, Vec<&str>>,
+    seed: u64,
+    once: bool,
+) -> Vec<Injected> {
     let tokenizer = Tokenizer::new(lang);
     let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut next = || {
@@ -230,20 +281,30 @@ pub fn inject_errors(sentences: &[String], lang: Lang, seed: u64) -> Vec<Injecte
     };
     let mut out = Vec::new();
     for sentence in sentences {
-        let eligible: Vec<(std::ops::Range<usize>, &Vec<&str>)> = tokenizer
+        let eligible: Vec<(std::ops::Range<usize>, String)> = tokenizer
             .token_spans(sentence)
             .into_iter()
             .filter_map(|r| {
-                map.get(sentence[r.clone()].to_lowercase().as_str())
-                    .map(|alts| (r, alts))
+                let lower = sentence[r.clone()].to_lowercase();
+                map.contains_key(lower.as_str()).then_some((r, lower))
             })
             .collect();
         if eligible.is_empty() {
             continue;
         }
-        let (range, alts) = &eligible[(next() % eligible.len() as u64) as usize];
+        let (range, lower) = &eligible[(next() % eligible.len() as u64) as usize];
+        let Some(alts) = map.get_mut(lower.as_str()) else {
+            continue;
+        };
+        let pick = (next() % alts.len() as u64) as usize;
         let word = &sentence[range.clone()];
-        let error = apply_case(word, alts[(next() % alts.len() as u64) as usize]);
+        let error = apply_case(word, alts[pick]);
+        if once {
+            alts.swap_remove(pick);
+            if alts.is_empty() {
+                map.remove(lower.as_str());
+            }
+        }
         let mut corrupted = String::with_capacity(sentence.len() + 4);
         corrupted.push_str(&sentence[..range.start]);
         corrupted.push_str(&error);
@@ -279,6 +340,38 @@ pub fn context_sentences(path: &Path, lang: Lang, n: usize) -> Result<Vec<Inject
     let mut injected = inject_errors(&sentences, lang, CONTEXT_SEED);
     injected.truncate(n);
     Ok(injected)
+}
+
+/// The first `n` sentences of 5 to 60 words of held-out text `path` (plain or gzip) that
+/// [`inject_misspellings`] (seed [`CONTEXT_SEED`]) gives a misspelling from `items`: the sentences of `fivegram
+/// spell --eval-context FILE --misspellings LIST`. The whole file is read (such sentences are rarer).
+pub fn misspelled_sentences(path: &Path, lang: Lang, n: usize, items: &[Item]) -> Result<Vec<Injected>> {
+    let reader = TextReader::open(path, Decoding::Lossy)?;
+    let mut sentences = Vec::new();
+    for sentence in SentenceReader::new(reader, lang) {
+        let sentence = sentence?;
+        if (5..=60).contains(&sentence.text.split_whitespace().count()) {
+            sentences.push(sentence.text);
+        }
+    }
+    let mut injected = inject_misspellings(&sentences, lang, items, CONTEXT_SEED);
+    injected.truncate(n);
+    Ok(injected)
+}
+
+/// How many of `injected`'s errors the isolated first suggestion ([`Speller::suggest`] with one suggestion, no
+/// context) corrects to the intended word: what the context adds is the difference with
+/// [`ContextReport::fixed`].
+pub fn isolated_fixes(speller: &Speller, injected: &[Injected]) -> usize {
+    injected
+        .iter()
+        .filter(|item| {
+            speller
+                .suggest(&item.error, 1)
+                .first()
+                .is_some_and(|s| s.word.to_lowercase() == item.word.to_lowercase())
+        })
+        .count()
 }
 
 /// What the speller did on sentences with injected errors.

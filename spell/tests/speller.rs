@@ -667,3 +667,45 @@ fn the_context_evaluation_counts_each_confusion() {
         .collect();
     assert_eq!(counts, [("their", "there", 2, 2), ("there", "their", 1, 0)]);
 }
+
+#[test]
+fn misspellings_are_injected_once_each_and_compared_with_isolated_suggestions() {
+    use fivegram_spell::eval::{Item, evaluate_context, inject_misspellings, isolated_fixes};
+    let item = |misspelling: &str, target: &str| Item {
+        misspelling: misspelling.into(),
+        targets: vec![target.into()],
+    };
+    let items = [
+        item("recieved", "received"),
+        item("receved", "received"),
+        item("two words", "received"),
+        item("scrambeld", "scrambled"),
+    ];
+    let sentences: Vec<String> = [
+        "I received the letter yesterday .",
+        "I Received the letter .",
+        "I received the letter .",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let injected = inject_misspellings(&sentences, Lang::En, &items, 7);
+    // Two single-word misspellings of `received`, each used once; the third sentence finds none left.
+    assert_eq!(injected.len(), 2);
+    let mut errors: Vec<&str> = injected.iter().map(|i| i.error.as_str()).collect();
+    errors.sort_by_key(|e| e.to_lowercase());
+    assert_eq!(
+        errors.iter().map(|e| e.to_lowercase()).collect::<Vec<_>>(),
+        ["receved", "recieved"]
+    );
+    for i in &injected {
+        assert_eq!(&i.corrupted[i.at.clone()], i.error);
+        assert_eq!(i.original.replacen(&i.word, &i.error, 1), i.corrupted);
+        // Case is kept: `Received` becomes `Recieved` or `Receved`.
+        assert_eq!(i.word.starts_with('R'), i.error.starts_with('R'));
+    }
+    let speller = speller();
+    let report = evaluate_context(&speller, &injected);
+    assert_eq!((report.sentences, report.fixed, report.false_alarms), (2, 2, 0));
+    assert_eq!(isolated_fixes(&speller, &injected), 2);
+}

@@ -66,6 +66,10 @@ pub struct Args {
     /// Evaluate real-word correction: inject confusions into sentences of this held-out text and correct them.
     #[arg(long, value_name = "FILE", conflicts_with = "build")]
     pub eval_context: Option<PathBuf>,
+    /// With --eval-context: inject misspellings from this list (Norvig's or Mitton's format) instead of real-word
+    /// confusions, and compare the fixes in context with the isolated first suggestions.
+    #[arg(long, value_name = "LIST", requires = "eval_context")]
+    pub misspellings: Option<PathBuf>,
     /// With --eval-context: how many sentences to use.
     #[arg(long, default_value_t = 2000, value_name = "N")]
     pub sentences: usize,
@@ -259,10 +263,70 @@ fn run_eval(args: &Args, speller: &Speller, load: f64) -> anyhow::Result<()> {
 }
 
 fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Result<()> {
-    let injected = eval::context_sentences(path, speller.lang(), args.sentences)?;
+    let (injected, isolated) = match &args.misspellings {
+        Some(list) => {
+            let (_, items) = read_items(list)?;
+            let injected = eval::misspelled_sentences(path, speller.lang(), args.sentences, &items)?;
+            if injected.is_empty() {
+                anyhow::bail!(
+                    "{}: no sentence of 5 to 60 words holds a word that {} misspells",
+                    path.display(),
+                    list.display()
+                );
+            }
+            let isolated = eval::isolated_fixes(speller, &injected);
+            (injected, Some((list, isolated)))
+        }
+        None => (eval::context_sentences(path, speller.lang(), args.sentences)?, None),
+    };
     let report = evaluate_context(speller, &injected);
     let errors = report.sentences.max(1) as f64;
     let words = report.correct_words.max(1) as f64;
+    if let Some((list, isolated)) = isolated {
+        if args.json {
+            let stdout = io::stdout();
+            let mut out = stdout.lock();
+            ui::json_line(
+                &mut out,
+                &json!({
+                    "file": path.display().to_string(),
+                    "misspellings": list.display().to_string(),
+                    "sentences": report.sentences,
+                    "fixed": report.fixed,
+                    "fixed_percent": 100.0 * report.fixed as f64 / errors,
+                    "isolated_fixed": isolated,
+                    "isolated_fixed_percent": 100.0 * isolated as f64 / errors,
+                    "miscorrected": report.miscorrected,
+                    "correct_words": report.correct_words,
+                    "false_alarms": report.false_alarms,
+                    "false_alarm_percent": 100.0 * report.false_alarms as f64 / words,
+                    "words_per_second": report.words_per_second,
+                }),
+            )?;
+        } else {
+            println!(
+                "{}: {} sentences with one misspelling from {}: fixed in context {} ({:.1}%), by the isolated first \
+                 suggestion {} ({:.1}%); changed to another wrong word {}, false alarms {} of {} correct words \
+                 ({:.2}%), {:.0} words per CPU-second (1 thread)",
+                path.display(),
+                report.sentences,
+                list.display(),
+                report.fixed,
+                100.0 * report.fixed as f64 / errors,
+                isolated,
+                100.0 * isolated as f64 / errors,
+                report.miscorrected,
+                report.false_alarms,
+                report.correct_words,
+                100.0 * report.false_alarms as f64 / words,
+                report.words_per_second
+            );
+            if args.misses {
+                print_context_misses(&report);
+            }
+        }
+        return Ok(());
+    }
     if args.json {
         let stdout = io::stdout();
         let mut out = stdout.lock();
@@ -297,29 +361,34 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
             report.words_per_second
         );
         if args.misses {
-            let mut counts: std::collections::BTreeMap<(&str, &str), usize> = std::collections::BTreeMap::new();
-            for (original, replacement) in &report.false_alarm_changes {
-                *counts.entry((original, replacement)).or_default() += 1;
-            }
-            let mut counts: Vec<_> = counts.into_iter().collect();
-            counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            for ((original, replacement), n) in counts {
-                println!("  false alarm ×{n}: {original} → {replacement}");
-            }
-            for c in &report.by_confusion {
-                println!(
-                    "  {} written for {}: fixed {} of {} ({:.0}%), changed to another word {}",
-                    c.error,
-                    c.intended,
-                    c.fixed,
-                    c.injected,
-                    100.0 * c.fixed as f64 / c.injected.max(1) as f64,
-                    c.miscorrected
-                );
-            }
+            print_context_misses(&report);
         }
     }
     Ok(())
+}
+
+/// The false alarms of a context evaluation (commonest first), then how each injected error fared.
+fn print_context_misses(report: &eval::ContextReport) {
+    let mut counts: std::collections::BTreeMap<(&str, &str), usize> = std::collections::BTreeMap::new();
+    for (original, replacement) in &report.false_alarm_changes {
+        *counts.entry((original, replacement)).or_default() += 1;
+    }
+    let mut counts: Vec<_> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    for ((original, replacement), n) in counts {
+        println!("  false alarm ×{n}: {original} → {replacement}");
+    }
+    for c in &report.by_confusion {
+        println!(
+            "  {} written for {}: fixed {} of {} ({:.0}%), changed to another word {}",
+            c.error,
+            c.intended,
+            c.fixed,
+            c.injected,
+            100.0 * c.fixed as f64 / c.injected.max(1) as f64,
+            c.miscorrected
+        );
+    }
 }
 
 /// Corrects (or checks, or suggests for) each argument or stdin line.
