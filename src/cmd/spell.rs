@@ -282,87 +282,58 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
     let report = evaluate_context(speller, &injected);
     let errors = report.sentences.max(1) as f64;
     let words = report.correct_words.max(1) as f64;
-    if let Some((list, isolated)) = isolated {
-        if args.json {
-            let stdout = io::stdout();
-            let mut out = stdout.lock();
-            ui::json_line(
-                &mut out,
-                &json!({
-                    "file": path.display().to_string(),
-                    "misspellings": list.display().to_string(),
-                    "sentences": report.sentences,
-                    "fixed": report.fixed,
-                    "fixed_percent": 100.0 * report.fixed as f64 / errors,
-                    "isolated_fixed": isolated,
-                    "isolated_fixed_percent": 100.0 * isolated as f64 / errors,
-                    "miscorrected": report.miscorrected,
-                    "correct_words": report.correct_words,
-                    "false_alarms": report.false_alarms,
-                    "false_alarm_percent": 100.0 * report.false_alarms as f64 / words,
-                    "words_per_second": report.words_per_second,
-                }),
-            )?;
-        } else {
-            println!(
-                "{}: {} sentences with one misspelling from {}: fixed in context {} ({:.1}%), by the isolated first \
-                 suggestion {} ({:.1}%); changed to another wrong word {}, false alarms {} of {} correct words \
-                 ({:.2}%), {:.0} words per CPU-second (1 thread)",
-                path.display(),
-                report.sentences,
-                list.display(),
-                report.fixed,
-                100.0 * report.fixed as f64 / errors,
-                isolated,
-                100.0 * isolated as f64 / errors,
-                report.miscorrected,
-                report.false_alarms,
-                report.correct_words,
-                100.0 * report.false_alarms as f64 / words,
-                report.words_per_second
-            );
-            if args.misses {
-                print_context_misses(&report);
-            }
+    let percent = |n: usize| 100.0 * n as f64 / errors;
+    if args.json {
+        let mut value = json!({
+            "file": path.display().to_string(),
+            "sentences": report.sentences,
+            "fixed": report.fixed,
+            "fixed_percent": percent(report.fixed),
+            "miscorrected": report.miscorrected,
+            "correct_words": report.correct_words,
+            "false_alarms": report.false_alarms,
+            "false_alarm_percent": 100.0 * report.false_alarms as f64 / words,
+            "words_per_second": report.words_per_second,
+            "by_confusion": report.by_confusion,
+        });
+        if let Some((list, isolated)) = isolated {
+            value["misspellings"] = json!(list.display().to_string());
+            value["isolated_fixed"] = json!(isolated);
+            value["isolated_fixed_percent"] = json!(percent(isolated));
         }
+        let stdout = io::stdout();
+        ui::json_line(&mut stdout.lock(), &value)?;
         return Ok(());
     }
-    if args.json {
-        let stdout = io::stdout();
-        let mut out = stdout.lock();
-        ui::json_line(
-            &mut out,
-            &json!({
-                "file": path.display().to_string(),
-                "sentences": report.sentences,
-                "fixed": report.fixed,
-                "fixed_percent": 100.0 * report.fixed as f64 / errors,
-                "miscorrected": report.miscorrected,
-                "correct_words": report.correct_words,
-                "false_alarms": report.false_alarms,
-                "false_alarm_percent": 100.0 * report.false_alarms as f64 / words,
-                "words_per_second": report.words_per_second,
-                "by_confusion": report.by_confusion,
-            }),
-        )?;
-    } else {
-        println!(
-            "{}: {} sentences with one real-word error ({} classic confusions): fixed {} ({:.1}%), changed to another \
-             wrong word {}, false alarms {} of {} correct words ({:.2}%), {:.0} words per CPU-second (1 thread)",
-            path.display(),
-            report.sentences,
+    let what = match isolated {
+        Some((list, isolated)) => format!(
+            "one misspelling from {}: fixed in context {} ({:.1}%), by the isolated first suggestion {} ({:.1}%);",
+            list.display(),
+            report.fixed,
+            percent(report.fixed),
+            isolated,
+            percent(isolated)
+        ),
+        None => format!(
+            "one real-word error ({} classic confusions): fixed {} ({:.1}%),",
             eval::CONFUSIONS.len(),
             report.fixed,
-            100.0 * report.fixed as f64 / errors,
-            report.miscorrected,
-            report.false_alarms,
-            report.correct_words,
-            100.0 * report.false_alarms as f64 / words,
-            report.words_per_second
-        );
-        if args.misses {
-            print_context_misses(&report);
-        }
+            percent(report.fixed)
+        ),
+    };
+    println!(
+        "{}: {} sentences with {what} changed to another wrong word {}, false alarms {} of {} correct words \
+         ({:.2}%), {:.0} words per CPU-second (1 thread)",
+        path.display(),
+        report.sentences,
+        report.miscorrected,
+        report.false_alarms,
+        report.correct_words,
+        100.0 * report.false_alarms as f64 / words,
+        report.words_per_second
+    );
+    if args.misses {
+        print_context_misses(&report);
     }
     Ok(())
 }
