@@ -1,0 +1,332 @@
+//! `fivegram spell` end to end on a model built from generated text: `estimate` and `spell --build`, then
+//! correction (plain, JSON, stdin with invalid UTF-8), suggestions, checks, both context evaluations, and the
+//! errors a user meets.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+fn fivegram(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fivegram"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("fivegram runs");
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `fivegram` and returns its standard output, failing the test on a non-zero exit.
+fn ok(args: &[&str]) -> String {
+    let output = fivegram(args, b"");
+    assert!(output.status.success(), "{args:?}: {}", text(&output.stderr));
+    text(&output.stdout)
+}
+
+/// Sentences of a small world, drawn by a fixed generator: every word is seen many times.
+fn sentences(seed: u64, n: usize) -> String {
+    const SUBJECTS: &[&str] = &[
+        "the quick brown fox",
+        "the lazy dog",
+        "the cat",
+        "my friend",
+        "the old man",
+        "their teacher",
+        "the children",
+        "a small bird",
+    ];
+    const VERBS: &[&str] = &[
+        "jumped over",
+        "walked to",
+        "looked at",
+        "came from",
+        "went to",
+        "ran past",
+        "sat near",
+        "waited for",
+    ];
+    const OBJECTS: &[&str] = &[
+        "the lazy dog",
+        "the old house",
+        "the city",
+        "the river",
+        "their garden",
+        "the big tree",
+        "the market",
+        "a quiet place",
+    ];
+    const TAILS: &[&str] = &[
+        "yesterday",
+        "and there is a problem",
+        "and then they left",
+        "to see the view",
+        "because it was late",
+        "with great care",
+        "before the rain",
+        "at the end of the day",
+    ];
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut pick = |list: &[&'static str]| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        list[((state >> 33) % list.len() as u64) as usize]
+    };
+    let mut out = String::new();
+    for _ in 0..n {
+        let line = format!(
+            "{} {} {} {} .\n",
+            pick(SUBJECTS),
+            pick(VERBS),
+            pick(OBJECTS),
+            pick(TAILS)
+        );
+        out.push_str(&line);
+    }
+    out
+}
+
+/// The directory of the test files and the model, built once per test run.
+fn workdir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        // Under the target directory's scratch space, one per test process (nextest runs each test in its own);
+        // those of earlier runs (older than ten minutes: a run takes about a second) are removed.
+        let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        for entry in std::fs::read_dir(&scratch).into_iter().flatten().flatten() {
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() > 600));
+            if stale && entry.file_name().to_string_lossy().starts_with("cli-spell-") {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = scratch.join(format!("cli-spell-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("model")).unwrap();
+        std::fs::write(dir.join("edited.txt"), sentences(1, 3000)).unwrap();
+        // User text: where misspellings are mined; `recieve` occurs only here, next to a frequent `receive`.
+        let user =
+            "i will receive the letter from my friend .\n".repeat(400) + &"i will recieve the letter .\n".repeat(5);
+        std::fs::write(dir.join("user.txt"), user).unwrap();
+        std::fs::write(dir.join("heldout.txt"), sentences(2, 300)).unwrap();
+        std::fs::write(
+            dir.join("list.txt"),
+            "garden: gardin\nriver: rivver\nmarket: markit\nchildren: childern\n",
+        )
+        .unwrap();
+        let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+        ok(&[
+            "estimate",
+            "--order",
+            "3",
+            "--tokenizer",
+            "words",
+            "--lang",
+            "en",
+            "--lower",
+            "--discount-fallback",
+            &path("edited.txt"),
+            &path("user.txt"),
+            "--arpa",
+            &path("model/lm.arpa"),
+        ]);
+        let output = fivegram(
+            &[
+                "spell",
+                "--build",
+                &path("model"),
+                "--lm",
+                "lm.arpa",
+                "--corpus",
+                &path("edited.txt"),
+                "--user-corpus",
+                &path("user.txt"),
+            ],
+            b"",
+        );
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        // The build reports what it left out: `recieve`, seen only in the user text.
+        assert!(
+            text(&output.stderr).contains("1 likely misspellings left out"),
+            "{}",
+            text(&output.stderr)
+        );
+        dir
+    })
+}
+
+fn model() -> String {
+    workdir().join("model").to_str().unwrap().to_string()
+}
+
+fn file(name: &str) -> String {
+    workdir().join(name).to_str().unwrap().to_string()
+}
+
+#[test]
+fn corrections_keep_case_punctuation_and_correct_words() {
+    let m = model();
+    let out = ok(&[
+        "spell",
+        "--model",
+        &m,
+        "the quikc brwon fox jumpd over the lazy dgo",
+        "The Quikc, brwon FOX!",
+        "the cat sat near the river",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "the quick brown fox jumped over the lazy dog",
+            "The Quick, brown FOX!",
+            "the cat sat near the river"
+        ]
+    );
+    // The user text's misspelling was left out of the lexicon, so it is corrected.
+    assert_eq!(
+        ok(&["spell", "--model", &m, "i will recieve the letter"]).trim(),
+        "i will receive the letter"
+    );
+}
+
+#[test]
+fn json_spans_suggestions_and_checks() {
+    let m = model();
+    let out = ok(&["spell", "--model", &m, "--json", "the brwon fox"]);
+    let value: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(value["text"], "the brown fox");
+    let span = &value["spans"][0];
+    assert_eq!((span["start"].as_u64(), span["end"].as_u64()), (Some(4), Some(9)));
+    assert_eq!(
+        (span["original"].as_str(), span["replacement"].as_str()),
+        (Some("brwon"), Some("brown"))
+    );
+    let out = ok(&["spell", "--model", &m, "--suggest", "2", "brwon", "gardin"]);
+    let firsts: Vec<&str> = out.lines().map(|l| l.split('\t').nth(1).unwrap_or("")).collect();
+    assert_eq!(firsts, ["brown", "garden"]);
+    let out = ok(&["spell", "--model", &m, "--check", "the cat sat near the rivver"]);
+    assert!(out.contains("21-27 rivver → river"), "{out}");
+}
+
+#[test]
+fn invalid_utf8_on_stdin_passes_through_untouched() {
+    let output = fivegram(
+        &["spell", "--model", &model()],
+        b"the brwon fox\n\xff\xfe bad \xe2\x82\n",
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(output.stdout, b"the brown fox\n\xff\xfe bad \xe2\x82\n");
+}
+
+#[test]
+fn both_context_evaluations_report_their_figures() {
+    let m = model();
+    let out = ok(&[
+        "spell",
+        "--model",
+        &m,
+        "--eval-context",
+        &file("heldout.txt"),
+        "--sentences",
+        "100",
+        "--json",
+    ]);
+    let value: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(value["sentences"], 100);
+    let injected: u64 = value["by_confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["injected"].as_u64().unwrap())
+        .sum();
+    assert_eq!(injected, 100);
+    assert!(value["fixed"].as_u64().unwrap() <= 100 && value["false_alarm_percent"].as_f64().is_some());
+    let list = file("list.txt");
+    let out = ok(&[
+        "spell",
+        "--model",
+        &m,
+        "--eval-context",
+        &file("heldout.txt"),
+        "--misspellings",
+        &list,
+        "--json",
+    ]);
+    let value: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    // Each of the four misspellings serves once, in a sentence holding its word.
+    assert_eq!(value["sentences"], 4);
+    assert_eq!(value["misspellings"], list);
+    assert!(value["isolated_fixed"].as_u64().unwrap() <= 4);
+    let out = ok(&[
+        "spell",
+        "--model",
+        &m,
+        "--eval-context",
+        &file("heldout.txt"),
+        "--misspellings",
+        &list,
+    ]);
+    assert!(out.contains("4 sentences with one misspelling from"), "{out}");
+    assert!(out.contains("by the isolated first suggestion"), "{out}");
+}
+
+#[test]
+fn user_errors_are_reported_with_their_cause() {
+    let m = model();
+    // No word of the list in the held-out text.
+    std::fs::write(workdir().join("none.txt"), "zebra: zebbra\n").unwrap();
+    let output = fivegram(
+        &[
+            "spell",
+            "--model",
+            &m,
+            "--eval-context",
+            &file("heldout.txt"),
+            "--misspellings",
+            &file("none.txt"),
+        ],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("no sentence of 5 to 60 words holds a word that"),
+        "{}",
+        text(&output.stderr)
+    );
+    // A directory that is not a model.
+    let missing = workdir().join("no-model");
+    let output = fivegram(&["spell", "--model", missing.to_str().unwrap(), "hello"], b"");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("no-model"), "{}", text(&output.stderr));
+    // An absurd build option.
+    let output = fivegram(
+        &[
+            "spell",
+            "--build",
+            &file("model"),
+            "--corpus",
+            &file("edited.txt"),
+            "--lm",
+            "lm.arpa",
+            "--keep-attested",
+            "nan",
+        ],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("per million words"),
+        "{}",
+        text(&output.stderr)
+    );
+}
