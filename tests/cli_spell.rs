@@ -303,6 +303,15 @@ fn user_errors_are_reported_with_their_cause() {
         "{}",
         text(&output.stderr)
     );
+    // Nothing to inject a real-word error into.
+    std::fs::write(workdir().join("plain.txt"), "a small bird sat near the big tree .\n").unwrap();
+    let output = fivegram(&["spell", "--model", &m, "--eval-context", &file("plain.txt")], b"");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("27 confusions"),
+        "{}",
+        text(&output.stderr)
+    );
     // A directory that is not a model.
     let missing = workdir().join("no-model");
     let output = fivegram(&["spell", "--model", missing.to_str().unwrap(), "hello"], b"");

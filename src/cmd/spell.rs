@@ -277,7 +277,18 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
             let isolated = eval::isolated_fixes(speller, &injected);
             (injected, Some((list, isolated)))
         }
-        None => (eval::context_sentences(path, speller.lang(), args.sentences)?, None),
+        None => {
+            let injected = eval::context_sentences(path, speller.lang(), args.sentences)?;
+            if injected.is_empty() {
+                anyhow::bail!(
+                    "{}: no sentence of 5 to 60 words holds a word of the {} confusions (their/there, form/from, …; \
+                     English)",
+                    path.display(),
+                    eval::CONFUSIONS.len()
+                );
+            }
+            (injected, None)
+        }
     };
     let report = evaluate_context(speller, &injected);
     let errors = report.sentences.max(1) as f64;
