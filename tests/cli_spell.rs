@@ -168,17 +168,19 @@ fn model() -> String {
     workdir().join("model").to_str().unwrap().to_string()
 }
 
+/// `fivegram spell --model MODEL ARGS…`'s standard output (the run must succeed).
+fn spell(args: &[&str]) -> String {
+    let m = model();
+    ok(&[&["spell", "--model", m.as_str()], args].concat())
+}
+
 fn file(name: &str) -> String {
     workdir().join(name).to_str().unwrap().to_string()
 }
 
 #[test]
 fn corrections_keep_case_punctuation_and_correct_words() {
-    let m = model();
-    let out = ok(&[
-        "spell",
-        "--model",
-        &m,
+    let out = spell(&[
         "the quikc brwon fox jumpd over the lazy dgo",
         "The Quikc, brwon FOX!",
         "the cat sat near the river",
@@ -194,15 +196,14 @@ fn corrections_keep_case_punctuation_and_correct_words() {
     );
     // The user text's misspelling was left out of the lexicon, so it is corrected.
     assert_eq!(
-        ok(&["spell", "--model", &m, "i will recieve the letter"]).trim(),
+        spell(&["i will recieve the letter"]).trim(),
         "i will receive the letter"
     );
 }
 
 #[test]
 fn json_spans_suggestions_and_checks() {
-    let m = model();
-    let out = ok(&["spell", "--model", &m, "--json", "the brwon fox"]);
+    let out = spell(&["--json", "the brwon fox"]);
     let value: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(value["text"], "the brown fox");
     let span = &value["spans"][0];
@@ -211,10 +212,10 @@ fn json_spans_suggestions_and_checks() {
         (span["original"].as_str(), span["replacement"].as_str()),
         (Some("brwon"), Some("brown"))
     );
-    let out = ok(&["spell", "--model", &m, "--suggest", "2", "brwon", "gardin"]);
+    let out = spell(&["--suggest", "2", "brwon", "gardin"]);
     let firsts: Vec<&str> = out.lines().map(|l| l.split('\t').nth(1).unwrap_or("")).collect();
     assert_eq!(firsts, ["brown", "garden"]);
-    let out = ok(&["spell", "--model", &m, "--check", "the cat sat near the rivver"]);
+    let out = spell(&["--check", "the cat sat near the rivver"]);
     assert!(out.contains("21-27 rivver → river"), "{out}");
 }
 
@@ -230,17 +231,7 @@ fn invalid_utf8_on_stdin_passes_through_untouched() {
 
 #[test]
 fn both_context_evaluations_report_their_figures() {
-    let m = model();
-    let out = ok(&[
-        "spell",
-        "--model",
-        &m,
-        "--eval-context",
-        &file("heldout.txt"),
-        "--sentences",
-        "100",
-        "--json",
-    ]);
+    let out = spell(&["--eval-context", &file("heldout.txt"), "--sentences", "100", "--json"]);
     let value: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(value["sentences"], 100);
     let injected: u64 = value["by_confusion"]
@@ -252,10 +243,7 @@ fn both_context_evaluations_report_their_figures() {
     assert_eq!(injected, 100);
     assert!(value["fixed"].as_u64().unwrap() <= 100 && value["false_alarm_percent"].as_f64().is_some());
     let list = file("list.txt");
-    let out = ok(&[
-        "spell",
-        "--model",
-        &m,
+    let out = spell(&[
         "--eval-context",
         &file("heldout.txt"),
         "--misspellings",
@@ -267,15 +255,7 @@ fn both_context_evaluations_report_their_figures() {
     assert_eq!(value["sentences"], 4);
     assert_eq!(value["misspellings"], list);
     assert!(value["isolated_fixed"].as_u64().unwrap() <= 4);
-    let out = ok(&[
-        "spell",
-        "--model",
-        &m,
-        "--eval-context",
-        &file("heldout.txt"),
-        "--misspellings",
-        &list,
-    ]);
+    let out = spell(&["--eval-context", &file("heldout.txt"), "--misspellings", &list]);
     assert!(out.contains("4 sentences with one misspelling from"), "{out}");
     assert!(out.contains("by the isolated first suggestion"), "{out}");
 }

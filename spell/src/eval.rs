@@ -323,9 +323,8 @@ fn inject_from(
 /// The seed of the real-word errors that `fivegram spell --eval-context` (and the spelling benchmark) injects.
 pub const CONTEXT_SEED: u64 = 2024;
 
-/// The first `n` sentences of 5 to 60 words of held-out text `path` (plain or gzip) that [`inject_errors`] (seed
-/// [`CONTEXT_SEED`]) gives an error: the sentences of `fivegram spell --eval-context`.
-pub fn context_sentences(path: &Path, lang: Lang, n: usize) -> Result<Vec<Injected>> {
+/// The sentences of 5 to 60 words of held-out text `path` (plain or gzip), the first `cap` of them when given.
+fn held_out_sentences(path: &Path, lang: Lang, cap: Option<usize>) -> Result<Vec<String>> {
     let reader = TextReader::open(path, Decoding::Lossy)?;
     let mut sentences = Vec::new();
     for sentence in SentenceReader::new(reader, lang) {
@@ -333,10 +332,17 @@ pub fn context_sentences(path: &Path, lang: Lang, n: usize) -> Result<Vec<Inject
         if (5..=60).contains(&sentence.text.split_whitespace().count()) {
             sentences.push(sentence.text);
         }
-        if sentences.len() >= n.saturating_mul(4) {
+        if cap.is_some_and(|cap| sentences.len() >= cap) {
             break;
         }
     }
+    Ok(sentences)
+}
+
+/// The first `n` sentences of 5 to 60 words of held-out text `path` (plain or gzip) that [`inject_errors`] (seed
+/// [`CONTEXT_SEED`]) gives an error: the sentences of `fivegram spell --eval-context`.
+pub fn context_sentences(path: &Path, lang: Lang, n: usize) -> Result<Vec<Injected>> {
+    let sentences = held_out_sentences(path, lang, Some(n.saturating_mul(4)))?;
     let mut injected = inject_errors(&sentences, lang, CONTEXT_SEED);
     injected.truncate(n);
     Ok(injected)
@@ -346,14 +352,7 @@ pub fn context_sentences(path: &Path, lang: Lang, n: usize) -> Result<Vec<Inject
 /// [`inject_misspellings`] (seed [`CONTEXT_SEED`]) gives a misspelling from `items`: the sentences of `fivegram
 /// spell --eval-context FILE --misspellings LIST`. The whole file is read (such sentences are rarer).
 pub fn misspelled_sentences(path: &Path, lang: Lang, n: usize, items: &[Item]) -> Result<Vec<Injected>> {
-    let reader = TextReader::open(path, Decoding::Lossy)?;
-    let mut sentences = Vec::new();
-    for sentence in SentenceReader::new(reader, lang) {
-        let sentence = sentence?;
-        if (5..=60).contains(&sentence.text.split_whitespace().count()) {
-            sentences.push(sentence.text);
-        }
-    }
+    let sentences = held_out_sentences(path, lang, None)?;
     let mut injected = inject_misspellings(&sentences, lang, items, CONTEXT_SEED);
     injected.truncate(n);
     Ok(injected)
