@@ -24,7 +24,7 @@
 #                   at least 100 times as frequent (see fivegram_spell::train). No misspelling list is used; the
 #                   Norvig and Aspell lists serve only for evaluation (spell-testset1 tuned the isolated-word
 #                   ranking settings; lines 5001- of english/gutenberg-dev tuned the real-word settings).
-# Cost on 2 shared cores: 5 to 9 minutes (with the load) and 1.8 GB of memory at peak (most of it counting the
+# Cost on 2 shared cores: 55 s on a quiet machine, 5 to 9 minutes under load and 1.8 GB of memory at peak (most of it counting the
 # words); --small: under a minute to 2 minutes and 0.4 GB (measured, see BENCHMARKS.md ## Spelling).
 set -euo pipefail
 cd "$(dirname "$0")/.."
