@@ -27,6 +27,7 @@ use fivegram_corpora::tokenize::{Lang, Tokenizer};
 use serde::Serialize;
 
 use crate::Result;
+use crate::lexicon::is_word;
 use crate::speller::{Speller, apply_case};
 
 /// One misspelling to correct and the words it may stand for (lowercased).
@@ -236,29 +237,21 @@ pub fn inject_misspellings(sentences: &[String], lang: Lang, items: &[Item], see
     let tokenizer = Tokenizer::new(lang);
     let one_word = |w: &str| {
         let spans = tokenizer.token_spans(w);
-        spans.len() == 1 && spans[0] == (0..w.len()) && is_word_token(w)
+        spans.len() == 1 && spans[0] == (0..w.len()) && is_word(w)
     };
     let mut map: HashMap<&str, Vec<&str>> = HashMap::new();
     for item in items {
         if !one_word(&item.misspelling) {
             continue;
         }
-        for target in &item.targets {
-            if one_word(target)
-                && !map
-                    .get(target.as_str())
-                    .is_some_and(|m| m.contains(&item.misspelling.as_str()))
-            {
-                map.entry(target).or_default().push(&item.misspelling);
+        for target in item.targets.iter().filter(|t| one_word(t)) {
+            let misspellings = map.entry(target).or_default();
+            if !misspellings.contains(&item.misspelling.as_str()) {
+                misspellings.push(&item.misspelling);
             }
         }
     }
     inject_from(sentences, lang, map, seed, true)
-}
-
-/// Whether a token has a letter (a word, not a number or punctuation).
-fn is_word_token(token: &str) -> bool {
-    token.chars().any(char::is_alphabetic)
 }
 
 /// The injection of [`inject_errors`] and [`inject_misspellings`]: `map` gives each replaceable word (lowercase)
