@@ -20,6 +20,9 @@
 #                   recognises (words that isolated ranking corrects to a far more frequent neighbour), except
 #                   words the edited text (all but IMDb) holds at least 1.5 times per million words, which are
 #                   real words (`fox`, `hat`, `save`), not misspellings of `for`, `that`, `have` (--keep-attested).
+#                   Left-out words whose inflectional family (same Snowball stem, not the neighbour's) the edited
+#                   text holds that often go to variants.fst: words in running text (`hinting`, `racket`), unknown
+#                   to isolated-word correction (--no-stem-families leaves them out).
 #   error model     edits mined from the IMDb reviews (user-written text): rare tokens one or two edits from a word
 #                   at least 100 times as frequent (see fivegram_spell::train). No misspelling list is used; the
 #                   Norvig and Aspell lists serve only for evaluation (spell-testset1 tuned the isolated-word

@@ -34,6 +34,15 @@ pub struct BuildConfig {
     /// misspellings of `for`, `that` and `have`. The misspellings a large corpus holds are rarer than that in
     /// edited text (`independant` 0.33 per million words, `untill` 0.29, `occured` 0.16 in the default corpus).
     pub keep_attested: f64,
+    /// Words that isolated ranking corrects to a neighbour but whose inflectional family (the words sharing
+    /// their Snowball stem) the edited text holds as often as [`BuildConfig::keep_attested`] asks go to the
+    /// model's variants ([`crate::model::Manifest::variants`]): words in running text, never changed there
+    /// without strong evidence from the context, but neither suggested nor known to isolated-word correction.
+    /// `hinting` (family `hint`, `hints`, `hinted`, …) is a word, not a misspelling of `hunting`; a family
+    /// whose stem and the neighbour's are one a prefix of the other is the neighbour's family, so `occurence`
+    /// (stem `occur`, next to `occurrence`, stem `occurr`) and `definately` (`defin`, next to `definit`) stay
+    /// out.
+    pub stem_families: bool,
     /// The language model's file name inside the model directory (it must exist).
     pub lm: String,
     /// Ranking settings written to the manifest.
@@ -53,6 +62,7 @@ impl BuildConfig {
             user_corpus: Vec::new(),
             min_count: 3,
             keep_attested: KEEP_ATTESTED,
+            stem_families: true,
             lm: "lm.arpa".into(),
             ranking: Ranking::default(),
             train: TrainConfig::default(),
@@ -81,6 +91,8 @@ pub struct BuildReport {
     pub attested: usize,
     /// The least count in the edited text that keeps a word that way.
     pub attested_count: u64,
+    /// Words left out of the lexicon but kept as variants ([`BuildConfig::stem_families`]).
+    pub variants: usize,
     /// Error-model training.
     pub train: TrainReport,
 }
@@ -115,6 +127,7 @@ pub fn build_model(dir: &Path, config: &BuildConfig) -> Result<BuildReport> {
     let mut counts = WordCounts::count_files(&config.corpus, config.lang)?;
     // Rounded up, and at least 1: a word the edited text never holds is never kept this way.
     let attested_count = ((config.keep_attested * counts.tokens() as f64 / 1e6).ceil() as u64).max(1);
+    let families = config.stem_families.then(|| Families::new(config.lang, &counts));
     counts.merge(user.clone());
     let lexicon = lexicon_from_counts(&counts, config.min_count);
     if lexicon.is_empty() {
@@ -125,13 +138,30 @@ pub fn build_model(dir: &Path, config: &BuildConfig) -> Result<BuildReport> {
     }
     let (errors, train) = train::train(&counts, &user, EditCosts::default(), &config.train);
     // What the edited text alone holds of a word: the merged count less the user text's.
-    let attested = |word: &str| counts.get(word).saturating_sub(user.get(word)) >= attested_count;
-    let cleaned = clean_lexicon(lexicon, config.lang, &errors, &config.ranking, &attested);
+    let edited = |word: &str| counts.get(word).saturating_sub(user.get(word));
+    let keep = |word: &str, neighbour: &str| {
+        if edited(word) >= attested_count {
+            Keep::Attested
+        } else if families
+            .as_ref()
+            .is_some_and(|f| f.count_apart(word, neighbour) >= attested_count)
+        {
+            Keep::Variant
+        } else {
+            Keep::No
+        }
+    };
+    let cleaned = clean_lexicon(lexicon, config.lang, &errors, &config.ranking, &keep);
     let mut manifest = Manifest::new(config.lang, &config.lm);
     manifest.ranking = config.ranking;
     manifest.trained_on = config.trained_on.clone();
     let lexicon = cleaned.lexicon;
     lexicon.write(dir.join(&manifest.lexicon))?;
+    let variants = cleaned.variants.len();
+    if config.stem_families {
+        let name = manifest.variants.get_or_insert_with(|| VARIANTS.into());
+        Lexicon::from_counts(cleaned.variants.iter().map(|(w, c)| (w.as_str(), *c))).write(dir.join(name))?;
+    }
     let header = format!(
         "fivegram-spell error model: -log10 P(typed | intended) per edit\n\
          trained on {} candidate misspellings mined from {} distinct words of the corpus (see fivegram_spell::train)",
@@ -146,8 +176,71 @@ pub fn build_model(dir: &Path, config: &BuildConfig) -> Result<BuildReport> {
         misspellings: cleaned.removed,
         attested: cleaned.attested,
         attested_count,
+        variants,
         train,
     })
+}
+
+/// The counts of inflectional families: per Snowball stem, how often the words with that stem were seen.
+pub struct Families {
+    stemmer: rust_stemmers::Stemmer,
+    counts: std::collections::HashMap<String, u64>,
+}
+
+impl Families {
+    /// The families of the words of `counts`, stemmed by the Snowball stemmer of `lang`.
+    pub fn new(lang: Lang, counts: &WordCounts) -> Families {
+        let stemmer = stemmer(lang);
+        let mut families = std::collections::HashMap::new();
+        for (word, count) in counts.iter() {
+            *families.entry(stemmer.stem(word).into_owned()).or_insert(0) += count;
+        }
+        Families {
+            stemmer,
+            counts: families,
+        }
+    }
+
+    /// How often the family of `word` was seen, or 0 when its stem and the stem of `other` are one a prefix of
+    /// the other (the same stem, or one the stemmer cut shorter: `occur` for `occurence`, `occurr` for
+    /// `occurrence`): then the family is as much `other`'s as `word`'s.
+    pub fn count_apart(&self, word: &str, other: &str) -> u64 {
+        let stem = self.stemmer.stem(word);
+        let theirs = self.stemmer.stem(other);
+        if stem.starts_with(theirs.as_ref()) || theirs.starts_with(stem.as_ref()) {
+            return 0;
+        }
+        self.counts.get(stem.as_ref()).copied().unwrap_or(0)
+    }
+}
+
+impl std::fmt::Debug for Families {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Families").field("stems", &self.counts.len()).finish()
+    }
+}
+
+/// The Snowball stemmer of a language.
+fn stemmer(lang: Lang) -> rust_stemmers::Stemmer {
+    rust_stemmers::Stemmer::create(match lang {
+        Lang::En => rust_stemmers::Algorithm::English,
+        Lang::De => rust_stemmers::Algorithm::German,
+    })
+}
+
+/// The file name of a model's variants ([`BuildConfig::stem_families`]).
+pub const VARIANTS: &str = "variants.fst";
+
+/// What [`clean_lexicon`] does with a word that loses to a neighbour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Left out.
+    No,
+    /// Kept: the edited text holds the word often enough.
+    Attested,
+    /// Left out of the lexicon, kept as a variant: the edited text holds the word's inflectional family often
+    /// enough ([`Families`]).
+    Variant,
 }
 
 /// What [`clean_lexicon`] kept and left out.
@@ -157,21 +250,25 @@ pub struct Cleaned {
     pub lexicon: Lexicon,
     /// Words left out as likely misspellings.
     pub removed: usize,
-    /// Words that isolated ranking corrects to a neighbour but that were kept because `keep` held for them.
+    /// Words that isolated ranking corrects to a neighbour but that were kept because `keep` said
+    /// [`Keep::Attested`].
     pub attested: usize,
+    /// The words left out of the lexicon as [`Keep::Variant`]s, with their counts.
+    pub variants: Vec<(String, u64)>,
 }
 
 /// Removes from the lexicon the words that isolated ranking would correct to a neighbour (`recieve`, seen 5
 /// times, next to `receive`, seen 5,241 times): common misspellings that the corpus contains often enough to pass
-/// the count threshold, judged with [`Ranking::lexicon_prior_weight`] as the prior weight. Words for which `keep`
-/// holds (those the edited text holds often enough, see [`BuildConfig::keep_attested`]) stay whatever their
-/// neighbours: a frequent neighbour one cheap edit away (`for`) would otherwise take real words (`fox`) out.
+/// the count threshold, judged with [`Ranking::lexicon_prior_weight`] as the prior weight. Words for which
+/// `keep(word, neighbour)` says so (those the edited text holds often enough, see
+/// [`BuildConfig::keep_attested`] and [`BuildConfig::stem_families`]) stay whatever their neighbours: a
+/// frequent neighbour one cheap edit away (`for`) would otherwise take real words (`fox`) out.
 pub fn clean_lexicon(
     lexicon: Lexicon,
     lang: Lang,
     errors: &ErrorModel,
     ranking: &Ranking,
-    keep: &(dyn Fn(&str) -> bool + Sync),
+    keep: &(dyn Fn(&str, &str) -> Keep + Sync),
 ) -> Cleaned {
     let ranking = &Ranking {
         prior_weight: ranking.lexicon_prior_weight,
@@ -180,17 +277,25 @@ pub fn clean_lexicon(
     let errors = &errors.with_bonus(ranking.edit_bonus, ranking.first_letter);
     let words = Words::new(lexicon, lang);
     let lexicon = words.lexicon();
-    // Per word: whether it loses to a neighbour, and whether it is kept all the same.
-    let verdicts: Vec<(bool, bool)> = (0..lexicon.len() as u32)
+    // Per word: whether it loses to a neighbour, and whether (and why) it is kept all the same.
+    let verdicts: Vec<(bool, Keep)> = (0..lexicon.len() as u32)
         .into_par_iter()
         .map(|id| {
             let word = lexicon.word(id);
-            let loses = words.loses_to_neighbour(errors, ranking, word).is_some();
-            (loses, loses && keep(word))
+            match words.loses_to_neighbour(errors, ranking, word) {
+                Some(neighbour) => (true, keep(word, lexicon.word(neighbour))),
+                None => (false, Keep::No),
+            }
         })
         .collect();
-    let attested = verdicts.iter().filter(|v| v.1).count();
-    let doomed = |v: &(bool, bool)| v.0 && !v.1;
+    let attested = verdicts.iter().filter(|v| v.1 == Keep::Attested).count();
+    let variants: Vec<(String, u64)> = lexicon
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, v)| v.1 == Keep::Variant)
+        .map(|((w, c), _)| (w.to_string(), c))
+        .collect();
+    let doomed = |v: &(bool, Keep)| v.0 && v.1 != Keep::Attested;
     let removed = verdicts.iter().filter(|v| doomed(v)).count();
     let kept = Lexicon::from_counts(
         lexicon
@@ -203,6 +308,7 @@ pub fn clean_lexicon(
         lexicon: kept,
         removed,
         attested,
+        variants,
     }
 }
 
@@ -232,7 +338,7 @@ mod tests {
             lexicon_prior_weight: 1.5,
             ..Ranking::default()
         };
-        let cleaned = clean_lexicon(lexicon(), Lang::En, &errors, &heavy, &|_| false);
+        let cleaned = clean_lexicon(lexicon(), Lang::En, &errors, &heavy, &|_, _| Keep::No);
         assert_eq!((cleaned.removed, cleaned.attested), (1, 0));
         assert!(cleaned.lexicon.id("recieve").is_none() && cleaned.lexicon.id("receive").is_some());
         // `prior_weight` plays no part: with no weight on the prior, nothing loses to a neighbour.
@@ -241,7 +347,7 @@ mod tests {
             lexicon_prior_weight: 0.0,
             ..Ranking::default()
         };
-        let cleaned = clean_lexicon(lexicon(), Lang::En, &errors, &light, &|_| false);
+        let cleaned = clean_lexicon(lexicon(), Lang::En, &errors, &light, &|_, _| Keep::No);
         assert_eq!(cleaned.removed, 0);
         assert!(cleaned.lexicon.id("recieve").is_some());
     }
@@ -259,10 +365,12 @@ mod tests {
             ])
         };
         let errors = ErrorModel::default();
-        let cleaned = clean_lexicon(lexicon(), Lang::En, &errors, &Ranking::default(), &|_| false);
+        let cleaned = clean_lexicon(lexicon(), Lang::En, &errors, &Ranking::default(), &|_, _| Keep::No);
         assert_eq!((cleaned.removed, cleaned.attested), (2, 0));
         assert!(cleaned.lexicon.id("fox").is_none() && cleaned.lexicon.id("recieve").is_none());
-        let cleaned = clean_lexicon(lexicon(), Lang::En, &errors, &Ranking::default(), &|w| w == "fox");
+        let cleaned = clean_lexicon(lexicon(), Lang::En, &errors, &Ranking::default(), &|w, _| {
+            if w == "fox" { Keep::Attested } else { Keep::No }
+        });
         assert_eq!((cleaned.removed, cleaned.attested), (1, 1));
         assert!(cleaned.lexicon.id("fox").is_some() && cleaned.lexicon.id("recieve").is_none());
         assert_eq!(cleaned.lexicon.len(), 4);
@@ -301,6 +409,45 @@ mod tests {
         assert!(lexicon.id("fox").is_none() && lexicon.id("recieve").is_none());
         std::fs::remove_dir_all(&dir).unwrap();
         std::fs::remove_dir_all(user.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn families_make_variants_unless_the_neighbour_shares_them() {
+        // `hinting` and `occurence` both lose to a far more frequent neighbour and are too rare to be attested
+        // on their own; the family of `hint` is attested, and `occur`'s is, but `occurrence` (stem `occurr`) shares it.
+        let edited = text_file(
+            "families",
+            &("hunting dogs\n".repeat(3000)
+                + &"a hint of it\n".repeat(40)
+                + &"she hinted\n".repeat(20)
+                + &"kept hinting\n".repeat(5)
+                + &"an occurrence\n".repeat(3000)
+                + &"it may occur\n".repeat(60)
+                + &"an occurence\n".repeat(5)),
+        );
+        let dir = edited.parent().unwrap().to_path_buf();
+        std::fs::write(dir.join("lm.arpa"), "").unwrap();
+        let build = |families: bool| {
+            let mut config = BuildConfig::new(Lang::En, vec![edited.clone()]);
+            config.min_count = 3;
+            config.stem_families = families;
+            // 12,400 words: 2,000 per million is 25 occurrences; `hint`'s family is 65, `hinting` alone 5.
+            config.keep_attested = 2000.0;
+            let report = build_model(&dir, &config).unwrap();
+            let manifest = Manifest::open(&dir).unwrap();
+            let variants = manifest.variants.map(|name| Lexicon::open(dir.join(name)).unwrap());
+            (report, Lexicon::open(dir.join("lexicon.fst")).unwrap(), variants)
+        };
+        let (report, lexicon, variants) = build(true);
+        let variants = variants.expect("a model built with families names its variants");
+        assert_eq!((report.attested_count, report.variants), (25, 1), "{report:?}");
+        assert!(lexicon.id("hinting").is_none() && lexicon.id("occurence").is_none());
+        assert_eq!(variants.count_of("hinting"), 5);
+        assert!(variants.id("occurence").is_none());
+        let (report, _, variants) = build(false);
+        assert_eq!(report.variants, 0);
+        assert!(variants.is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

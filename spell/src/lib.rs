@@ -73,9 +73,12 @@
 //! - A model's lexicon is every word its corpus holds at least three times, less the words that look like common
 //!   misspellings of a far more frequent neighbour (`recieve`), except those its edited text holds often enough
 //!   to be words ([`build::BuildConfig::keep_attested`]: `fox`, `hat` and `save` stay, where `for`, `that` and
-//!   `have` would otherwise take them out). A rarer real word can still be left out (`jog`, `mop` and `cog` in
-//!   the default English model) and is then corrected like a misspelling, alone and in a sentence (`a cog in the
-//!   machine` → `a dog in the machine`).
+//!   `have` would otherwise take them out). A rarer word left out that way whose inflectional family the edited
+//!   text attests (the words sharing its Snowball stem, [`build::BuildConfig::stem_families`]) becomes a
+//!   variant: a word in running text, kept unless the context strongly favours a neighbour, but unknown to
+//!   isolated-word correction (`She kept hinting that the racket was too loud` stays; `suggest("hinting", 1)`
+//!   is still `hunting`). A rare word without such a family is corrected like a misspelling, alone and in a
+//!   sentence (`a cog in the machine` → `a dog in the machine`).
 //! - What each language's default model was trained on is recorded in its manifest (`trained_on`) and in
 //!   `scripts/build-spell-model.sh`: English on the Gutenberg and modern-English corpora (error model mined from
 //!   IMDb reviews); German (`--lang de`) on Tatoeba and Multi30k German, with the default edit costs because

@@ -171,6 +171,13 @@ pub struct Manifest {
     pub lexicon: String,
     /// The error model, relative to the directory.
     pub errors: String,
+    /// Variants, relative to the directory (a lexicon file, [`crate::build::VARIANTS`]): words left out of the
+    /// lexicon because isolated ranking corrects them to a more frequent neighbour, but whose inflectional family
+    /// the corpus attests (`hinting` next to `hunting`, see [`crate::build::BuildConfig::stem_families`]). In
+    /// running text they are words: kept unless the context strongly favours a neighbour, and never reported as
+    /// unknown; isolated-word correction does not know them. Models built before variants existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variants: Option<String>,
     /// Ranking settings.
     #[serde(default)]
     pub ranking: Ranking,
@@ -189,6 +196,7 @@ impl Manifest {
             lm: lm.into(),
             lexicon: "lexicon.fst".into(),
             errors: "errors.tsv".into(),
+            variants: None,
             ranking: Ranking::default(),
             trained_on: String::new(),
         }
@@ -316,5 +324,19 @@ mod tests {
             (3.0, 0.0)
         );
         assert!(serde_json::from_str::<Ranking>(r#"{"no_such_setting": 1}"#).is_err());
+    }
+
+    #[test]
+    fn manifests_without_variants_read_as_having_none() {
+        let manifest = Manifest::new(Lang::En, "lm");
+        let text = serde_json::to_string(&manifest).unwrap();
+        assert!(!text.contains("variants"), "{text}");
+        assert_eq!(serde_json::from_str::<Manifest>(&text).unwrap().variants, None);
+        let with = Manifest {
+            variants: Some("variants.fst".into()),
+            ..manifest
+        };
+        let text = serde_json::to_string(&with).unwrap();
+        assert_eq!(serde_json::from_str::<Manifest>(&text).unwrap(), with);
     }
 }

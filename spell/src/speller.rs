@@ -1202,6 +1202,8 @@ pub struct Speller {
     errors: ErrorModel,
     lm: Box<dyn LanguageModel>,
     lm_ids: Vec<WordId>,
+    /// Words of running text that the lexicon leaves out (see [`crate::model::Manifest::variants`]).
+    variants: Lexicon,
     ranking: Ranking,
     parallel: bool,
     /// See [`GENERATION`].
@@ -1229,7 +1231,11 @@ impl Speller {
         let errors = ErrorModel::open(dir.join(&manifest.errors))?;
         let lm = open_language_model(&dir.join(&manifest.lm))?;
         let lang = manifest.language()?;
-        Ok(Speller::from_boxed(lang, lexicon, errors, lm, manifest.ranking))
+        let variants = match &manifest.variants {
+            Some(name) => Lexicon::open(dir.join(name))?,
+            None => Lexicon::from_counts([]),
+        };
+        Ok(Speller::from_boxed(lang, lexicon, errors, lm, manifest.ranking).with_variants(variants))
     }
 
     /// Opens the default model for `lang` (see [`default_model_dir`]); a clear error says how to build it when
@@ -1270,10 +1276,19 @@ impl Speller {
             trained: errors,
             lm,
             lm_ids,
+            variants: Lexicon::from_counts([]),
             ranking,
             parallel: true,
             generation: next_generation(),
         }
+    }
+
+    /// Sets the variants: words that running text may hold although the lexicon leaves them out (see
+    /// [`crate::model::Manifest::variants`]). Words of the lexicon among them change nothing.
+    pub fn with_variants(mut self, variants: Lexicon) -> Speller {
+        self.variants = variants;
+        self.generation = next_generation();
+        self
     }
 
     /// Runs the batch methods with rayon (`true`, the default) or on the calling thread only.
@@ -1509,7 +1524,10 @@ impl Speller {
                 let keep_id = self.lm.word_id(lower);
                 let word = is_word(lower);
                 let known_id = if word { self.words.lexicon.id(lower) } else { None };
-                let known = known_id.is_some();
+                // A variant is a word of running text like a lexicon word, but isolated ranking does not know it:
+                // its candidates are those of an unknown token, held to the bar of a known word's.
+                let variant = word && known_id.is_none() && self.variants.id(lower).is_some();
+                let known = known_id.is_some() || variant;
                 lattice.unknown[i] = word && !known;
                 let keep_channel = if word && !known {
                     let inside = i > 0 && {

@@ -321,6 +321,23 @@ fn check_reports_unknown_and_changed_words() {
 }
 
 #[test]
+fn variants_are_words_in_context_but_not_in_isolation() {
+    let text = "I want to go to the parks.";
+    let plain = speller();
+    assert_eq!(plain.correct(text).text, "I want to go to the park.");
+    let speller = speller().with_variants(Lexicon::from_counts([("parks", 40)]));
+    // In running text a variant is a word: kept, and not reported as unknown.
+    assert_eq!(speller.correct(text).text, text);
+    assert!(speller.check(text).is_empty(), "{:?}", speller.check(text));
+    assert_eq!(plain.check(text).len(), 1);
+    // Isolated correction does not know it: the same suggestions as without variants.
+    assert_eq!(speller.suggest("parks", 3), plain.suggest("parks", 3));
+    assert_eq!(speller.suggest("parks", 1)[0].word, "park");
+    // A misspelling next to a variant is still corrected as before.
+    assert_eq!(speller.correct("the big hous").text, plain.correct("the big hous").text);
+}
+
+#[test]
 fn batches_agree_with_single_calls_serial_or_parallel() {
     let texts = ["scrumbled uggs", "teh leter", "", "the big hous", "I want to go their."];
     for parallel in [true, false] {
@@ -351,6 +368,20 @@ fn model_directory_round_trip_and_errors() {
         speller.correct("scrumbled uggs Bundict").text,
         "scrambled eggs Benedict"
     );
+    // Variants named by the manifest are read; a damaged variants file is an error naming it.
+    Lexicon::from_counts([("parks", 40)])
+        .write(path.join("variants.fst"))
+        .unwrap();
+    let mut manifest = Manifest::open(path).unwrap();
+    manifest.variants = Some("variants.fst".into());
+    manifest.write(path).unwrap();
+    let speller = Speller::open(path).unwrap();
+    assert_eq!(speller.correct("go to the parks").text, "go to the parks");
+    std::fs::write(path.join("variants.fst"), b"garbage").unwrap();
+    let err = Speller::open(path).unwrap_err().to_string();
+    assert!(err.contains("variants.fst"), "{err}");
+    manifest.variants = None;
+    manifest.write(path).unwrap();
     // A damaged lexicon is an error naming the file.
     std::fs::write(path.join("lexicon.fst"), b"garbage").unwrap();
     let err = Speller::open(path).unwrap_err().to_string();

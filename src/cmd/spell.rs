@@ -89,6 +89,10 @@ pub struct Args {
     /// in the lexicon even when a far more frequent neighbour would make them look like its misspelling.
     #[arg(long, default_value_t = fivegram_spell::build::KEEP_ATTESTED, value_name = "PER_MILLION")]
     pub keep_attested: f64,
+    /// With --build: write no variants (words left out of the lexicon that stay words in context because the
+    /// edited text holds their inflectional family, the words sharing their Snowball stem, that often).
+    #[arg(long)]
+    pub no_stem_families: bool,
     /// With --build: the language model's file name inside DIR.
     #[arg(long, default_value = "lm.arpa", value_name = "NAME")]
     pub lm: String,
@@ -183,6 +187,7 @@ fn build(args: &Args, dir: &Path, ranking: Ranking) -> anyhow::Result<()> {
     config.user_corpus = args.user_corpus.clone();
     config.min_count = args.min_count;
     config.keep_attested = args.keep_attested;
+    config.stem_families = !args.no_stem_families;
     config.lm = args.lm.clone();
     config.ranking = ranking;
     config.trained_on = args.trained_on.clone();
@@ -190,8 +195,8 @@ fn build(args: &Args, dir: &Path, ranking: Ranking) -> anyhow::Result<()> {
     let report = build_model(dir, &config)?;
     eprintln!(
         "fivegram: built {} in {:.1}s: {} tokens, {} distinct words, lexicon {} words (count ≥ {}), \
-         {} likely misspellings left out ({} kept as seen ≥ {} times in the edited text); error model: {} mined \
-         pairs → {} rules",
+         {} likely misspellings left out ({} of them kept as variants, words in running text, for their stem's \
+         family), {} kept as seen ≥ {} times in the edited text; error model: {} mined pairs → {} rules",
         dir.display(),
         start.elapsed().as_secs_f64(),
         report.tokens,
@@ -199,6 +204,7 @@ fn build(args: &Args, dir: &Path, ranking: Ranking) -> anyhow::Result<()> {
         report.lexicon,
         config.min_count,
         report.misspellings,
+        report.variants,
         report.attested,
         report.attested_count,
         report.train.pairs,
