@@ -3,8 +3,10 @@
 //! models through FIVEGRAM_NEURAL_MODELS. The default n-gram translation model is missing on purpose
 //! (XDG_DATA_HOME points at an empty folder), so that part must say it was skipped and how to build the model.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -53,9 +55,8 @@ impl Fixture {
     }
 
     fn bench(&self, args: &[&str], neural_models: Option<&Path>) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_fivegram"));
+        let mut command = common::command(&["bench"]);
         command
-            .arg("bench")
             .args(args)
             .env("XDG_DATA_HOME", self.path("home"))
             .env("HOME", self.path("home"))
@@ -78,7 +79,7 @@ impl Fixture {
                 );
             }
         }
-        command.output().unwrap()
+        common::run(command, b"")
     }
 }
 

@@ -1,22 +1,21 @@
 //! `fivegram corpora`: listing the shipped catalog, usage errors for unknown names, verification outcomes.
 //! No test touches the network: the mirror and cache are temporary directories (or absent).
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::text;
 
 /// Runs `fivegram` with the corpus environment cleared and the cache pointed at `cache`.
 fn fivegram(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fivegram"))
-        .args(args)
+    let mut command = common::command(args);
+    command
         .env_remove("FIVEGRAM_MIRROR")
         .env_remove("FIVEGRAM_MIRROR_URL")
-        .env("FIVEGRAM_CACHE", cache)
-        .output()
-        .expect("fivegram runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+        .env("FIVEGRAM_CACHE", cache);
+    common::run(command, b"")
 }
 
 #[test]

@@ -2,9 +2,10 @@
 //! (neural/tests/fixtures/, with their PyTorch reference outputs in expected.json). Without the ONNX Runtime
 //! library (scripts/install-onnxruntime.sh) the tests that run a model print "skipped" and return.
 
-use std::io::Write;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,21 +19,9 @@ fn expected(name: &str) -> serde_json::Value {
 }
 
 fn fivegram(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_fivegram"));
-    command
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let mut child = command.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    // A child that fails before reading stdin closes the pipe: not a test failure.
-    let _ = input.write_all(stdin.as_bytes());
-    drop(input);
-    child.wait_with_output().unwrap()
+    let mut command = common::command(args);
+    command.envs(env.iter().copied());
+    common::run(command, stdin.as_bytes())
 }
 
 /// Whether the runtime library is installed (ORT_DYLIB_PATH or the default location).

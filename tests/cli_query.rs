@@ -1,29 +1,20 @@
 //! `fivegram query`: KenLM's output format on the toy model, JSON output, tokenizers, exit codes.
 
-use std::io::Write;
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+use common::text;
 
 fn toy() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lm/tests/fixtures/toy3.arpa")
 }
 
 fn query(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fivegram"))
-        .arg("query")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("fivegram runs");
-    // A run that fails before reading stdin (a bad model) closes the pipe: that write error is not the test's.
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    let mut command = common::command(&["query"]);
+    command.args(args);
+    common::run(command, stdin)
 }
 
 #[test]

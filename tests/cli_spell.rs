@@ -2,26 +2,12 @@
 //! correction (plain, JSON, stdin with invalid UTF-8), suggestions, checks, both context evaluations, and the
 //! errors a user meets.
 
-use std::io::Write;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-fn fivegram(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fivegram"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("fivegram runs");
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{fivegram, text};
 
 /// Runs `fivegram` and returns its standard output, failing the test on a non-zero exit.
 fn ok(args: &[&str]) -> String {

@@ -1,9 +1,12 @@
 //! `fivegram train-translation` and `fivegram translate` end to end on a small self-written corpus: the default
 //! model location, one line out per line in, n-best output and usage errors.
 
-use std::io::Write;
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+use common::text;
 
 const PAIRS: &[(&str, &str)] = &[
     ("A dog runs.", "Ein Hund rennt."),
@@ -22,19 +25,9 @@ const PAIRS: &[(&str, &str)] = &[
 
 /// Runs `fivegram` with `data` as XDG_DATA_HOME (where default models live) and `stdin` as its input.
 fn fivegram(args: &[&str], data: &Path, stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fivegram"))
-        .args(args)
-        .env("XDG_DATA_HOME", data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("fivegram runs");
-    let mut input = child.stdin.take().expect("stdin is piped");
-    // A child that refuses its arguments exits without reading: a broken pipe here is not a failure.
-    let _ = input.write_all(stdin.as_bytes());
-    drop(input);
-    child.wait_with_output().expect("fivegram finishes")
+    let mut command = common::command(args);
+    command.env("XDG_DATA_HOME", data);
+    common::run(command, stdin.as_bytes())
 }
 
 /// Writes [`PAIRS`] as `train.en` and `train.de` into `dir`.
@@ -43,10 +36,6 @@ fn write_corpus(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     std::fs::write(&src, PAIRS.iter().map(|p| format!("{}\n", p.0)).collect::<String>()).unwrap();
     std::fs::write(&tgt, PAIRS.iter().map(|p| format!("{}\n", p.1)).collect::<String>()).unwrap();
     (src, tgt)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]
