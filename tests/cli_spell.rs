@@ -206,6 +206,31 @@ fn json_spans_suggestions_and_checks() {
 }
 
 #[test]
+fn user_words_are_kept_and_a_bad_list_names_its_line() {
+    let words = file("my-words.txt");
+    std::fs::write(&words, "# names\nBrwon\n\ngardin\n").unwrap();
+    assert_eq!(spell(&["the brwon fox"]).trim(), "the brown fox");
+    assert_eq!(spell(&["--words", &words, "the Brwon fox"]).trim(), "the Brwon fox");
+    assert!(!spell(&["--check", "the brwon fox near the gardin"]).trim().is_empty());
+    assert_eq!(
+        spell(&["--words", &words, "--check", "the brwon fox near the gardin"]).trim(),
+        ""
+    );
+    let out = spell(&["--words", &words, "--suggest", "2", "brwon", "gardn"]);
+    let firsts: Vec<&str> = out.lines().map(|l| l.split('\t').nth(1).unwrap_or("")).collect();
+    assert_eq!(firsts, ["brwon", "garden"]);
+    let bad = file("bad-words.txt");
+    std::fs::write(&bad, "fine\nnot one\n").unwrap();
+    let output = fivegram(&["spell", "--model", &model(), "--words", &bad, "the fox"], b"");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("bad-words.txt:2") && stderr.contains("not one word"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn invalid_utf8_on_stdin_passes_through_untouched() {
     let output = fivegram(
         &["spell", "--model", &model()],

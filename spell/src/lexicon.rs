@@ -47,6 +47,35 @@ pub fn is_word(token: &str) -> bool {
     !prev_joiner
 }
 
+/// Reads a user's word list (a personal dictionary, see [`crate::Speller::with_user_words`]): one word per line,
+/// blank lines and lines starting with `#` skipped, returned lowercased. A line that is not valid UTF-8 or not
+/// one word ([`is_word`]: `New York` is two, `C++` none) is an error naming the file and the line.
+pub fn read_word_list(path: &Path) -> Result<Vec<String>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let mut words = Vec::new();
+    for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let format = |message: String| Error::Format {
+            path: path.to_path_buf(),
+            line: n as u64 + 1,
+            message,
+        };
+        let line = std::str::from_utf8(line).map_err(|_| format("not valid UTF-8".into()))?;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let word = line.to_lowercase();
+        if !is_word(&word) {
+            return Err(format(format!(
+                "{line:?} is not one word (letters, with single apostrophes or hyphens inside, at most \
+                 {MAX_WORD_BYTES} bytes)"
+            )));
+        }
+        words.push(word);
+    }
+    Ok(words)
+}
+
 /// Word counts gathered from text, before they become a [`Lexicon`].
 #[derive(Debug, Default, Clone)]
 pub struct WordCounts {
@@ -407,6 +436,28 @@ fn fst_io(path: &Path, e: fst::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_lists_skip_comments_and_name_the_bad_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("words.txt");
+        std::fs::write(&path, "# mine\nSandoz\n\n  O'Brien  \nre-enter\n").unwrap();
+        assert_eq!(read_word_list(&path).unwrap(), ["sandoz", "o'brien", "re-enter"]);
+        for (bytes, line, what) in [
+            (&b"fine\nNew York\n"[..], 2, "not one word"),
+            (&b"C++\n"[..], 1, "not one word"),
+            (&b"ok\n\xff\n"[..], 2, "UTF-8"),
+        ] {
+            std::fs::write(&path, bytes).unwrap();
+            let err = read_word_list(&path).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("words.txt:{line}:")) && err.contains(what),
+                "{err}"
+            );
+        }
+        let err = read_word_list(&dir.path().join("missing.txt")).unwrap_err().to_string();
+        assert!(err.contains("missing.txt"), "{err}");
+    }
 
     #[test]
     fn words_are_letters_with_internal_joiners() {

@@ -5,7 +5,9 @@
 //!   or build it from its parts ([`Speller::new`]); then [`Speller::correct`] (a text in context → a
 //!   [`Correction`]: the corrected text and one [`Span`] per change with byte offsets, score and alternatives),
 //!   [`Speller::suggest`] (one word, no context → [`Suggestion`]s), [`Speller::check`] (the spans that look
-//!   wrong) and their `_batch` variants, parallel with rayon.
+//!   wrong) and their `_batch` variants, parallel with rayon. [`Speller::with_user_words`] adds a personal
+//!   dictionary (names, jargon; [`lexicon::read_word_list`] reads one, `fivegram spell --words FILE`): those words
+//!   are never changed nor reported.
 //! - [`lexicon::Lexicon`]: the words and their counts (an fst); [`index::DeleteIndex`]: the symmetric-delete index
 //!   that finds the words within two edits (three for long words); [`phonetic`]: sound-alike keys.
 //! - [`edit::ErrorModel`]: `-log10 P(typed | intended)`, weighted single-character edits plus Brill & Moore

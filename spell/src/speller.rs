@@ -1204,6 +1204,8 @@ pub struct Speller {
     lm_ids: Vec<WordId>,
     /// Words of running text that the lexicon leaves out (see [`crate::model::Manifest::variants`]).
     variants: Lexicon,
+    /// The user's words, lowercased (see [`Speller::with_user_words`]).
+    user_words: std::collections::HashSet<String>,
     ranking: Ranking,
     parallel: bool,
     /// See [`GENERATION`].
@@ -1277,6 +1279,7 @@ impl Speller {
             lm,
             lm_ids,
             variants: Lexicon::from_counts([]),
+            user_words: Default::default(),
             ranking,
             parallel: true,
             generation: next_generation(),
@@ -1289,6 +1292,22 @@ impl Speller {
         self.variants = variants;
         self.generation = next_generation();
         self
+    }
+
+    /// Adds the user's own words (a personal dictionary: names, jargon; read from a file by
+    /// [`crate::lexicon::read_word_list`]), compared without regard to case. In running text a user word is
+    /// never changed nor reported ([`Speller::correct`], [`Speller::check`]); [`Speller::suggest`] gives it back
+    /// as its one suggestion (score and error 0). User words are not proposed as corrections of other tokens.
+    pub fn with_user_words(mut self, words: impl IntoIterator<Item = impl AsRef<str>>) -> Speller {
+        self.user_words
+            .extend(words.into_iter().map(|w| w.as_ref().to_lowercase()));
+        self.generation = next_generation();
+        self
+    }
+
+    /// Whether `lower` (lowercased) is one of the user's words.
+    fn is_user_word(&self, lower: &str) -> bool {
+        !self.user_words.is_empty() && self.user_words.contains(lower)
     }
 
     /// Runs the batch methods with rayon (`true`, the default) or on the calling thread only.
@@ -1367,6 +1386,14 @@ impl Speller {
         let lower = word.to_lowercase();
         if k == 0 || !is_word(&lower) {
             return Vec::new();
+        }
+        if self.is_user_word(&lower) {
+            return vec![Suggestion {
+                word: word.to_string(),
+                score: 0.0,
+                error: 0.0,
+                distance: 0,
+            }];
         }
         WORK.with(|work| {
             let mut work = work.borrow_mut();
@@ -1527,7 +1554,8 @@ impl Speller {
                 // A variant is a word of running text like a lexicon word, but isolated ranking does not know it:
                 // its candidates are those of an unknown token, held to the bar of a known word's.
                 let variant = word && known_id.is_none() && self.variants.id(lower).is_some();
-                let known = known_id.is_some() || variant;
+                let user = word && self.is_user_word(lower);
+                let known = known_id.is_some() || variant || user;
                 lattice.unknown[i] = word && !known;
                 let keep_channel = if word && !known {
                     let inside = i > 0 && {
@@ -1551,7 +1579,7 @@ impl Speller {
                     channel: keep_channel,
                     replacement: None,
                 });
-                if !word || Self::protected(token) {
+                if !word || user || Self::protected(token) {
                     continue;
                 }
                 chars.clear();

@@ -338,6 +338,23 @@ fn variants_are_words_in_context_but_not_in_isolation() {
 }
 
 #[test]
+fn user_words_are_never_changed_and_suggested_as_themselves() {
+    let plain = speller();
+    assert_eq!(plain.correct("I want the big hous.").text, "I want the big house.");
+    let speller = speller().with_user_words(["Hous", "zzyzx"]);
+    // Any case of a user word is kept, and not reported.
+    assert_eq!(speller.correct("I want the big Hous.").text, "I want the big Hous.");
+    assert_eq!(speller.correct("I want the big hous.").text, "I want the big hous.");
+    assert!(speller.check("the zzyzx letter").is_empty());
+    let suggestions = speller.suggest("HOUS", 3);
+    assert_eq!(suggestions.len(), 1);
+    assert_eq!((suggestions[0].word.as_str(), suggestions[0].distance), ("HOUS", 0));
+    // Other tokens are corrected as before: user words are not proposed for them.
+    assert_eq!(speller.correct("the leter").text, plain.correct("the leter").text);
+    assert_eq!(speller.suggest("huse", 3), plain.suggest("huse", 3));
+}
+
+#[test]
 fn batches_agree_with_single_calls_serial_or_parallel() {
     let texts = ["scrumbled uggs", "teh leter", "", "the big hous", "I want to go their."];
     for parallel in [true, false] {

@@ -21,6 +21,7 @@ use fivegram_corpora::tokenize::Lang;
 use fivegram_lm::query::in_thread_pool;
 use fivegram_spell::build::{BuildConfig, build_model};
 use fivegram_spell::eval::{self, evaluate_context, evaluate_isolated, read_items};
+use fivegram_spell::lexicon::read_word_list;
 use fivegram_spell::model::{Ranking, default_model_dir};
 use fivegram_spell::{Correction, Speller};
 use serde_json::json;
@@ -44,6 +45,10 @@ pub struct Args {
     /// Language of the default model and of `--build`.
     #[arg(long, default_value = "en")]
     pub lang: Lang,
+    /// Your own words (names, jargon), one per line, `#` comments: never changed nor reported, suggested as
+    /// themselves. Repeatable.
+    #[arg(long = "words", value_name = "FILE", conflicts_with = "build")]
+    pub words: Vec<PathBuf>,
     /// One JSON object per line: the corrected text and the changed spans with offsets, scores, alternatives.
     #[arg(long)]
     pub json: bool,
@@ -143,6 +148,9 @@ fn dispatch(args: &Args) -> anyhow::Result<()> {
     };
     let start = Instant::now();
     let mut speller = Speller::open(&dir)?;
+    for file in &args.words {
+        speller = speller.with_user_words(read_word_list(file)?);
+    }
     if !ranking_overrides.is_empty() {
         let ranking = apply_overrides(*speller.ranking(), &ranking_overrides)?;
         speller.set_ranking(ranking);
