@@ -60,6 +60,12 @@ pub fn read_word_list(path: &Path) -> Result<Vec<String>> {
             message,
         };
         let line = std::str::from_utf8(line).map_err(|_| format("not valid UTF-8".into()))?;
+        // A byte-order mark (some editors start a UTF-8 file with one) is not part of the first word.
+        let line = if n == 0 {
+            line.trim_start_matches('\u{feff}')
+        } else {
+            line
+        };
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -443,6 +449,8 @@ mod tests {
         let path = dir.path().join("words.txt");
         std::fs::write(&path, "# mine\nSandoz\n\n  O'Brien  \nre-enter\n").unwrap();
         assert_eq!(read_word_list(&path).unwrap(), ["sandoz", "o'brien", "re-enter"]);
+        std::fs::write(&path, "\u{feff}Sandoz\r\nJory\r\n").unwrap();
+        assert_eq!(read_word_list(&path).unwrap(), ["sandoz", "jory"]);
         for (bytes, line, what) in [
             (&b"fine\nNew York\n"[..], 2, "not one word"),
             (&b"C++\n"[..], 1, "not one word"),
