@@ -253,6 +253,17 @@ pub struct Scratch {
 /// How many items [`ErrorModel::lower_bound`] keeps in registers (more go to a sorted list).
 const LB_ITEMS: usize = 6;
 
+/// Puts `key` into the ascending chain `kept[..K]` (the `K` least keys seen), by compare-exchanges that do not
+/// branch on the keys.
+#[inline(always)]
+fn keep_least<const K: usize>(kept: &mut [u64; LB_ITEMS], mut key: u64) {
+    for slot in &mut kept[..K] {
+        let low = (*slot).min(key);
+        key = (*slot).max(key);
+        *slot = low;
+    }
+}
+
 /// A lower-bound item (cost per edit, edits) as an integer ordered by cost, then by more edits first: a
 /// non-negative `f32`'s bits order as its value.
 #[inline]
@@ -719,11 +730,13 @@ impl ErrorModel {
                 if per_edit < single {
                     let item = (per_edit, edits);
                     if keep <= LB_ITEMS {
-                        let mut key = item_key(item);
-                        for slot in &mut kept {
-                            let low = (*slot).min(key);
-                            key = (*slot).max(key);
-                            *slot = low;
+                        // Only the `keep` cheapest count: a chain that long keeps them.
+                        let key = item_key(item);
+                        match keep {
+                            1 => keep_least::<1>(&mut kept, key),
+                            2 => keep_least::<2>(&mut kept, key),
+                            3 => keep_least::<3>(&mut kept, key),
+                            _ => keep_least::<LB_ITEMS>(&mut kept, key),
                         }
                     } else {
                         let items = &mut scratch.items;
@@ -1143,45 +1156,63 @@ impl ErrorModel {
         let c = &self.costs;
         let mark = |ch: char| ch == START || ch == END;
         scratch.table[0] = 0.0;
-        for i in 0..=n {
+        // The last row (past the end mark) extends nothing: the answer is its last cell.
+        for i in 0..n {
             // The least cost in row `i` (final once read: only the row's own insertions write to it from now on,
             // and they write to cells read later).
             let mut row_min = f32::INFINITY;
             {
-                let w = &scratch.w;
-                let s = &scratch.s;
-                let t = &mut scratch.table;
+                let w = &scratch.w[..n];
+                let s = &scratch.s[..m];
+                let (head, tail) = scratch.table.split_at_mut((i + 1) * width);
+                let cur = &mut head[i * width..][..width];
+                let (next, below) = tail.split_at_mut(width);
                 let first = if i == 1 { c.first_letter } else { 0.0 };
-                for j in 0..=m {
-                    let here = t[i * width + j];
+                let wi = w[i];
+                // What this row's character allows: deleting it (not a mark; cheaper when doubled), and a
+                // transposition with the next one (neither a mark).
+                let delete = (!mark(wi)).then(|| {
+                    if w[i - 1] == wi || w[i + 1] == wi {
+                        c.delete_double
+                    } else {
+                        c.delete + first
+                    }
+                });
+                let next_char = if i + 1 < n && !mark(w[i + 1]) {
+                    Some(w[i + 1])
+                } else {
+                    None
+                };
+                for j in 0..width {
+                    let here = cur[j];
                     // Costs only grow along a path: a cell over the budget leads to no answer within it.
                     if here > limit {
                         continue;
                     }
                     row_min = row_min.min(here);
-                    if i < n && j < m {
-                        let next = (i + 1) * width + j + 1;
-                        if w[i] == s[j] {
-                            t[next] = t[next].min(here);
-                        } else if !mark(w[i]) && !mark(s[j]) {
-                            t[next] = t[next].min(here + self.substitute_cost(w[i], s[j]) + first);
-                            if i + 1 < n && j + 1 < m && w[i] == s[j + 1] && w[i + 1] == s[j] && !mark(w[i + 1]) {
-                                let next = (i + 2) * width + j + 2;
-                                t[next] = t[next].min(here + c.transpose + first);
+                    if j < m {
+                        let sj = s[j];
+                        if wi == sj {
+                            next[j + 1] = next[j + 1].min(here);
+                        } else if !mark(wi) && !mark(sj) {
+                            next[j + 1] = next[j + 1].min(here + self.substitute_cost(wi, sj) + first);
+                            if let Some(after) = next_char
+                                && j + 1 < m
+                                && wi == s[j + 1]
+                                && after == sj
+                            {
+                                let cell = &mut below[j + 2];
+                                *cell = cell.min(here + c.transpose + first);
                             }
                         }
                     }
-                    if i < n && !mark(w[i]) {
-                        let doubled = w[i - 1] == w[i] || w[i + 1] == w[i];
-                        let step = if doubled { c.delete_double } else { c.delete + first };
-                        let next = (i + 1) * width + j;
-                        t[next] = t[next].min(here + step);
+                    if let Some(step) = delete {
+                        next[j] = next[j].min(here + step);
                     }
-                    if j < m && i >= 1 && i < n && !mark(s[j]) {
-                        let doubled = s[j - 1] == s[j] || w[i] == s[j];
+                    if j < m && i >= 1 && !mark(s[j]) {
+                        let doubled = s[j - 1] == s[j] || wi == s[j];
                         let step = if doubled { c.insert_double } else { c.insert + first };
-                        let next = i * width + j + 1;
-                        t[next] = t[next].min(here + step);
+                        cur[j + 1] = cur[j + 1].min(here + step);
                     }
                 }
             }

@@ -309,11 +309,29 @@ impl Pattern {
     /// [`osa_distance`].
     pub fn distance(&self, text: &[char], max: usize) -> Option<usize> {
         let m = self.chars.len();
-        if m.abs_diff(text.len()) > max {
-            return None;
-        }
         if m == 0 || m > 64 {
             return osa_distance(&self.chars, text, max);
+        }
+        self.bit_parallel(text.len(), text.iter().copied(), max)
+    }
+
+    /// [`Pattern::distance`] to a text whose characters are all below U+0100, given as one byte each (how the
+    /// speller stores most words): no conversion to `char`s first.
+    pub fn distance_latin1(&self, text: &[u8], max: usize) -> Option<usize> {
+        let m = self.chars.len();
+        if m == 0 || m > 64 {
+            let text: Vec<char> = text.iter().map(|&b| char::from(b)).collect();
+            return osa_distance(&self.chars, &text, max);
+        }
+        self.bit_parallel(text.len(), text.iter().map(|&b| char::from(b)), max)
+    }
+
+    /// Hyyrö's algorithm over the `len` characters of `text`, for a pattern of 1 to 64 characters.
+    #[inline]
+    fn bit_parallel(&self, len: usize, text: impl Iterator<Item = char>, max: usize) -> Option<usize> {
+        let m = self.chars.len();
+        if m.abs_diff(len) > max {
+            return None;
         }
         let high = 1u64 << (m - 1);
         let mut vp: u64 = if m == 64 { u64::MAX } else { (1u64 << m) - 1 };
@@ -321,7 +339,7 @@ impl Pattern {
         let mut d0: u64 = 0;
         let mut pm_prev: u64 = 0;
         let mut score = m;
-        for (k, &c) in text.iter().enumerate() {
+        for (k, c) in text.enumerate() {
             let pm = self.mask(c);
             let transposed = ((!d0 & pm) << 1) & pm_prev;
             d0 = ((((pm & vp).wrapping_add(vp)) ^ vp) | pm | vn) | transposed;
@@ -338,7 +356,7 @@ impl Pattern {
             vn = hp & d0;
             pm_prev = pm;
             // The distance can fall by at most one per remaining text character.
-            let remaining = text.len() - k - 1;
+            let remaining = len - k - 1;
             if score > max + remaining {
                 return None;
             }

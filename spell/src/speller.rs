@@ -615,6 +615,18 @@ impl Words {
         widen(&record.bytes[..len], buf)
     }
 
+    /// `pattern`'s distance to word `id` (see [`Pattern::distance`]), from the word's record when it is stored
+    /// there.
+    #[inline]
+    fn distance_to(&self, pattern: &Pattern, id: LexId, max: usize, buf: &mut [char; SLOT_CHARS]) -> Option<usize> {
+        let record = &self.records[id as usize];
+        let len = usize::from(record.len);
+        if len > SLOT_CHARS {
+            return pattern.distance(self.spelled(id, buf), max);
+        }
+        pattern.distance_latin1(&record.bytes[..len], max)
+    }
+
     /// The characters of a sound-alike word: from its entry (decoded into `buf`) when they fit there.
     #[inline]
     fn sound_spelled<'a>(&'a self, word: &SoundWord, buf: &'a mut [char; SLOT_CHARS]) -> &'a [char] {
@@ -954,7 +966,7 @@ impl Words {
             let first = work.near.len();
             for key in batch.iter().filter(|k| open(k)) {
                 let id = *key as LexId;
-                if let Some(distance) = work.pattern.distance(self.spelled(id, &mut buf), max)
+                if let Some(distance) = self.distance_to(&work.pattern, id, max, &mut buf)
                     && distance >= least
                 {
                     work.near.push((id, distance as u32, u32::MAX));
