@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{fivegram, text};
+use common::{assert_fails, fivegram, text};
 
 /// Runs `fivegram` and returns its standard output, failing the test on a non-zero exit.
 fn ok(args: &[&str]) -> String {
@@ -222,12 +222,7 @@ fn user_words_are_kept_and_a_bad_list_names_its_line() {
     let bad = file("bad-words.txt");
     std::fs::write(&bad, "fine\nnot one\n").unwrap();
     let output = fivegram(&["spell", "--model", &model(), "--words", &bad, "the fox"], b"");
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = text(&output.stderr);
-    assert!(
-        stderr.contains("bad-words.txt:2") && stderr.contains("not one word"),
-        "{stderr}"
-    );
+    assert_fails(&output, 1, "bad-words.txt:2: \"not one\" is not one word");
 }
 
 #[test]
@@ -288,26 +283,15 @@ fn user_errors_are_reported_with_their_cause() {
         ],
         b"",
     );
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        text(&output.stderr).contains("no sentence of 5 to 60 words holds a word that"),
-        "{}",
-        text(&output.stderr)
-    );
+    assert_fails(&output, 1, "no sentence of 5 to 60 words holds a word that");
     // Nothing to inject a real-word error into.
     std::fs::write(workdir().join("plain.txt"), "a small bird sat near the big tree .\n").unwrap();
     let output = fivegram(&["spell", "--model", &m, "--eval-context", &file("plain.txt")], b"");
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        text(&output.stderr).contains("27 confusions"),
-        "{}",
-        text(&output.stderr)
-    );
+    assert_fails(&output, 1, "27 confusions");
     // A directory that is not a model.
     let missing = workdir().join("no-model");
     let output = fivegram(&["spell", "--model", missing.to_str().unwrap(), "hello"], b"");
-    assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("no-model"), "{}", text(&output.stderr));
+    assert_fails(&output, 1, "no-model");
     // An absurd build option.
     let output = fivegram(
         &[
@@ -323,10 +307,5 @@ fn user_errors_are_reported_with_their_cause() {
         ],
         b"",
     );
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        text(&output.stderr).contains("per million words"),
-        "{}",
-        text(&output.stderr)
-    );
+    assert_fails(&output, 1, "per million words");
 }

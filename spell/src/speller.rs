@@ -1302,7 +1302,6 @@ impl Speller {
     /// [`crate::model::Manifest::variants`]). Words of the lexicon among them change nothing.
     pub fn with_variants(mut self, variants: Lexicon) -> Speller {
         self.variants = variants;
-        self.generation = next_generation();
         self
     }
 
