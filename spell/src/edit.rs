@@ -237,12 +237,13 @@ pub struct Scratch {
     /// A Bloom filter (one hash, [`FILTER_BITS`] bits) of the α of every rule whose β occurs in the query: the
     /// dynamic programme looks a substring of the intended word up in `cache` only when its bit is set.
     filter: Vec<u64>,
-    /// α → the least cost per edit and the most edits of the rules for α whose β occurs in the query and that
+    /// α (other than one ASCII character, see `single_alpha`) → the least cost per edit and the most edits of the
+    /// rules for α whose β occurs in the query and that
     /// cost less per edit than any single-character edit other than the cheap deletion (what
     /// [`ErrorModel::lower_bound`] needs of the rules).
     per_edit: KeyMap<(f32, u8)>,
-    /// `per_edit` for the α of one ASCII character, by character code ((∞, 0) where there is none): looked up
-    /// directly.
+    /// What `per_edit` holds for the α of one ASCII character (they are kept here instead), by character code
+    /// ((∞, 0) where there is none): looked up directly.
     single_alpha: Vec<(f32, u8)>,
     /// The rule applications [`ErrorModel::lower_bound`] counts: (cost per edit, edits).
     items: Vec<(f32, u8)>,
@@ -561,11 +562,13 @@ impl ErrorModel {
                     if per_edit >= single {
                         break;
                     }
-                    let least = scratch.per_edit.entry(alpha, (per_edit, edits));
+                    // An α of one ASCII character is looked up in its own array only.
+                    let least = if alpha < 128 {
+                        &mut scratch.single_alpha[alpha as usize]
+                    } else {
+                        scratch.per_edit.entry(alpha, (per_edit, edits))
+                    };
                     *least = (least.0.min(per_edit), least.1.max(edits));
-                    if alpha < 128 {
-                        scratch.single_alpha[alpha as usize] = *least;
-                    }
                     scratch.rule_floor = scratch.rule_floor.min(per_edit);
                 }
             }
@@ -1457,7 +1460,12 @@ mod tests {
             }
             for (alpha, _, _) in m.rules() {
                 let key = pack(&alpha.chars().collect::<Vec<char>>());
-                proptest::prop_assert_eq!(scratch.per_edit.get(key), expected.get(&key).copied(), "{}", alpha);
+                let found = if key < 128 {
+                    Some(scratch.single_alpha[key as usize]).filter(|item| item.0.is_finite())
+                } else {
+                    scratch.per_edit.get(key)
+                };
+                proptest::prop_assert_eq!(found, expected.get(&key).copied(), "{}", alpha);
             }
             proptest::prop_assert_eq!(scratch.rule_floor, floor);
         }
