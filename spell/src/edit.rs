@@ -238,9 +238,8 @@ pub struct Scratch {
     /// dynamic programme looks a substring of the intended word up in `cache` only when its bit is set.
     filter: Vec<u64>,
     /// α (other than one ASCII character, see `single_alpha`) → the least cost per edit and the most edits of the
-    /// rules for α whose β occurs in the query and that
-    /// cost less per edit than any single-character edit other than the cheap deletion (what
-    /// [`ErrorModel::lower_bound`] needs of the rules).
+    /// rules for α whose β occurs in the query and that cost less per edit than any single-character edit other
+    /// than the cheap deletion (what [`ErrorModel::lower_bound`] needs of the rules).
     per_edit: KeyMap<(f32, u8)>,
     /// What `per_edit` holds for the α of one ASCII character (they are kept here instead), by character code
     /// ((∞, 0) where there is none): looked up directly.
