@@ -190,7 +190,7 @@ pub struct Families {
 impl Families {
     /// The families of the words of `counts`, stemmed by the Snowball stemmer of `lang`.
     pub fn new(lang: Lang, counts: &WordCounts) -> Families {
-        let stemmer = stemmer(lang);
+        let stemmer = lang.stemmer();
         let mut families = std::collections::HashMap::new();
         for (word, count) in counts.iter() {
             *families.entry(stemmer.stem(word).into_owned()).or_insert(0) += count;
@@ -218,14 +218,6 @@ impl std::fmt::Debug for Families {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Families").field("stems", &self.counts.len()).finish()
     }
-}
-
-/// The Snowball stemmer of a language.
-fn stemmer(lang: Lang) -> rust_stemmers::Stemmer {
-    rust_stemmers::Stemmer::create(match lang {
-        Lang::En => rust_stemmers::Algorithm::English,
-        Lang::De => rust_stemmers::Algorithm::German,
-    })
 }
 
 /// The file name of a model's variants ([`BuildConfig::stem_families`]).

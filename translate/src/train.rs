@@ -577,10 +577,7 @@ pub fn train_with_backoff(
 
 /// The sentences with every word id replaced by the id of its lowercased Snowball stem.
 fn stem_ids(sentences: &[Vec<u32>], vocab: &Vocab, lang: Lang) -> Vec<Vec<u32>> {
-    let stemmer = rust_stemmers::Stemmer::create(match lang {
-        Lang::En => rust_stemmers::Algorithm::English,
-        Lang::De => rust_stemmers::Algorithm::German,
-    });
+    let stemmer = lang.stemmer();
     let mut stems = Vocab::default();
     let map: Vec<u32> = vocab
         .words

@@ -57,6 +57,15 @@ impl Lang {
             Lang::De => "de",
         }
     }
+
+    /// The language's Snowball stemmer (used by the spelling model's word families and the translation
+    /// model's stem alignment).
+    pub fn stemmer(self) -> rust_stemmers::Stemmer {
+        rust_stemmers::Stemmer::create(match self {
+            Lang::En => rust_stemmers::Algorithm::English,
+            Lang::De => rust_stemmers::Algorithm::German,
+        })
+    }
 }
 
 impl fmt::Display for Lang {
