@@ -732,10 +732,10 @@ impl Words {
             self.neighbours(&mut ranker, work, (1, 1), sounds, out);
             if best_score(out) >= ranking.stop_one_edit {
                 if limit == 1 {
-                    self.finish(ranking, word, None, limit, out);
+                    self.finish(ranking, (word, &work.text), None, limit, out);
                     return;
                 }
-                staged = self.best_with_splits(ranking, word, out);
+                staged = self.best_with_splits(ranking, (word, &work.text), out);
             }
             min_distance = 2;
             floor = errors.query_floor(word, &mut work.edit);
@@ -762,7 +762,7 @@ impl Words {
             if limit == 1 {
                 sounds = false;
             } else {
-                staged = self.best_with_splits(ranking, word, out);
+                staged = self.best_with_splits(ranking, (word, &work.text), out);
             }
         }
         // Sound-alike candidates: the most frequent words under the keys within one edit of the token's that are
@@ -863,7 +863,7 @@ impl Words {
             heads.clear();
             work.heads = heads.into_vec();
         }
-        self.finish(ranking, word, known, limit, out);
+        self.finish(ranking, (word, &work.text), known, limit, out);
         // The staged search's first suggestion, then the full ranking's others.
         if let Some(first) = staged {
             out.retain(|c| (c.id, c.second) != (first.id, first.second));
@@ -872,11 +872,11 @@ impl Words {
         }
     }
 
-    /// The best of `out` and the splits of an unknown `word` (the first of what [`Words::finish`] would keep):
-    /// the higher score, then the lower id, then the one met first.
-    fn best_with_splits(&self, ranking: &Ranking, word: &[char], out: &[Candidate]) -> Option<Candidate> {
+    /// The best of `out` and the splits of an unknown `word` (characters and text; the first of what
+    /// [`Words::finish`] would keep): the higher score, then the lower id, then the one met first.
+    fn best_with_splits(&self, ranking: &Ranking, word: (&[char], &str), out: &[Candidate]) -> Option<Candidate> {
         let mut splits = Vec::new();
-        if word.len() >= 4 {
+        if word.0.len() >= 4 {
             self.splits(ranking, word, &mut splits);
         }
         out.iter()
@@ -1014,7 +1014,14 @@ impl Words {
 
     /// Adds the token itself (when it is the lexicon word `known`) or its splits to `out`, and keeps the best
     /// `limit` by score, then the lower id.
-    fn finish(&self, ranking: &Ranking, word: &[char], known: Option<LexId>, limit: usize, out: &mut Vec<Candidate>) {
+    fn finish(
+        &self,
+        ranking: &Ranking,
+        word: (&[char], &str),
+        known: Option<LexId>,
+        limit: usize,
+        out: &mut Vec<Candidate>,
+    ) {
         if let Some(id) = known {
             out.push(Candidate {
                 id,
@@ -1023,17 +1030,16 @@ impl Words {
                 distance: 0,
                 score: ranking.prior_weight * self.log_prior[id as usize],
             });
-        } else if word.len() >= 4 {
+        } else if word.0.len() >= 4 {
             self.splits(ranking, word, out);
         }
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
         out.truncate(limit);
     }
 
-    /// Two-word splits of an unknown token whose halves are both lexicon words.
-    fn splits(&self, ranking: &Ranking, word: &[char], out: &mut Vec<Candidate>) {
+    /// Two-word splits of an unknown token (`word`, also given as `text`) whose halves are both lexicon words.
+    fn splits(&self, ranking: &Ranking, (word, text): (&[char], &str), out: &mut Vec<Candidate>) {
         let weight = ranking.prior_weight;
-        let text: String = word.iter().collect();
         // Single letters other than `a` and `i` are almost never words of their own.
         let single = |s: &[char]| s.len() == 1 && s[0] != 'a' && s[0] != 'i';
         let mut at = 0;
