@@ -66,7 +66,8 @@ pub struct Ranking {
     /// replacement by more than this (plus the error model's cost) to change a correctly spelled word.
     pub context_real_word_cost: f32,
     /// In context, the error cost of replacing a lexicon word by a homophone (a lexicon word with the same
-    /// sound-alike key: `their` for `there`, `form` for `from`) is at most this, however differently the two are
+    /// sound-alike key: `their` for `there`, `form` for `from`; when more than one edit away, also the same vowel
+    /// sounds, see [`crate::phonetic::vowel_sounds`]) is at most this, however differently the two are
     /// spelled; [`Ranking::context_real_word_cost`] is paid on top. The default, 0, makes the language model's
     /// evidence alone decide between homophones once it outweighs that cost (tuned with it on lines 5001– of
     /// `gutenberg-dev`, see BENCHMARKS.md, "Homophones in context"). A value above
@@ -74,6 +75,13 @@ pub struct Ranking {
     /// setting existed do (they read as 99).
     #[serde(default = "homophones_priced_by_spelling")]
     pub context_homophone_cost: f32,
+    /// In context, a lexicon word's candidates also hold up to this many of its homophones that the spelling
+    /// ranking left out: the most frequent words with its sound-alike key and vowel sounds that start with its
+    /// letter and are at most three edits away (`hear` for `here`, `sight` for `site`, `passed` for `past`).
+    /// Tuned on lines 5001– of `gutenberg-dev` (BENCHMARKS.md, "Homophones the spelling ranking leaves out");
+    /// manifests written before this setting existed read it as 0, as they were tuned.
+    #[serde(default)]
+    pub context_homophones: usize,
     /// Cost (`-log10`) of keeping a word that is not in the lexicon, in context.
     pub keep_unknown_cost: f32,
     /// Cost of keeping an unknown word that looks like a name: capitalised (not all capitals) after a word or a
@@ -137,6 +145,7 @@ impl Default for Ranking {
             real_word_cost: 0.5,
             context_real_word_cost: 3.0,
             context_homophone_cost: 0.0,
+            context_homophones: 1,
             keep_unknown_cost: 2.0,
             keep_name_cost: 0.0,
             capital_first_letter_cost: 2.0,

@@ -204,6 +204,102 @@ fn german(word: &[char], out: &mut Vec<char>) {
     }
 }
 
+/// The vowel sounds of a lowercase English word, in order, appended to `out` (cleared first); `false` for other
+/// languages (no signature). [`phonetic_key`] drops vowels, so `feet` and `foot`, `nets` and `notes` share a
+/// key; two words with the same key *and* the same vowel sounds are homophones or close to it (`here` and
+/// `hear`, `site` and `sight`, `past` and `passed`).
+///
+/// Each group of vowel letters becomes one class: long vowels by their usual spellings (`ee`, `ea`, `ie`, `ei`
+/// and `e`–consonant–final `e` are one class; `ai`, `ay`, `a`–consonant–`e` another; likewise for long `i`,
+/// `o` and `u`, with `igh`), diphthongs (`oi`/`oy`, `ou`/`ow`, `au`/`aw`), short vowels as their letter. A
+/// silent final `e` (also in a final `es` or `ed` where it is not sounded) makes none. English spelling has many
+/// exceptions (`head`, `weather`); the signature errs towards telling words apart.
+pub fn vowel_sounds(word: &[char], lang: Lang, out: &mut Vec<u8>) -> bool {
+    out.clear();
+    if lang != Lang::En {
+        return false;
+    }
+    let n = word.len();
+    let at = |i: usize| word.get(i).copied();
+    let plain = |c: Option<char>| matches!(c, Some('a' | 'e' | 'i' | 'o' | 'u'));
+    // `y` is a vowel after a consonant when no vowel follows it (`by`, `happy`, `rhythm`), and `w`/`y` close a
+    // vowel group they follow (`ow`, `aw`, `ay`, `oy`).
+    let vowel = |i: usize| plain(at(i)) || (at(i) == Some('y') && i > 0 && !plain(at(i - 1)) && !plain(at(i + 1)));
+    let consonant = |c: Option<char>| c.is_some_and(|c| c.is_alphabetic() && !plain(Some(c)));
+    let mut i = 0;
+    while i < n {
+        if !vowel(i) {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        while j < n && plain(at(j)) {
+            j += 1;
+        }
+        if j < n && j > i && matches!(at(j), Some('w' | 'y')) && plain(at(j - 1)) && !plain(at(j + 1)) {
+            j += 1;
+        }
+        let group = &word[i..j];
+        let sounded_before = !out.is_empty();
+        // A silent final `e`, or the `e` of a final `es`/`ed` that is not a syllable of its own.
+        if group == ['e'] && sounded_before {
+            if j == n {
+                break;
+            }
+            let before = at(i - 1);
+            let silent = match (at(j), j + 1 == n) {
+                (Some('s'), true) => !matches!(before, Some('s' | 'z' | 'x' | 'c' | 'g' | 'h')),
+                (Some('d'), true) => !matches!(before, Some('t' | 'd')),
+                _ => false,
+            };
+            if silent {
+                break;
+            }
+        }
+        // A single vowel, one consonant, then a final silent `e` (`-e`, `-es`, `-ed`): the long vowel.
+        let magic = group.len() == 1
+            && consonant(at(j))
+            && !matches!(at(j), Some('x' | 'w' | 'y'))
+            && at(j + 1) == Some('e')
+            && (j + 2 == n || (j + 3 == n && matches!(at(j + 2), Some('s' | 'd'))));
+        let class: &[u8] = match group {
+            ['a'] if magic => b"A",
+            ['e'] if magic => b"E",
+            ['i'] if magic => b"I",
+            ['o'] if magic => b"O",
+            ['u'] if magic => b"U",
+            ['i'] if at(j) == Some('g') && at(j + 1) == Some('h') => b"I",
+            ['o'] if j == n && !sounded_before => b"O",
+            ['y'] => {
+                if sounded_before {
+                    b"E"
+                } else {
+                    b"I"
+                }
+            }
+            ['e', 'e'] | ['e', 'a'] | ['e', 'i'] | ['e', 'y'] => b"E",
+            ['i', 'e'] if j < n => b"E",
+            ['i', 'e'] | ['u', 'y'] => b"I",
+            ['a', 'i'] | ['a', 'y'] => b"A",
+            ['o', 'a'] | ['o', 'e'] => b"O",
+            ['o', 'o'] | ['e', 'w'] | ['u', 'e'] => b"U",
+            ['o', 'i'] | ['o', 'y'] => b"Y",
+            ['o', 'u'] | ['o', 'w'] => b"W",
+            ['a', 'u'] | ['a', 'w'] => b"V",
+            _ => {
+                for &c in group {
+                    out.push(c as u8);
+                }
+                i = j;
+                continue;
+            }
+        };
+        out.extend_from_slice(class);
+        i = j;
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +331,53 @@ mod tests {
         assert_eq!(key("o'clock"), key("oclock"));
         assert_eq!(key("to-morrow"), key("tomorrow"));
         assert_eq!(key("'-'"), key(""));
+    }
+
+    fn vowels(word: &str) -> String {
+        let chars: Vec<char> = word.chars().collect();
+        let mut out = Vec::new();
+        assert!(vowel_sounds(&chars, Lang::En, &mut out));
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn homophones_share_vowel_sounds_and_near_misses_do_not() {
+        for (a, b) in [
+            ("here", "hear"),
+            ("site", "sight"),
+            ("past", "passed"),
+            ("peace", "piece"),
+            ("write", "right"),
+            ("desert", "dessert"),
+            ("rain", "rane"),
+            ("know", "now"),
+        ] {
+            assert_eq!(vowels(a), vowels(b), "{a} / {b}");
+        }
+        for (a, b) in [
+            ("feet", "foot"),
+            ("bees", "boys"),
+            ("nets", "notes"),
+            ("pound", "point"),
+            ("tack", "take"),
+            ("her", "hear"),
+            ("rises", "rose"),
+            ("mr", "mary"),
+        ] {
+            assert_ne!(vowels(a), vowels(b), "{a} / {b}");
+        }
+        // Sounded endings keep their vowel; a final `e` after the only vowel is not silent.
+        assert_eq!(vowels("wanted"), "ae");
+        assert_eq!(vowels("boxes"), "oe");
+        assert_eq!(vowels("he"), "e");
+        assert_eq!(vowels("by"), "I");
+        assert_eq!(vowels("happy"), "aE");
+        let mut out = vec![1];
+        assert!(!vowel_sounds(&['s', 'e', 'e'], Lang::De, &mut out));
+        assert!(out.is_empty());
+        for w in ["", "e", "y", "eye", "aeiou", "yyy", "'e-", "naïve"] {
+            let _ = vowels(w);
+        }
     }
 
     #[test]

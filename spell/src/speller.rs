@@ -344,6 +344,10 @@ thread_local! {
 
 type SuggestCache = std::collections::HashMap<(String, usize), Vec<Candidate>>;
 
+/// The most edits between a lexicon word and a homophone added to its context candidates
+/// ([`crate::model::Ranking::context_homophones`]).
+pub const HOMOPHONE_DISTANCE: usize = 3;
+
 /// Tokens whose isolated-word candidates each thread caches before it empties its cache.
 pub const SUGGEST_CACHE: usize = 50_000;
 
@@ -598,6 +602,69 @@ impl Words {
     /// `their` and `there`, `hear` and `here`).
     fn sound_the_same(&self, a: LexId, b: LexId) -> bool {
         self.records[a as usize].key == self.records[b as usize].key
+    }
+
+    /// Whether words `a` and `b` have the same vowel sounds ([`crate::phonetic::vowel_sounds`]); always for a
+    /// language without them.
+    fn same_vowel_sounds(&self, a: LexId, b: LexId) -> bool {
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        if !crate::phonetic::vowel_sounds(self.word_chars(a), self.lang, &mut x) {
+            return true;
+        }
+        crate::phonetic::vowel_sounds(self.word_chars(b), self.lang, &mut y);
+        x == y
+    }
+
+    /// Appends to `cands` up to `limit` homophones of lexicon word `id` that are not among them yet: the most
+    /// frequent words under its sound-alike key with its vowel sounds ([`crate::phonetic::vowel_sounds`]) that
+    /// start with its letter and are at most [`HOMOPHONE_DISTANCE`] edits away (`hear` for `here`, `sight` for
+    /// `site`: two and three edits, too dear for the spelling ranking to propose). Their error is the error
+    /// model's cost of typing `id` for them, their score the isolated ranking's. Languages without vowel sounds
+    /// (German) get none.
+    fn add_homophones(
+        &self,
+        (errors, ranking, limit): (&ErrorModel, &Ranking, usize),
+        id: LexId,
+        scratch: &mut Scratch,
+        cands: &mut Vec<Candidate>,
+    ) {
+        let word = self.word_chars(id);
+        let mut sounds = Vec::new();
+        let mut other_sounds = Vec::new();
+        if limit == 0 || !crate::phonetic::vowel_sounds(word, self.lang, &mut sounds) {
+            return;
+        }
+        let key = self.records[id as usize].key as usize;
+        let under_key = &self.key_words[self.key_records[key].first as usize..self.key_records[key + 1].first as usize];
+        let mut added = 0;
+        for entry in under_key {
+            if added == limit {
+                break;
+            }
+            let other = self.word_chars(entry.id);
+            if entry.id == id
+                || other.first() != word.first()
+                || cands.iter().any(|c| c.id == entry.id && c.second.is_none())
+            {
+                continue;
+            }
+            let Some(distance) = crate::index::osa_distance(word, other, HOMOPHONE_DISTANCE) else {
+                continue;
+            };
+            crate::phonetic::vowel_sounds(other, self.lang, &mut other_sounds);
+            if other_sounds != sounds {
+                continue;
+            }
+            added += 1;
+            let error = errors.cost(other, word, scratch);
+            cands.push(Candidate {
+                id: entry.id,
+                second: None,
+                error,
+                distance: distance as u32,
+                score: ranking.prior_weight * entry.log_prior - ranking.real_word_cost - error,
+            });
+        }
     }
 
     fn word_chars(&self, id: LexId) -> &[char] {
@@ -1615,6 +1682,8 @@ impl Speller {
                             }
                             None => {
                                 self.candidates(&chars, self.ranking.candidates, false, work, &mut cands);
+                                let homophones = (&self.errors, &self.ranking, self.ranking.context_homophones);
+                                self.words.add_homophones(homophones, id, &mut work.edit, &mut cands);
                                 known.1.insert(id, cands.clone());
                             }
                         }
@@ -1627,9 +1696,15 @@ impl Speller {
                         continue;
                     }
                     // A homophone of a lexicon word costs at most `context_homophone_cost`: people write the
-                    // word they hear, however differently it is spelled.
+                    // word they hear, however differently it is spelled. The sound-alike key drops vowels, so a
+                    // word more than one edit away must have the same vowel sounds too (`hear` for `here`, not
+                    // `made` for `muddy`).
                     let error = match known_id {
-                        Some(id) if c.second.is_none() && self.words.sound_the_same(id, c.id) => {
+                        Some(id)
+                            if c.second.is_none()
+                                && self.words.sound_the_same(id, c.id)
+                                && (c.distance <= 1 || self.words.same_vowel_sounds(id, c.id)) =>
+                        {
                             c.error.min(self.ranking.context_homophone_cost)
                         }
                         _ => c.error,

@@ -757,3 +757,80 @@ fn misspellings_are_injected_once_each_and_compared_with_isolated_suggestions() 
     assert_eq!((report.sentences, report.fixed, report.false_alarms), (2, 2, 0));
     assert_eq!(isolated_fixes(&speller, &injected), 2);
 }
+
+/// A bigram model where `come here`, `hear you` and `was made` are far likelier than the alternatives.
+const HOMOPHONES_ARPA: &str = "\\data\\
+ngram 1=13
+ngram 2=9
+
+\\1-grams:
+-6.0\t<unk>
+-99\t<s>\t-0.5
+-1.0\t</s>
+-1.5\t.\t-0.3
+-1.7\ti\t-0.3
+-2.0\tcan\t-0.3
+-2.4\tcome\t-0.3
+-2.0\there\t-0.3
+-2.6\thear\t-0.3
+-2.2\tyou\t-0.3
+-2.0\twas\t-0.3
+-2.3\tmade\t-0.3
+-3.5\tmuddy\t-0.3
+
+\\2-grams:
+-0.2\tcome here
+-0.3\there .
+-0.3\tcan hear
+-0.2\thear you
+-0.3\tyou .
+-0.5\t<s> i
+-0.4\ti can
+-0.2\twas made
+-0.4\tmade .
+
+\\end\\
+";
+
+fn homophones_speller(ranking: Ranking) -> Speller {
+    let lexicon = Lexicon::from_counts([
+        ("i", 25_000),
+        ("can", 9_000),
+        ("come", 3_000),
+        ("here", 6_000),
+        ("hear", 1_500),
+        ("her", 8_000),
+        ("hero", 400),
+        ("herd", 300),
+        ("you", 12_000),
+        ("was", 20_000),
+        ("made", 4_000),
+        ("muddy", 200),
+    ]);
+    let lm = ArpaModel::from_arpa_text("homophones.arpa", HOMOPHONES_ARPA).expect("toy ARPA");
+    Speller::new(Lang::En, lexicon, ErrorModel::default(), lm, ranking)
+}
+
+#[test]
+fn homophones_the_spelling_ranking_leaves_out_are_added_and_vowel_blind_keys_are_not_homophones() {
+    // With one candidate per word, the spelling ranking proposes nothing for `hear` or `here` (`her`, one
+    // edit away, would come before the other, two edits away): only the added homophone can fix them.
+    let ranking = Ranking {
+        candidates: 1,
+        ..Ranking::default()
+    };
+    let speller = homophones_speller(ranking);
+    assert_eq!(speller.correct("come hear .").text, "come here .");
+    assert_eq!(speller.correct("i can here you .").text, "i can hear you .");
+    assert_eq!(speller.correct("come here .").text, "come here .");
+    let speller = homophones_speller(Ranking {
+        context_homophones: 0,
+        ..ranking
+    });
+    assert_eq!(speller.correct("come hear .").text, "come hear .");
+    // `muddy` and `made` share a sound-alike key (vowels dropped) but not their vowel sounds, three edits
+    // apart: not homophones, so the language model's preference for `was made` does not change a correct word.
+    let speller = homophones_speller(Ranking::default());
+    assert_eq!(speller.correct("was muddy .").text, "was muddy .");
+    assert_eq!(speller.correct("come hear .").text, "come here .");
+}
