@@ -93,6 +93,8 @@ pub struct BuildReport {
     pub attested_count: u64,
     /// Words left out of the lexicon but kept as variants ([`BuildConfig::stem_families`]).
     pub variants: usize,
+    /// Lexicon words written capitalised or in capitals ([`CAPITALISED`]).
+    pub capitalised: usize,
     /// Error-model training.
     pub train: TrainReport,
 }
@@ -162,6 +164,14 @@ pub fn build_model(dir: &Path, config: &BuildConfig) -> Result<BuildReport> {
         let name = manifest.variants.get_or_insert_with(|| VARIANTS.into());
         Lexicon::from_counts(cleaned.variants.iter().map(|(w, c)| (w.as_str(), *c))).write(dir.join(name))?;
     }
+    // The words the corpus writes capitalised (names, German nouns) or in capitals (`TV`), so that a correction
+    // comes out as they are written: `mann` → `Mann`, `londn` → `London`.
+    let capitalised: Vec<(&str, u64)> = lexicon
+        .iter()
+        .filter_map(|(word, _)| written_case(&counts, word).map(|case| (word, case as u64)))
+        .collect();
+    let name = manifest.capitalised.get_or_insert_with(|| CAPITALISED.into());
+    Lexicon::from_counts(capitalised.iter().copied()).write(dir.join(name))?;
     let header = format!(
         "fivegram-spell error model: -log10 P(typed | intended) per edit\n\
          trained on {} candidate misspellings mined from {} distinct words of the corpus (see fivegram_spell::train)",
@@ -177,9 +187,61 @@ pub fn build_model(dir: &Path, config: &BuildConfig) -> Result<BuildReport> {
         attested: cleaned.attested,
         attested_count,
         variants,
+        capitalised: capitalised.len(),
         train,
     })
 }
+
+/// How a word is written when it is not in lowercase: what [`CAPITALISED`] stores as each word's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum WrittenCase {
+    /// With a capital first letter (`London`, German `Mann`).
+    Capital = 1,
+    /// In capitals (`TV`, `NASA`).
+    Capitals = 2,
+}
+
+impl WrittenCase {
+    /// The case a [`CAPITALISED`] file's value stands for.
+    pub fn from_value(value: u64) -> Option<WrittenCase> {
+        match value {
+            1 => Some(WrittenCase::Capital),
+            2 => Some(WrittenCase::Capitals),
+            _ => None,
+        }
+    }
+}
+
+/// How the corpus writes `word` (lowercased, as counted) when that is not in lowercase: in capitals when more
+/// than half its occurrences are (two letters or more, all capitals), else with a capital when fewer than
+/// [`CAPITALISED_LOWERCASE_SHARE`] of them are in lowercase; `None` for a word mostly written in lowercase or
+/// with no letter to capitalise.
+pub fn written_case(counts: &WordCounts, word: &str) -> Option<WrittenCase> {
+    let count = counts.get(word);
+    let first_changes = word
+        .chars()
+        .next()
+        .is_some_and(|c| c.to_uppercase().ne(std::iter::once(c)));
+    if !first_changes || count == 0 {
+        None
+    } else if 2 * counts.all_capitals(word) > count {
+        Some(WrittenCase::Capitals)
+    } else if (counts.lowercase(word) as f64) < CAPITALISED_LOWERCASE_SHARE * count as f64 {
+        Some(WrittenCase::Capital)
+    } else {
+        None
+    }
+}
+
+/// A word written in lowercase less often than this share of its occurrences is capitalised ([`written_case`]):
+/// low enough that a common word capitalised at the start of its sentences (`the`: about 10 % of the time) stays
+/// lowercase, high enough for names and German nouns (lowercase mostly in headings and typos).
+pub const CAPITALISED_LOWERCASE_SHARE: f64 = 0.25;
+
+/// The file name of a model's capitalised words ([`crate::model::Manifest::capitalised`]): a lexicon file whose
+/// values are [`WrittenCase`]s, not counts.
+pub const CAPITALISED: &str = "capitalised.fst";
 
 /// The counts of inflectional families: per Snowball stem, how often the words with that stem were seen.
 pub struct Families {
@@ -440,6 +502,31 @@ mod tests {
         assert_eq!(report.variants, 0);
         assert!(variants.is_none());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn words_are_written_as_the_corpus_mostly_writes_them() {
+        let mut counts = WordCounts::new();
+        for line in [
+            "The dog met Anna in London. The TV was on.",
+            "The dog saw Anna and the TV. the end.",
+            "Anna, London and the dog. TV.",
+            "THE END.",
+        ] {
+            counts.add_text(line, Lang::En);
+        }
+        assert_eq!(written_case(&counts, "anna"), Some(WrittenCase::Capital));
+        assert_eq!(written_case(&counts, "london"), Some(WrittenCase::Capital));
+        assert_eq!(written_case(&counts, "tv"), Some(WrittenCase::Capitals));
+        // `the`: capitalised at the start of sentences, in capitals once, lowercase most of the time.
+        assert_eq!(written_case(&counts, "the"), None);
+        assert_eq!(written_case(&counts, "dog"), None);
+        assert_eq!(written_case(&counts, "absent"), None);
+        assert_eq!(
+            WrittenCase::from_value(WrittenCase::Capitals as u64),
+            Some(WrittenCase::Capitals)
+        );
+        assert_eq!(WrittenCase::from_value(7), None);
     }
 
     #[test]

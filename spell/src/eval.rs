@@ -10,7 +10,7 @@
 //!
 //! # Real-word errors in context ([`inject_errors`], [`evaluate_context`])
 //! Sentences of held-out text get one word replaced by a confusable word (from a fixed list of classic
-//! confusions such as their/there, [`CONFUSIONS`]), and the speller corrects the sentence. Reported: errors
+//! confusions such as their/there, [`CONFUSIONS`]; das/dass in German, [`GERMAN_CONFUSIONS`]), and the speller corrects the sentence. Reported: errors
 //! fixed, errors changed to a third word, and correct words changed (false alarms), in all and by confusion.
 //!
 //! # Misspellings in context ([`inject_misspellings`], [`evaluate_context`], [`isolated_fixes`])
@@ -202,6 +202,35 @@ pub const CONFUSIONS: &[(&str, &str)] = &[
     ("site", "sight"),
 ];
 
+/// Classic real-word confusions of German (homophones and near-homophones people write for each other), both
+/// directions of each pair are used.
+pub const GERMAN_CONFUSIONS: &[(&str, &str)] = &[
+    ("das", "dass"),
+    ("seid", "seit"),
+    ("wieder", "wider"),
+    ("stadt", "statt"),
+    ("tod", "tot"),
+    ("war", "wahr"),
+    ("viel", "fiel"),
+    ("man", "mann"),
+    ("mehr", "meer"),
+    ("wahl", "wal"),
+    ("seite", "saite"),
+    ("lehre", "leere"),
+    ("weise", "waise"),
+    ("malen", "mahlen"),
+    ("lied", "lid"),
+    ("ende", "ente"),
+];
+
+/// The confusion pairs of a language: [`CONFUSIONS`] for English, [`GERMAN_CONFUSIONS`] for German.
+pub fn confusions(lang: Lang) -> &'static [(&'static str, &'static str)] {
+    match lang {
+        Lang::En => CONFUSIONS,
+        Lang::De => GERMAN_CONFUSIONS,
+    }
+}
+
 /// A sentence with one injected error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Injected {
@@ -218,11 +247,11 @@ pub struct Injected {
 }
 
 /// Injects at most one real-word error per sentence: among the words (tokens, through the word tokenizer for
-/// `lang`) that have a confusion in [`CONFUSIONS`], one picked by a generator seeded with `seed` is swapped with
-/// its confusion, case kept. Sentences without such a word are skipped.
+/// `lang`) that have a confusion in the language's pairs ([`confusions`]), one picked by a generator seeded with
+/// `seed` is swapped with its confusion, case kept. Sentences without such a word are skipped.
 pub fn inject_errors(sentences: &[String], lang: Lang, seed: u64) -> Vec<Injected> {
     let mut map: HashMap<&str, Vec<&str>> = HashMap::new();
-    for &(a, b) in CONFUSIONS {
+    for &(a, b) in confusions(lang) {
         map.entry(a).or_default().push(b);
         map.entry(b).or_default().push(a);
     }

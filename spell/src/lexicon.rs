@@ -82,11 +82,24 @@ pub fn read_word_list(path: &Path) -> Result<Vec<String>> {
     Ok(words)
 }
 
+/// Whether a token has at least two letters and all of them are capitals (`TV`, `NASA`).
+fn is_all_capitals(token: &str) -> bool {
+    let mut letters = 0;
+    for c in token.chars().filter(|c| c.is_alphabetic()) {
+        if !c.is_uppercase() {
+            return false;
+        }
+        letters += 1;
+    }
+    letters >= 2
+}
+
 /// Word counts gathered from text, before they become a [`Lexicon`].
 #[derive(Debug, Default, Clone)]
 pub struct WordCounts {
-    /// Lowercased word → (occurrences, occurrences written in lowercase).
-    counts: HashMap<String, (u64, u64)>,
+    /// Lowercased word → (occurrences, occurrences written in lowercase, occurrences written in capitals: at least
+    /// two letters, all of them capitals).
+    counts: HashMap<String, (u64, u64, u64)>,
     tokens: u64,
 }
 
@@ -145,13 +158,15 @@ impl WordCounts {
                 lower.extend(token.chars().flat_map(char::to_lowercase));
             }
             let was_lower = u64::from(token == lower.as_str());
+            let was_upper = u64::from(was_lower == 0 && is_all_capitals(token));
             match self.counts.get_mut(lower.as_str()) {
                 Some(count) => {
                     count.0 += 1;
                     count.1 += was_lower;
+                    count.2 += was_upper;
                 }
                 None => {
-                    self.counts.insert(lower.clone(), (1, was_lower));
+                    self.counts.insert(lower.clone(), (1, was_lower, was_upper));
                 }
             }
         });
@@ -175,6 +190,11 @@ impl WordCounts {
         self.counts.get(word).map_or(0, |c| c.1)
     }
 
+    /// How many occurrences of `word` were written in capitals (at least two letters, all capitals: `TV`).
+    pub fn all_capitals(&self, word: &str) -> u64 {
+        self.counts.get(word).map_or(0, |c| c.2)
+    }
+
     /// Adds another set of counts to this one.
     pub fn merge(&mut self, other: WordCounts) {
         if self.counts.len() < other.counts.len() {
@@ -187,6 +207,7 @@ impl WordCounts {
             let entry = self.counts.entry(word).or_default();
             entry.0 += count.0;
             entry.1 += count.1;
+            entry.2 += count.2;
         }
     }
 
@@ -528,6 +549,7 @@ mod tests {
         assert_eq!(counts.get("the"), 2);
         assert_eq!(counts.lowercase("the"), 1);
         assert_eq!(counts.lowercase("dog"), 0);
+        assert_eq!((counts.all_capitals("dog"), counts.all_capitals("the")), (1, 0));
         assert_eq!(counts.get("dog"), 1);
         assert_eq!(counts.get("3"), 0);
         assert_eq!(counts.tokens(), 9);

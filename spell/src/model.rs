@@ -187,6 +187,12 @@ pub struct Manifest {
     /// unknown; isolated-word correction does not know them. Models built before variants existed have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variants: Option<String>,
+    /// Capitalised words, relative to the directory (a lexicon file, [`crate::build::CAPITALISED`]): the lexicon
+    /// words the corpus writes with a capital (names, German nouns), which corrections then start with
+    /// (`mann` → `Mann`, `londn` → `London`). Models built before this existed have none and write every
+    /// correction as the token's case says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capitalised: Option<String>,
     /// Ranking settings.
     #[serde(default)]
     pub ranking: Ranking,
@@ -206,6 +212,7 @@ impl Manifest {
             lexicon: "lexicon.fst".into(),
             errors: "errors.tsv".into(),
             variants: None,
+            capitalised: None,
             ranking: Ranking::default(),
             trained_on: String::new(),
         }
@@ -344,6 +351,13 @@ mod tests {
         let with = Manifest {
             variants: Some("variants.fst".into()),
             ..manifest
+        };
+        let text = serde_json::to_string(&with).unwrap();
+        assert_eq!(serde_json::from_str::<Manifest>(&text).unwrap(), with);
+        assert!(!text.contains("capitalised"), "{text}");
+        let with = Manifest {
+            capitalised: Some("capitalised.fst".into()),
+            ..with
         };
         let text = serde_json::to_string(&with).unwrap();
         assert_eq!(serde_json::from_str::<Manifest>(&text).unwrap(), with);

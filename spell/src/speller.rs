@@ -8,6 +8,7 @@ use fivegram_lm::model::{LanguageModel, Scored, State, WordId};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::build::WrittenCase;
 use crate::edit::{ErrorModel, Scratch};
 use crate::index::{DeleteIndex, Pattern};
 use crate::lexicon::{LexId, Lexicon, is_word};
@@ -1291,6 +1292,9 @@ pub struct Speller {
     variants: Lexicon,
     /// The user's words, lowercased (see [`Speller::with_user_words`]).
     user_words: std::collections::HashSet<String>,
+    /// Per lexicon word: how it is written when not in lowercase (see [`Speller::with_capitalised`]); empty
+    /// when every word is written in lowercase.
+    capitalised: Vec<Option<WrittenCase>>,
     ranking: Ranking,
     parallel: bool,
     /// See [`GENERATION`].
@@ -1322,7 +1326,11 @@ impl Speller {
             Some(name) => Lexicon::open(dir.join(name))?,
             None => Lexicon::from_counts([]),
         };
-        Ok(Speller::from_boxed(lang, lexicon, errors, lm, manifest.ranking).with_variants(variants))
+        let speller = Speller::from_boxed(lang, lexicon, errors, lm, manifest.ranking).with_variants(variants);
+        Ok(match &manifest.capitalised {
+            Some(name) => speller.with_capitalised(&Lexicon::open(dir.join(name))?),
+            None => speller,
+        })
     }
 
     /// Opens the default model for `lang` (see [`default_model_dir`]); a clear error says how to build it when
@@ -1365,6 +1373,7 @@ impl Speller {
             lm_ids,
             variants: Lexicon::from_counts([]),
             user_words: Default::default(),
+            capitalised: Vec::new(),
             ranking,
             parallel: true,
             generation: next_generation(),
@@ -1375,6 +1384,23 @@ impl Speller {
     /// [`crate::model::Manifest::variants`]). Words of the lexicon among them change nothing.
     pub fn with_variants(mut self, variants: Lexicon) -> Speller {
         self.variants = variants;
+        self
+    }
+
+    /// Sets the lexicon words that are written capitalised or in capitals (names, German nouns, `TV`; a lexicon
+    /// whose values are [`WrittenCase`]s, see [`crate::model::Manifest::capitalised`]): suggestions and
+    /// corrections that are such a word are written so whatever the token's case (`mann` → `Mann`); the others
+    /// follow the token's case. Words outside the lexicon change nothing.
+    pub fn with_capitalised(mut self, words: &Lexicon) -> Speller {
+        let lexicon = &self.words.lexicon;
+        self.capitalised = if words.is_empty() {
+            Vec::new()
+        } else {
+            lexicon
+                .iter()
+                .map(|(word, _)| words.id(word).and_then(|id| WrittenCase::from_value(words.count(id))))
+                .collect()
+        };
         self
     }
 
@@ -1446,11 +1472,30 @@ impl Speller {
             .candidates(&self.errors, &self.ranking, word, (limit, cascade), work, out);
     }
 
+    /// A candidate as written: its word (or the two of a split), capitalised where the word is
+    /// ([`Speller::with_capitalised`]).
     fn candidate_text(&self, c: &Candidate) -> String {
-        let lexicon = &self.words.lexicon;
-        match c.second {
-            Some(b) => format!("{} {}", lexicon.word(c.id), lexicon.word(b)),
-            None => lexicon.word(c.id).to_string(),
+        let mut text = self.written(c.id);
+        if let Some(b) = c.second {
+            text.push(' ');
+            text.push_str(&self.written(b));
+        }
+        text
+    }
+
+    /// Lexicon word `id` as written: in lowercase, capitalised or in capitals.
+    fn written(&self, id: LexId) -> String {
+        let word = self.words.lexicon.word(id);
+        match self.capitalised.get(id as usize).copied().flatten() {
+            None => word.to_string(),
+            Some(WrittenCase::Capitals) => word.to_uppercase(),
+            Some(WrittenCase::Capital) => {
+                let mut chars = word.chars();
+                chars
+                    .next()
+                    .map(|first| first.to_uppercase().chain(chars).collect())
+                    .unwrap_or_default()
+            }
         }
     }
 
@@ -1752,7 +1797,7 @@ impl Speller {
                                 words: [self.lm_ids[id as usize], 0],
                                 len: 1,
                                 channel: -self.ranking.split_cost - penalty,
-                                replacement: Some(joined),
+                                replacement: Some(self.written(id)),
                             });
                         }
                     }

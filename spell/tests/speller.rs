@@ -834,3 +834,48 @@ fn homophones_the_spelling_ranking_leaves_out_are_added_and_vowel_blind_keys_are
     assert_eq!(speller.correct("was muddy .").text, "was muddy .");
     assert_eq!(speller.correct("come hear .").text, "come here .");
 }
+
+#[test]
+fn real_word_errors_are_injected_from_the_language_s_own_pairs() {
+    use fivegram_spell::eval::{confusions, inject_errors};
+    let sentences = vec![
+        "Ich glaube, dass der Mann das Buch kennt.".to_string(),
+        "I want to go there with them.".to_string(),
+    ];
+    let german = inject_errors(&sentences, Lang::De, 3);
+    assert_eq!(german.len(), 1, "{german:?}");
+    let pairs = confusions(Lang::De);
+    let swapped = (german[0].word.to_lowercase(), german[0].error.to_lowercase());
+    assert!(
+        pairs
+            .iter()
+            .any(|&(a, b)| (a, b) == (swapped.0.as_str(), swapped.1.as_str())
+                || (b, a) == (swapped.0.as_str(), swapped.1.as_str())),
+        "{swapped:?}"
+    );
+    // Case is kept: `Mann` becomes `Man`.
+    if german[0].word == "Mann" {
+        assert_eq!(german[0].error, "Man");
+    }
+    let english = inject_errors(&sentences, Lang::En, 3);
+    assert_eq!(english.len(), 1);
+    assert_eq!(english[0].original, sentences[1]);
+    assert!(!confusions(Lang::En).iter().any(|&(a, _)| a == "dass"));
+}
+
+#[test]
+fn corrections_are_written_as_the_corpus_writes_them() {
+    // Values are `WrittenCase`s: 1 a capital first letter, 2 all capitals.
+    let capitalised = Lexicon::from_counts([("benedict", 1), ("egg", 2), ("nowhere", 1)]);
+    let cased = speller().with_capitalised(&capitalised);
+    assert_eq!(cased.correct("scrumbled uggs bundict").text, "scrambled eggs Benedict");
+    assert_eq!(cased.suggest("bundict", 1)[0].word, "Benedict");
+    assert_eq!(cased.suggest("eggg", 2)[1].word, "EGG");
+    // The token's own capitals still count: a capital first letter, or all capitals.
+    assert_eq!(cased.suggest("BUNDICT", 1)[0].word, "BENEDICT");
+    // Without the list, the token's case alone decides.
+    assert_eq!(
+        speller().correct("scrumbled uggs bundict").text,
+        "scrambled eggs benedict"
+    );
+}

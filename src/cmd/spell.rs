@@ -204,7 +204,8 @@ fn build(args: &Args, dir: &Path, ranking: Ranking) -> anyhow::Result<()> {
     eprintln!(
         "fivegram: built {} in {:.1}s: {} tokens, {} distinct words, lexicon {} words (count ≥ {}), \
          {} likely misspellings left out ({} of them kept as variants, words in running text, for their stem's \
-         family), {} kept as seen ≥ {} times in the edited text; error model: {} mined pairs → {} rules",
+         family), {} kept as seen ≥ {} times in the edited text, {} written capitalised; error model: {} mined \
+         pairs → {} rules",
         dir.display(),
         start.elapsed().as_secs_f64(),
         report.tokens,
@@ -215,6 +216,7 @@ fn build(args: &Args, dir: &Path, ranking: Ranking) -> anyhow::Result<()> {
         report.variants,
         report.attested,
         report.attested_count,
+        report.capitalised,
         report.train.pairs,
         report.train.rules
     );
@@ -295,10 +297,16 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
             let injected = eval::context_sentences(path, speller.lang(), args.sentences)?;
             if injected.is_empty() {
                 anyhow::bail!(
-                    "{}: no sentence of 5 to 60 words holds a word of the {} confusions (their/there, form/from, …; \
-                     English)",
+                    "{}: no sentence of 5 to 60 words holds a word of the {} {} confusions ({}, …)",
                     path.display(),
-                    eval::CONFUSIONS.len()
+                    eval::confusions(speller.lang()).len(),
+                    speller.lang(),
+                    eval::confusions(speller.lang())
+                        .iter()
+                        .take(2)
+                        .map(|(a, b)| format!("{a}/{b}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             }
             (injected, None)
@@ -341,7 +349,7 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
         ),
         None => format!(
             "one real-word error ({} classic confusions): fixed {} ({:.1}%),",
-            eval::CONFUSIONS.len(),
+            eval::confusions(speller.lang()).len(),
             report.fixed,
             percent(report.fixed)
         ),
