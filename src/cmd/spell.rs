@@ -297,7 +297,7 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
             let injected = eval::context_sentences(path, speller.lang(), args.sentences)?;
             if injected.is_empty() {
                 anyhow::bail!(
-                    "{}: no sentence of 5 to 60 words holds a word of the {} {} confusions ({}, …)",
+                    "{}: no sentence of 5 to 60 words holds a word of the {} confusions ({}: {}, …)",
                     path.display(),
                     eval::confusions(speller.lang()).len(),
                     speller.lang(),
