@@ -316,16 +316,21 @@ impl Lexicon {
         }
     }
 
-    /// Reads `lexicon.fst` (an fst map from word to count).
+    /// Reads `lexicon.fst` (an fst map from word to count). The file's checksum is checked first: a truncated or
+    /// damaged file is an error naming it, never a panic nor a wrong lexicon.
     pub fn open(path: impl AsRef<Path>) -> Result<Lexicon> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let map = fst::Map::new(bytes).map_err(|e| Error::Corrupt {
+        let corrupt = |message: String| Error::Corrupt {
             path: path.to_path_buf(),
             what: "lexicon",
-            message: e.to_string(),
-        })?;
-        let mut pairs: Vec<(String, u64)> = Vec::with_capacity(map.len());
+            message,
+        };
+        let size = bytes.len();
+        let map = fst::Map::new(bytes).map_err(|e| corrupt(e.to_string()))?;
+        map.as_fst().verify().map_err(|e| corrupt(e.to_string()))?;
+        // Each entry takes at least a byte of the file: the count in the footer cannot ask for more.
+        let mut pairs: Vec<(String, u64)> = Vec::with_capacity(map.len().min(size));
         let mut stream = fst::IntoStreamer::into_stream(&map);
         while let Some((key, count)) = fst::Streamer::next(&mut stream) {
             let word = std::str::from_utf8(key).map_err(|_| Error::Corrupt {
@@ -540,6 +545,32 @@ mod tests {
         std::fs::write(&path, b"not an fst at all, sorry").unwrap();
         let err = Lexicon::open(&path).unwrap_err().to_string();
         assert!(err.contains("lexicon.fst"), "{err}");
+    }
+
+    #[test]
+    fn truncated_or_flipped_files_are_errors_never_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lexicon.fst");
+        let letter = |n: usize| char::from(b'a' + (n % 26) as u8);
+        let words: Vec<String> = (0..300)
+            .map(|i| format!("w{}{}{}", letter(i / 26), letter(i), letter(i * 7)))
+            .collect();
+        let lexicon = Lexicon::from_counts(words.iter().map(|w| (w.as_str(), 3)));
+        lexicon.write(&path).unwrap();
+        let good = std::fs::read(&path).unwrap();
+        assert_eq!(Lexicon::open(&path).unwrap().len(), 300);
+        let damaged = dir.path().join("damaged.fst");
+        for cut in 0..good.len() {
+            std::fs::write(&damaged, &good[..cut]).unwrap();
+            let err = Lexicon::open(&damaged).unwrap_err().to_string();
+            assert!(err.contains("damaged.fst"), "cut at {cut}: {err}");
+        }
+        for at in (0..good.len()).step_by(7) {
+            let mut bytes = good.clone();
+            bytes[at] ^= 0x5A;
+            std::fs::write(&damaged, &bytes).unwrap();
+            assert!(Lexicon::open(&damaged).is_err(), "byte {at} flipped");
+        }
     }
 
     #[test]
