@@ -82,6 +82,14 @@ pub fn read_word_list(path: &Path) -> Result<Vec<String>> {
     Ok(words)
 }
 
+/// The message of an fst error: the underlying one (a checksum mismatch, a bad header), not just "FST error".
+fn fst_message(error: fst::Error) -> String {
+    match error {
+        fst::Error::Fst(inner) => inner.to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// Whether a token has at least two letters and all of them are capitals (`TV`, `NASA`).
 fn is_all_capitals(token: &str) -> bool {
     let mut letters = 0;
@@ -327,8 +335,8 @@ impl Lexicon {
             message,
         };
         let size = bytes.len();
-        let map = fst::Map::new(bytes).map_err(|e| corrupt(e.to_string()))?;
-        map.as_fst().verify().map_err(|e| corrupt(e.to_string()))?;
+        let map = fst::Map::new(bytes).map_err(|e| corrupt(fst_message(e)))?;
+        map.as_fst().verify().map_err(|e| corrupt(fst_message(e)))?;
         // Each entry takes at least a byte of the file: the count in the footer cannot ask for more.
         let mut pairs: Vec<(String, u64)> = Vec::with_capacity(map.len().min(size));
         let mut stream = fst::IntoStreamer::into_stream(&map);
