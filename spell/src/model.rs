@@ -91,6 +91,13 @@ pub struct Ranking {
     /// that changes its first letter: such tokens are mostly names, and people who misspell a word they
     /// capitalise still know its first letter (`Bundict` → `Benedict`, not `Ratsch` → `Hatch`).
     pub capital_first_letter_cost: f32,
+    /// Cost (`-log10`) added in context to a candidate for an unknown capitalised token inside a sentence (a
+    /// likely name: `Radek`) that the corpus writes in lowercase (`rated`; see
+    /// [`crate::model::Manifest::capitalised`]; models without that list pay nothing). Tuned on lines 5001– of
+    /// `gutenberg-dev` (BENCHMARKS.md, "Corrections written as the corpus writes them"); manifests written
+    /// before this setting existed read it as 0.
+    #[serde(default)]
+    pub name_to_word_cost: f32,
     /// Cost of splitting one token into two words, on top of the two words' scores.
     pub split_cost: f32,
     /// Words of at least this many characters may be corrected with up to `long_distance` edits.
@@ -149,6 +156,7 @@ impl Default for Ranking {
             keep_unknown_cost: 2.0,
             keep_name_cost: 0.0,
             capital_first_letter_cost: 2.0,
+            name_to_word_cost: 2.0,
             split_cost: 2.0,
             long_word: 9,
             long_distance: 3,

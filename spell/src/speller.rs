@@ -1686,13 +1686,13 @@ impl Speller {
                 let user = word && self.is_user_word(lower);
                 let known = known_id.is_some() || variant || user;
                 lattice.unknown[i] = word && !known;
+                let inside = i > 0 && {
+                    let previous = &lowers[i - 1];
+                    previous == ","
+                        || is_word(previous)
+                        || (previous == "." && i > 1 && TITLES.contains(&lowers[i - 2].as_str()))
+                };
                 let keep_channel = if word && !known {
-                    let inside = i > 0 && {
-                        let previous = &lowers[i - 1];
-                        previous == ","
-                            || is_word(previous)
-                            || (previous == "." && i > 1 && TITLES.contains(&lowers[i - 2].as_str()))
-                    };
                     if inside && Self::name_like(token) {
                         -self.ranking.keep_name_cost
                     } else {
@@ -1761,13 +1761,17 @@ impl Speller {
                         continue;
                     }
                     let first_changed = self.words.word_chars(c.id).first() != chars.first();
-                    let penalty = if known {
+                    let mut penalty = if known {
                         self.ranking.context_real_word_cost
                     } else if capitalised && first_changed {
                         self.ranking.capital_first_letter_cost
                     } else {
                         0.0
                     };
+                    // A name inside a sentence is rarely a misspelling of a word the corpus writes in lowercase.
+                    if capitalised && inside && self.capitalised.get(c.id as usize).is_some_and(Option::is_none) {
+                        penalty += self.ranking.name_to_word_cost;
+                    }
                     let (words, len) = match c.second {
                         Some(b) => ([self.lm_ids[c.id as usize], self.lm_ids[b as usize]], 2),
                         None => ([self.lm_ids[c.id as usize], 0], 1),

@@ -879,3 +879,26 @@ fn corrections_are_written_as_the_corpus_writes_them() {
         "scrambled eggs benedict"
     );
 }
+
+#[test]
+fn a_name_inside_a_sentence_is_not_turned_into_a_lowercase_word_lightly() {
+    let capitalised = Lexicon::from_counts([("benedict", 1)]);
+    let with_cost = |cost: f32| {
+        let mut speller = speller().with_capitalised(&capitalised);
+        speller.set_ranking(Ranking {
+            name_to_word_cost: cost,
+            ..Ranking::default()
+        });
+        speller
+    };
+    // `Leter` inside the sentence looks like a name; `letter` is a word the corpus writes in lowercase.
+    let text = "I received the Leter yesterday.";
+    assert_eq!(with_cost(0.0).correct(text).text, "I received the Letter yesterday.");
+    assert_eq!(with_cost(50.0).correct(text).text, text);
+    // At the start of a sentence a capital says nothing; a name (`Benedict`) pays nothing either.
+    assert_eq!(with_cost(50.0).correct("Leter received.").text, "Letter received.");
+    assert_eq!(
+        with_cost(50.0).correct("scrumbled uggs Bundict").text,
+        "scrambled eggs Benedict"
+    );
+}
