@@ -22,7 +22,9 @@
 //! which for a homophone (the same sound-alike key and, beyond one edit, the same vowel sounds) is at most
 //! [`model::Ranking::context_homophone_cost`]; a word's homophones too far in spelling for its best candidates
 //! are added to them ([`model::Ranking::context_homophones`]: `hear` for `here`). Case, punctuation and
-//! whitespace are kept: `Bundict` becomes `Benedict`, everything outside changed words is copied byte for byte.
+//! whitespace are kept: `Bundict` becomes `Benedict`, everything outside changed words is copied byte for byte; a
+//! correction to a word the corpus writes capitalised (a name, a German noun) is written so (`jhon` → `John`,
+//! `man` → `Mann`; [`Speller::with_capitalised`]).
 //!
 //! # Example
 //! ```
