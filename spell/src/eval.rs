@@ -370,6 +370,78 @@ pub fn context_sentences(path: &Path, lang: Lang, n: usize) -> Result<Vec<Inject
     Ok(injected)
 }
 
+/// The real word the error model most expects to be typed for lexicon word `word` (lowercase): of its spelling
+/// neighbours (the words [`Speller::suggest`] ranks for it, up to [`MODEL_CONFUSION_NEIGHBOURS`], within
+/// [`MODEL_CONFUSION_EDITS`]), the one the
+/// trained error model prices cheapest as a mistyping of it (`ErrorModel::cost(word, neighbour)`), `None` when
+/// it has none (or is not a lexicon word).
+pub fn model_confusion(speller: &Speller, word: &str, scratch: &mut crate::edit::Scratch) -> Option<String> {
+    let id = speller.lexicon().id(word)?;
+    let intended: Vec<char> = speller.lexicon().word(id).chars().collect();
+    let mut best: Option<(f32, String)> = None;
+    for suggestion in speller.suggest(word, MODEL_CONFUSION_NEIGHBOURS) {
+        let typed = suggestion.word.to_lowercase();
+        if typed == word || typed.contains(' ') || speller.lexicon().id(&typed).is_none() {
+            continue;
+        }
+        let chars: Vec<char> = typed.chars().collect();
+        if crate::index::osa_distance(&intended, &chars, MODEL_CONFUSION_EDITS).is_none() {
+            continue;
+        }
+        let cost = speller.trained_errors().cost(&intended, &chars, scratch);
+        if cost.is_finite()
+            && best
+                .as_ref()
+                .is_none_or(|(b, w)| cost < *b || (cost == *b && typed < *w))
+        {
+            best = Some((cost, typed));
+        }
+    }
+    best.map(|(_, typed)| typed)
+}
+
+/// Spelling neighbours of a word among which [`model_confusion`] looks for its likeliest mistyping.
+pub const MODEL_CONFUSION_NEIGHBOURS: usize = 10;
+
+/// The most edits between a word and the mistyping [`model_confusion`] proposes (typos, not sound-alikes).
+pub const MODEL_CONFUSION_EDITS: usize = 2;
+
+/// Injects at most one real-word error per sentence, the error model's own ([`model_confusion`]): among the
+/// sentence's lexicon words that have one and were not picked before (each intended word at most once, so that
+/// the commonest words do not make up the test), one picked by a generator seeded with `seed` is replaced by
+/// its likeliest mistyping, case kept.
+pub fn inject_model_confusions(speller: &Speller, sentences: &[String], seed: u64) -> Vec<Injected> {
+    let mut proposals: HashMap<String, Option<String>> = HashMap::new();
+    let mut scratch = crate::edit::Scratch::default();
+    let mut map: HashMap<&str, Vec<&str>> = HashMap::new();
+    let tokenizer = Tokenizer::new(speller.lang());
+    for sentence in sentences {
+        for range in tokenizer.token_spans(sentence) {
+            let lower = sentence[range].to_lowercase();
+            if !proposals.contains_key(&lower) {
+                let proposal = model_confusion(speller, &lower, &mut scratch);
+                proposals.insert(lower, proposal);
+            }
+        }
+    }
+    for (word, proposal) in &proposals {
+        if let Some(typed) = proposal {
+            map.insert(word.as_str(), vec![typed.as_str()]);
+        }
+    }
+    inject_from(sentences, speller.lang(), map, seed, true)
+}
+
+/// The first `n` sentences of 5 to 60 words of held-out text `path` (plain or gzip) that
+/// [`inject_model_confusions`] (seed [`CONTEXT_SEED`]) gives an error: the sentences of `fivegram spell
+/// --eval-context FILE --model-confusions`.
+pub fn model_confusion_sentences(speller: &Speller, path: &Path, n: usize) -> Result<Vec<Injected>> {
+    let sentences = held_out_sentences(path, speller.lang(), Some(n.saturating_mul(2)))?;
+    let mut injected = inject_model_confusions(speller, &sentences, CONTEXT_SEED);
+    injected.truncate(n);
+    Ok(injected)
+}
+
 /// The first `n` sentences of 5 to 60 words of held-out text `path` (plain or gzip) that
 /// [`inject_misspellings`] (seed [`CONTEXT_SEED`]) gives a misspelling from `items`: the sentences of `fivegram
 /// spell --eval-context FILE --misspellings LIST`. The whole file is read (such sentences are rarer).

@@ -902,3 +902,29 @@ fn a_name_inside_a_sentence_is_not_turned_into_a_lowercase_word_lightly() {
         "scrambled eggs Benedict"
     );
 }
+
+#[test]
+fn the_error_model_s_own_confusions_are_injected_once_per_word() {
+    use fivegram_spell::edit::Scratch;
+    use fivegram_spell::eval::{inject_model_confusions, model_confusion};
+    let speller = speller();
+    let mut scratch = Scratch::default();
+    // `egg` is one deletion from `eggs`: the likeliest real-word mistyping among its neighbours.
+    assert_eq!(model_confusion(&speller, "eggs", &mut scratch).as_deref(), Some("egg"));
+    assert_eq!(model_confusion(&speller, "notaword", &mut scratch), None);
+    let sentences = vec![
+        "the big eggs".to_string(),
+        "the big eggs".to_string(),
+        "Eggs and the letter".to_string(),
+    ];
+    let injected = inject_model_confusions(&speller, &sentences, 1);
+    // Each intended word is used once: `eggs` in one of the first two sentences only.
+    let eggs = injected.iter().filter(|i| i.word.to_lowercase() == "eggs").count();
+    assert!(eggs <= 1, "{injected:?}");
+    for item in &injected {
+        let proposal = model_confusion(&speller, &item.word.to_lowercase(), &mut scratch);
+        assert_eq!(Some(item.error.to_lowercase()), proposal, "{item:?}");
+        assert_ne!(item.corrupted, item.original);
+    }
+    assert!(!injected.is_empty());
+}

@@ -75,6 +75,10 @@ pub struct Args {
     /// confusions, and compare the fixes in context with the isolated first suggestions.
     #[arg(long, value_name = "LIST", requires = "eval_context")]
     pub misspellings: Option<PathBuf>,
+    /// With --eval-context: inject the real-word errors the error model proposes (each word's likeliest
+    /// mistyping into another word, each word at most once) instead of the classic confusions.
+    #[arg(long, requires = "eval_context", conflicts_with = "misspellings")]
+    pub model_confusions: bool,
     /// With --eval-context: how many sentences to use.
     #[arg(long, default_value_t = 2000, value_name = "N")]
     pub sentences: usize,
@@ -293,6 +297,16 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
             let isolated = eval::isolated_fixes(speller, &injected);
             (injected, Some((list, isolated)))
         }
+        None if args.model_confusions => {
+            let injected = eval::model_confusion_sentences(speller, path, args.sentences)?;
+            if injected.is_empty() {
+                anyhow::bail!(
+                    "{}: no sentence of 5 to 60 words holds a lexicon word with a real-word mistyping",
+                    path.display()
+                );
+            }
+            (injected, None)
+        }
         None => {
             let injected = eval::context_sentences(path, speller.lang(), args.sentences)?;
             if injected.is_empty() {
@@ -346,6 +360,11 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
             percent(report.fixed),
             isolated,
             percent(isolated)
+        ),
+        None if args.model_confusions => format!(
+            "one real-word error proposed by the error model: fixed {} ({:.1}%),",
+            report.fixed,
+            percent(report.fixed)
         ),
         None => format!(
             "one real-word error ({} classic confusions): fixed {} ({:.1}%),",
