@@ -418,9 +418,9 @@ pub fn inject_model_confusions(speller: &Speller, sentences: &[String], seed: u6
     for sentence in sentences {
         for range in tokenizer.token_spans(sentence) {
             let lower = sentence[range].to_lowercase();
-            if !proposals.contains_key(&lower) {
-                let proposal = model_confusion(speller, &lower, &mut scratch);
-                proposals.insert(lower, proposal);
+            if let std::collections::hash_map::Entry::Vacant(entry) = proposals.entry(lower) {
+                let proposal = model_confusion(speller, entry.key(), &mut scratch);
+                entry.insert(proposal);
             }
         }
     }
