@@ -11,7 +11,7 @@ use fivegram_corpora::tokenize::Lang;
 
 use crate::edit::{EditCosts, ErrorModel};
 use crate::lexicon::{Lexicon, WordCounts};
-use crate::model::{Manifest, Ranking};
+use crate::model::{Manifest, Ranking, WrittenCase};
 use crate::speller::Words;
 use crate::train::{self, TrainConfig, TrainReport};
 use crate::{Error, Result};
@@ -190,27 +190,6 @@ pub fn build_model(dir: &Path, config: &BuildConfig) -> Result<BuildReport> {
         capitalised: capitalised.len(),
         train,
     })
-}
-
-/// How a word is written when it is not in lowercase: what [`CAPITALISED`] stores as each word's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum WrittenCase {
-    /// With a capital first letter (`London`, German `Mann`).
-    Capital = 1,
-    /// In capitals (`TV`, `NASA`).
-    Capitals = 2,
-}
-
-impl WrittenCase {
-    /// The case a [`CAPITALISED`] file's value stands for.
-    pub fn from_value(value: u64) -> Option<WrittenCase> {
-        match value {
-            1 => Some(WrittenCase::Capital),
-            2 => Some(WrittenCase::Capitals),
-            _ => None,
-        }
-    }
 }
 
 /// How the corpus writes `word` (lowercased, as counted) when it (almost) never writes it in lowercase: fewer

@@ -173,6 +173,27 @@ impl Default for Ranking {
     }
 }
 
+/// How a word is written when it is not in lowercase: what [`crate::build::CAPITALISED`] stores as each word's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum WrittenCase {
+    /// With a capital first letter (`London`, German `Mann`).
+    Capital = 1,
+    /// In capitals (`TV`, `NASA`).
+    Capitals = 2,
+}
+
+impl WrittenCase {
+    /// The case a [`crate::build::CAPITALISED`] file's value stands for.
+    pub fn from_value(value: u64) -> Option<WrittenCase> {
+        match value {
+            1 => Some(WrittenCase::Capital),
+            2 => Some(WrittenCase::Capitals),
+            _ => None,
+        }
+    }
+}
+
 /// The manifest of a model directory (`spell.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {

@@ -8,11 +8,10 @@ use fivegram_lm::model::{LanguageModel, Scored, State, WordId};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::build::WrittenCase;
 use crate::edit::{ErrorModel, Scratch};
 use crate::index::{DeleteIndex, Pattern};
 use crate::lexicon::{LexId, Lexicon, is_word};
-use crate::model::{Manifest, Ranking, default_model_dir, open_language_model};
+use crate::model::{Manifest, Ranking, WrittenCase, default_model_dir, open_language_model};
 use crate::phonetic::phonetic_key;
 use crate::{Error, Result};
 
