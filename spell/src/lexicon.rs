@@ -1,7 +1,7 @@
 //! The lexicon: every word the speller may propose, with its corpus frequency.
 //!
 //! On disk it is `lexicon.fst`, an [`fst::Map`] from the lowercased word to its count (the fst format carries
-//! its own header, version and checksum; [`Lexicon::verify`] checks the checksum). In memory the words are
+//! its own header, version and checksum, which [`Lexicon::open`] checks). In memory the words are
 //! numbered in byte order (the fst's order) and held in one string buffer with an offset array and a small
 //! open-addressing hash table for exact lookups, about `len + 12` bytes per word.
 //!
@@ -358,19 +358,6 @@ impl Lexicon {
         Ok(Lexicon::from_counts(pairs.iter().map(|(w, c)| (w.as_str(), *c))))
     }
 
-    /// Checks the fst checksum of a lexicon file (a full read; [`Lexicon::open`] checks structure only).
-    pub fn verify(path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let corrupt = |message: String| Error::Corrupt {
-            path: path.to_path_buf(),
-            what: "lexicon",
-            message,
-        };
-        let map = fst::Map::new(bytes).map_err(|e| corrupt(e.to_string()))?;
-        map.as_fst().verify().map_err(|e| corrupt(e.to_string()))
-    }
-
     /// Writes the lexicon as an fst map, through a temporary file renamed into place.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
@@ -523,7 +510,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lexicon.fst");
         lex.write(&path).unwrap();
-        Lexicon::verify(&path).unwrap();
+        // Opening checks the checksum too.
         let back = Lexicon::open(&path).unwrap();
         assert_eq!(back.iter().collect::<Vec<_>>(), lex.iter().collect::<Vec<_>>());
     }
