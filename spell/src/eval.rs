@@ -18,7 +18,7 @@
 //! fixes in context are compared with what the isolated first suggestion of each misspelling gets right, so the
 //! figure shows what the sentence adds.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -442,6 +442,73 @@ pub fn model_confusion_sentences(speller: &Speller, path: &Path, n: usize) -> Re
     Ok(injected)
 }
 
+/// Injects at most one case error per sentence: among the sentence's capitalised tokens (`London`, `TV`; not
+/// mixed case) that follow a word or a comma (so not at the start of a sentence or a quotation, where any word
+/// is capitalised) and are, lowercased, lexicon words not picked before (each word at most once, so that `I`
+/// does not make up the test), one picked by a generator seeded with `seed` is written in lowercase. What
+/// [`Ranking::fix_case`](crate::Ranking::fix_case) is for; an error is fixed only when the sentence gets its
+/// original case back ([`evaluate_context`]).
+pub fn inject_case_errors(speller: &Speller, sentences: &[String], seed: u64) -> Vec<Injected> {
+    let tokenizer = Tokenizer::new(speller.lang());
+    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut used: HashSet<String> = HashSet::new();
+    let mut out = Vec::new();
+    for sentence in sentences {
+        let spans = tokenizer.token_spans(sentence);
+        let eligible: Vec<(std::ops::Range<usize>, String)> = spans
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter_map(|(i, r)| {
+                let token = &sentence[r.clone()];
+                let previous = &sentence[spans[i - 1].clone()];
+                let after_word = previous == "," || is_word(previous);
+                let capitalised = token.chars().next().is_some_and(char::is_uppercase)
+                    && (token.chars().skip(1).all(|c| !c.is_uppercase()) || token.chars().all(|c| !c.is_lowercase()));
+                let lower = token.to_lowercase();
+                (after_word
+                    && capitalised
+                    && is_word(&lower)
+                    && !used.contains(&lower)
+                    && speller.lexicon().id(&lower).is_some())
+                .then_some((r.clone(), lower))
+            })
+            .collect();
+        if eligible.is_empty() {
+            continue;
+        }
+        let (range, lower) = &eligible[(next() % eligible.len() as u64) as usize];
+        used.insert(lower.clone());
+        let mut corrupted = String::with_capacity(sentence.len());
+        corrupted.push_str(&sentence[..range.start]);
+        corrupted.push_str(lower);
+        corrupted.push_str(&sentence[range.end..]);
+        out.push(Injected {
+            original: sentence.clone(),
+            corrupted,
+            at: range.start..range.start + lower.len(),
+            word: sentence[range.clone()].to_string(),
+            error: lower.clone(),
+        });
+    }
+    out
+}
+
+/// The first `n` sentences of 5 to 60 words of held-out text `path` (plain or gzip) that [`inject_case_errors`]
+/// (seed [`CONTEXT_SEED`]) gives an error: the sentences of `fivegram spell --eval-context FILE --case-errors`.
+pub fn case_error_sentences(speller: &Speller, path: &Path, n: usize) -> Result<Vec<Injected>> {
+    let sentences = held_out_sentences(path, speller.lang(), Some(n.saturating_mul(4)))?;
+    let mut injected = inject_case_errors(speller, &sentences, CONTEXT_SEED);
+    injected.truncate(n);
+    Ok(injected)
+}
+
 /// The first `n` sentences of 5 to 60 words of held-out text `path` (plain or gzip) that
 /// [`inject_misspellings`] (seed [`CONTEXT_SEED`]) gives a misspelling from `items`: the sentences of `fivegram
 /// spell --eval-context FILE --misspellings LIST`. The whole file is read (such sentences are rarer).
@@ -540,7 +607,13 @@ pub fn evaluate_context(speller: &Speller, injected: &[Injected]) -> ContextRepo
         for span in &correction.spans {
             let overlaps = span.start < item.at.end && item.at.start < span.end;
             if overlaps {
-                if span.replacement.to_lowercase() == item.word.to_lowercase() {
+                // A case error is fixed by its original case; any other error by its word in any case.
+                let restored = if item.error.to_lowercase() == item.word.to_lowercase() {
+                    span.replacement == item.word
+                } else {
+                    span.replacement.to_lowercase() == item.word.to_lowercase()
+                };
+                if restored {
                     report.fixed += 1;
                     count.fixed += 1;
                 } else {

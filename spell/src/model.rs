@@ -133,6 +133,13 @@ pub struct Ranking {
     /// [`Ranking::stop_one_edit`], the others come from the full search, and a value above 0 turns this off).
     /// The default, −8.25, was tuned on Norvig's `spell-testset1` (BENCHMARKS.md, "The second stop").
     pub stop_spelling: f32,
+    /// In context, a lexicon word typed all in lowercase that the corpus writes capitalised or in capitals (names,
+    /// German nouns, `I`, `TV`; see [`crate::model::Manifest::capitalised`]) is written so (`london` → `London`,
+    /// `Der hund` → `Der Hund`); models without that list change nothing. Measured on lines 5001– of
+    /// `gutenberg-dev` (BENCHMARKS.md, "Words typed in lowercase that the corpus capitalises"); manifests written
+    /// before this setting existed read it as off.
+    #[serde(default)]
+    pub fix_case: bool,
 }
 
 /// What a manifest without `context_homophone_cost` (written before it existed) reads as: homophones priced by
@@ -169,6 +176,7 @@ impl Default for Ranking {
             sound_alike_scale: 0.6,
             stop_one_edit: -6.0,
             stop_spelling: -8.25,
+            fix_case: true,
         }
     }
 }

@@ -1572,7 +1572,9 @@ impl Speller {
     }
 
     /// Corrects a text in context: every word token gets candidates, and the language model picks the best
-    /// sequence. Everything outside changed words (case pattern, punctuation, whitespace) is kept.
+    /// sequence. Everything outside changed words (case pattern, punctuation, whitespace) is kept; a word kept
+    /// but typed in lowercase where the corpus capitalises it is recased (`london` → `London`, a span of score 0;
+    /// see [`Ranking::fix_case`]).
     pub fn correct(&self, text: &str) -> Correction {
         let lattice = self.lattice(text);
         let path = self.decode(&lattice);
@@ -1615,7 +1617,9 @@ struct Edge {
     len: u8,
     /// Error-model and prior costs as a log10 score (≤ 0).
     channel: f32,
-    /// The replacement text (lowercase), `None` to keep the input.
+    /// The replacement text (as the corpus writes it, see [`Speller::written`]), `None` to keep the input. The
+    /// first edge of a token keeps its word; it has a replacement only when it recases the token
+    /// ([`Ranking::fix_case`]).
     replacement: Option<String>,
 }
 
@@ -1700,12 +1704,22 @@ impl Speller {
                 } else {
                     0.0
                 };
+                // A lexicon word typed in lowercase that the corpus writes capitalised is kept as written there.
+                let recased = match known_id {
+                    Some(id) if self.ranking.fix_case && !user && !token.chars().any(char::is_uppercase) => self
+                        .capitalised
+                        .get(id as usize)
+                        .copied()
+                        .flatten()
+                        .map(|_| self.written(id)),
+                    _ => None,
+                };
                 lattice.edges[i].push(Edge {
                     to: i + 1,
                     words: [keep_id, 0],
                     len: 1,
                     channel: keep_channel,
-                    replacement: None,
+                    replacement: recased,
                 });
                 if !word || user || Self::protected(token) {
                     continue;

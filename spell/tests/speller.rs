@@ -881,6 +881,66 @@ fn corrections_are_written_as_the_corpus_writes_them() {
 }
 
 #[test]
+fn words_typed_in_lowercase_are_recased_as_the_corpus_writes_them() {
+    let capitalised = Lexicon::from_counts([("benedict", 1), ("i", 1), ("park", 2)]);
+    let cased = speller().with_capitalised(&capitalised);
+    let input = "i received the letter, benedict is going to the park.";
+    let fixed = cased.correct(input);
+    assert_eq!(fixed.text, "I received the letter, Benedict is going to the PARK.");
+    assert_consistent(input, &fixed);
+    let recased: Vec<(&str, &str)> = fixed
+        .spans
+        .iter()
+        .map(|s| (s.original.as_str(), s.replacement.as_str()))
+        .collect();
+    assert_eq!(recased, [("i", "I"), ("benedict", "Benedict"), ("park", "PARK")]);
+    assert!(fixed.spans.iter().all(|s| s.score == 0.0), "{:?}", fixed.spans);
+    // `check` reports them too.
+    assert_eq!(cased.check(input).len(), 3);
+    // Any capital in the token is the writer's choice and stays; so do words the user declared.
+    assert_eq!(cased.correct("Park is pArk").text, "Park is pArk");
+    let user = speller().with_capitalised(&capitalised).with_user_words(["park"]);
+    assert_eq!(user.correct("the park").text, "the park");
+    // Off, nothing is recased (manifests written before the setting read it as off).
+    let mut off = speller().with_capitalised(&capitalised);
+    off.set_ranking(Ranking {
+        fix_case: false,
+        ..Ranking::default()
+    });
+    assert_eq!(off.correct(input).text, input);
+    let old: Ranking = serde_json::from_str("{}").expect("empty ranking");
+    assert!(!old.fix_case);
+}
+
+#[test]
+fn case_errors_are_injected_once_per_word_and_fixed_only_by_their_case() {
+    use fivegram_spell::eval::{evaluate_context, inject_case_errors};
+    let capitalised = Lexicon::from_counts([("benedict", 1)]);
+    let speller = speller().with_capitalised(&capitalised);
+    let sentences = vec![
+        "Benedict received the letter.".to_string(),
+        "I received the letter to Benedict.".to_string(),
+        "The letter is going to Benedict.".to_string(),
+        "Hello Xyzzy is big.".to_string(),
+    ];
+    // The first word of a sentence is not a case error, `Benedict` is injected once, and `Xyzzy` is no lexicon
+    // word: the other sentences get nothing.
+    let injected = inject_case_errors(&speller, &sentences, 7);
+    assert_eq!(injected.len(), 1);
+    assert_eq!(injected[0].original, sentences[1]);
+    assert_eq!(injected[0].corrupted, "I received the letter to benedict.");
+    assert_eq!(
+        (injected[0].word.as_str(), injected[0].error.as_str()),
+        ("Benedict", "benedict")
+    );
+    let report = evaluate_context(&speller, &injected);
+    assert_eq!((report.fixed, report.miscorrected, report.false_alarms), (1, 0, 0));
+    // Without the list nothing is recased: not fixed.
+    let report = evaluate_context(&self::speller(), &injected);
+    assert_eq!(report.fixed, 0);
+}
+
+#[test]
 fn a_name_inside_a_sentence_is_not_turned_into_a_lowercase_word_lightly() {
     let capitalised = Lexicon::from_counts([("benedict", 1)]);
     let with_cost = |cost: f32| {

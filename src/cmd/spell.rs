@@ -79,6 +79,10 @@ pub struct Args {
     /// mistyping into another word, each word at most once) instead of the classic confusions.
     #[arg(long, requires = "eval_context", conflicts_with = "misspellings")]
     pub model_confusions: bool,
+    /// With --eval-context: inject case errors instead (a capitalised word inside a sentence, `London`, `TV`,
+    /// written in lowercase; each word at most once); fixed means its case restored.
+    #[arg(long, requires = "eval_context", conflicts_with_all = ["misspellings", "model_confusions"])]
+    pub case_errors: bool,
     /// With --eval-context: how many sentences to use.
     #[arg(long, default_value_t = 2000, value_name = "N")]
     pub sentences: usize,
@@ -297,6 +301,16 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
             let isolated = eval::isolated_fixes(speller, &injected);
             (injected, Some((list, isolated)))
         }
+        None if args.case_errors => {
+            let injected = eval::case_error_sentences(speller, path, args.sentences)?;
+            if injected.is_empty() {
+                anyhow::bail!(
+                    "{}: no sentence of 5 to 60 words holds a capitalised lexicon word after a word or a comma",
+                    path.display()
+                );
+            }
+            (injected, None)
+        }
         None if args.model_confusions => {
             let injected = eval::model_confusion_sentences(speller, path, args.sentences)?;
             if injected.is_empty() {
@@ -360,6 +374,11 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
             percent(report.fixed),
             isolated,
             percent(isolated)
+        ),
+        None if args.case_errors => format!(
+            "one capitalised word written in lowercase: recased {} ({:.1}%),",
+            report.fixed,
+            percent(report.fixed)
         ),
         None if args.model_confusions => format!(
             "one real-word error proposed by the error model: fixed {} ({:.1}%),",
