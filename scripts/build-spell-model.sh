@@ -13,9 +13,9 @@
 # next to the checkout) through `fivegram corpora path`, else from the cache or their upstream URLs.
 #
 # What it trains on (all lowercased through the project's word tokenizer):
-#   language model  3-gram modified Kneser-Ney, bigrams and trigrams seen once pruned (--prune 0 1 1), on the
-#                   Gutenberg train shards and all of modern-english (Wikipedia, Wikinews, recipes, IMDb reviews),
-#                   about 95M tokens; stored as a 4-shard, 8-bit store directory (lm/).
+#   language model  5-gram modified Kneser-Ney, n-grams of two to five words seen once pruned (--prune 0 1 1 1 1),
+#                   on the Gutenberg train shards and all of modern-english (Wikipedia, Wikinews, recipes, IMDb
+#                   reviews), about 95M tokens; stored as a 4-shard, 8-bit store directory (lm/, 85 MB).
 #   lexicon         every word seen at least 3 times in the same text, less the common misspellings the error model
 #                   recognises (words that isolated ranking corrects to a far more frequent neighbour), except
 #                   words the edited text (all but IMDb) holds at least 1.5 times per million words, which are
@@ -27,8 +27,9 @@
 #                   at least 100 times as frequent (see fivegram_spell::train). No misspelling list is used; the
 #                   Norvig and Aspell lists serve only for evaluation (spell-testset1 tuned the isolated-word
 #                   ranking settings; lines 5001- of english/gutenberg-dev tuned the real-word settings).
-# Cost on 2 shared cores: 55 s on a quiet machine, 5 to 9 minutes under load and 1.8 GB of memory at peak (most of it counting the
-# words); --small: under a minute to 2 minutes and 0.4 GB (measured, see BENCHMARKS.md ## Spelling).
+# Cost on 2 shared cores: 2.6 minutes on a quiet machine (the 5-gram), more under load, and 2.1 GB of memory at
+# peak (most of it counting the words); --small: 18 s to 2 minutes and 0.9 GB (measured, see BENCHMARKS.md
+# ## Spelling).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export FIVEGRAM_MIRROR="${FIVEGRAM_MIRROR:-$(pwd)/../shared/corpora}"
@@ -78,7 +79,7 @@ if [ "$lang" = de ]; then
   mapfile -t tatoeba < <("$fg" corpora path tatoeba-deu-eng all)
   gzip -dc "${tatoeba[@]}" | cut -f2 > "$work/tatoeba.de.txt"
   edited=("$work/tatoeba.de.txt" "$("$fg" corpora path multi30k train de)")
-  trained="lexicon and 3-gram LM: Tatoeba German + Multi30k train German, lowercased words; error model: default \
+  trained="lexicon and 5-gram LM: Tatoeba German + Multi30k train German, lowercased words; error model: default \
 edit costs (no German user text to mine)"
 else
   mapfile -t gutenberg < <("$fg" corpora path gutenberg train)
@@ -103,16 +104,16 @@ else
     fi
   done
   if [ "$small" = 1 ]; then
-    trained="lexicon and 3-gram LM: Gutenberg train-00, wiki-00, wikinews-00, recipes, IMDb 00-01 (the CI model)"
+    trained="lexicon and 5-gram LM: Gutenberg train-00, wiki-00, wikinews-00, recipes, IMDb 00-01 (the CI model)"
   else
-    trained="lexicon and 3-gram LM: Gutenberg train + modern-english (Wikipedia, Wikinews, recipes, IMDb)"
+    trained="lexicon and 5-gram LM: Gutenberg train + modern-english (Wikipedia, Wikinews, recipes, IMDb)"
   fi
   trained="$trained, lowercased words; error model: edits mined from IMDb reviews; ranking tuned on Norvig's \
 spell-testset1 and gutenberg-dev lines 5001-"
 fi
 
-echo "== language model: 3-gram MKN on ${#edited[@]} + ${#user[@]} files"
-"$fg" estimate --order 3 --tokenizer words --lang "$lang" --lower --prune 0 1 1 --memory "${FIVEGRAM_MEMORY:-2G}" \
+echo "== language model: 5-gram MKN on ${#edited[@]} + ${#user[@]} files"
+"$fg" estimate --order 5 --tokenizer words --lang "$lang" --lower --prune 0 1 1 1 1 --memory "${FIVEGRAM_MEMORY:-2G}" \
   "${edited[@]}" ${user[@]+"${user[@]}"} --arpa "$work/lm.arpa"
 "$fg" build --arpa "$work/lm.arpa" --shards 4 --quantize 8 --smoothing mkn -o "$work/lm"
 rm -f "$work/lm.arpa"

@@ -24,7 +24,8 @@
 //! are added to them ([`model::Ranking::context_homophones`]: `hear` for `here`). Case, punctuation and
 //! whitespace are kept: `Bundict` becomes `Benedict`, everything outside changed words is copied byte for byte; a
 //! correction to a word the corpus writes capitalised (a name, a German noun) is written so (`jhon` → `John`,
-//! `man` → `Mann`; [`Speller::with_capitalised`]).
+//! `man` → `Mann`; [`Speller::with_capitalised`]), and so is such a word typed all in lowercase (`london` →
+//! `London`, `Der hund` → `Der Hund`, `i` → `I`; [`model::Ranking::fix_case`]).
 //!
 //! # Example
 //! ```
@@ -86,8 +87,8 @@
 //!   is still `hunting`). A rare word without such a family is corrected like a misspelling, alone and in a
 //!   sentence (`a cog in the machine` → `a dog in the machine`).
 //! - What each language's default model was trained on is recorded in its manifest (`trained_on`) and in
-//!   `scripts/build-spell-model.sh`: English on the Gutenberg and modern-English corpora (error model mined from
-//!   IMDb reviews); German (`--lang de`) on Tatoeba and Multi30k German, with the default edit costs because
+//!   `scripts/build-spell-model.sh`: English on the Gutenberg and modern-English corpora (a 5-gram language
+//!   model, error model mined from IMDb reviews); German (`--lang de`) on Tatoeba and Multi30k German, with the default edit costs because
 //!   there is no German user-written text to mine.
 #![deny(missing_docs)]
 
