@@ -446,7 +446,7 @@ pub fn model_confusion_sentences(speller: &Speller, path: &Path, n: usize) -> Re
 /// mixed case) that follow a word or a comma (so not at the start of a sentence or a quotation, where any word
 /// is capitalised) and are, lowercased, lexicon words not picked before (each word at most once, so that `I`
 /// does not make up the test), one picked by a generator seeded with `seed` is written in lowercase. What
-/// [`Ranking::fix_case`](crate::Ranking::fix_case) is for; an error is fixed only when the sentence gets its
+/// [`Ranking::fix_case`](crate::model::Ranking::fix_case) is for; an error is fixed only when the sentence gets its
 /// original case back ([`evaluate_context`]).
 pub fn inject_case_errors(speller: &Speller, sentences: &[String], seed: u64) -> Vec<Injected> {
     let tokenizer = Tokenizer::new(speller.lang());
