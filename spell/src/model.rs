@@ -63,7 +63,9 @@ pub struct Ranking {
     /// decides, when a model is built, which counted words are left out as common misspellings).
     pub real_word_cost: f32,
     /// Cost (`-log10`) of replacing a lexicon word by another in context: the language model must favour the
-    /// replacement by more than this (plus the error model's cost) to change a correctly spelled word.
+    /// replacement by more than this (plus the error model's cost) to change a correctly spelled word. The
+    /// default, 2.6, was chosen on lines 5001– of `gutenberg-dev` with the 5-gram language model (BENCHMARKS.md,
+    /// "A 5-gram language model": the least cost whose last step still bought three fixes per false alarm).
     pub context_real_word_cost: f32,
     /// In context, the error cost of replacing a lexicon word by a homophone (a lexicon word with the same
     /// sound-alike key: `their` for `there`, `form` for `from`; when more than one edit away, also the same vowel
@@ -157,7 +159,7 @@ impl Default for Ranking {
             edit_bonus: 3.0,
             first_letter: 0.0,
             real_word_cost: 0.5,
-            context_real_word_cost: 3.0,
+            context_real_word_cost: 2.6,
             context_homophone_cost: 0.0,
             context_homophones: 1,
             keep_unknown_cost: 2.0,
@@ -374,7 +376,7 @@ mod tests {
         assert_eq!(old.prior_weight, ranking.prior_weight);
         assert_eq!(
             (ranking.context_real_word_cost, ranking.context_homophone_cost),
-            (3.0, 0.0)
+            (2.6, 0.0)
         );
         assert!(serde_json::from_str::<Ranking>(r#"{"no_such_setting": 1}"#).is_err());
     }
