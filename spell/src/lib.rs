@@ -7,7 +7,7 @@
 //!   [`Speller::suggest`] (one word, no context → [`Suggestion`]s), [`Speller::check`] (the spans that look
 //!   wrong) and their `_batch` variants, parallel with rayon. [`Speller::with_user_words`] adds a personal
 //!   dictionary (names, jargon; [`lexicon::read_word_list`] reads one, `fivegram spell --words FILE`): those words
-//!   are never changed nor reported.
+//!   are never changed nor reported, nor are handles and hashtags (`@jhon`, `#london`).
 //! - [`lexicon::Lexicon`]: the words and their counts (an fst); [`index::DeleteIndex`]: the symmetric-delete index
 //!   that finds the words within two edits (three for long words); [`phonetic`]: sound-alike keys.
 //! - [`edit::ErrorModel`]: `-log10 P(typed | intended)`, weighted single-character edits plus Brill & Moore

@@ -1686,7 +1686,9 @@ impl Speller {
                 // A variant is a word of running text like a lexicon word, but isolated ranking does not know it:
                 // its candidates are those of an unknown token, held to the bar of a known word's.
                 let variant = word && known_id.is_none() && self.variants.id(lower).is_some();
-                let user = word && self.is_user_word(lower);
+                // A handle or hashtag (`@john`, `#london`) is a name as its owner wrote it.
+                let handle = text[..lattice.spans[i].start].ends_with(['@', '#']);
+                let user = word && (handle || self.is_user_word(lower));
                 let known = known_id.is_some() || variant || user;
                 lattice.unknown[i] = word && !known;
                 let inside = i > 0 && {

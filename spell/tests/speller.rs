@@ -901,6 +901,10 @@ fn words_typed_in_lowercase_are_recased_as_the_corpus_writes_them() {
     assert_eq!(cased.correct("Park is pArk").text, "Park is pArk");
     let user = speller().with_capitalised(&capitalised).with_user_words(["park"]);
     assert_eq!(user.correct("the park").text, "the park");
+    // Handles and hashtags are names as their owners wrote them: neither recased nor corrected.
+    let handles = "to @benedict, #park, @bundict";
+    assert_eq!(cased.correct(handles).text, handles);
+    assert!(cased.check(handles).is_empty());
     // Off, nothing is recased (manifests written before the setting read it as off).
     let mut off = speller().with_capitalised(&capitalised);
     off.set_ranking(Ranking {
