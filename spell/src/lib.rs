@@ -25,7 +25,9 @@
 //! whitespace are kept: `Bundict` becomes `Benedict`, everything outside changed words is copied byte for byte; a
 //! correction to a word the corpus writes capitalised (a name, a German noun) is written so (`jhon` → `John`,
 //! `man` → `Mann`; [`Speller::with_capitalised`]), and so is such a word typed all in lowercase (`london` →
-//! `London`, `Der hund` → `Der Hund`, `i` → `I`; [`model::Ranking::fix_case`]).
+//! `London`, `Der hund` → `Der Hund`, `i` → `I`; [`model::Ranking::fix_case`]; in English a name whose first
+//! word is also a lowercase word is capitalised whole, `new york` → `New York`, see
+//! [`speller::NAME_PART_RATIO`]).
 //!
 //! # Example
 //! ```

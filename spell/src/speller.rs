@@ -15,6 +15,17 @@ use crate::model::{Manifest, Ranking, WrittenCase, default_model_dir, open_langu
 use crate::phonetic::phonetic_key;
 use crate::{Error, Result};
 
+/// How many times more likely than anywhere the language model must find a capitalised word after a lowercase
+/// one for the pair to read as one name (`new york`, `south africa`), which recasing then capitalises whole
+/// (`New York`, not `new York`). With the default English model `in london` is about 13, `on monday` 100,
+/// `new york` 1,200, `los angeles` 170,000.
+pub const NAME_PART_RATIO: f32 = 300.0;
+/// Particles that stay in lowercase inside a name (`van Gogh`, `von Neumann`, `de Gaulle`, `la Fontaine`): never
+/// capitalised with the name that follows them.
+const NAME_PARTICLES: &[&str] = &[
+    "af", "al", "d'", "da", "das", "de", "del", "della", "den", "der", "des", "di", "do", "dos", "du", "el", "la",
+    "le", "les", "lo", "ten", "ter", "van", "von", "zu",
+];
 /// Characters of the word that the delete index looks at.
 pub const INDEX_PREFIX: usize = 7;
 /// Deletions the index holds per word.
@@ -1658,6 +1669,48 @@ impl Speller {
         true
     }
 
+    /// Whether token `i` (a word the corpus capitalises, language-model word `word`) ends a name whose first
+    /// word the corpus writes in lowercase as well (`york` in `new york`): the token before it is a lowercase
+    /// lexicon word, not capitalised itself nor a user word or handle, separated by spaces only, and the language
+    /// model expects this word after it at least [`NAME_PART_RATIO`] times as much as anywhere. Recasing it alone
+    /// would give `new York`. English only: German capitalises nouns, and its strongest pairs are fixed phrases
+    /// whose first word stays in lowercase (`zum Beispiel`, `im Freien`, `nach Hause`).
+    fn ends_a_name(
+        &self,
+        text: &str,
+        spans: &[std::ops::Range<usize>],
+        lowers: &[String],
+        i: usize,
+        word: WordId,
+    ) -> bool {
+        if i == 0 || self.lang() != Lang::En {
+            return false;
+        }
+        let previous = &lowers[i - 1];
+        let gap = &text[spans[i - 1].end..spans[i].start];
+        let before = &text[..spans[i - 1].start];
+        if !is_word(previous)
+            || gap.is_empty()
+            || !gap.chars().all(char::is_whitespace)
+            || text[spans[i - 1].clone()].chars().any(char::is_uppercase)
+            || before.ends_with(['@', '#'])
+            || NAME_PARTICLES.contains(&previous.as_str())
+            || self.is_user_word(previous)
+            || self
+                .words
+                .lexicon
+                .id(previous)
+                .is_none_or(|p| self.capitalised.get(p as usize).copied().flatten().is_some())
+        {
+            return false;
+        }
+        let null = self.lm.null_context_state();
+        let after = self.lm.score(&null, self.lm.word_id(previous)).state;
+        let alone = self.lm.score(&null, word).log10;
+        let there = self.lm.score(&after, word).log10;
+        there - alone >= NAME_PART_RATIO.log10()
+    }
+
     /// Whether a token is written like a name: a capital first letter and at least one lowercase letter.
     fn name_like(token: &str) -> bool {
         token.chars().next().is_some_and(char::is_uppercase) && token.chars().any(char::is_lowercase)
@@ -1707,13 +1760,20 @@ impl Speller {
                     0.0
                 };
                 // A lexicon word typed in lowercase that the corpus writes capitalised is kept as written there.
+                // When it ends a name whose first word the corpus also writes in lowercase (`new york`), that word
+                // is capitalised too (`New York`, not `new York`).
                 let recased = match known_id {
-                    Some(id) if self.ranking.fix_case && !user && !token.chars().any(char::is_uppercase) => self
-                        .capitalised
-                        .get(id as usize)
-                        .copied()
-                        .flatten()
-                        .map(|_| self.written(id)),
+                    Some(id)
+                        if self.ranking.fix_case
+                            && !user
+                            && !token.chars().any(char::is_uppercase)
+                            && self.capitalised.get(id as usize).copied().flatten().is_some() =>
+                    {
+                        if self.ends_a_name(text, &lattice.spans, &lowers, i, keep_id) {
+                            lattice.edges[i - 1][0].replacement = Some(case_like("A", lowers[i - 1].clone()));
+                        }
+                        Some(self.written(id))
+                    }
                     _ => None,
                 };
                 lattice.edges[i].push(Edge {

@@ -917,6 +917,63 @@ fn words_typed_in_lowercase_are_recased_as_the_corpus_writes_them() {
 }
 
 #[test]
+fn a_name_whose_first_word_is_also_lowercase_is_recased_whole_in_english() {
+    const NAMES: &str = "\\data\\
+ngram 1=10
+ngram 2=4
+
+\\1-grams:
+-6.0\t<unk>
+-99\t<s>\t-0.5
+-1.0\t</s>
+-1.5\tin\t-0.3
+-2.0\tnew\t-0.3
+-4.0\tyork\t-0.3
+-3.5\tlondon\t-0.3
+-3.0\tvon\t-0.3
+-5.0\tneumann\t-0.3
+-2.5\tlive\t-0.3
+
+\\2-grams:
+-0.5\tnew york
+-2.5\tin london
+-0.3\tvon neumann
+-1.0\tlive in
+
+\\end\\
+";
+    let lexicon = || {
+        Lexicon::from_counts([
+            ("in", 30_000),
+            ("new", 10_000),
+            ("york", 100),
+            ("london", 300),
+            ("von", 1_000),
+            ("neumann", 10),
+            ("live", 3_000),
+        ])
+    };
+    let capitalised = Lexicon::from_counts([("york", 1), ("london", 1), ("neumann", 1)]);
+    let speller = |lang| {
+        let lm = ArpaModel::from_arpa_text("names.arpa", NAMES).expect("names ARPA");
+        Speller::new(lang, lexicon(), ErrorModel::default(), lm, Ranking::default()).with_capitalised(&capitalised)
+    };
+    // `york` follows `new` thousands of times more often than it comes anywhere: the pair is one name. `london`
+    // after `in` is no such pair, and a particle stays in lowercase.
+    let input = "live in new york in london von neumann";
+    let fixed = speller(Lang::En).correct(input);
+    assert_eq!(fixed.text, "live in New York in London von Neumann");
+    assert_consistent(input, &fixed);
+    // A capital the writer typed is kept as it is.
+    assert_eq!(speller(Lang::En).correct("in New york").text, "in New York");
+    // German capitalises nouns, not the words before them (`zum Beispiel`).
+    assert_eq!(
+        speller(Lang::De).correct(input).text,
+        "live in new York in London von Neumann"
+    );
+}
+
+#[test]
 fn case_errors_are_injected_once_per_word_and_fixed_only_by_their_case() {
     use fivegram_spell::eval::{evaluate_context, inject_case_errors};
     let capitalised = Lexicon::from_counts([("benedict", 1)]);
