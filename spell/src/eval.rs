@@ -294,13 +294,7 @@ fn inject_from(
     once: bool,
 ) -> Vec<Injected> {
     let tokenizer = Tokenizer::new(lang);
-    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
+    let mut next = picker(seed);
     let mut out = Vec::new();
     for sentence in sentences {
         let eligible: Vec<(std::ops::Range<usize>, String)> = tokenizer
@@ -340,6 +334,17 @@ fn inject_from(
         });
     }
     out
+}
+
+/// The injections' generator: a xorshift sequence from `seed`, the same on every platform.
+fn picker(seed: u64) -> impl FnMut() -> u64 {
+    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    }
 }
 
 /// The seed of the real-word errors that `fivegram spell --eval-context` (and the spelling benchmark) injects.
@@ -450,13 +455,7 @@ pub fn model_confusion_sentences(speller: &Speller, path: &Path, n: usize) -> Re
 /// original case back ([`evaluate_context`]).
 pub fn inject_case_errors(speller: &Speller, sentences: &[String], seed: u64) -> Vec<Injected> {
     let tokenizer = Tokenizer::new(speller.lang());
-    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
+    let mut next = picker(seed);
     let mut used: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
     for sentence in sentences {
