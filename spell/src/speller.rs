@@ -1496,17 +1496,16 @@ impl Speller {
     /// Lexicon word `id` as written: in lowercase, capitalised or in capitals.
     fn written(&self, id: LexId) -> String {
         let word = self.words.lexicon.word(id);
-        match self.capitalised.get(id as usize).copied().flatten() {
+        match self.written_case(id) {
             None => word.to_string(),
             Some(WrittenCase::Capitals) => word.to_uppercase(),
-            Some(WrittenCase::Capital) => {
-                let mut chars = word.chars();
-                chars
-                    .next()
-                    .map(|first| first.to_uppercase().chain(chars).collect())
-                    .unwrap_or_default()
-            }
+            Some(WrittenCase::Capital) => capitalise(word),
         }
+    }
+
+    /// How the corpus writes lexicon word `id` when not in lowercase ([`Speller::with_capitalised`]).
+    fn written_case(&self, id: LexId) -> Option<WrittenCase> {
+        self.capitalised.get(id as usize).copied().flatten()
     }
 
     /// Up to `k` suggestions for one word, best first, with no context: the noisy channel over the word's
@@ -1700,7 +1699,7 @@ impl Speller {
                 .words
                 .lexicon
                 .id(previous)
-                .is_none_or(|p| self.capitalised.get(p as usize).copied().flatten().is_some())
+                .is_none_or(|p| self.written_case(p).is_some())
         {
             return false;
         }
@@ -1767,10 +1766,10 @@ impl Speller {
                         if self.ranking.fix_case
                             && !user
                             && !token.chars().any(char::is_uppercase)
-                            && self.capitalised.get(id as usize).copied().flatten().is_some() =>
+                            && self.written_case(id).is_some() =>
                     {
                         if self.ends_a_name(text, &lattice.spans, &lowers, i, keep_id) {
-                            lattice.edges[i - 1][0].replacement = Some(case_like("A", lowers[i - 1].clone()));
+                            lattice.edges[i - 1][0].replacement = Some(capitalise(&lowers[i - 1]));
                         }
                         Some(self.written(id))
                     }
@@ -2109,6 +2108,15 @@ pub fn apply_case(original: &str, replacement: &str) -> String {
     case_like(original, replacement.to_string())
 }
 
+/// `word` with its first character in uppercase.
+fn capitalise(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// [`apply_case`] on an owned replacement, returned as it is when its case needs no change (the common case:
 /// no capital in the original).
 fn case_like(original: &str, replacement: String) -> String {
@@ -2124,11 +2132,7 @@ fn case_like(original: &str, replacement: String) -> String {
         return replacement.to_uppercase();
     }
     if original.chars().next().is_some_and(char::is_uppercase) {
-        let mut chars = replacement.chars();
-        return match chars.next() {
-            Some(first) => first.to_uppercase().chain(chars).collect(),
-            None => String::new(),
-        };
+        return capitalise(&replacement);
     }
     replacement
 }
