@@ -428,6 +428,20 @@ proptest::proptest! {
         let fixed = speller.correct(&text);
         assert_consistent(&text, &fixed);
     }
+
+    /// With common words written capitalised (recasing, names recased whole) and handles: the same promise, and
+    /// a span that only changes case is a recasing (score 0), never a correction.
+    #[test]
+    fn recasing_keeps_everything_outside_the_spans(text in "[a-eA-E ,.'@#-]{0,40}( (the|big|house|i|park|benedict|@|#)){0,8}") {
+        let capitalised =
+            Lexicon::from_counts([("the", 1), ("big", 1), ("house", 2), ("i", 1), ("park", 1), ("benedict", 1)]);
+        let speller = speller().with_capitalised(&capitalised);
+        let fixed = speller.correct(&text);
+        assert_consistent(&text, &fixed);
+        for span in fixed.spans.iter().filter(|s| s.replacement.to_lowercase() == s.original.to_lowercase()) {
+            proptest::prop_assert_eq!(span.score, 0.0, "{:?}", span);
+        }
+    }
 }
 
 /// The pruned search (bounds on each candidate's score, the full error model only for those that can still make
