@@ -287,59 +287,42 @@ fn run_eval(args: &Args, speller: &Speller, load: f64) -> anyhow::Result<()> {
 }
 
 fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Result<()> {
-    let (injected, isolated) = match &args.misspellings {
+    // The injected sentences, and what a sentence must hold to get an error (for the message when none does).
+    let (injected, wanted) = match &args.misspellings {
         Some(list) => {
             let (_, items) = read_items(list)?;
             let injected = eval::misspelled_sentences(path, speller.lang(), args.sentences, &items)?;
-            if injected.is_empty() {
-                anyhow::bail!(
-                    "{}: no sentence of 5 to 60 words holds a word that {} misspells",
-                    path.display(),
-                    list.display()
-                );
-            }
-            let isolated = eval::isolated_fixes(speller, &injected);
-            (injected, Some((list, isolated)))
+            (injected, format!("a word that {} misspells", list.display()))
         }
-        None if args.case_errors => {
-            let injected = eval::case_error_sentences(speller, path, args.sentences)?;
-            if injected.is_empty() {
-                anyhow::bail!(
-                    "{}: no sentence of 5 to 60 words holds a capitalised lexicon word after a word or a comma",
-                    path.display()
-                );
-            }
-            (injected, None)
-        }
-        None if args.model_confusions => {
-            let injected = eval::model_confusion_sentences(speller, path, args.sentences)?;
-            if injected.is_empty() {
-                anyhow::bail!(
-                    "{}: no sentence of 5 to 60 words holds a lexicon word with a real-word mistyping",
-                    path.display()
-                );
-            }
-            (injected, None)
-        }
+        None if args.case_errors => (
+            eval::case_error_sentences(speller, path, args.sentences)?,
+            "a capitalised lexicon word after a word or a comma".to_string(),
+        ),
+        None if args.model_confusions => (
+            eval::model_confusion_sentences(speller, path, args.sentences)?,
+            "a lexicon word with a real-word mistyping".to_string(),
+        ),
         None => {
-            let injected = eval::context_sentences(path, speller.lang(), args.sentences)?;
-            if injected.is_empty() {
-                anyhow::bail!(
-                    "{}: no sentence of 5 to 60 words holds a word of the {} confusions ({}: {}, …)",
-                    path.display(),
-                    eval::confusions(speller.lang()).len(),
+            let confusions = eval::confusions(speller.lang());
+            let examples: Vec<String> = confusions.iter().take(2).map(|(a, b)| format!("{a}/{b}")).collect();
+            (
+                eval::context_sentences(path, speller.lang(), args.sentences)?,
+                format!(
+                    "a word of the {} confusions ({}: {}, …)",
+                    confusions.len(),
                     speller.lang(),
-                    eval::confusions(speller.lang())
-                        .iter()
-                        .take(2)
-                        .map(|(a, b)| format!("{a}/{b}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-            (injected, None)
+                    examples.join(", ")
+                ),
+            )
         }
     };
+    if injected.is_empty() {
+        anyhow::bail!("{}: no sentence of 5 to 60 words holds {wanted}", path.display());
+    }
+    let isolated = args
+        .misspellings
+        .as_ref()
+        .map(|list| (list, eval::isolated_fixes(speller, &injected)));
     let report = evaluate_context(speller, &injected);
     let errors = report.sentences.max(1) as f64;
     let words = report.correct_words.max(1) as f64;
