@@ -1668,6 +1668,13 @@ impl Speller {
         true
     }
 
+    /// Whether the token at `span` touches a U+FFFD REPLACEMENT CHARACTER: a piece of a word some of whose bytes
+    /// could not be decoded, which is left as it is.
+    fn fragment(text: &str, span: &std::ops::Range<usize>) -> bool {
+        text[..span.start].ends_with(char::REPLACEMENT_CHARACTER)
+            || text[span.end..].starts_with(char::REPLACEMENT_CHARACTER)
+    }
+
     /// Whether token `i` (a word the corpus capitalises, language-model word `word`) ends a name whose first
     /// word the corpus writes in lowercase as well (`york` in `new york`): the token before it is a lowercase
     /// lexicon word, not capitalised itself nor a user word or handle, separated by spaces only, and the language
@@ -1738,9 +1745,10 @@ impl Speller {
                 // A variant is a word of running text like a lexicon word, but isolated ranking does not know it:
                 // its candidates are those of an unknown token, held to the bar of a known word's.
                 let variant = word && known_id.is_none() && self.variants.id(lower).is_some();
-                // A handle or hashtag (`@john`, `#london`) is a name as its owner wrote it.
+                // A handle or hashtag (`@john`, `#london`) is a name as its owner wrote it; a word glued to an
+                // undecodable byte (U+FFFD, `caf\u{FFFD}` from Latin-1 `café`) is part of a word nobody can read.
                 let handle = text[..lattice.spans[i].start].ends_with(['@', '#']);
-                let user = word && (handle || self.is_user_word(lower));
+                let user = word && (handle || Self::fragment(text, &lattice.spans[i]) || self.is_user_word(lower));
                 let known = known_id.is_some() || variant || user;
                 lattice.unknown[i] = word && !known;
                 let inside = i > 0 && {
@@ -1859,7 +1867,11 @@ impl Speller {
                     });
                 }
                 // Merges: this token and the next, separated only by whitespace, read as one word.
-                if i + 1 < n && is_word(&lowers[i + 1]) && !Self::protected(&text[lattice.spans[i + 1].clone()]) {
+                if i + 1 < n
+                    && is_word(&lowers[i + 1])
+                    && !Self::protected(&text[lattice.spans[i + 1].clone()])
+                    && !Self::fragment(text, &lattice.spans[i + 1])
+                {
                     let gap = &text[lattice.spans[i].end..lattice.spans[i + 1].start];
                     if !gap.is_empty() && gap.chars().all(char::is_whitespace) {
                         let joined = format!("{lower}{}", lowers[i + 1]);

@@ -919,6 +919,10 @@ fn words_typed_in_lowercase_are_recased_as_the_corpus_writes_them() {
     let handles = "to @benedict, #park, @bundict";
     assert_eq!(cased.correct(handles).text, handles);
     assert!(cased.check(handles).is_empty());
+    // So is a word glued to an undecodable byte (U+FFFD): a piece of a word nobody can read. Its neighbours
+    // across a space are still corrected.
+    let broken = "bundict\u{FFFD} \u{FFFD}park bundict";
+    assert_eq!(cased.correct(broken).text, "bundict\u{FFFD} \u{FFFD}park Benedict");
     // Off, nothing is recased (manifests written before the setting read it as off).
     let mut off = speller().with_capitalised(&capitalised);
     off.set_ranking(Ranking {

@@ -10,7 +10,8 @@
 //! ```
 //! Without `--model`, the default English model (`$FIVEGRAM_SPELL_MODEL`, else
 //! `~/.local/share/fivegram/models/spell-en`). Stdin is read as bytes: invalid UTF-8 is passed through untouched
-//! in plain output and replaced by U+FFFD in JSON.
+//! in plain output and replaced by U+FFFD in JSON; a word glued to an invalid sequence (Latin-1 `caf\xe9`) is a
+//! piece of a word and left as it is.
 
 use std::io::{self, BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -488,14 +489,46 @@ fn emit(args: &Args, speller: &Speller, bytes: &[u8], out: &mut impl Write) -> a
         ui::json_line(out, &serde_json::to_value(&correction)?)?;
         return Ok(());
     }
-    // Plain output: correct each valid UTF-8 run, pass invalid bytes through untouched.
-    for chunk in bytes.utf8_chunks() {
-        let valid = chunk.valid();
-        if !valid.is_empty() {
-            out.write_all(speller.correct(valid).text.as_bytes())?;
-        }
-        out.write_all(chunk.invalid())?;
+    // Plain output: the line is corrected whole, each invalid sequence read as U+FFFD (so the words around it
+    // keep their context, and a word glued to one is left alone), and written back with the invalid bytes as
+    // they came.
+    let (text, chunks) = decode_marked(bytes);
+    let correction = speller.correct(&text);
+    let mut from = 0;
+    for span in &correction.spans {
+        let (start, end) = (original_offset(&chunks, span.start), original_offset(&chunks, span.end));
+        out.write_all(&bytes[from..start])?;
+        out.write_all(span.replacement.as_bytes())?;
+        from = end;
     }
+    out.write_all(&bytes[from..])?;
     out.write_all(b"\n")?;
     Ok(())
+}
+
+/// `bytes` as text with each invalid UTF-8 sequence replaced by U+FFFD, and where each valid run starts (in the
+/// text, in `bytes`).
+fn decode_marked(bytes: &[u8]) -> (String, Vec<(usize, usize)>) {
+    let mut text = String::with_capacity(bytes.len());
+    let mut chunks = Vec::new();
+    let mut at = 0;
+    for chunk in bytes.utf8_chunks() {
+        chunks.push((text.len(), at));
+        text.push_str(chunk.valid());
+        at += chunk.valid().len();
+        if !chunk.invalid().is_empty() {
+            text.push(char::REPLACEMENT_CHARACTER);
+            at += chunk.invalid().len();
+        }
+    }
+    (text, chunks)
+}
+
+/// The offset in the original bytes of `offset` in the text of [`decode_marked`], which lies in a valid run or at
+/// its end (span bounds are word bounds, never inside a replacement character).
+fn original_offset(chunks: &[(usize, usize)], offset: usize) -> usize {
+    let at = chunks.partition_point(|&(start, _)| start <= offset).saturating_sub(1);
+    chunks
+        .get(at)
+        .map_or(offset, |&(start, original)| original + (offset - start))
 }
