@@ -1009,8 +1009,9 @@ impl Words {
     ///
     /// The hits are taken most frequent first, in batches: a batch's words are checked (their characters loaded
     /// in one pass whose loads overlap) and ranked best guess first (so that the bar rises early), each with a
-    /// cheap bound on its score (`floor` per edit). A word whose frequency class and least number of edits rule
-    /// it out is never read, and once the most frequent class left is ruled out, so are the others.
+    /// cheap bound on its score (`floor` per edit). A word whose frequency class and least number of edits (its
+    /// difference in length, and at least `least`: closer words are skipped after their check anyway) rule it
+    /// out is never read, and once the most frequent class left is ruled out, so are the others.
     fn neighbours(
         &self,
         ranker: &mut Ranker<'_>,
@@ -1027,13 +1028,13 @@ impl Words {
         let mut next = 0;
         let classes = &self.classes;
         while next < work.order.len() {
-            if ranker.upper(classes.bound(order_class(work.order[next])), floor, 0) < ranker.bar.0 {
+            if ranker.upper(classes.bound(order_class(work.order[next])), least as f32 * floor, 0) < ranker.bar.0 {
                 break;
             }
             let batch = &work.order[next..(next + NEIGHBOUR_BATCH).min(work.order.len())];
             next += batch.len();
             let open = |key: &u64| {
-                let edits = usize::from((key >> 32) as u8).abs_diff(len).max(1) as f32;
+                let edits = usize::from((key >> 32) as u8).abs_diff(len).max(least) as f32;
                 ranker.upper(classes.bound(order_class(*key)), edits * floor, 0) >= ranker.bar.0
             };
             let mut touched = 0u8;
