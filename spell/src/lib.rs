@@ -63,7 +63,8 @@
 //!
 //! # Quirks
 //! - Tokens in mixed case (`iPhone`) and all-capital tokens of up to three letters are never changed; unknown
-//!   tokens mostly outside the lexicon's alphabet (another script, emoji) get no candidates.
+//!   tokens mostly outside the lexicon's alphabet, or with a character of another script (`日x`, emoji), get no
+//!   candidates.
 //! - Only two-word splits and merges of two tokens are considered.
 //! - [`Speller::suggest`] picks its first suggestion in stages: when the best word one edit from an unknown token
 //!   scores at least [`model::Ranking::stop_one_edit`] it is that word (or a split), so a word further away that

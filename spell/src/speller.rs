@@ -417,6 +417,17 @@ pub(crate) struct Words {
     /// The characters the lexicon's words are written in (sorted): those that make up at least
     /// [`ALPHABET_SHARE`] of its letters, counts weighted.
     alphabet: Vec<char>,
+    /// The [`script_block`]s of the alphabet's characters (sorted).
+    alphabet_blocks: Vec<u32>,
+}
+
+/// A coarse script of a character: one block for Latin (Basic Latin to Latin Extended-B, IPA, and Latin Extended
+/// Additional), else its 128-code-point block (Greek, Cyrillic, Arabic, CJK ... each fall in blocks of their own).
+fn script_block(c: char) -> u32 {
+    match u32::from(c) {
+        0..=0x2AF | 0x1E00..=0x1EFF => 0,
+        code => code >> 7,
+    }
 }
 
 impl Words {
@@ -520,6 +531,9 @@ impl Words {
             .map(|(c, _)| c)
             .collect();
         alphabet.sort_unstable();
+        let mut alphabet_blocks: Vec<u32> = alphabet.iter().map(|&c| script_block(c)).collect();
+        alphabet_blocks.sort_unstable();
+        alphabet_blocks.dedup();
         let records = char_offsets
             .windows(2)
             .enumerate()
@@ -570,6 +584,7 @@ impl Words {
             key_records,
             classes,
             alphabet,
+            alphabet_blocks,
             lang,
             lexicon,
             chars,
@@ -599,9 +614,18 @@ impl Words {
     }
 
     /// Whether an unknown token could be a misspelling of a lexicon word: at least two characters, at least half
-    /// of them in the lexicon's alphabet.
+    /// of them in the lexicon's alphabet and the others in the same scripts ([`script_block`]). A token with a
+    /// letter of another script (`日x`, `éا`, `Жe`) is not a word of the lexicon's language mistyped, and
+    /// correcting it would drop or replace letters nobody here can judge.
     fn writable(&self, word: &[char]) -> bool {
-        let inside = word.iter().filter(|c| self.alphabet.binary_search(c).is_ok()).count();
+        let mut inside = 0;
+        for c in word {
+            if self.alphabet.binary_search(c).is_ok() {
+                inside += 1;
+            } else if self.alphabet_blocks.binary_search(&script_block(*c)).is_err() {
+                return false;
+            }
+        }
         word.len() >= 2 && 2 * inside >= word.len()
     }
 

@@ -239,6 +239,17 @@ fn bad_input_never_panics_and_non_words_are_untouched() {
     for input in ["", "🙂🙂 🙂", "日本語のテキストです。", "12345 3.14 $%^&*"] {
         assert_eq!(speller.correct(input).text, input);
     }
+    // A token mixing the lexicon's letters with another script's is left as it is (not `日x` → `x`).
+    for (input, mixed) in [
+        ("scrumbled 日uggs", "日uggs"),
+        ("scrumbledЖ uggs", "scrumbledЖ"),
+        ("scrumbledا uggs", "scrumbledا"),
+    ] {
+        let fixed = speller.correct(input);
+        assert!(fixed.text.contains(mixed), "{input} → {}", fixed.text);
+        assert!(speller.suggest(mixed, 3).iter().all(|s| s.distance == 0), "{mixed}");
+    }
+    assert_eq!(speller.correct("scrumbled uggs").text, "scrambled eggs");
 }
 
 #[test]
