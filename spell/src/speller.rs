@@ -39,6 +39,8 @@ pub const SOUND_CANDIDATES: usize = 40;
 /// Words of up to this many characters (all below U+0100) are stored inline in their `Record` for the
 /// candidate search.
 pub const SLOT_CHARS: usize = 23;
+/// Characters of a lexicon word stored in its search record (the rest of the record holds its letter set).
+pub const RECORD_CHARS: usize = 19;
 /// The index's hits are checked in batches of this many, most frequent first.
 pub const NEIGHBOUR_BATCH: usize = 32;
 /// Sound-alike candidates are looked for only for tokens of at least this many letters.
@@ -259,10 +261,12 @@ fn order_class(key: u64) -> u8 {
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(32))]
 struct Record {
-    /// The characters as bytes (each below U+0100), when there are at most [`SLOT_CHARS`] of them.
-    bytes: [u8; SLOT_CHARS],
+    /// The characters as bytes (each below U+0100), when there are at most [`RECORD_CHARS`] of them.
+    bytes: [u8; RECORD_CHARS],
     /// The number of characters in `bytes`, or 255 when the word is not stored there.
     len: u8,
+    /// The word's letter set ([`letter_set`]), for a bound on its distance before the distance is computed.
+    letters: u32,
     /// The number of the word's sound-alike key.
     key: u32,
     /// log10 of the word's relative frequency.
@@ -540,12 +544,13 @@ impl Words {
             .map(|(id, w)| {
                 let word = &chars[w[0] as usize..w[1] as usize];
                 let mut record = Record {
-                    bytes: [0; SLOT_CHARS],
+                    bytes: [0; RECORD_CHARS],
                     len: u8::MAX,
+                    letters: letter_set(word),
                     key: word_key[id],
                     log_prior: log_prior[id],
                 };
-                if word.len() <= SLOT_CHARS && word.iter().all(|&c| (c as u32) < 256) {
+                if word.len() <= RECORD_CHARS && word.iter().all(|&c| (c as u32) < 256) {
                     record.len = word.len() as u8;
                     for (b, &c) in record.bytes.iter_mut().zip(word) {
                         *b = c as u32 as u8;
@@ -711,19 +716,31 @@ impl Words {
     fn spelled<'a>(&'a self, id: LexId, buf: &'a mut [char; SLOT_CHARS]) -> &'a [char] {
         let record = &self.records[id as usize];
         let len = usize::from(record.len);
-        if len > SLOT_CHARS {
+        if len > RECORD_CHARS {
             return self.word_chars(id);
         }
         widen(&record.bytes[..len], buf)
     }
 
     /// `pattern`'s distance to word `id` (see [`Pattern::distance`]), from the word's record when it is stored
-    /// there.
+    /// there. `letters` is the pattern's [`letter_set`]: most of the index's hits are further than `max` away, and
+    /// the letter sets rule out a quarter of them without reading the words' letters (an edit adds at most one
+    /// letter to a word's set and takes at most one away, so no word is closer than the letters either has and
+    /// the other lacks).
     #[inline]
-    fn distance_to(&self, pattern: &Pattern, id: LexId, max: usize, buf: &mut [char; SLOT_CHARS]) -> Option<usize> {
+    fn distance_to(
+        &self,
+        (pattern, letters): (&Pattern, u32),
+        id: LexId,
+        max: usize,
+        buf: &mut [char; SLOT_CHARS],
+    ) -> Option<usize> {
         let record = &self.records[id as usize];
+        if (record.letters & !letters).count_ones().max((letters & !record.letters).count_ones()) as usize > max {
+            return None;
+        }
         let len = usize::from(record.len);
-        if len > SLOT_CHARS {
+        if len > RECORD_CHARS {
             return pattern.distance(self.spelled(id, buf), max);
         }
         pattern.distance_latin1(&record.bytes[..len], max)
@@ -1045,6 +1062,7 @@ impl Words {
         out: &mut Vec<Candidate>,
     ) {
         let len = ranker.word.len();
+        let letters = letter_set(ranker.word);
         let floor = ranker.floor;
         let typical = ranker.errors.single_edit_floor();
         work.near.clear();
@@ -1069,7 +1087,7 @@ impl Words {
             let first = work.near.len();
             for key in batch.iter().filter(|k| open(k)) {
                 let id = *key as LexId;
-                if let Some(distance) = self.distance_to(&work.pattern, id, max, &mut buf)
+                if let Some(distance) = self.distance_to((&work.pattern, letters), id, max, &mut buf)
                     && distance >= least
                 {
                     work.near.push((id, distance as u32, u32::MAX));
@@ -2174,6 +2192,13 @@ fn case_like(original: &str, replacement: String) -> String {
     replacement
 }
 
+/// The set of a word's letters, each letter one bit (its code point modulo 32: `a` to `z` apart, other
+/// characters sharing bits with them). Two words whose sets differ in `d` bits one way are at least `d` edits
+/// apart; sharing bits only makes the sets look more alike.
+fn letter_set(word: &[char]) -> u32 {
+    word.iter().fold(0, |set, &c| set | 1 << (u32::from(c) % 32))
+}
+
 /// A word's characters as bytes and their number, when there are at most [`SLOT_CHARS`] of them and all are
 /// below U+0100; else zeros and 255.
 fn inline_chars(word: &[char]) -> ([u8; SLOT_CHARS], u8) {
@@ -2199,6 +2224,17 @@ fn widen<'a>(bytes: &[u8], buf: &'a mut [char; SLOT_CHARS]) -> &'a [char] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The letter sets' bound never exceeds the distance, also when characters share a bit (`a`, `á`, `A`).
+        #[test]
+        fn letter_sets_bound_the_distance(w in "[abcáAz'é]{0,12}", q in "[abcáAz'é]{0,12}") {
+            let (w, q): (Vec<char>, Vec<char>) = (w.chars().collect(), q.chars().collect());
+            let distance = crate::index::osa_distance(&w, &q, 64).unwrap();
+            let (a, b) = (letter_set(&w), letter_set(&q));
+            proptest::prop_assert!((a & !b).count_ones().max((b & !a).count_ones()) as usize <= distance);
+        }
+    }
 
     proptest::proptest! {
         /// The index's frequency classes are admissible: a class's bound is never below a prior in it, and a
