@@ -272,6 +272,37 @@ fn both_context_evaluations_report_their_figures() {
 }
 
 #[test]
+fn contractions_can_be_injected_for_the_context_evaluation() {
+    let held_out = file("contractions.txt");
+    std::fs::write(
+        &held_out,
+        "I don't think the river is far from here .\nThe garden is green and the market is open .\n\
+         They're going to the market with the children .\nIt's John's garden , not the river .\n",
+    )
+    .unwrap();
+    let out = spell(&["--eval-context", &held_out, "--contractions", "--json"]);
+    let value: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    // Three sentences hold a contraction (`John's` is a possessive), one each is injected.
+    assert_eq!(value["sentences"], 3, "{out}");
+    let errors: Vec<&str> = value["by_confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["error"].as_str().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 3, "{out}");
+    assert!(
+        errors.iter().all(|e| ["dont", "theyre", "its"].contains(e)),
+        "{errors:?}"
+    );
+    let out = spell(&["--eval-context", &held_out, "--contractions"]);
+    assert!(
+        out.contains("3 sentences with one contraction typed without its apostrophe"),
+        "{out}"
+    );
+}
+
+#[test]
 fn user_errors_are_reported_with_their_cause() {
     let m = model();
     // No word of the list in the held-out text.

@@ -316,6 +316,14 @@ pub fn clean_lexicon(
         .into_par_iter()
         .map(|id| {
             let word = lexicon.word(id);
+            // An English contraction typed without its apostrophe (`didnt`; the tokenizer splits the real ones,
+            // `did n't`) is always a misspelling, unless it is a word too (`its`).
+            if lang == Lang::En
+                && crate::speller::is_contraction_without_apostrophe(word)
+                && !crate::speller::CONTRACTION_WORDS.contains(&word)
+            {
+                return (true, Keep::No);
+            }
             match words.loses_to_neighbour(errors, ranking, word) {
                 Some(neighbour) => (true, keep(word, lexicon.word(neighbour))),
                 None => (false, Keep::No),
@@ -384,6 +392,27 @@ mod tests {
         let cleaned = clean_lexicon(lexicon(), Lang::En, &errors, &light, &|_, _| Keep::No);
         assert_eq!(cleaned.removed, 0);
         assert!(cleaned.lexicon.id("recieve").is_some());
+    }
+
+    #[test]
+    fn contractions_without_their_apostrophe_leave_an_english_lexicon_unless_they_are_words() {
+        let lexicon = || {
+            Lexicon::from_counts([
+                ("didnt", 800),
+                ("did", 90_000),
+                ("its", 50_000),
+                ("im", 700),
+                ("time", 9),
+            ])
+        };
+        let errors = ErrorModel::default();
+        let ranking = Ranking::default();
+        let cleaned = clean_lexicon(lexicon(), Lang::En, &errors, &ranking, &|_, _| Keep::Attested);
+        let kept: Vec<&str> = cleaned.lexicon.iter().map(|(w, _)| w).collect();
+        assert_eq!(kept, ["did", "its", "time"]);
+        // Not in German, which has no such contractions.
+        let cleaned = clean_lexicon(lexicon(), Lang::De, &errors, &ranking, &|_, _| Keep::Attested);
+        assert_eq!(cleaned.lexicon.len(), 5);
     }
 
     #[test]

@@ -499,6 +499,57 @@ pub fn inject_case_errors(speller: &Speller, sentences: &[String], seed: u64) ->
     out
 }
 
+/// Injects at most one contraction typed without its apostrophe per sentence: among the sentence's
+/// contractions of [`CONTRACTIONS`](crate::speller::CONTRACTIONS) (a host word and its clitic with nothing between
+/// them, `don't`, `They're`), one picked by a generator seeded with `seed` loses its apostrophe (`dont`,
+/// `Theyre`). English only; fixed means the contraction written back, apostrophe and case.
+pub fn inject_contraction_errors(sentences: &[String], seed: u64) -> Vec<Injected> {
+    let tokenizer = Tokenizer::new(Lang::En);
+    let mut next = picker(seed);
+    let mut out = Vec::new();
+    for sentence in sentences {
+        let spans = tokenizer.token_spans(sentence);
+        let eligible: Vec<std::ops::Range<usize>> = spans
+            .windows(2)
+            .filter(|pair| pair[0].end == pair[1].start)
+            .filter(|pair| {
+                let host = sentence[pair[0].clone()].to_lowercase();
+                let clitic = sentence[pair[1].clone()].to_lowercase().replace('’', "'");
+                crate::speller::CONTRACTIONS.contains(&(host.as_str(), clitic.as_str()))
+            })
+            .map(|pair| pair[0].start..pair[1].end)
+            .collect();
+        if eligible.is_empty() {
+            continue;
+        }
+        let range = eligible[(next() % eligible.len() as u64) as usize].clone();
+        let word = &sentence[range.clone()];
+        let error: String = word.chars().filter(|&c| c != '\'' && c != '’').collect();
+        let mut corrupted = String::with_capacity(sentence.len());
+        corrupted.push_str(&sentence[..range.start]);
+        corrupted.push_str(&error);
+        corrupted.push_str(&sentence[range.end..]);
+        out.push(Injected {
+            original: sentence.clone(),
+            corrupted,
+            at: range.start..range.start + error.len(),
+            word: word.to_string(),
+            error,
+        });
+    }
+    out
+}
+
+/// The first `n` sentences of 5 to 60 words of held-out text `path` (plain or gzip) that
+/// [`inject_contraction_errors`] (seed [`CONTEXT_SEED`]) gives an error: the sentences of `fivegram spell
+/// --eval-context FILE --contractions`.
+pub fn contraction_sentences(path: &Path, n: usize) -> Result<Vec<Injected>> {
+    let sentences = held_out_sentences(path, Lang::En, Some(n.saturating_mul(8)))?;
+    let mut injected = inject_contraction_errors(&sentences, CONTEXT_SEED);
+    injected.truncate(n);
+    Ok(injected)
+}
+
 /// The first `n` sentences of 5 to 60 words of held-out text `path` (plain or gzip) that [`inject_case_errors`]
 /// (seed [`CONTEXT_SEED`]) gives an error: the sentences of `fivegram spell --eval-context FILE --case-errors`.
 pub fn case_error_sentences(speller: &Speller, path: &Path, n: usize) -> Result<Vec<Injected>> {
@@ -607,10 +658,11 @@ pub fn evaluate_context(speller: &Speller, injected: &[Injected]) -> ContextRepo
             let overlaps = span.start < item.at.end && item.at.start < span.end;
             if overlaps {
                 // A case error is fixed by its original case; any other error by its word in any case.
+                // (A contraction is written back with either apostrophe.)
                 let restored = if item.error.to_lowercase() == item.word.to_lowercase() {
                     span.replacement == item.word
                 } else {
-                    span.replacement.to_lowercase() == item.word.to_lowercase()
+                    span.replacement.to_lowercase().replace('’', "'") == item.word.to_lowercase().replace('’', "'")
                 };
                 if restored {
                     report.fixed += 1;
@@ -635,4 +687,34 @@ pub fn evaluate_context(speller: &Speller, injected: &[Injected]) -> ContextRepo
             .then_with(|| a.intended.cmp(&b.intended))
     });
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contractions_lose_their_apostrophe_one_a_sentence() {
+        let sentences = [
+            "I don't know, and they’re late.".to_string(),
+            "Nothing to see here.".to_string(),
+            "It's John's dog.".to_string(),
+        ];
+        let injected = inject_contraction_errors(&sentences, CONTEXT_SEED);
+        // The second sentence has no contraction; `John's` is a possessive, not one of the contractions.
+        assert_eq!(injected.len(), 2);
+        let first = &injected[0];
+        assert!(
+            (first.word.as_str(), first.error.as_str()) == ("don't", "dont")
+                || (first.word.as_str(), first.error.as_str()) == ("they’re", "theyre"),
+            "{first:?}"
+        );
+        assert_eq!(&first.corrupted[first.at.clone()], first.error);
+        assert_eq!(
+            first.corrupted.len() + first.word.len() - first.error.len(),
+            first.original.len()
+        );
+        assert_eq!((injected[1].word.as_str(), injected[1].error.as_str()), ("It's", "Its"));
+        assert_eq!(injected[1].corrupted, "Its John's dog.");
+    }
 }

@@ -102,6 +102,14 @@ pub struct Ranking {
     pub name_to_word_cost: f32,
     /// Cost of splitting one token into two words, on top of the two words' scores.
     pub split_cost: f32,
+    /// Cost (`-log10`, the error) of an English contraction typed without its apostrophe (`dont` for `don't`,
+    /// `theyre` for `they're`; see [`crate::speller::CONTRACTIONS`]), whose score is otherwise its host word's
+    /// prior and the language model's probability of the clitic after it. People drop the apostrophe far more
+    /// often than they make any other single edit, and the error model, mined from words that are whole tokens,
+    /// never sees contractions. Chosen on lines 5001– of `gutenberg-dev` (BENCHMARKS.md, "Contractions typed
+    /// without their apostrophe"); manifests written before this setting existed read the default.
+    #[serde(default = "default_contraction_cost")]
+    pub contraction_cost: f32,
     /// Words of at least this many characters may be corrected with up to `long_distance` edits.
     pub long_word: usize,
     /// Edit distance allowed for long words (shorter words get 2; the index always needs its prefix within 2).
@@ -150,6 +158,11 @@ fn homophones_priced_by_spelling() -> f32 {
     99.0
 }
 
+/// The default of [`Ranking::contraction_cost`].
+fn default_contraction_cost() -> f32 {
+    0.0
+}
+
 impl Default for Ranking {
     fn default() -> Self {
         Ranking {
@@ -167,6 +180,7 @@ impl Default for Ranking {
             capital_first_letter_cost: 2.0,
             name_to_word_cost: 2.0,
             split_cost: 2.0,
+            contraction_cost: default_contraction_cost(),
             long_word: 9,
             long_distance: 3,
             candidates: 10,

@@ -97,6 +97,9 @@ struct Candidate {
     id: LexId,
     /// Second word of a split, if any.
     second: Option<LexId>,
+    /// A contraction (`do` + `n't`, written `don't`): its number in [`CONTRACTIONS`], whose clitic follows the
+    /// word `id` without a space.
+    clitic: Option<u8>,
     error: f32,
     distance: u32,
     /// Isolated-word score: weighted prior minus error.
@@ -423,6 +426,109 @@ pub(crate) struct Words {
     alphabet: Vec<char>,
     /// The [`script_block`]s of the alphabet's characters (sorted).
     alphabet_blocks: Vec<u32>,
+    /// Contractions by their spelling without the apostrophe (`dont`), see [`CONTRACTIONS`].
+    contractions: std::collections::HashMap<String, Vec<Contraction>>,
+}
+
+/// English contractions as the tokenizer splits them (host word, clitic), for words typed without their
+/// apostrophe (`dont`, `Im`, `theyre`, `its`). Left out are those whose apostrophe-less spelling is a common
+/// word that a sentence seldom tells apart from the contraction (`were`, `well`, `ill`, `hell`, `shell`, `shed`,
+/// `wed`, `id`); `its`, `lets`, `cant` and `wont` are words too, and are changed only where the context asks
+/// for the contraction, as any real-word correction.
+pub const CONTRACTIONS: &[(&str, &str)] = &[
+    ("do", "n't"),
+    ("does", "n't"),
+    ("did", "n't"),
+    ("ca", "n't"),
+    ("wo", "n't"),
+    ("is", "n't"),
+    ("are", "n't"),
+    ("was", "n't"),
+    ("were", "n't"),
+    ("have", "n't"),
+    ("has", "n't"),
+    ("had", "n't"),
+    ("would", "n't"),
+    ("should", "n't"),
+    ("could", "n't"),
+    ("must", "n't"),
+    ("need", "n't"),
+    ("ai", "n't"),
+    ("i", "'m"),
+    ("you", "'re"),
+    ("they", "'re"),
+    ("it", "'s"),
+    ("that", "'s"),
+    ("there", "'s"),
+    ("here", "'s"),
+    ("what", "'s"),
+    ("who", "'s"),
+    ("where", "'s"),
+    ("he", "'s"),
+    ("she", "'s"),
+    ("let", "'s"),
+    ("i", "'ve"),
+    ("you", "'ve"),
+    ("we", "'ve"),
+    ("they", "'ve"),
+    ("would", "'ve"),
+    ("could", "'ve"),
+    ("should", "'ve"),
+    ("you", "'ll"),
+    ("they", "'ll"),
+    ("it", "'ll"),
+    ("that", "'ll"),
+    ("you", "'d"),
+    ("he", "'d"),
+    ("they", "'d"),
+];
+
+/// The spellings of [`CONTRACTIONS`] without their apostrophe that are English words of their own: kept in the
+/// lexicon, where every other such spelling (`didnt`, `im`) is a misspelling ([`crate::build::clean_lexicon`]).
+pub const CONTRACTION_WORDS: &[&str] = &["its", "lets", "cant", "wont"];
+
+/// Whether `word` is a contraction of [`CONTRACTIONS`] spelled without its apostrophe (`dont`, `its`).
+pub fn is_contraction_without_apostrophe(word: &str) -> bool {
+    CONTRACTIONS
+        .iter()
+        .any(|(host, clitic)| word.strip_prefix(host) == Some(&clitic.replace('\'', "")))
+}
+
+/// A contraction of [`CONTRACTIONS`] whose host is a lexicon word and whose words the language model knows.
+#[derive(Debug, Clone)]
+struct Contraction {
+    host: LexId,
+    /// Its number in [`CONTRACTIONS`].
+    number: u8,
+    /// The host's log prior plus the language model's `log10 P(clitic | host)`.
+    log_prior: f32,
+}
+
+/// The contractions of [`CONTRACTIONS`] whose host and clitic are lexicon words that the language model knows,
+/// by their spelling without the apostrophe.
+fn contractions(words: &Words, lm: &dyn LanguageModel) -> std::collections::HashMap<String, Vec<Contraction>> {
+    let mut table: std::collections::HashMap<String, Vec<Contraction>> = std::collections::HashMap::new();
+    let null = lm.null_context_state();
+    for (number, &(host, clitic)) in CONTRACTIONS.iter().enumerate() {
+        let Some(h) = words.lexicon.id(host) else {
+            continue;
+        };
+        let (host_lm, clitic_lm) = (lm.word_id(host), lm.word_id(clitic));
+        if host_lm == lm.unk_id() || clitic_lm == lm.unk_id() {
+            continue;
+        }
+        let after = lm.score(&null, host_lm).state;
+        let log_prior = words.log_prior[h as usize] + lm.score(&after, clitic_lm).log10;
+        table
+            .entry(format!("{host}{}", clitic.replace('\'', "")))
+            .or_default()
+            .push(Contraction {
+                host: h,
+                number: number as u8,
+                log_prior,
+            });
+    }
+    table
 }
 
 /// A coarse script of a character: one block for Latin (Basic Latin to Latin Extended-B, IPA, and Latin Extended
@@ -590,6 +696,7 @@ impl Words {
             classes,
             alphabet,
             alphabet_blocks,
+            contractions: std::collections::HashMap::new(),
             lang,
             lexicon,
             chars,
@@ -684,7 +791,9 @@ impl Words {
             let other = self.word_chars(entry.id);
             if entry.id == id
                 || other.first() != word.first()
-                || cands.iter().any(|c| c.id == entry.id && c.second.is_none())
+                || cands
+                    .iter()
+                    .any(|c| c.id == entry.id && c.second.is_none() && c.clitic.is_none())
             {
                 continue;
             }
@@ -700,6 +809,7 @@ impl Words {
             cands.push(Candidate {
                 id: entry.id,
                 second: None,
+                clitic: None,
                 error,
                 distance: distance as u32,
                 score: ranking.prior_weight * entry.log_prior - ranking.real_word_cost - error,
@@ -736,7 +846,11 @@ impl Words {
         buf: &mut [char; SLOT_CHARS],
     ) -> Option<usize> {
         let record = &self.records[id as usize];
-        if (record.letters & !letters).count_ones().max((letters & !record.letters).count_ones()) as usize > max {
+        if (record.letters & !letters)
+            .count_ones()
+            .max((letters & !record.letters).count_ones()) as usize
+            > max
+        {
             return None;
         }
         let len = usize::from(record.len);
@@ -985,7 +1099,7 @@ impl Words {
         self.finish(ranking, (word, &work.text), known, limit, out);
         // The staged search's first suggestion, then the full ranking's others.
         if let Some(first) = staged {
-            out.retain(|c| (c.id, c.second) != (first.id, first.second));
+            out.retain(|c| (c.id, c.second, c.clitic) != (first.id, first.second, first.clitic));
             out.insert(0, first);
             out.truncate(limit);
         }
@@ -995,9 +1109,7 @@ impl Words {
     /// [`Words::finish`] would keep): the higher score, then the lower id, then the one met first.
     fn best_with_splits(&self, ranking: &Ranking, word: (&[char], &str), out: &[Candidate]) -> Option<Candidate> {
         let mut splits = Vec::new();
-        if word.0.len() >= 4 {
-            self.splits(ranking, word, &mut splits);
-        }
+        self.splits(ranking, word, false, &mut splits);
         out.iter()
             .chain(&splits)
             .min_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)))
@@ -1147,20 +1259,39 @@ impl Words {
             out.push(Candidate {
                 id,
                 second: None,
+                clitic: None,
                 error: 0.0,
                 distance: 0,
                 score: ranking.prior_weight * self.log_prior[id as usize],
             });
-        } else if word.0.len() >= 4 {
-            self.splits(ranking, word, out);
         }
+        self.splits(ranking, word, known.is_some(), out);
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
         out.truncate(limit);
     }
 
-    /// Two-word splits of an unknown token (`word`, also given as `text`) whose halves are both lexicon words.
-    fn splits(&self, ranking: &Ranking, (word, text): (&[char], &str), out: &mut Vec<Candidate>) {
+    /// The token (`word`, also given as `text`) read as two words: the contraction it spells without its
+    /// apostrophe (`dont` → `don't`, also for a lexicon word, `known`, such as `its`), and, for an unknown token
+    /// of at least four letters, the splits whose halves are both lexicon words.
+    fn splits(&self, ranking: &Ranking, (word, text): (&[char], &str), known: bool, out: &mut Vec<Candidate>) {
         let weight = ranking.prior_weight;
+        if let Some(list) = self.contractions.get(text) {
+            let penalty = if known { ranking.real_word_cost } else { 0.0 };
+            let error = ranking.contraction_cost;
+            for c in list {
+                out.push(Candidate {
+                    id: c.host,
+                    second: None,
+                    clitic: Some(c.number),
+                    error,
+                    distance: 1,
+                    score: weight * c.log_prior - penalty - error,
+                });
+            }
+        }
+        if known || word.len() < 4 {
+            return;
+        }
         // Single letters other than `a` and `i` are almost never words of their own.
         let single = |s: &[char]| s.len() == 1 && s[0] != 'a' && s[0] != 'i';
         let mut at = 0;
@@ -1179,6 +1310,7 @@ impl Words {
             out.push(Candidate {
                 id: a,
                 second: Some(b),
+                clitic: None,
                 error: ranking.split_cost,
                 distance: 1,
                 score: weight * (self.log_prior[a as usize] + self.log_prior[b as usize]) - ranking.split_cost,
@@ -1199,7 +1331,7 @@ impl Words {
             self.candidates(errors, ranking, &chars, (1, false), work, &mut out);
             work.chars = chars;
             out.first()
-                .filter(|c| c.distance > 0 && c.second.is_none())
+                .filter(|c| c.distance > 0 && c.second.is_none() && c.clitic.is_none())
                 .map(|c| c.id)
         })
     }
@@ -1311,6 +1443,7 @@ impl Ranker<'_> {
         out.push(Candidate {
             id,
             second: None,
+            clitic: None,
             error,
             distance,
             score,
@@ -1416,10 +1549,14 @@ impl Speller {
         ranking: Ranking,
     ) -> Speller {
         let lm_ids = lexicon.iter().map(|(word, _)| lm.word_id(word)).collect();
+        let mut words = Words::new(lexicon, lang);
+        if lang == Lang::En {
+            words.contractions = contractions(&words, &*lm);
+        }
         Speller {
             lang,
             tokenizer: Tokenizer::new(lang),
-            words: Words::new(lexicon, lang),
+            words,
             errors: errors.with_bonus(ranking.edit_bonus, ranking.first_letter),
             trained: errors,
             lm,
@@ -1532,6 +1669,9 @@ impl Speller {
         if let Some(b) = c.second {
             text.push(' ');
             text.push_str(&self.written(b));
+        }
+        if let Some(k) = c.clitic {
+            text.push_str(CONTRACTIONS[usize::from(k)].1);
         }
         text
     }
@@ -1872,6 +2012,7 @@ impl Speller {
                     let error = match known_id {
                         Some(id)
                             if c.second.is_none()
+                                && c.clitic.is_none()
                                 && self.words.sound_the_same(id, c.id)
                                 && (c.distance <= 1 || self.words.same_vowel_sounds(id, c.id)) =>
                         {
@@ -1897,9 +2038,16 @@ impl Speller {
                     if capitalised && inside && self.capitalised.get(c.id as usize).is_some_and(Option::is_none) {
                         penalty += self.ranking.name_to_word_cost;
                     }
-                    let (words, len) = match c.second {
-                        Some(b) => ([self.lm_ids[c.id as usize], self.lm_ids[b as usize]], 2),
-                        None => ([self.lm_ids[c.id as usize], 0], 1),
+                    let (words, len) = match (c.second, c.clitic) {
+                        (Some(b), _) => ([self.lm_ids[c.id as usize], self.lm_ids[b as usize]], 2),
+                        (None, Some(k)) => (
+                            [
+                                self.lm_ids[c.id as usize],
+                                self.lm.word_id(CONTRACTIONS[usize::from(k)].1),
+                            ],
+                            2,
+                        ),
+                        (None, None) => ([self.lm_ids[c.id as usize], 0], 1),
                     };
                     lattice.edges[i].push(Edge {
                         to: i + 1,

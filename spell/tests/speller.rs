@@ -1078,3 +1078,83 @@ fn the_error_model_s_own_confusions_are_injected_once_per_word() {
     }
     assert!(!injected.is_empty());
 }
+
+/// A bigram model with English contractions as the tokenizer splits them (`do n't`, `they 're`, `it 's`).
+const CONTRACTIONS_ARPA: &str = "\\data\\
+ngram 1=15
+ngram 2=8
+
+\\1-grams:
+-6.0\t<unk>
+-99\t<s>\t-0.5
+-1.0\t</s>
+-1.7\ti\t-0.3
+-2.0\tdo\t-0.3
+-2.2\tn't\t-0.3
+-2.3\tknow\t-0.3
+-2.0\tthey\t-0.3
+-2.4\t're\t-0.3
+-2.3\there\t-0.3
+-1.9\tit\t-0.3
+-2.0\t's\t-0.3
+-2.5\tits\t-0.3
+-2.6\ttail\t-0.3
+-2.6\tdone\t-0.3
+
+\\2-grams:
+-0.3\tdo n't
+-0.4\tn't know
+-0.3\tthey 're
+-0.5\t're here
+-0.5\t<s> i
+-0.5\ti do
+-0.6\tits tail
+-0.5\tit 's
+
+\\end\\
+";
+
+fn contraction_speller(lang: Lang) -> Speller {
+    let lm = ArpaModel::from_arpa_text("contractions.arpa", CONTRACTIONS_ARPA).expect("contractions ARPA");
+    let lexicon = Lexicon::from_counts([
+        ("i", 25_000),
+        ("do", 12_000),
+        ("n't", 8_000),
+        ("know", 6_000),
+        ("they", 12_000),
+        ("here", 5_000),
+        ("it", 15_000),
+        ("its", 4_000),
+        ("tail", 300),
+        ("done", 3_000),
+    ]);
+    Speller::new(lang, lexicon, ErrorModel::default(), lm, Ranking::default())
+}
+
+#[test]
+fn contractions_typed_without_their_apostrophe_get_it_back() {
+    let speller = contraction_speller(Lang::En);
+    let first = |word: &str| speller.suggest(word, 3)[0].word.clone();
+    assert_eq!(first("dont"), "don't");
+    assert_eq!(first("Dont"), "Don't");
+    assert_eq!(first("DONT"), "DON'T");
+    assert_eq!(first("theyre"), "they're");
+    // A contraction spelled like a word of its own (`its`) is that word in isolation.
+    assert_eq!(first("its"), "its");
+    let fixed = speller.correct("i dont know");
+    assert_eq!(fixed.text, "i don't know");
+    assert_eq!(fixed.spans.len(), 1);
+    assert_eq!(
+        (
+            fixed.spans[0].start,
+            fixed.spans[0].end,
+            fixed.spans[0].original.as_str()
+        ),
+        (2, 6, "dont")
+    );
+    assert_consistent("i dont know", &fixed);
+    assert_eq!(speller.correct("they're here, its tail").text, "they're here, its tail");
+    // German has no such contractions.
+    let german = contraction_speller(Lang::De);
+    assert!(german.suggest("dont", 5).iter().all(|s| !s.word.contains('\'')));
+}

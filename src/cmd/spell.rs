@@ -84,6 +84,10 @@ pub struct Args {
     /// written in lowercase; each word at most once); fixed means its case restored.
     #[arg(long, requires = "eval_context", conflicts_with_all = ["misspellings", "model_confusions"])]
     pub case_errors: bool,
+    /// With --eval-context: inject English contractions typed without their apostrophe instead (`don't` →
+    /// `dont`, `They're` → `Theyre`); fixed means the contraction written back.
+    #[arg(long, requires = "eval_context", conflicts_with_all = ["misspellings", "model_confusions", "case_errors"])]
+    pub contractions: bool,
     /// With --eval-context: how many sentences to use.
     #[arg(long, default_value_t = 2000, value_name = "N")]
     pub sentences: usize,
@@ -295,6 +299,10 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
             let injected = eval::misspelled_sentences(path, speller.lang(), args.sentences, &items)?;
             (injected, format!("a word that {} misspells", list.display()))
         }
+        None if args.contractions => (
+            eval::contraction_sentences(path, args.sentences)?,
+            "an English contraction (host and clitic)".to_string(),
+        ),
         None if args.case_errors => (
             eval::case_error_sentences(speller, path, args.sentences)?,
             "a capitalised lexicon word after a word or a comma".to_string(),
@@ -358,6 +366,11 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
             percent(report.fixed),
             isolated,
             percent(isolated)
+        ),
+        None if args.contractions => format!(
+            "one contraction typed without its apostrophe: fixed {} ({:.1}%),",
+            report.fixed,
+            percent(report.fixed)
         ),
         None if args.case_errors => format!(
             "one capitalised word written in lowercase: recased {} ({:.1}%),",
