@@ -25,7 +25,8 @@
 //! contraction typed without its apostrophe gets the contraction as a candidate (`dont` → `don't`, `theyre` →
 //! `they're`; scored by its host word's prior and the language model's clitic after it, see
 //! [`speller::CONTRACTIONS`] and [`model::Ranking::contraction_cost`]; `its`, `lets`, `cant` and `wont` are words
-//! too and change only where the context asks for it). Case, punctuation and
+//! too and change only where the context asks for it), and `of` after a modal verb gets `have` (`should of known`
+//! → `should have known`, [`speller::MODALS`]). Case, punctuation and
 //! whitespace are kept: `Bundict` becomes `Benedict`, everything outside changed words is copied byte for byte; a
 //! correction to a word the corpus writes capitalised (a name, a German noun) is written so (`jhon` → `John`,
 //! `man` → `Mann`; [`Speller::with_capitalised`]), and so is such a word typed all in lowercase (`london` →

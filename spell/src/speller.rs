@@ -483,6 +483,10 @@ pub const CONTRACTIONS: &[(&str, &str)] = &[
     ("they", "'d"),
 ];
 
+/// English modal verbs after which `of` is the `have` of `should've` misheard (`should of known`): in context, `of`
+/// after one of them gets `have` as a candidate.
+pub const MODALS: &[&str] = &["could", "would", "should", "must", "might", "may"];
+
 /// The spellings of [`CONTRACTIONS`] without their apostrophe that are English words of their own: kept in the
 /// lexicon, where every other such spelling (`didnt`, `im`) is a misspelling ([`crate::build::clean_lexicon`]).
 pub const CONTRACTION_WORDS: &[&str] = &["its", "lets", "cant", "wont"];
@@ -2056,6 +2060,27 @@ impl Speller {
                         channel: -error - penalty,
                         replacement: Some(self.candidate_text(c)),
                     });
+                }
+                // `of` written for the `have` of a modal verb (`should of known`, as `should've` sounds): a real-word
+                // error no spelling ranking proposes, changed when the context asks for it as any other.
+                if self.lang == Lang::En
+                    && lower == "of"
+                    && i > 0
+                    && MODALS.contains(&lowers[i - 1].as_str())
+                    && text[lattice.spans[i - 1].end..lattice.spans[i].start]
+                        .chars()
+                        .all(char::is_whitespace)
+                {
+                    let have = self.lm.word_id("have");
+                    if have != self.lm.unk_id() {
+                        lattice.edges[i].push(Edge {
+                            to: i + 1,
+                            words: [have, 0],
+                            len: 1,
+                            channel: -self.ranking.context_homophone_cost - self.ranking.context_real_word_cost,
+                            replacement: Some("have".to_string()),
+                        });
+                    }
                 }
                 // Merges: this token and the next, separated only by whitespace, read as one word.
                 if i + 1 < n

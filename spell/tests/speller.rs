@@ -1079,10 +1079,11 @@ fn the_error_model_s_own_confusions_are_injected_once_per_word() {
     assert!(!injected.is_empty());
 }
 
-/// A bigram model with English contractions as the tokenizer splits them (`do n't`, `they 're`, `it 's`).
+/// A bigram model with English contractions as the tokenizer splits them (`do n't`, `they 're`, `it 's`), and
+/// a modal's `have`.
 const CONTRACTIONS_ARPA: &str = "\\data\\
-ngram 1=15
-ngram 2=8
+ngram 1=20
+ngram 2=11
 
 \\1-grams:
 -6.0\t<unk>
@@ -1100,6 +1101,11 @@ ngram 2=8
 -2.5\tits\t-0.3
 -2.6\ttail\t-0.3
 -2.6\tdone\t-0.3
+-2.4\tshould\t-0.3
+-2.0\thave\t-0.3
+-1.8\tof\t-0.3
+-2.7\tknown\t-0.3
+-2.8\tcourse\t-0.3
 
 \\2-grams:
 -0.3\tdo n't
@@ -1110,6 +1116,9 @@ ngram 2=8
 -0.5\ti do
 -0.6\tits tail
 -0.5\tit 's
+-0.4\tshould have
+-0.5\thave known
+-0.3\tof course
 
 \\end\\
 ";
@@ -1127,6 +1136,11 @@ fn contraction_speller(lang: Lang) -> Speller {
         ("its", 4_000),
         ("tail", 300),
         ("done", 3_000),
+        ("should", 3_500),
+        ("have", 9_000),
+        ("of", 20_000),
+        ("known", 2_000),
+        ("course", 1_500),
     ]);
     Speller::new(lang, lexicon, ErrorModel::default(), lm, Ranking::default())
 }
@@ -1154,6 +1168,10 @@ fn contractions_typed_without_their_apostrophe_get_it_back() {
     );
     assert_consistent("i dont know", &fixed);
     assert_eq!(speller.correct("they're here, its tail").text, "they're here, its tail");
+    // `of` after a modal verb is the `have` of `should've` when the context says so; `of course` stays.
+    assert_eq!(speller.correct("i should of known").text, "i should have known");
+    assert_eq!(speller.correct("I Should Of known").text, "I Should Have known");
+    assert_eq!(speller.correct("i should of course").text, "i should of course");
     // German has no such contractions.
     let german = contraction_speller(Lang::De);
     assert!(german.suggest("dont", 5).iter().all(|s| !s.word.contains('\'')));
