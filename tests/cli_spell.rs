@@ -303,6 +303,33 @@ fn contractions_can_be_injected_for_the_context_evaluation() {
 }
 
 #[test]
+fn the_input_can_be_corrected_as_one_document_or_line_by_line() {
+    // The evaluation as one document leaves the names its sentences repeat alone: never more false alarms.
+    let held_out = file("heldout.txt");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--eval-context", held_out.as_str(), "--sentences", "100", "--json"];
+        args.extend_from_slice(extra);
+        let value: serde_json::Value = serde_json::from_str(spell(&args).trim()).unwrap();
+        (
+            value["fixed"].as_u64().unwrap(),
+            value["false_alarms"].as_u64().unwrap(),
+        )
+    };
+    let (alone, document) = (run(&[]), run(&["--document"]));
+    assert!(
+        document.1 <= alone.1 && document.0 + 2 >= alone.0,
+        "{alone:?} {document:?}"
+    );
+    // Line by line or as a document, lines without names come out the same.
+    let lines = b"the brwon fox\nthe children sat near their gardin .\n";
+    let a = fivegram(&["spell", "--model", &model()], lines);
+    let b = fivegram(&["spell", "--model", &model(), "--no-names"], lines);
+    assert!(a.status.success() && b.status.success());
+    assert_eq!(a.stdout, b.stdout);
+    assert_eq!(text(&a.stdout), "the brown fox\nthe children sat near their garden .\n");
+}
+
+#[test]
 fn user_errors_are_reported_with_their_cause() {
     let m = model();
     // No word of the list in the held-out text.

@@ -622,6 +622,13 @@ pub struct ConfusionCount {
 
 /// Corrects every corrupted sentence and compares with the original.
 pub fn evaluate_context(speller: &Speller, injected: &[Injected]) -> ContextReport {
+    evaluate_context_as(speller, injected, false)
+}
+
+/// [`evaluate_context`], with `document` the sentences corrected as one document ([`Speller::correct_document`]:
+/// the names they use twice inside a sentence are left alone) rather than each on its own. The names are learnt
+/// from the corrupted sentences, the timing includes learning them.
+pub fn evaluate_context_as(speller: &Speller, injected: &[Injected], document: bool) -> ContextReport {
     let mut report = ContextReport {
         sentences: injected.len(),
         ..ContextReport::default()
@@ -630,11 +637,21 @@ pub fn evaluate_context(speller: &Speller, injected: &[Injected]) -> ContextRepo
     let start = Instant::now();
     let cpu = thread_cpu_seconds();
     let mut words = 0usize;
+    let mut names = crate::speller::DocumentNames::default();
+    if document {
+        for item in injected {
+            speller.observe_names(&item.corrupted, &mut names);
+        }
+    }
     let corrections: Vec<_> = injected
         .iter()
         .map(|item| {
             words += tokenizer.token_spans(&item.corrupted).len();
-            speller.correct(&item.corrupted)
+            if document {
+                speller.correct_in(&item.corrupted, &names)
+            } else {
+                speller.correct(&item.corrupted)
+            }
         })
         .collect();
     let seconds = match (cpu, thread_cpu_seconds()) {

@@ -8,6 +8,10 @@
 //!   wrong) and their `_batch` variants, parallel with rayon. [`Speller::with_user_words`] adds a personal
 //!   dictionary (names, jargon; [`lexicon::read_word_list`] reads one, `fivegram spell --words FILE`): those words
 //!   are never changed nor reported, nor are handles and hashtags (`@jhon`, `#london`).
+//!   [`Speller::correct_document`] corrects texts as one document, leaving alone the names it repeats (a
+//!   capitalised word the lexicon does not know, used twice inside its sentences: `Jory` stays, not `Jerry`;
+//!   [`Speller::observe_names`] and [`Speller::correct_in`] do it step by step, as `fivegram spell` does with its
+//!   input).
 //! - [`lexicon::Lexicon`]: the words and their counts (an fst); [`index::DeleteIndex`]: the symmetric-delete index
 //!   that finds the words within two edits (three for long words); [`phonetic`]: sound-alike keys.
 //! - [`edit::ErrorModel`]: `-log10 P(typed | intended)`, weighted single-character edits plus Brill & Moore

@@ -483,6 +483,32 @@ pub const CONTRACTIONS: &[(&str, &str)] = &[
     ("they", "'d"),
 ];
 
+/// How many times a document must use a name (see [`Speller::observe_names`]) before [`Speller::correct_in`]
+/// leaves it alone: twice, so that a single misspelled capitalised word is still corrected.
+pub const DOCUMENT_NAME_SIGHTINGS: u32 = 2;
+
+/// The names a document has shown so far: capitalised words the lexicon does not know, with how often each
+/// was seen inside a sentence ([`Speller::observe_names`]).
+#[derive(Debug, Clone, Default)]
+pub struct DocumentNames {
+    counts: std::collections::HashMap<String, u32>,
+}
+
+impl DocumentNames {
+    /// Whether `lower` (lowercased) has been seen often enough to be left alone.
+    pub fn contains(&self, lower: &str) -> bool {
+        self.counts.get(lower).is_some_and(|&n| n >= DOCUMENT_NAME_SIGHTINGS)
+    }
+
+    /// The names seen often enough, in no particular order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.counts
+            .iter()
+            .filter(|&(_, &n)| n >= DOCUMENT_NAME_SIGHTINGS)
+            .map(|(w, _)| w.as_str())
+    }
+}
+
 /// English modal verbs after which `of` is the `have` of `should've` misheard (`should of known`): in context, `of`
 /// after one of them gets `have` as a candidate.
 pub const MODALS: &[&str] = &["could", "would", "should", "must", "might", "may"];
@@ -1773,9 +1799,58 @@ impl Speller {
     /// but typed in lowercase where the corpus capitalises it is recased (`london` → `London`, a span of score 0;
     /// see [`Ranking::fix_case`]).
     pub fn correct(&self, text: &str) -> Correction {
-        let lattice = self.lattice(text);
+        let lattice = self.lattice(text, None);
         let path = self.decode(&lattice);
         self.render(text, &lattice, &path, false)
+    }
+
+    /// Counts in `names` the words of `text` that look like names the lexicon does not know: capitalised (not
+    /// all capitals), after a word or a comma (so not at the start of a sentence), not lexicon words, variants
+    /// or user words. A document's names recur (`Jory`, `Radek`); [`Speller::correct_in`] leaves alone those seen
+    /// at least [`DOCUMENT_NAME_SIGHTINGS`] times.
+    pub fn observe_names(&self, text: &str, names: &mut DocumentNames) {
+        let spans = self.tokenizer.token_spans(text);
+        for (i, span) in spans.iter().enumerate().skip(1) {
+            let token = &text[span.clone()];
+            if !Self::name_like(token) {
+                continue;
+            }
+            let previous = &text[spans[i - 1].clone()];
+            let lower = token.to_lowercase();
+            // (A contraction typed without its apostrophe, `Im`, is never a name.)
+            if (previous == "," || is_word(&previous.to_lowercase()))
+                && is_word(&lower)
+                && !(self.lang == Lang::En && is_contraction_without_apostrophe(&lower))
+                && self.words.lexicon.id(&lower).is_none()
+                && self.variants.id(&lower).is_none()
+                && !self.is_user_word(&lower)
+            {
+                *names.counts.entry(lower).or_insert(0) += 1;
+            }
+        }
+    }
+
+    /// [`Speller::correct`], leaving alone the names `names` has learnt (see [`Speller::observe_names`]) as it
+    /// leaves the user's words.
+    pub fn correct_in(&self, text: &str, names: &DocumentNames) -> Correction {
+        let lattice = self.lattice(text, Some(names));
+        let path = self.decode(&lattice);
+        self.render(text, &lattice, &path, false)
+    }
+
+    /// Corrects `texts` as one document: first learns its names from all of them ([`Speller::observe_names`]),
+    /// then corrects each ([`Speller::correct_in`]), in parallel unless [`Speller::with_parallel`] turned it off.
+    /// A name the document uses twice inside its sentences (`Jory`) is not changed into a word (`Jerry`).
+    pub fn correct_document(&self, texts: &[&str]) -> Vec<Correction> {
+        let mut names = DocumentNames::default();
+        for text in texts {
+            self.observe_names(text, &mut names);
+        }
+        if self.parallel {
+            texts.par_iter().map(|t| self.correct_in(t, &names)).collect()
+        } else {
+            texts.iter().map(|t| self.correct_in(t, &names)).collect()
+        }
     }
 
     /// [`Speller::correct`] for many texts, in parallel unless [`Speller::with_parallel`] turned it off.
@@ -1790,7 +1865,7 @@ impl Speller {
     /// The spans of `text` that look wrong: the ones [`Speller::correct`] would change, and words that are not
     /// in the lexicon even where no better candidate was found (their replacement is then the word itself).
     pub fn check(&self, text: &str) -> Vec<Span> {
-        let lattice = self.lattice(text);
+        let lattice = self.lattice(text, None);
         let path = self.decode(&lattice);
         self.render(text, &lattice, &path, true).spans
     }
@@ -1909,7 +1984,7 @@ impl Speller {
         token.chars().next().is_some_and(char::is_uppercase) && token.chars().any(char::is_lowercase)
     }
 
-    fn lattice(&self, text: &str) -> Lattice {
+    fn lattice(&self, text: &str, names: Option<&DocumentNames>) -> Lattice {
         let spans = self.tokenizer.token_spans(text);
         let n = spans.len();
         let mut lattice = Lattice {
@@ -1935,7 +2010,11 @@ impl Speller {
                 // A handle or hashtag (`@john`, `#london`) is a name as its owner wrote it; a word glued to an
                 // undecodable byte (U+FFFD, `caf\u{FFFD}` from Latin-1 `café`) is part of a word nobody can read.
                 let handle = text[..lattice.spans[i].start].ends_with(['@', '#']);
-                let user = word && (handle || Self::fragment(text, &lattice.spans[i]) || self.is_user_word(lower));
+                let user = word
+                    && (handle
+                        || Self::fragment(text, &lattice.spans[i])
+                        || self.is_user_word(lower)
+                        || names.is_some_and(|names| names.contains(lower)));
                 let known = known_id.is_some() || variant || user;
                 lattice.unknown[i] = word && !known;
                 let inside = i > 0 && {

@@ -1176,3 +1176,38 @@ fn contractions_typed_without_their_apostrophe_get_it_back() {
     let german = contraction_speller(Lang::De);
     assert!(german.suggest("dont", 5).iter().all(|s| !s.word.contains('\'')));
 }
+
+#[test]
+fn a_document_s_names_are_left_alone_once_seen_twice() {
+    let speller = speller().with_parallel(false);
+    let texts = [
+        "scrambled eggs Bundict",
+        "i want eggs Bundict",
+        "scrumbled uggs Bundict",
+    ];
+    // Each on its own, `Bundict` is `Benedict`.
+    for t in texts {
+        assert!(speller.correct(t).text.ends_with("Benedict"), "{t}");
+    }
+    // As one document it is a name: used three times inside sentences, it stays everywhere, while the other
+    // words are still corrected.
+    let fixed: Vec<String> = speller.correct_document(&texts).into_iter().map(|c| c.text).collect();
+    assert_eq!(
+        fixed,
+        [
+            "scrambled eggs Bundict",
+            "i want eggs Bundict",
+            "scrambled eggs Bundict"
+        ]
+    );
+    // Seen once inside a sentence (the start of one does not count), it is corrected.
+    let fixed = speller.correct_document(&["scrambled eggs Bundict", "Bundict scrambled eggs"]);
+    assert_eq!(fixed[0].text, "scrambled eggs Benedict");
+    // `observe_names` and `correct_in` do the same step by step.
+    let mut names = fivegram_spell::speller::DocumentNames::default();
+    for t in texts {
+        speller.observe_names(t, &mut names);
+    }
+    assert_eq!(names.names().collect::<Vec<_>>(), ["bundict"]);
+    assert_eq!(speller.correct_in(texts[1], &names).text, texts[1]);
+}

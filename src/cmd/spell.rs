@@ -11,9 +11,11 @@
 //! Without `--model`, the default English model (`$FIVEGRAM_SPELL_MODEL`, else
 //! `~/.local/share/fivegram/models/spell-en`). Stdin is read as bytes: invalid UTF-8 is passed through untouched
 //! in plain output and replaced by U+FFFD in JSON; a word glued to an invalid sequence (Latin-1 `caf\xe9`) is a
-//! piece of a word and left as it is.
+//! piece of a word and left as it is. The input is one document: the names it repeats inside its sentences are
+//! left alone (read in blocks of 10,000 lines, one line at a time from a terminal; `--no-names` corrects each line
+//! on its own).
 
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -21,9 +23,10 @@ use anyhow::Context;
 use fivegram_corpora::tokenize::Lang;
 use fivegram_lm::query::in_thread_pool;
 use fivegram_spell::build::{BuildConfig, build_model};
-use fivegram_spell::eval::{self, evaluate_context, evaluate_isolated, read_items};
+use fivegram_spell::eval::{self, evaluate_isolated, read_items};
 use fivegram_spell::lexicon::read_word_list;
 use fivegram_spell::model::{Ranking, default_model_dir};
+use fivegram_spell::speller::DocumentNames;
 use fivegram_spell::{Correction, Speller};
 use serde_json::json;
 
@@ -59,6 +62,16 @@ pub struct Args {
     /// Print the spans that look wrong (changed ones and unknown words) instead of the corrected text.
     #[arg(long, conflicts_with_all = ["eval", "eval_context", "build"])]
     pub check: bool,
+    /// Correct each line (or TEXT) on its own. By default the input is one document whose names are learnt: a
+    /// capitalised word the lexicon does not know, seen inside sentences twice, is left alone (`Jory` is not
+    /// made `Jerry`). Lines are read in blocks of up to 10,000 (one at a time from a terminal), each block's
+    /// names learnt before it is corrected, with those of the blocks before.
+    #[arg(long, conflicts_with_all = ["eval", "eval_context", "build"])]
+    pub no_names: bool,
+    /// With --eval-context: correct the evaluation's sentences as one document, whose names (capitalised unknown
+    /// words used twice inside its sentences) are left alone, as `fivegram spell` does with its input.
+    #[arg(long, requires = "eval_context")]
+    pub document: bool,
     /// Evaluate isolated-word correction on misspelling lists (Norvig's or Mitton's format).
     #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["eval_context", "build"])]
     pub eval: Vec<PathBuf>,
@@ -332,7 +345,7 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
         .misspellings
         .as_ref()
         .map(|list| (list, eval::isolated_fixes(speller, &injected)));
-    let report = evaluate_context(speller, &injected);
+    let report = eval::evaluate_context_as(speller, &injected, args.document);
     let errors = report.sentences.max(1) as f64;
     let words = report.correct_words.max(1) as f64;
     let percent = |n: usize| 100.0 * n as f64 / errors;
@@ -434,41 +447,78 @@ fn print_context_misses(report: &eval::ContextReport) {
 fn run_text(args: &Args, speller: &Speller) -> anyhow::Result<()> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
+    let mut names = DocumentNames::default();
     if !args.text.is_empty() {
+        if !args.no_names && args.suggest.is_none() && !args.check {
+            for text in &args.text {
+                speller.observe_names(text, &mut names);
+            }
+        }
         for text in &args.text {
-            emit(args, speller, text.as_bytes(), &mut out)?;
+            emit(args, speller, text.as_bytes(), &mut out, &names)?;
         }
         out.flush()?;
         return Ok(());
     }
     let stdin = io::stdin();
+    // From a terminal each line is answered at once; from a file or a pipe, blocks of lines are read first, so
+    // that a name's first sightings are left alone too.
+    let block = if stdin.is_terminal() || args.no_names {
+        1
+    } else {
+        NAME_BLOCK_LINES
+    };
     let mut input = stdin.lock();
-    let mut line = Vec::new();
+    let mut lines: Vec<Vec<u8>> = Vec::new();
     loop {
-        line.clear();
+        let mut line = Vec::new();
         let n = input.read_until(b'\n', &mut line).context("reading stdin")?;
-        if n == 0 {
-            break;
-        }
-        let mut end = line.len();
-        if line[..end].ends_with(b"\n") {
-            end -= 1;
-            if line[..end].ends_with(b"\r") {
+        if n > 0 {
+            let mut end = line.len();
+            if line[..end].ends_with(b"\n") {
                 end -= 1;
+                if line[..end].ends_with(b"\r") {
+                    end -= 1;
+                }
+            }
+            line.truncate(end);
+            lines.push(line);
+        }
+        if lines.len() >= block || (n == 0 && !lines.is_empty()) {
+            if !args.no_names && args.suggest.is_none() && !args.check {
+                for line in &lines {
+                    speller.observe_names(&String::from_utf8_lossy(line), &mut names);
+                }
+            }
+            for line in lines.drain(..) {
+                emit(args, speller, &line, &mut out, &names)?;
+            }
+            if !args.json {
+                // Keep interactive use responsive.
+                out.flush()?;
             }
         }
-        emit(args, speller, &line[..end], &mut out)?;
-        if args.text.is_empty() && !args.json {
-            // Keep interactive use responsive.
-            out.flush()?;
+        if n == 0 {
+            break;
         }
     }
     out.flush()?;
     Ok(())
 }
 
+/// Lines of stdin read (and their names learnt) before they are corrected, when stdin is not a terminal.
+const NAME_BLOCK_LINES: usize = 10_000;
+
 /// Handles one line of input.
-fn emit(args: &Args, speller: &Speller, bytes: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
+fn emit(
+    args: &Args,
+    speller: &Speller,
+    bytes: &[u8],
+    out: &mut impl Write,
+    names: &DocumentNames,
+) -> anyhow::Result<()> {
+    // The input's names (learnt by the caller, none with --no-names).
+    let correct = |text: &str| speller.correct_in(text, names);
     if let Some(k) = args.suggest {
         let text = String::from_utf8_lossy(bytes);
         for word in text.split_whitespace() {
@@ -498,7 +548,7 @@ fn emit(args: &Args, speller: &Speller, bytes: &[u8], out: &mut impl Write) -> a
     }
     if args.json {
         let text = String::from_utf8_lossy(bytes);
-        let correction: Correction = speller.correct(&text);
+        let correction: Correction = correct(&text);
         ui::json_line(out, &serde_json::to_value(&correction)?)?;
         return Ok(());
     }
@@ -506,7 +556,7 @@ fn emit(args: &Args, speller: &Speller, bytes: &[u8], out: &mut impl Write) -> a
     // keep their context, and a word glued to one is left alone), and written back with the invalid bytes as
     // they came.
     let (text, chunks) = decode_marked(bytes);
-    let correction = speller.correct(&text);
+    let correction = correct(&text);
     let mut from = 0;
     for span in &correction.spans {
         let (start, end) = (original_offset(&chunks, span.start), original_offset(&chunks, span.end));
