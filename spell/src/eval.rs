@@ -246,6 +246,23 @@ pub struct Injected {
     pub error: String,
 }
 
+impl Injected {
+    /// `sentence` with its text at `range` replaced by `error`.
+    fn replacing(sentence: &str, range: std::ops::Range<usize>, error: String) -> Injected {
+        let mut corrupted = String::with_capacity(sentence.len() + error.len());
+        corrupted.push_str(&sentence[..range.start]);
+        corrupted.push_str(&error);
+        corrupted.push_str(&sentence[range.end..]);
+        Injected {
+            original: sentence.to_string(),
+            corrupted,
+            at: range.start..range.start + error.len(),
+            word: sentence[range].to_string(),
+            error,
+        }
+    }
+}
+
 /// Injects at most one real-word error per sentence: among the words (tokens, through the word tokenizer for
 /// `lang`) that have a confusion in the language's pairs ([`confusions`]), one picked by a generator seeded with
 /// `seed` is swapped with its confusion, case kept. Sentences without such a word are skipped.
@@ -321,17 +338,7 @@ fn inject_from(
                 map.remove(lower.as_str());
             }
         }
-        let mut corrupted = String::with_capacity(sentence.len() + 4);
-        corrupted.push_str(&sentence[..range.start]);
-        corrupted.push_str(&error);
-        corrupted.push_str(&sentence[range.end..]);
-        out.push(Injected {
-            original: sentence.clone(),
-            corrupted,
-            at: range.start..range.start + error.len(),
-            word: word.to_string(),
-            error,
-        });
+        out.push(Injected::replacing(sentence, range.clone(), error));
     }
     out
 }
@@ -484,17 +491,7 @@ pub fn inject_case_errors(speller: &Speller, sentences: &[String], seed: u64) ->
         }
         let (range, lower) = &eligible[(next() % eligible.len() as u64) as usize];
         used.insert(lower.clone());
-        let mut corrupted = String::with_capacity(sentence.len());
-        corrupted.push_str(&sentence[..range.start]);
-        corrupted.push_str(lower);
-        corrupted.push_str(&sentence[range.end..]);
-        out.push(Injected {
-            original: sentence.clone(),
-            corrupted,
-            at: range.start..range.start + lower.len(),
-            word: sentence[range.clone()].to_string(),
-            error: lower.clone(),
-        });
+        out.push(Injected::replacing(sentence, range.clone(), lower.clone()));
     }
     out
 }
@@ -523,19 +520,11 @@ pub fn inject_contraction_errors(sentences: &[String], seed: u64) -> Vec<Injecte
             continue;
         }
         let range = eligible[(next() % eligible.len() as u64) as usize].clone();
-        let word = &sentence[range.clone()];
-        let error: String = word.chars().filter(|&c| c != '\'' && c != '’').collect();
-        let mut corrupted = String::with_capacity(sentence.len());
-        corrupted.push_str(&sentence[..range.start]);
-        corrupted.push_str(&error);
-        corrupted.push_str(&sentence[range.end..]);
-        out.push(Injected {
-            original: sentence.clone(),
-            corrupted,
-            at: range.start..range.start + error.len(),
-            word: word.to_string(),
-            error,
-        });
+        let error: String = sentence[range.clone()]
+            .chars()
+            .filter(|&c| c != '\'' && c != '’')
+            .collect();
+        out.push(Injected::replacing(sentence, range, error));
     }
     out
 }
