@@ -534,8 +534,8 @@ struct Contraction {
     log_prior: f32,
 }
 
-/// The contractions of [`CONTRACTIONS`] whose host and clitic are lexicon words that the language model knows,
-/// by their spelling without the apostrophe.
+/// The contractions of [`CONTRACTIONS`] whose host is a lexicon word and whose host and clitic the language model
+/// knows, by their spelling without the apostrophe.
 fn contractions(words: &Words, lm: &dyn LanguageModel) -> std::collections::HashMap<String, Vec<Contraction>> {
     let mut table: std::collections::HashMap<String, Vec<Contraction>> = std::collections::HashMap::new();
     let null = lm.null_context_state();

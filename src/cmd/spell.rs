@@ -448,8 +448,10 @@ fn run_text(args: &Args, speller: &Speller) -> anyhow::Result<()> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut names = DocumentNames::default();
+    // Names are learnt for corrections only (not with --suggest, --check or --no-names).
+    let learn = !args.no_names && args.suggest.is_none() && !args.check;
     if !args.text.is_empty() {
-        if !args.no_names && args.suggest.is_none() && !args.check {
+        if learn {
             for text in &args.text {
                 speller.observe_names(text, &mut names);
             }
@@ -463,7 +465,7 @@ fn run_text(args: &Args, speller: &Speller) -> anyhow::Result<()> {
     let stdin = io::stdin();
     // From a terminal each line is answered at once; from a file or a pipe, blocks of lines are read first, so
     // that a name's first sightings are left alone too.
-    let block = if stdin.is_terminal() || args.no_names {
+    let block = if stdin.is_terminal() || !learn {
         1
     } else {
         NAME_BLOCK_LINES
@@ -485,7 +487,7 @@ fn run_text(args: &Args, speller: &Speller) -> anyhow::Result<()> {
             lines.push(line);
         }
         if lines.len() >= block || (n == 0 && !lines.is_empty()) {
-            if !args.no_names && args.suggest.is_none() && !args.check {
+            if learn {
                 for line in &lines {
                     speller.observe_names(&String::from_utf8_lossy(line), &mut names);
                 }
