@@ -305,6 +305,12 @@ fn run_eval(args: &Args, speller: &Speller, load: f64) -> anyhow::Result<()> {
 }
 
 fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Result<()> {
+    if args.contractions && speller.lang() != Lang::En {
+        anyhow::bail!(
+            "--contractions injects English contractions; this model is for {} (use an English model)",
+            speller.lang()
+        );
+    }
     // The injected sentences, and what a sentence must hold to get an error (for the message when none does).
     let (injected, wanted) = match &args.misspellings {
         Some(list) => {
