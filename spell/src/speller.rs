@@ -431,10 +431,11 @@ pub(crate) struct Words {
 }
 
 /// English contractions as the tokenizer splits them (host word, clitic), for words typed without their
-/// apostrophe (`dont`, `Im`, `theyre`, `its`). Left out are those whose apostrophe-less spelling is a common
-/// word that a sentence seldom tells apart from the contraction (`were`, `well`, `ill`, `hell`, `shell`, `shed`,
-/// `wed`, `id`); `its`, `lets`, `cant` and `wont` are words too, and are changed only where the context asks
-/// for the contraction, as any real-word correction.
+/// apostrophe (`dont`, `Im`, `theyre`, `its`), and the possessives of the plurals that do not end in `s`
+/// (`childrens` → `children's`). Left out are those whose apostrophe-less spelling is a common word that a
+/// sentence seldom tells apart from the contraction (`were`, `well`, `ill`, `hell`, `shell`, `shed`, `wed`, `id`);
+/// `its`, `lets`, `cant`, `wont` and `peoples` are words too ([`CONTRACTION_WORDS`]), and are changed only where
+/// the context asks for the contraction, as any real-word correction.
 pub const CONTRACTIONS: &[(&str, &str)] = &[
     ("do", "n't"),
     ("does", "n't"),
@@ -481,6 +482,10 @@ pub const CONTRACTIONS: &[(&str, &str)] = &[
     ("you", "'d"),
     ("he", "'d"),
     ("they", "'d"),
+    ("children", "'s"),
+    ("men", "'s"),
+    ("women", "'s"),
+    ("people", "'s"),
 ];
 
 /// How many times a document must use a name (see [`Speller::observe_names`]) before [`Speller::correct_in`]
@@ -515,7 +520,7 @@ pub const MODALS: &[&str] = &["could", "would", "should", "must", "might", "may"
 
 /// The spellings of [`CONTRACTIONS`] without their apostrophe that are English words of their own: kept in the
 /// lexicon, where every other such spelling (`didnt`, `im`) is a misspelling ([`crate::build::clean_lexicon`]).
-pub const CONTRACTION_WORDS: &[&str] = &["its", "lets", "cant", "wont"];
+pub const CONTRACTION_WORDS: &[&str] = &["its", "lets", "cant", "wont", "peoples"];
 
 /// Whether `word` is a contraction of [`CONTRACTIONS`] spelled without its apostrophe (`dont`, `its`).
 pub fn is_contraction_without_apostrophe(word: &str) -> bool {
