@@ -2115,7 +2115,9 @@ impl Speller {
                         continue;
                     }
                     let first_changed = self.words.word_chars(c.id).first() != chars.first();
-                    let mut penalty = if known {
+                    let mut penalty = if known && c.clitic.is_some() {
+                        self.ranking.context_contraction_cost
+                    } else if known {
                         self.ranking.context_real_word_cost
                     } else if capitalised && first_changed {
                         self.ranking.capital_first_letter_cost
