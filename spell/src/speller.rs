@@ -524,9 +524,10 @@ pub const CONTRACTION_WORDS: &[&str] = &["its", "lets", "cant", "wont", "peoples
 
 /// Whether `word` is a contraction of [`CONTRACTIONS`] spelled without its apostrophe (`dont`, `its`).
 pub fn is_contraction_without_apostrophe(word: &str) -> bool {
-    CONTRACTIONS
-        .iter()
-        .any(|(host, clitic)| word.strip_prefix(host) == Some(&clitic.replace('\'', "")))
+    CONTRACTIONS.iter().any(|(host, clitic)| {
+        word.strip_prefix(host)
+            .is_some_and(|rest| rest.chars().eq(clitic.chars().filter(|&c| c != '\'')))
+    })
 }
 
 /// A contraction of [`CONTRACTIONS`] whose host is a lexicon word and whose words the language model knows.
@@ -1810,27 +1811,26 @@ impl Speller {
     }
 
     /// Counts in `names` the words of `text` that look like names the lexicon does not know: capitalised (not
-    /// all capitals), after a word or a comma (so not at the start of a sentence), not lexicon words, variants
+    /// all capitals), after a word, a comma or a title (so not at the start of a sentence), not lexicon words, variants
     /// or user words. A document's names recur (`Jory`, `Radek`); [`Speller::correct_in`] leaves alone those seen
     /// at least [`DOCUMENT_NAME_SIGHTINGS`] times.
     pub fn observe_names(&self, text: &str, names: &mut DocumentNames) {
         let spans = self.tokenizer.token_spans(text);
-        for (i, span) in spans.iter().enumerate().skip(1) {
-            let token = &text[span.clone()];
-            if !Self::name_like(token) {
+        let lowers: Vec<String> = spans.iter().map(|r| text[r.clone()].to_lowercase()).collect();
+        for (i, span) in spans.iter().enumerate() {
+            if !Self::name_like(&text[span.clone()]) {
                 continue;
             }
-            let previous = &text[spans[i - 1].clone()];
-            let lower = token.to_lowercase();
+            let lower = &lowers[i];
             // (A contraction typed without its apostrophe, `Im`, is never a name.)
-            if (previous == "," || is_word(&previous.to_lowercase()))
-                && is_word(&lower)
-                && !(self.lang == Lang::En && is_contraction_without_apostrophe(&lower))
-                && self.words.lexicon.id(&lower).is_none()
-                && self.variants.id(&lower).is_none()
-                && !self.is_user_word(&lower)
+            if Self::inside(&lowers, i)
+                && is_word(lower)
+                && !(self.lang == Lang::En && is_contraction_without_apostrophe(lower))
+                && self.words.lexicon.id(lower).is_none()
+                && self.variants.id(lower).is_none()
+                && !self.is_user_word(lower)
             {
-                *names.counts.entry(lower).or_insert(0) += 1;
+                *names.counts.entry(lower.clone()).or_insert(0) += 1;
             }
         }
     }
@@ -1985,6 +1985,17 @@ impl Speller {
     }
 
     /// Whether a token is written like a name: a capital first letter and at least one lowercase letter.
+    /// Whether token `i` (of the lowercased tokens `lowers`) is inside a sentence: after a word, a comma or an
+    /// abbreviated title (`Mr.`), where a capitalised word is likely a name.
+    fn inside(lowers: &[String], i: usize) -> bool {
+        i > 0 && {
+            let previous = &lowers[i - 1];
+            previous == ","
+                || is_word(previous)
+                || (previous == "." && i > 1 && TITLES.contains(&lowers[i - 2].as_str()))
+        }
+    }
+
     fn name_like(token: &str) -> bool {
         token.chars().next().is_some_and(char::is_uppercase) && token.chars().any(char::is_lowercase)
     }
@@ -2022,12 +2033,7 @@ impl Speller {
                         || names.is_some_and(|names| names.contains(lower)));
                 let known = known_id.is_some() || variant || user;
                 lattice.unknown[i] = word && !known;
-                let inside = i > 0 && {
-                    let previous = &lowers[i - 1];
-                    previous == ","
-                        || is_word(previous)
-                        || (previous == "." && i > 1 && TITLES.contains(&lowers[i - 2].as_str()))
-                };
+                let inside = Self::inside(&lowers, i);
                 let keep_channel = if word && !known {
                     if inside && Self::name_like(token) {
                         -self.ranking.keep_name_cost
