@@ -202,6 +202,110 @@ pub const CONFUSIONS: &[(&str, &str)] = &[
     ("site", "sight"),
 ];
 
+/// English homophones (and near-homophones) people write for each other: a wider list than [`CONFUSIONS`],
+/// drawn up from common lists of homophones and not from what the speller's phonetics treats as such (pairs
+/// with different first letters, `knew`/`new`, are in it too). Both directions of each pair are used.
+pub const HOMOPHONES: &[(&str, &str)] = &[
+    ("allowed", "aloud"),
+    ("ate", "eight"),
+    ("bare", "bear"),
+    ("beach", "beech"),
+    ("board", "bored"),
+    ("brake", "break"),
+    ("bread", "bred"),
+    ("buy", "by"),
+    ("cell", "sell"),
+    ("cent", "sent"),
+    ("coarse", "course"),
+    ("council", "counsel"),
+    ("dear", "deer"),
+    ("die", "dye"),
+    ("dual", "duel"),
+    ("fair", "fare"),
+    ("feat", "feet"),
+    ("find", "fined"),
+    ("flew", "flu"),
+    ("flour", "flower"),
+    ("for", "four"),
+    ("grate", "great"),
+    ("guessed", "guest"),
+    ("hair", "hare"),
+    ("hall", "haul"),
+    ("heal", "heel"),
+    ("hear", "here"),
+    ("heard", "herd"),
+    ("higher", "hire"),
+    ("hole", "whole"),
+    ("hour", "our"),
+    ("idle", "idol"),
+    ("knew", "new"),
+    ("knight", "night"),
+    ("knot", "not"),
+    ("know", "no"),
+    ("lead", "led"),
+    ("lessen", "lesson"),
+    ("loan", "lone"),
+    ("made", "maid"),
+    ("mail", "male"),
+    ("meat", "meet"),
+    ("mind", "mined"),
+    ("miner", "minor"),
+    ("missed", "mist"),
+    ("morning", "mourning"),
+    ("pail", "pale"),
+    ("pain", "pane"),
+    ("pair", "pear"),
+    ("passed", "past"),
+    ("pause", "paws"),
+    ("peace", "piece"),
+    ("peak", "peek"),
+    ("plain", "plane"),
+    ("pole", "poll"),
+    ("poor", "pour"),
+    ("pray", "prey"),
+    ("principal", "principle"),
+    ("rain", "reign"),
+    ("real", "reel"),
+    ("right", "write"),
+    ("road", "rode"),
+    ("role", "roll"),
+    ("rose", "rows"),
+    ("sail", "sale"),
+    ("scene", "seen"),
+    ("sea", "see"),
+    ("seam", "seem"),
+    ("sight", "site"),
+    ("soar", "sore"),
+    ("sole", "soul"),
+    ("some", "sum"),
+    ("son", "sun"),
+    ("stair", "stare"),
+    ("stake", "steak"),
+    ("steal", "steel"),
+    ("tail", "tale"),
+    ("their", "there"),
+    ("threw", "through"),
+    ("tide", "tied"),
+    ("to", "too"),
+    ("toe", "tow"),
+    ("too", "two"),
+    ("vain", "vein"),
+    ("waist", "waste"),
+    ("wait", "weight"),
+    ("wave", "waive"),
+    ("way", "weigh"),
+    ("weak", "week"),
+    ("wear", "where"),
+    ("weather", "whether"),
+    ("which", "witch"),
+    ("won", "one"),
+    ("wood", "would"),
+];
+
+/// How many times [`inject_homophones`] uses each direction of each pair of [`HOMOPHONES`] at most, so that the
+/// commonest words (`to`, `for`, `by`) do not make up the test.
+pub const HOMOPHONE_USES: usize = 5;
+
 /// Classic real-word confusions of German (homophones and near-homophones people write for each other), both
 /// directions of each pair are used.
 pub const GERMAN_CONFUSIONS: &[(&str, &str)] = &[
@@ -273,6 +377,20 @@ pub fn inject_errors(sentences: &[String], lang: Lang, seed: u64) -> Vec<Injecte
         map.entry(b).or_default().push(a);
     }
     inject_from(sentences, lang, map, seed, false)
+}
+
+/// Injects at most one homophone error per sentence (English): among the words (tokens) that have a homophone in
+/// [`HOMOPHONES`], one picked by a generator seeded with `seed` is swapped with it, case kept; each word is
+/// written as each of its homophones at most [`HOMOPHONE_USES`] times. Sentences without such a word are skipped.
+pub fn inject_homophones(sentences: &[String], seed: u64) -> Vec<Injected> {
+    let mut map: HashMap<&str, Vec<&str>> = HashMap::new();
+    for &(a, b) in HOMOPHONES {
+        for _ in 0..HOMOPHONE_USES {
+            map.entry(a).or_default().push(b);
+            map.entry(b).or_default().push(a);
+        }
+    }
+    inject_from(sentences, Lang::En, map, seed, true)
 }
 
 /// Injects at most one non-word error per sentence: among the words (tokens) that are, lowercased, the intended
@@ -539,6 +657,15 @@ pub fn contraction_sentences(path: &Path, n: usize) -> Result<Vec<Injected>> {
     Ok(injected)
 }
 
+/// The first `n` sentences of 5 to 60 words of held-out text `path` (plain or gzip) that [`inject_homophones`]
+/// (seed [`CONTEXT_SEED`]) gives an error: the sentences of `fivegram spell --eval-context FILE --homophones`.
+pub fn homophone_sentences(path: &Path, n: usize) -> Result<Vec<Injected>> {
+    let sentences = held_out_sentences(path, Lang::En, None)?;
+    let mut injected = inject_homophones(&sentences, CONTEXT_SEED);
+    injected.truncate(n);
+    Ok(injected)
+}
+
 /// The first `n` sentences of 5 to 60 words of held-out text `path` (plain or gzip) that [`inject_case_errors`]
 /// (seed [`CONTEXT_SEED`]) gives an error: the sentences of `fivegram spell --eval-context FILE --case-errors`.
 pub fn case_error_sentences(speller: &Speller, path: &Path, n: usize) -> Result<Vec<Injected>> {
@@ -722,5 +849,20 @@ mod tests {
         );
         assert_eq!((injected[1].word.as_str(), injected[1].error.as_str()), ("It's", "Its"));
         assert_eq!(injected[1].corrupted, "Its John's dog.");
+    }
+
+    #[test]
+    fn homophones_are_swapped_a_few_times_each() {
+        let sentences: Vec<String> = (0..20).map(|_| "A Great day, and nothing else.".to_string()).collect();
+        let injected = inject_homophones(&sentences, CONTEXT_SEED);
+        // `great` is the only word with a homophone: written as `grate` (case kept) at most HOMOPHONE_USES times.
+        assert_eq!(injected.len(), HOMOPHONE_USES);
+        for i in &injected {
+            assert_eq!((i.word.as_str(), i.error.as_str()), ("Great", "Grate"));
+            assert_eq!(i.corrupted, "A Grate day, and nothing else.");
+        }
+        for &(a, b) in HOMOPHONES {
+            assert!(a != b && is_word(a) && is_word(b), "{a} / {b}");
+        }
     }
 }

@@ -23,7 +23,8 @@
 //! batched [`fivegram_lm::model::LanguageModel`] API, beam search over the sentence) plus the error model. Words
 //! in the lexicon get candidates too (real-word errors such as `their`/`there`), changed only when the context
 //! favours the other word by more than [`model::Ranking::context_real_word_cost`] plus the error model's cost,
-//! which for a homophone (the same sound-alike key and, beyond one edit, the same vowel sounds) is at most
+//! which for a homophone (the same sound-alike key and, beyond one edit, vowel sounds that may be the same:
+//! `great`/`grate`, see [`phonetic::may_sound_alike`]) is at most
 //! [`model::Ranking::context_homophone_cost`]; a word's homophones too far in spelling for its best candidates
 //! are added to them ([`model::Ranking::context_homophones`]: `hear` for `here`). In English a token that is a
 //! contraction typed without its apostrophe gets the contraction as a candidate (`dont` → `don't`, `theyre` →

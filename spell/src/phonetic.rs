@@ -216,6 +216,41 @@ fn german(word: &[char], out: &mut Vec<char>) {
 /// exceptions (`head`, `weather`); the signature errs towards telling words apart.
 pub fn vowel_sounds(word: &[char], lang: Lang, out: &mut Vec<u8>) -> bool {
     out.clear();
+    vowel_groups(word, lang, &mut |class, _| out.push(class))
+}
+
+/// The vowel sounds of a lowercase English word as [`vowel_sounds`] reads them, each as the set of sounds its
+/// spelling may stand for (bits of [`sound_bit`]), appended to `out` (cleared first); `false` for other
+/// languages. Besides its usual sound a spelling may have others: `ea` in `great`, `break`, `steak` and `ear`
+/// in `bear`, `pear`, `wear` (a long `a`), `ei` and `ey` (`vein`, `prey`: long `a`), `ow` (`tow`: long `o`),
+/// `o` before `r`, `ll` or `ld` and `ou`/`oo` before `r` (`for`/`four`, `roll`, `pour`/`poor`: long `o`), `ou`
+/// before `l` (`soul`), `ie` in a final `-ied`/`-ies` (`tied`: long `i`), `i` before `nd`/`ld` (`mind`), a
+/// final `u` (`flu`), and `e`, `i`, `u`, `ea` before `r` and a consonant or at the end (`herd`/`heard`,
+/// `fir`/`fur`). Two words may sound alike when their sets meet sound by sound ([`may_sound_alike`]).
+pub fn vowel_sound_sets(word: &[char], lang: Lang, out: &mut Vec<u64>) -> bool {
+    out.clear();
+    vowel_groups(word, lang, &mut |class, others| out.push(sound_bit(class) | others))
+}
+
+/// The bit of a vowel sound class (a byte of [`vowel_sounds`]) in [`vowel_sound_sets`].
+pub fn sound_bit(class: u8) -> u64 {
+    1 << (class.wrapping_sub(b'A') % 64)
+}
+
+/// Whether two words' [`vowel_sound_sets`] may be the same sounds: as many, and each pair sharing one.
+pub fn may_sound_alike(a: &[u64], b: &[u64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x & y != 0)
+}
+
+/// Words whose `ea` or `ear` is a long `a` (`great`, `bear`), not the usual long `e`.
+const EA_AS_LONG_A: &[&str] = &[
+    "great", "greater", "greatest", "greatly", "break", "breaks", "breaking", "breaker", "breakers", "steak", "steaks",
+    "bear", "bears", "pear", "pears", "wear", "wears", "wearing", "swear", "swears", "yea",
+];
+
+/// The vowel groups of `word` for [`vowel_sounds`] and [`vowel_sound_sets`]: `push(class, others)` for each
+/// sound, `others` the bits of the other sounds its spelling may stand for.
+fn vowel_groups(word: &[char], lang: Lang, push: &mut impl FnMut(u8, u64)) -> bool {
     if lang != Lang::En {
         return false;
     }
@@ -226,6 +261,7 @@ pub fn vowel_sounds(word: &[char], lang: Lang, out: &mut Vec<u8>) -> bool {
     // vowel group they follow (`ow`, `aw`, `ay`, `oy`).
     let vowel = |i: usize| plain(at(i)) || (at(i) == Some('y') && i > 0 && !plain(at(i - 1)) && !plain(at(i + 1)));
     let consonant = |c: Option<char>| c.is_some_and(|c| c.is_alphabetic() && !plain(Some(c)));
+    let mut sounded = false;
     let mut i = 0;
     while i < n {
         if !vowel(i) {
@@ -240,7 +276,7 @@ pub fn vowel_sounds(word: &[char], lang: Lang, out: &mut Vec<u8>) -> bool {
             j += 1;
         }
         let group = &word[i..j];
-        let sounded_before = !out.is_empty();
+        let sounded_before = sounded;
         // A silent final `e`, or the `e` of a final `es`/`ed` that is not a syllable of its own.
         if group == ['e'] && sounded_before {
             if j == n {
@@ -262,6 +298,24 @@ pub fn vowel_sounds(word: &[char], lang: Lang, out: &mut Vec<u8>) -> bool {
             && !matches!(at(j), Some('x' | 'w' | 'y'))
             && at(j + 1) == Some('e')
             && (j + 2 == n || (j + 3 == n && matches!(at(j + 2), Some('s' | 'd'))));
+        // The other sounds the group's spelling may stand for (see `vowel_sound_sets`).
+        let before_consonant = |k: usize| consonant(at(k)) || k >= n;
+        let r_sound = at(j) == Some('r') && before_consonant(j + 1);
+        let others = match group {
+            ['e', 'a'] if EA_AS_LONG_A.iter().any(|w| w.chars().eq(word.iter().copied())) => sound_bit(b'A'),
+            ['e', 'a'] if r_sound && j + 1 < n => sound_bit(b'R'),
+            ['e', 'i'] | ['e', 'y'] => sound_bit(b'A'),
+            ['o', 'w'] => sound_bit(b'O'),
+            ['o'] if at(j) == Some('r') && before_consonant(j + 1) => sound_bit(b'O'),
+            ['o'] if at(j) == Some('l') && matches!(at(j + 1), Some('l' | 'd')) => sound_bit(b'O'),
+            ['o', 'u'] | ['o', 'o'] if at(j) == Some('r') => sound_bit(b'O') | sound_bit(b'U'),
+            ['o', 'u'] if at(j) == Some('l') => sound_bit(b'O'),
+            ['i', 'e'] if j + 1 == n && matches!(at(j), Some('d' | 's')) => sound_bit(b'I'),
+            ['i'] if matches!(at(j), Some('n' | 'l')) && at(j + 1) == Some('d') => sound_bit(b'I'),
+            ['u'] if j == n => sound_bit(b'U'),
+            ['e'] | ['i'] | ['u'] if r_sound => sound_bit(b'R'),
+            _ => 0,
+        };
         let class: &[u8] = match group {
             ['a'] if magic => b"A",
             ['e'] if magic => b"E",
@@ -288,13 +342,17 @@ pub fn vowel_sounds(word: &[char], lang: Lang, out: &mut Vec<u8>) -> bool {
             ['a', 'u'] | ['a', 'w'] => b"V",
             _ => {
                 for &c in group {
-                    out.push(c as u8);
+                    push(c as u8, others);
                 }
+                sounded = true;
                 i = j;
                 continue;
             }
         };
-        out.extend_from_slice(class);
+        for &c in class {
+            push(c, others);
+        }
+        sounded = true;
         i = j;
     }
     true
@@ -377,6 +435,70 @@ mod tests {
         assert!(out.is_empty());
         for w in ["", "e", "y", "eye", "aeiou", "yyy", "'e-", "naïve"] {
             let _ = vowels(w);
+        }
+    }
+
+    fn may_sound_alike_words(a: &str, b: &str) -> bool {
+        let sets = |w: &str| {
+            let chars: Vec<char> = w.chars().collect();
+            let mut out = Vec::new();
+            assert!(vowel_sound_sets(&chars, Lang::En, &mut out));
+            out
+        };
+        may_sound_alike(&sets(a), &sets(b))
+    }
+
+    #[test]
+    fn spellings_of_more_than_one_sound_meet_their_homophones() {
+        for (a, b) in [
+            ("great", "grate"),
+            ("break", "brake"),
+            ("bear", "bare"),
+            ("pear", "pair"),
+            ("vein", "vain"),
+            ("weight", "wait"),
+            ("prey", "pray"),
+            ("tow", "toe"),
+            ("rows", "rose"),
+            ("four", "for"),
+            ("pour", "poor"),
+            ("soul", "sole"),
+            ("roll", "role"),
+            ("tied", "tide"),
+            ("mind", "mined"),
+            ("flu", "flew"),
+            ("heard", "herd"),
+            ("fir", "fur"),
+            ("mourning", "morning"),
+            // Those that shared their sounds before still do.
+            ("here", "hear"),
+            ("site", "sight"),
+        ] {
+            assert!(may_sound_alike_words(a, b), "{a} / {b}");
+            assert!(may_sound_alike_words(b, a), "{b} / {a}");
+        }
+        for (a, b) in [
+            ("feet", "foot"),
+            ("her", "hear"),
+            ("meat", "mate"),
+            ("heat", "hate"),
+            ("bird", "bard"),
+            ("foul", "fool"),
+            ("bees", "boys"),
+            ("wanted", "want"),
+        ] {
+            assert!(!may_sound_alike_words(a, b), "{a} / {b}");
+        }
+        // The sets keep each word's usual sound first: `vowel_sounds` is unchanged.
+        assert_eq!(vowels("great"), "E");
+        assert_eq!(vowels("four"), "W");
+        let mut out = vec![1];
+        assert!(!vowel_sound_sets(&['s', 'e', 'e'], Lang::De, &mut out));
+        assert!(out.is_empty());
+        for w in ["", "e", "y", "eye", "aeiou", "yyy", "'e-", "naïve", "ïïï"] {
+            let chars: Vec<char> = w.chars().collect();
+            let mut out = Vec::new();
+            vowel_sound_sets(&chars, Lang::En, &mut out);
         }
     }
 

@@ -787,19 +787,19 @@ impl Words {
         self.records[a as usize].key == self.records[b as usize].key
     }
 
-    /// Whether words `a` and `b` have the same vowel sounds ([`crate::phonetic::vowel_sounds`]); always for a
-    /// language without them.
+    /// Whether words `a` and `b` may have the same vowel sounds ([`crate::phonetic::may_sound_alike`]); always
+    /// for a language without them.
     fn same_vowel_sounds(&self, a: LexId, b: LexId) -> bool {
         let (mut x, mut y) = (Vec::new(), Vec::new());
-        if !crate::phonetic::vowel_sounds(self.word_chars(a), self.lang, &mut x) {
+        if !crate::phonetic::vowel_sound_sets(self.word_chars(a), self.lang, &mut x) {
             return true;
         }
-        crate::phonetic::vowel_sounds(self.word_chars(b), self.lang, &mut y);
-        x == y
+        crate::phonetic::vowel_sound_sets(self.word_chars(b), self.lang, &mut y);
+        crate::phonetic::may_sound_alike(&x, &y)
     }
 
     /// Appends to `cands` up to `limit` homophones of lexicon word `id` that are not among them yet: the most
-    /// frequent words under its sound-alike key with its vowel sounds ([`crate::phonetic::vowel_sounds`]) that
+    /// frequent words under its sound-alike key that may have its vowel sounds ([`crate::phonetic::may_sound_alike`]) that
     /// start with its letter and are at most [`HOMOPHONE_DISTANCE`] edits away (`hear` for `here`, `sight` for
     /// `site`: two and three edits, too dear for the spelling ranking to propose). Their error is the error
     /// model's cost of typing `id` for them, their score the isolated ranking's. Languages without vowel sounds
@@ -814,7 +814,7 @@ impl Words {
         let word = self.word_chars(id);
         let mut sounds = Vec::new();
         let mut other_sounds = Vec::new();
-        if limit == 0 || !crate::phonetic::vowel_sounds(word, self.lang, &mut sounds) {
+        if limit == 0 || !crate::phonetic::vowel_sound_sets(word, self.lang, &mut sounds) {
             return;
         }
         let key = self.records[id as usize].key as usize;
@@ -836,8 +836,8 @@ impl Words {
             let Some(distance) = crate::index::osa_distance(word, other, HOMOPHONE_DISTANCE) else {
                 continue;
             };
-            crate::phonetic::vowel_sounds(other, self.lang, &mut other_sounds);
-            if other_sounds != sounds {
+            crate::phonetic::vowel_sound_sets(other, self.lang, &mut other_sounds);
+            if !crate::phonetic::may_sound_alike(&sounds, &other_sounds) {
                 continue;
             }
             added += 1;

@@ -101,6 +101,10 @@ pub struct Args {
     /// `dont`, `They're` → `Theyre`); fixed means the contraction written back.
     #[arg(long, requires = "eval_context", conflicts_with_all = ["misspellings", "model_confusions", "case_errors"])]
     pub contractions: bool,
+    /// With --eval-context: inject English homophones instead (`great` → `grate`, `buy` → `by`, from a list of
+    /// 94 pairs, each word written as each of its homophones at most 5 times); fixed means the word written back.
+    #[arg(long, requires = "eval_context", conflicts_with_all = ["misspellings", "model_confusions", "case_errors", "contractions"])]
+    pub homophones: bool,
     /// With --eval-context: how many sentences to use.
     #[arg(long, default_value_t = 2000, value_name = "N")]
     pub sentences: usize,
@@ -311,6 +315,12 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
             speller.lang()
         );
     }
+    if args.homophones && speller.lang() != Lang::En {
+        anyhow::bail!(
+            "--homophones injects English homophones; this model is for {} (use an English model)",
+            speller.lang()
+        );
+    }
     // The injected sentences, and what a sentence must hold to get an error (for the message when none does).
     let (injected, wanted) = match &args.misspellings {
         Some(list) => {
@@ -321,6 +331,10 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
         None if args.contractions => (
             eval::contraction_sentences(path, args.sentences)?,
             "an English contraction (host and clitic)".to_string(),
+        ),
+        None if args.homophones => (
+            eval::homophone_sentences(path, args.sentences)?,
+            format!("a word of the {} pairs of homophones", eval::HOMOPHONES.len()),
         ),
         None if args.case_errors => (
             eval::case_error_sentences(speller, path, args.sentences)?,
@@ -388,6 +402,12 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
         ),
         None if args.contractions => format!(
             "one contraction typed without its apostrophe: fixed {} ({:.1}%),",
+            report.fixed,
+            percent(report.fixed)
+        ),
+        None if args.homophones => format!(
+            "one homophone ({} pairs): fixed {} ({:.1}%),",
+            eval::HOMOPHONES.len(),
             report.fixed,
             percent(report.fixed)
         ),
