@@ -78,8 +78,9 @@ pub struct Ranking {
     #[serde(default = "homophones_priced_by_spelling")]
     pub context_homophone_cost: f32,
     /// In context, a lexicon word's candidates also hold up to this many of its homophones that the spelling
-    /// ranking left out: the most frequent words with its sound-alike key and vowel sounds (or sounds its vowels may stand for, `great`/`grate`) that start with its
-    /// letter and are at most three edits away (`hear` for `here`, `sight` for `site`, `passed` for `past`).
+    /// ranking left out: the most frequent words with its sound-alike key and vowel sounds (or sounds its vowels
+    /// may stand for, `great`/`grate`) that start with its letter and are at most three edits away (`hear` for
+    /// `here`, `sight` for `site`, `passed` for `past`).
     /// Tuned on lines 5001– of `gutenberg-dev` (BENCHMARKS.md, "Homophones the spelling ranking leaves out");
     /// manifests written before this setting existed read it as 0, as they were tuned.
     #[serde(default)]
