@@ -647,6 +647,45 @@ pub fn inject_contraction_errors(sentences: &[String], seed: u64) -> Vec<Injecte
     out
 }
 
+/// Injects at most one `of` written for the `have` of a modal verb per sentence (`should have known` →
+/// `should of known`, as `should've` sounds; the modals of [`crate::speller::MODALS`], whitespace between): one
+/// such `have`, picked by a generator seeded with `seed`, becomes `of`, case kept. Sentences without one are
+/// skipped.
+pub fn inject_modal_of(sentences: &[String], seed: u64) -> Vec<Injected> {
+    let tokenizer = Tokenizer::new(Lang::En);
+    let mut next = picker(seed);
+    let mut out = Vec::new();
+    for sentence in sentences {
+        let spans = tokenizer.token_spans(sentence);
+        let eligible: Vec<std::ops::Range<usize>> = spans
+            .windows(2)
+            .filter(|pair| {
+                sentence[pair[0].end..pair[1].start].chars().all(char::is_whitespace)
+                    && pair[0].end < pair[1].start
+                    && sentence[pair[1].clone()].eq_ignore_ascii_case("have")
+                    && crate::speller::MODALS.contains(&sentence[pair[0].clone()].to_lowercase().as_str())
+            })
+            .map(|pair| pair[1].clone())
+            .collect();
+        if eligible.is_empty() {
+            continue;
+        }
+        let range = eligible[(next() % eligible.len() as u64) as usize].clone();
+        let error = apply_case(&sentence[range.clone()], "of");
+        out.push(Injected::replacing(sentence, range, error));
+    }
+    out
+}
+
+/// The first `n` sentences of 5 to 60 words of held-out text `path` (plain or gzip) that [`inject_modal_of`]
+/// (seed [`CONTEXT_SEED`]) gives an error: the sentences of `fivegram spell --eval-context FILE --modal-of`.
+pub fn modal_of_sentences(path: &Path, n: usize) -> Result<Vec<Injected>> {
+    let sentences = held_out_sentences(path, Lang::En, None)?;
+    let mut injected = inject_modal_of(&sentences, CONTEXT_SEED);
+    injected.truncate(n);
+    Ok(injected)
+}
+
 /// The first `n` sentences of 5 to 60 words of held-out text `path` (plain or gzip) that
 /// [`inject_contraction_errors`] (seed [`CONTEXT_SEED`]) gives an error: the sentences of `fivegram spell
 /// --eval-context FILE --contractions`.
@@ -864,5 +903,24 @@ mod tests {
         for &(a, b) in HOMOPHONES {
             assert!(a != b && is_word(a) && is_word(b), "{a} / {b}");
         }
+    }
+
+    #[test]
+    fn the_have_of_a_modal_becomes_of() {
+        let sentences = [
+            "You Should Have known, and we must have seen it.".to_string(),
+            "I have no idea what they would\nhave done.".to_string(),
+            "They have gone.".to_string(),
+        ];
+        let injected = inject_modal_of(&sentences, CONTEXT_SEED);
+        assert_eq!(injected.len(), 2);
+        let first = &injected[0];
+        assert!(
+            first.corrupted == "You Should Of known, and we must have seen it."
+                || first.corrupted == "You Should Have known, and we must of seen it.",
+            "{first:?}"
+        );
+        assert_eq!(&first.corrupted[first.at.clone()], first.error);
+        assert_eq!(injected[1].corrupted, "I have no idea what they would\nof done.");
     }
 }

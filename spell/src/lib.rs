@@ -31,7 +31,8 @@
 //! `they're`, `childrens` → `children's`; scored by its host word's prior and the language model's clitic after
 //! it, see [`speller::CONTRACTIONS`] and [`model::Ranking::contraction_cost`]; `its`, `lets`, `cant`, `wont` and
 //! `peoples` are words too and change only where the context asks for it), and `of` after a modal verb gets
-//! `have` (`should of known` → `should have known`, [`speller::MODALS`]). Case, punctuation and
+//! `have` (`should of known` → `should have known`, [`speller::MODALS`]; priced as a contraction, which it spells
+//! as it sounds). Case, punctuation and
 //! whitespace are kept: `Bundict` becomes `Benedict`, everything outside changed words is copied byte for byte; a
 //! correction to a word the corpus writes capitalised (a name, a German noun) is written so (`jhon` → `John`,
 //! `man` → `Mann`; [`Speller::with_capitalised`]), and so is such a word typed all in lowercase (`london` →

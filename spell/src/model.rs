@@ -116,7 +116,8 @@ pub struct Ranking {
     /// model must favour `it 's` over `its` by more than this. Chosen on lines 5001– of `gutenberg-dev`
     /// (BENCHMARKS.md, "Contractions typed without their apostrophe"): 1.0 fixes 93 % of the injected
     /// contractions instead of 85 % for one more false alarm, where 0 would turn about one correct `its` in
-    /// fifteen into `it's`; manifests written before this setting existed read the default.
+    /// fifteen into `it's`; manifests written before this setting existed read the default. `of` written for the
+    /// `have` of a modal verb (`should of known`, as `should've` sounds) costs this too.
     #[serde(default = "default_context_contraction_cost")]
     pub context_contraction_cost: f32,
     /// Words of at least this many characters may be corrected with up to `long_distance` edits.

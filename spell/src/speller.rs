@@ -515,7 +515,7 @@ impl DocumentNames {
 }
 
 /// English modal verbs after which `of` is the `have` of `should've` misheard (`should of known`): in context, `of`
-/// after one of them gets `have` as a candidate.
+/// after one of them gets `have` as a candidate, at [`crate::model::Ranking::context_contraction_cost`].
 pub const MODALS: &[&str] = &["could", "would", "should", "must", "might", "may"];
 
 /// The spellings of [`CONTRACTIONS`] without their apostrophe that are English words of their own: kept in the
@@ -2154,7 +2154,9 @@ impl Speller {
                     });
                 }
                 // `of` written for the `have` of a modal verb (`should of known`, as `should've` sounds): a real-word
-                // error no spelling ranking proposes, changed when the context asks for it as any other.
+                // error no spelling ranking proposes. It spells a contraction as it sounds, so it costs what reading
+                // a word as a contraction does (`context_contraction_cost`): the language model must favour `have`
+                // by that much (`must of course` stays).
                 if self.lang == Lang::En
                     && lower == "of"
                     && i > 0
@@ -2169,7 +2171,7 @@ impl Speller {
                             to: i + 1,
                             words: [have, 0],
                             len: 1,
-                            channel: -self.ranking.context_homophone_cost - self.ranking.context_real_word_cost,
+                            channel: -self.ranking.context_contraction_cost,
                             replacement: Some("have".to_string()),
                         });
                     }

@@ -105,6 +105,10 @@ pub struct Args {
     /// 94 pairs, each word written as each of its homophones at most 5 times); fixed means the word written back.
     #[arg(long, requires = "eval_context", conflicts_with_all = ["misspellings", "model_confusions", "case_errors", "contractions"])]
     pub homophones: bool,
+    /// With --eval-context: inject `of` written for the `have` of a modal verb instead (`should have known` →
+    /// `should of known`); fixed means `have` written back.
+    #[arg(long, requires = "eval_context", conflicts_with_all = ["misspellings", "model_confusions", "case_errors", "contractions", "homophones"])]
+    pub modal_of: bool,
     /// With --eval-context: how many sentences to use.
     #[arg(long, default_value_t = 2000, value_name = "N")]
     pub sentences: usize,
@@ -309,17 +313,17 @@ fn run_eval(args: &Args, speller: &Speller, load: f64) -> anyhow::Result<()> {
 }
 
 fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Result<()> {
-    if args.contractions && speller.lang() != Lang::En {
-        anyhow::bail!(
-            "--contractions injects English contractions; this model is for {} (use an English model)",
-            speller.lang()
-        );
-    }
-    if args.homophones && speller.lang() != Lang::En {
-        anyhow::bail!(
-            "--homophones injects English homophones; this model is for {} (use an English model)",
-            speller.lang()
-        );
+    for (asked, flag, what) in [
+        (args.contractions, "--contractions", "contractions"),
+        (args.homophones, "--homophones", "homophones"),
+        (args.modal_of, "--modal-of", "modal verbs"),
+    ] {
+        if asked && speller.lang() != Lang::En {
+            anyhow::bail!(
+                "{flag} injects English {what}; this model is for {} (use an English model)",
+                speller.lang()
+            );
+        }
     }
     // The injected sentences, and what a sentence must hold to get an error (for the message when none does).
     let (injected, wanted) = match &args.misspellings {
@@ -331,6 +335,10 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
         None if args.contractions => (
             eval::contraction_sentences(path, args.sentences)?,
             "an English contraction (host and clitic)".to_string(),
+        ),
+        None if args.modal_of => (
+            eval::modal_of_sentences(path, args.sentences)?,
+            "a modal verb followed by `have`".to_string(),
         ),
         None if args.homophones => (
             eval::homophone_sentences(path, args.sentences)?,
@@ -402,6 +410,11 @@ fn run_eval_context(args: &Args, speller: &Speller, path: &Path) -> anyhow::Resu
         ),
         None if args.contractions => format!(
             "one contraction typed without its apostrophe: fixed {} ({:.1}%),",
+            report.fixed,
+            percent(report.fixed)
+        ),
+        None if args.modal_of => format!(
+            "`of` written for the `have` of a modal verb: fixed {} ({:.1}%),",
             report.fixed,
             percent(report.fixed)
         ),
