@@ -413,6 +413,9 @@ pub(crate) struct Words {
     /// The frequency classes of the index tags.
     classes: PriorClasses,
     index: DeleteIndex,
+    /// Symmetric-delete index (up to one deletion) over the whole words: the staged search's first stage finds
+    /// the words one edit away through it (fewer probes and far fewer hits than through `index`'s prefixes).
+    one_edit_index: DeleteIndex,
     /// The distinct sound-alike keys of the words, concatenated.
     keys: Vec<char>,
     key_offsets: Vec<u32>,
@@ -655,6 +658,20 @@ impl Words {
                 length << 8 | u16::from(classes.class(log_prior[id as usize]))
             },
         );
+        let one_edit_index = DeleteIndex::build_tagged(
+            lexicon.len(),
+            usize::MAX,
+            1,
+            |id, buf| {
+                buf.extend_from_slice(
+                    &chars[char_offsets[id as usize] as usize..char_offsets[id as usize + 1] as usize],
+                )
+            },
+            |id| {
+                let length = (char_offsets[id as usize + 1] - char_offsets[id as usize]).min(255) as u16;
+                length << 8 | u16::from(classes.class(log_prior[id as usize]))
+            },
+        );
         let sound_index = DeleteIndex::build_tagged(
             distinct,
             usize::MAX,
@@ -739,6 +756,7 @@ impl Words {
             char_offsets,
             log_prior,
             index,
+            one_edit_index,
             keys,
             key_offsets,
             key_words,
@@ -995,8 +1013,8 @@ impl Words {
         let mut min_distance = 1;
         if first_stage {
             work.hits.clear();
-            self.index
-                .lookup_tagged_deleting(word, (0, 1), &mut work.probes, &mut work.hits);
+            self.one_edit_index
+                .lookup_tagged(word, &mut work.probes, &mut work.hits);
             self.order_hits(work, len, 1, None);
             self.neighbours(&mut ranker, work, (1, 1), sounds, out);
             if best_score(out) >= ranking.stop_one_edit {
@@ -1017,11 +1035,8 @@ impl Words {
         // make are left (its hits stay: the sound-alike search below asks which words are among them).
         if min_distance == 1 {
             work.hits.clear();
-            self.index.lookup_tagged(word, &mut work.probes, &mut work.hits);
-        } else {
-            self.index
-                .lookup_tagged_deleting(word, (2, INDEX_DISTANCE), &mut work.probes, &mut work.hits);
         }
+        self.index.lookup_tagged(word, &mut work.probes, &mut work.hits);
         self.order_hits(work, len, max, known);
         self.neighbours(&mut ranker, work, (min_distance, max), sounds, out);
         // Second stage: the sound-alikes only when no spelling neighbour is good enough (or, for more than one
