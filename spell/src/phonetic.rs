@@ -222,11 +222,13 @@ pub fn vowel_sounds(word: &[char], lang: Lang, out: &mut Vec<u8>) -> bool {
 /// The vowel sounds of a lowercase English word as [`vowel_sounds`] reads them, each as the set of sounds its
 /// spelling may stand for (bits of [`sound_bit`]), appended to `out` (cleared first); `false` for other
 /// languages. Besides its usual sound a spelling may have others: `ea` in `great`, `break`, `steak` and `ear`
-/// in `bear`, `pear`, `wear` (a long `a`), `ei` and `ey` (`vein`, `prey`: long `a`), `ow` (`tow`: long `o`),
-/// `o` before `r`, `ll` or `ld` and `ou`/`oo` before `r` (`for`/`four`, `roll`, `pour`/`poor`: long `o`), `ou`
-/// before `l` (`soul`), `ie` in a final `-ied`/`-ies` (`tied`: long `i`), `i` before `nd`/`ld` (`mind`), a
-/// final `u` (`flu`), and `e`, `i`, `u`, `ea` before `r` and a consonant or at the end (`herd`/`heard`,
-/// `fir`/`fur`). Two words may sound alike when their sets meet sound by sound ([`may_sound_alike`]).
+/// in `bear`, `pear`, `wear` (a long `a`), `ei` and `ey` (`vein`, `prey`: long `a`), a final `ow` and that of
+/// `own`, `grown`, `thrown` (`tow`, `rows`: long `o`), `o` before `r`, `ll` or `ld` and `ou`/`oo` before `r`
+/// (`for`/`four`, `roll`, `pour`/`poor`: long `o`), `ou` before `l` (`soul`), `i` before `nd`/`ld` (`mind`),
+/// and `e`, `i`, `u` before `r` and a consonant or at the end, with the `ea` of `heard`, `learn`, `earth` (the
+/// vowel of `her`: `herd`/`heard`, `fir`/`fur`). The `o` of `one`, `some`, `son`, `love` and a few more common
+/// words is the short `u` of `sun` alone. Two words may sound alike when their sets meet sound by sound
+/// ([`may_sound_alike`]).
 pub fn vowel_sound_sets(word: &[char], lang: Lang, out: &mut Vec<u64>) -> bool {
     out.clear();
     vowel_groups(word, lang, &mut |class, others| out.push(sound_bit(class) | others))
@@ -247,6 +249,49 @@ const EA_AS_LONG_A: &[&str] = &[
     "great", "greater", "greatest", "greatly", "break", "breaks", "breaking", "breaker", "breakers", "steak", "steaks",
     "bear", "bears", "pear", "pears", "wear", "wears", "wearing", "swear", "swears", "yea",
 ];
+
+/// Words whose `ea` before `r` is the vowel of `her` (`heard`/`herd`, `pearl`/`purl`), not that of `hear`,
+/// `beard` or `heart`.
+const EAR_AS_ER: &[&str] = &[
+    "heard",
+    "earth",
+    "learn",
+    "learns",
+    "learned",
+    "learnt",
+    "search",
+    "searched",
+    "searches",
+    "pearl",
+    "pearls",
+    "earn",
+    "earns",
+    "earned",
+    "early",
+    "earlier",
+    "yearn",
+    "yearned",
+    "rehearse",
+    "rehearsed",
+];
+
+/// Words whose `own` is a long `o` (`grown`/`groan`, `thrown`/`throne`), not the `ow` of `down` or `town`.
+const OWN_AS_LONG_O: &[&str] = &[
+    "own", "owns", "owned", "grown", "shown", "thrown", "blown", "flown", "known", "sown", "mown",
+];
+
+/// Words whose `o` is the vowel of `sun` (`some`/`sum`, `son`/`sun`, `none`/`nun`), not a long or short `o`:
+/// their sound is that short `u` only (so `one` is not a homophone of `own`, nor `done` of `down`).
+const O_AS_SHORT_U: &[&str] = &[
+    "one", "ones", "once", "done", "none", "come", "comes", "some", "son", "sons", "ton", "tons", "won", "love",
+    "loves", "loved", "glove", "gloves", "above", "month", "months", "front", "money", "honey", "mother", "brother",
+    "other", "others", "nothing", "cover", "covered", "oven", "wonder", "monkey",
+];
+
+/// Whether the characters of `word` spell one of `list`.
+fn listed(list: &[&str], word: &[char]) -> bool {
+    list.iter().any(|w| w.chars().eq(word.iter().copied()))
+}
 
 /// The vowel groups of `word` for [`vowel_sounds`] and [`vowel_sound_sets`]: `push(class, others)` for each
 /// sound, `others` the bits of the other sounds its spelling may stand for.
@@ -299,24 +344,27 @@ fn vowel_groups(word: &[char], lang: Lang, push: &mut impl FnMut(u8, u64)) -> bo
             && at(j + 1) == Some('e')
             && (j + 2 == n || (j + 3 == n && matches!(at(j + 2), Some('s' | 'd'))));
         // The other sounds the group's spelling may stand for (see `vowel_sound_sets`).
-        let before_consonant = |k: usize| consonant(at(k)) || k >= n;
+        // `r` then a consonant (not another `r`, not `y`) or the end: the `r` colours the vowel before it.
+        let before_consonant = |k: usize| k >= n || (consonant(at(k)) && !matches!(at(k), Some('r' | 'y')));
         let r_sound = at(j) == Some('r') && before_consonant(j + 1);
+        let final_ow = j == n || (j + 1 == n && at(j) == Some('s'));
+        let short_u = group == ['o'] && listed(O_AS_SHORT_U, word);
         let others = match group {
-            ['e', 'a'] if EA_AS_LONG_A.iter().any(|w| w.chars().eq(word.iter().copied())) => sound_bit(b'A'),
-            ['e', 'a'] if r_sound && j + 1 < n => sound_bit(b'R'),
+            _ if short_u => 0,
+            ['e', 'a'] if listed(EA_AS_LONG_A, word) => sound_bit(b'A'),
+            ['e', 'a'] if listed(EAR_AS_ER, word) => sound_bit(b'R'),
             ['e', 'i'] | ['e', 'y'] => sound_bit(b'A'),
-            ['o', 'w'] => sound_bit(b'O'),
+            ['o', 'w'] if final_ow || listed(OWN_AS_LONG_O, word) => sound_bit(b'O'),
             ['o'] if at(j) == Some('r') && before_consonant(j + 1) => sound_bit(b'O'),
             ['o'] if at(j) == Some('l') && matches!(at(j + 1), Some('l' | 'd')) => sound_bit(b'O'),
-            ['o', 'u'] | ['o', 'o'] if at(j) == Some('r') => sound_bit(b'O') | sound_bit(b'U'),
+            ['o', 'u'] | ['o', 'o'] if at(j) == Some('r') => sound_bit(b'O'),
             ['o', 'u'] if at(j) == Some('l') => sound_bit(b'O'),
-            ['i', 'e'] if j + 1 == n && matches!(at(j), Some('d' | 's')) => sound_bit(b'I'),
             ['i'] if matches!(at(j), Some('n' | 'l')) && at(j + 1) == Some('d') => sound_bit(b'I'),
-            ['u'] if j == n => sound_bit(b'U'),
             ['e'] | ['i'] | ['u'] if r_sound => sound_bit(b'R'),
             _ => 0,
         };
         let class: &[u8] = match group {
+            _ if short_u => b"u",
             ['a'] if magic => b"A",
             ['e'] if magic => b"E",
             ['i'] if magic => b"I",
@@ -464,9 +512,7 @@ mod tests {
             ("pour", "poor"),
             ("soul", "sole"),
             ("roll", "role"),
-            ("tied", "tide"),
             ("mind", "mined"),
-            ("flu", "flew"),
             ("heard", "herd"),
             ("fir", "fur"),
             ("mourning", "morning"),
@@ -486,8 +532,23 @@ mod tests {
             ("foul", "fool"),
             ("bees", "boys"),
             ("wanted", "want"),
+            ("one", "own"),
+            ("down", "done"),
+            ("town", "tone"),
+            ("heart", "hurt"),
+            ("beard", "bird"),
+            ("sure", "sour"),
+            ("fury", "ferry"),
         ] {
             assert!(!may_sound_alike_words(a, b), "{a} / {b}");
+        }
+        for (a, b) in [
+            ("some", "sum"),
+            ("son", "sun"),
+            ("grown", "groan"),
+            ("thrown", "throne"),
+        ] {
+            assert!(may_sound_alike_words(a, b), "{a} / {b}");
         }
         // The sets keep each word's usual sound first: `vowel_sounds` is unchanged.
         assert_eq!(vowels("great"), "E");
