@@ -303,6 +303,48 @@ fn contractions_can_be_injected_for_the_context_evaluation() {
 }
 
 #[test]
+fn homophones_and_the_have_of_modals_can_be_injected_for_the_context_evaluation() {
+    let held_out = file("homophones.txt");
+    std::fs::write(
+        &held_out,
+        "We had a great time at the river .\nThe children should have gone home .\n\
+         The old man sat near the big tree .\nThey might have waited .\n",
+    )
+    .unwrap();
+    let injected = |flag: &str| {
+        let out = spell(&["--eval-context", &held_out, flag, "--json"]);
+        let value: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let errors: Vec<String> = value["by_confusion"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} for {}",
+                    c["error"].as_str().unwrap(),
+                    c["intended"].as_str().unwrap()
+                )
+            })
+            .collect();
+        (value["sentences"].clone(), errors)
+    };
+    // `great` (→ `grate`) and the `have` of `should` and `might` (→ `of`); the other words have no homophone in
+    // the list.
+    let (sentences, errors) = injected("--homophones");
+    assert_eq!(sentences, 1, "{errors:?}");
+    assert_eq!(errors, ["grate for great"]);
+    let (sentences, mut errors) = injected("--modal-of");
+    assert_eq!(sentences, 2, "{errors:?}");
+    errors.dedup();
+    assert_eq!(errors, ["of for have"]);
+    let out = spell(&["--eval-context", &held_out, "--modal-of"]);
+    assert!(
+        out.contains("2 sentences with `of` written for the `have` of a modal verb"),
+        "{out}"
+    );
+}
+
+#[test]
 fn the_input_can_be_corrected_as_one_document_or_line_by_line() {
     // The evaluation as one document leaves the names its sentences repeat alone: never more false alarms.
     let held_out = file("heldout.txt");
