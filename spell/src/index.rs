@@ -198,37 +198,10 @@ impl DeleteIndex {
         self.for_each_hit(word, probes, |entry| out.push(entry & ((1 << FINGERPRINT_SHIFT) - 1)));
     }
 
-    /// [`DeleteIndex::lookup_tagged`] for the deletions of `least..=most` characters from `word`'s prefix only
-    /// (`most` capped at the index's distance). With `0..=1` it finds every word whose indexed prefix is within
-    /// one edit of `word`'s, in a third of the probes; `2..=2` then finds the rest of what the full lookup finds.
-    pub fn lookup_tagged_deleting(
-        &self,
-        word: &[char],
-        (least, most): (usize, usize),
-        probes: &mut Vec<(u64, u32, u32)>,
-        out: &mut Vec<u64>,
-    ) {
-        self.for_each_hit_deleting(word, (least, most.min(self.distance)), probes, |entry| {
-            out.push(entry & ((1 << FINGERPRINT_SHIFT) - 1))
-        });
-    }
-
     /// Calls `hit` with every entry of `word`'s buckets whose fingerprint matches one of its deletions.
     #[inline]
-    fn for_each_hit(&self, word: &[char], probes: &mut Vec<(u64, u32, u32)>, hit: impl FnMut(u64)) {
-        self.for_each_hit_deleting(word, (0, self.distance), probes, hit);
-    }
-
-    /// [`DeleteIndex::for_each_hit`] for the deletions of `least..=most` characters.
-    #[inline]
-    fn for_each_hit_deleting(
-        &self,
-        word: &[char],
-        deletions: (usize, usize),
-        probes: &mut Vec<(u64, u32, u32)>,
-        mut hit: impl FnMut(u64),
-    ) {
-        self.probe(word, deletions, probes);
+    fn for_each_hit(&self, word: &[char], probes: &mut Vec<(u64, u32, u32)>, mut hit: impl FnMut(u64)) {
+        self.probe(word, probes);
         for &(h, start, end) in probes.iter() {
             let fingerprint = h >> FINGERPRINT_SHIFT;
             for entry in self.entries.u64s(start as usize..end as usize) {
@@ -240,10 +213,10 @@ impl DeleteIndex {
     }
 
     /// The hashes of the deletions of `word`'s prefix and their buckets' bounds, in `probes`.
-    fn probe(&self, word: &[char], deletions: (usize, usize), probes: &mut Vec<(u64, u32, u32)>) {
+    fn probe(&self, word: &[char], probes: &mut Vec<(u64, u32, u32)>) {
         let prefix = &word[..word.len().min(self.prefix)];
         probes.clear();
-        for_each_delete(prefix, deletions, &mut |h| probes.push((h, 0, 0)));
+        for_each_delete(prefix, (0, self.distance), &mut |h| probes.push((h, 0, 0)));
         for probe in probes.iter_mut() {
             let bucket = (probe.0 & self.mask) as usize;
             probe.1 = self.offsets.u32_at(bucket);
@@ -472,35 +445,24 @@ mod tests {
     }
 
     proptest::proptest! {
-        // The speller's first stage relies on this: one deletion from the query's prefix finds every word one
-        // edit away (a single edit leaves the two prefixes one deletion each from a common string).
+        // The speller relies on this: the index of whole words with one deletion finds every word one edit away
+        // (its first stage), and the seven-letter prefix index with two every word within two edits (a word its
+        // sound-alike search does not find is at least three away).
         #[test]
         fn deletions_find_every_word_within_their_edits(
             words in proptest::collection::vec("[abcé]{1,11}", 1..40),
             query in "[abcé]{1,11}",
         ) {
             let lex = Lexicon::from_counts(words.iter().map(|w| (w.as_str(), 1)));
-            let index = DeleteIndex::build(&lex, 7, 2);
             let q = chars(&query);
-            let mut hits = Vec::new();
-            index.lookup_tagged_deleting(&q, (0, 1), &mut Vec::new(), &mut hits);
-            for id in 0..lex.len() as LexId {
-                let near = osa_distance(&q, &chars(lex.word(id)), 1).is_some();
-                let found = hits.iter().any(|&h| h as LexId == id);
-                proptest::prop_assert!(!near || found, "{} not found for {}", lex.word(id), query);
-            }
-            // The two parts together are the full lookup, which finds every word within two edits (the
-            // speller's sound-alike search relies on this: a word it does not find is at least three away).
-            index.lookup_tagged_deleting(&q, (2, 2), &mut Vec::new(), &mut hits);
-            let mut all = Vec::new();
-            index.lookup_tagged(&q, &mut Vec::new(), &mut all);
-            hits.sort_unstable();
-            all.sort_unstable();
-            proptest::prop_assert_eq!(&hits, &all);
-            for id in 0..lex.len() as LexId {
-                let near = osa_distance(&q, &chars(lex.word(id)), 2).is_some();
-                let found = all.iter().any(|&h| h as LexId == id);
-                proptest::prop_assert!(!near || found, "{} not found for {}", lex.word(id), query);
+            for (index, edits) in [(DeleteIndex::build(&lex, usize::MAX, 1), 1), (DeleteIndex::build(&lex, 7, 2), 2)] {
+                let mut hits = Vec::new();
+                index.lookup_tagged(&q, &mut Vec::new(), &mut hits);
+                for id in 0..lex.len() as LexId {
+                    let near = osa_distance(&q, &chars(lex.word(id)), edits).is_some();
+                    let found = hits.iter().any(|&h| h as LexId == id);
+                    proptest::prop_assert!(!near || found, "{} not found for {} ({edits})", lex.word(id), query);
+                }
             }
         }
     }

@@ -213,7 +213,8 @@ fn german(word: &[char], out: &mut Vec<char>) {
 /// and `e`–consonant–final `e` are one class; `ai`, `ay`, `a`–consonant–`e` another; likewise for long `i`,
 /// `o` and `u`, with `igh`), diphthongs (`oi`/`oy`, `ou`/`ow`, `au`/`aw`), short vowels as their letter. A
 /// silent final `e` (also in a final `es` or `ed` where it is not sounded) makes none. English spelling has many
-/// exceptions (`head`, `weather`); the signature errs towards telling words apart.
+/// exceptions (`head`, `weather`); the signature errs towards telling words apart, except for a few common words
+/// whose `o` is the short `u` of `sun` (`one`, `some`, `son`, `love`: `u`).
 pub fn vowel_sounds(word: &[char], lang: Lang, out: &mut Vec<u8>) -> bool {
     out.clear();
     vowel_groups(word, lang, &mut |class, _| out.push(class))

@@ -644,34 +644,15 @@ impl Words {
         // Both indexes tag their entries with frequency classes: the word's and that of the key's most frequent
         // word.
         let classes = PriorClasses::new(&log_prior);
-        let index = DeleteIndex::build_tagged(
-            lexicon.len(),
-            INDEX_PREFIX,
-            INDEX_DISTANCE,
-            |id, buf| {
-                buf.extend_from_slice(
-                    &chars[char_offsets[id as usize] as usize..char_offsets[id as usize + 1] as usize],
-                )
-            },
-            |id| {
-                let length = (char_offsets[id as usize + 1] - char_offsets[id as usize]).min(255) as u16;
-                length << 8 | u16::from(classes.class(log_prior[id as usize]))
-            },
-        );
-        let one_edit_index = DeleteIndex::build_tagged(
-            lexicon.len(),
-            usize::MAX,
-            1,
-            |id, buf| {
-                buf.extend_from_slice(
-                    &chars[char_offsets[id as usize] as usize..char_offsets[id as usize + 1] as usize],
-                )
-            },
-            |id| {
-                let length = (char_offsets[id as usize + 1] - char_offsets[id as usize]).min(255) as u16;
-                length << 8 | u16::from(classes.class(log_prior[id as usize]))
-            },
-        );
+        let spelled = |id: LexId, buf: &mut Vec<char>| {
+            buf.extend_from_slice(&chars[char_offsets[id as usize] as usize..char_offsets[id as usize + 1] as usize])
+        };
+        let tag = |id: LexId| {
+            let length = (char_offsets[id as usize + 1] - char_offsets[id as usize]).min(255) as u16;
+            length << 8 | u16::from(classes.class(log_prior[id as usize]))
+        };
+        let index = DeleteIndex::build_tagged(lexicon.len(), INDEX_PREFIX, INDEX_DISTANCE, spelled, tag);
+        let one_edit_index = DeleteIndex::build_tagged(lexicon.len(), usize::MAX, 1, spelled, tag);
         let sound_index = DeleteIndex::build_tagged(
             distinct,
             usize::MAX,
@@ -817,7 +798,8 @@ impl Words {
     }
 
     /// Appends to `cands` up to `limit` homophones of lexicon word `id` that are not among them yet: the most
-    /// frequent words under its sound-alike key that may have its vowel sounds ([`crate::phonetic::may_sound_alike`]) that
+    /// frequent words under its sound-alike key that may have its vowel sounds
+    /// ([`crate::phonetic::may_sound_alike`]: `great` for `grate`) that
     /// start with its letter and are at most [`HOMOPHONE_DISTANCE`] edits away (`hear` for `here`, `sight` for
     /// `site`: two and three edits, too dear for the spelling ranking to propose). Their error is the error
     /// model's cost of typing `id` for them, their score the isolated ranking's. Languages without vowel sounds
@@ -1031,8 +1013,8 @@ impl Words {
         }
         // Spelling neighbours: the index's hits (with repeats and hash collisions). Each hit carries its word's
         // length and frequency class, so the hits are filtered by length and put in order, most frequent class
-        // first, without reading anything else of the words. After the first stage only the probes it did not
-        // make are left (its hits stay: the sound-alike search below asks which words are among them).
+        // first, without reading anything else of the words. After the first stage its hits stay (their repeats
+        // are dropped with the others'; the words one edit away among them are skipped after their check).
         if min_distance == 1 {
             work.hits.clear();
         }
