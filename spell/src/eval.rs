@@ -619,32 +619,17 @@ pub fn inject_case_errors(speller: &Speller, sentences: &[String], seed: u64) ->
 /// them, `don't`, `They're`), one picked by a generator seeded with `seed` loses its apostrophe (`dont`,
 /// `Theyre`). English only; fixed means the contraction written back, apostrophe and case.
 pub fn inject_contraction_errors(sentences: &[String], seed: u64) -> Vec<Injected> {
-    let tokenizer = Tokenizer::new(Lang::En);
-    let mut next = picker(seed);
-    let mut out = Vec::new();
-    for sentence in sentences {
-        let spans = tokenizer.token_spans(sentence);
-        let eligible: Vec<std::ops::Range<usize>> = spans
-            .windows(2)
-            .filter(|pair| pair[0].end == pair[1].start)
-            .filter(|pair| {
-                let host = sentence[pair[0].clone()].to_lowercase();
-                let clitic = sentence[pair[1].clone()].to_lowercase().replace('’', "'");
-                crate::speller::CONTRACTIONS.contains(&(host.as_str(), clitic.as_str()))
-            })
-            .map(|pair| pair[0].start..pair[1].end)
-            .collect();
-        if eligible.is_empty() {
-            continue;
-        }
-        let range = eligible[(next() % eligible.len() as u64) as usize].clone();
-        let error: String = sentence[range.clone()]
-            .chars()
-            .filter(|&c| c != '\'' && c != '’')
-            .collect();
-        out.push(Injected::replacing(sentence, range, error));
-    }
-    out
+    inject_at_pairs(
+        sentences,
+        seed,
+        |sentence, host, clitic| {
+            let lower = |r: &std::ops::Range<usize>| sentence[r.clone()].to_lowercase().replace('’', "'");
+            (host.end == clitic.start
+                && crate::speller::CONTRACTIONS.contains(&(lower(host).as_str(), lower(clitic).as_str())))
+            .then_some(host.start..clitic.end)
+        },
+        |written| written.chars().filter(|&c| c != '\'' && c != '’').collect(),
+    )
 }
 
 /// Injects at most one `of` written for the `have` of a modal verb per sentence (`should have known` →
@@ -652,6 +637,29 @@ pub fn inject_contraction_errors(sentences: &[String], seed: u64) -> Vec<Injecte
 /// such `have`, picked by a generator seeded with `seed`, becomes `of`, case kept. Sentences without one are
 /// skipped.
 pub fn inject_modal_of(sentences: &[String], seed: u64) -> Vec<Injected> {
+    inject_at_pairs(
+        sentences,
+        seed,
+        |sentence, modal, have| {
+            (modal.end < have.start
+                && sentence[modal.end..have.start].chars().all(char::is_whitespace)
+                && sentence[have.clone()].eq_ignore_ascii_case("have")
+                && crate::speller::MODALS.contains(&sentence[modal.clone()].to_lowercase().as_str()))
+            .then(|| have.clone())
+        },
+        |written| apply_case(written, "of"),
+    )
+}
+
+/// Injects at most one error per sentence at a pair of adjacent English tokens: `at(sentence, first, second)`
+/// gives the span to rewrite when the pair qualifies, one of those spans (picked by a generator seeded with
+/// `seed`) is replaced by `error(its text)`. Sentences without a qualifying pair are skipped.
+fn inject_at_pairs(
+    sentences: &[String],
+    seed: u64,
+    at: impl Fn(&str, &std::ops::Range<usize>, &std::ops::Range<usize>) -> Option<std::ops::Range<usize>>,
+    error: impl Fn(&str) -> String,
+) -> Vec<Injected> {
     let tokenizer = Tokenizer::new(Lang::En);
     let mut next = picker(seed);
     let mut out = Vec::new();
@@ -659,19 +667,13 @@ pub fn inject_modal_of(sentences: &[String], seed: u64) -> Vec<Injected> {
         let spans = tokenizer.token_spans(sentence);
         let eligible: Vec<std::ops::Range<usize>> = spans
             .windows(2)
-            .filter(|pair| {
-                sentence[pair[0].end..pair[1].start].chars().all(char::is_whitespace)
-                    && pair[0].end < pair[1].start
-                    && sentence[pair[1].clone()].eq_ignore_ascii_case("have")
-                    && crate::speller::MODALS.contains(&sentence[pair[0].clone()].to_lowercase().as_str())
-            })
-            .map(|pair| pair[1].clone())
+            .filter_map(|pair| at(sentence, &pair[0], &pair[1]))
             .collect();
         if eligible.is_empty() {
             continue;
         }
         let range = eligible[(next() % eligible.len() as u64) as usize].clone();
-        let error = apply_case(&sentence[range.clone()], "of");
+        let error = error(&sentence[range.clone()]);
         out.push(Injected::replacing(sentence, range, error));
     }
     out
