@@ -271,6 +271,26 @@ fn both_context_evaluations_report_their_figures() {
     assert!(out.contains("by the isolated first suggestion"), "{out}");
 }
 
+/// `--eval-context HELD_OUT FLAG --json`: the sentences with an injected error and, per confusion, "error for
+/// intended".
+fn injected(held_out: &str, flag: &str) -> (serde_json::Value, Vec<String>) {
+    let out = spell(&["--eval-context", held_out, flag, "--json"]);
+    let value: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let errors = value["by_confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} for {}",
+                c["error"].as_str().unwrap(),
+                c["intended"].as_str().unwrap()
+            )
+        })
+        .collect();
+    (value["sentences"].clone(), errors)
+}
+
 #[test]
 fn contractions_can_be_injected_for_the_context_evaluation() {
     let held_out = file("contractions.txt");
@@ -280,19 +300,14 @@ fn contractions_can_be_injected_for_the_context_evaluation() {
          They're going to the market with the children .\nIt's John's garden , not the river .\n",
     )
     .unwrap();
-    let out = spell(&["--eval-context", &held_out, "--contractions", "--json"]);
-    let value: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let (sentences, errors) = injected(&held_out, "--contractions");
     // Three sentences hold a contraction (`John's` is a possessive), one each is injected.
-    assert_eq!(value["sentences"], 3, "{out}");
-    let errors: Vec<&str> = value["by_confusion"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["error"].as_str().unwrap())
-        .collect();
-    assert_eq!(errors.len(), 3, "{out}");
+    assert_eq!(sentences, 3, "{errors:?}");
+    assert_eq!(errors.len(), 3, "{errors:?}");
     assert!(
-        errors.iter().all(|e| ["dont", "theyre", "its"].contains(e)),
+        errors
+            .iter()
+            .all(|e| ["dont for don't", "theyre for they're", "its for it's"].contains(&e.as_str())),
         "{errors:?}"
     );
     let out = spell(&["--eval-context", &held_out, "--contractions"]);
@@ -311,29 +326,12 @@ fn homophones_and_the_have_of_modals_can_be_injected_for_the_context_evaluation(
          The old man sat near the big tree .\nThey might have waited .\n",
     )
     .unwrap();
-    let injected = |flag: &str| {
-        let out = spell(&["--eval-context", &held_out, flag, "--json"]);
-        let value: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-        let errors: Vec<String> = value["by_confusion"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} for {}",
-                    c["error"].as_str().unwrap(),
-                    c["intended"].as_str().unwrap()
-                )
-            })
-            .collect();
-        (value["sentences"].clone(), errors)
-    };
     // `great` (→ `grate`) and the `have` of `should` and `might` (→ `of`); the other words have no homophone in
     // the list.
-    let (sentences, errors) = injected("--homophones");
+    let (sentences, errors) = injected(&held_out, "--homophones");
     assert_eq!(sentences, 1, "{errors:?}");
     assert_eq!(errors, ["grate for great"]);
-    let (sentences, mut errors) = injected("--modal-of");
+    let (sentences, mut errors) = injected(&held_out, "--modal-of");
     assert_eq!(sentences, 2, "{errors:?}");
     errors.dedup();
     assert_eq!(errors, ["of for have"]);
