@@ -680,9 +680,10 @@ fn inject_at_pairs(
 }
 
 /// The first `n` sentences of 5 to 60 words of held-out text `path` (plain or gzip) that [`inject_modal_of`]
-/// (seed [`CONTEXT_SEED`]) gives an error: the sentences of `fivegram spell --eval-context FILE --modal-of`.
+/// (seed [`CONTEXT_SEED`]) gives an error, among its first `50 n` sentences (such errors are rare): the sentences
+/// of `fivegram spell --eval-context FILE --modal-of`.
 pub fn modal_of_sentences(path: &Path, n: usize) -> Result<Vec<Injected>> {
-    let sentences = held_out_sentences(path, Lang::En, None)?;
+    let sentences = held_out_sentences(path, Lang::En, Some(n.saturating_mul(50)))?;
     let mut injected = inject_modal_of(&sentences, CONTEXT_SEED);
     injected.truncate(n);
     Ok(injected)
@@ -699,9 +700,10 @@ pub fn contraction_sentences(path: &Path, n: usize) -> Result<Vec<Injected>> {
 }
 
 /// The first `n` sentences of 5 to 60 words of held-out text `path` (plain or gzip) that [`inject_homophones`]
-/// (seed [`CONTEXT_SEED`]) gives an error: the sentences of `fivegram spell --eval-context FILE --homophones`.
+/// (seed [`CONTEXT_SEED`]) gives an error, among its first `50 n` sentences (each pair serves a few times only):
+/// the sentences of `fivegram spell --eval-context FILE --homophones`.
 pub fn homophone_sentences(path: &Path, n: usize) -> Result<Vec<Injected>> {
-    let sentences = held_out_sentences(path, Lang::En, None)?;
+    let sentences = held_out_sentences(path, Lang::En, Some(n.saturating_mul(50)))?;
     let mut injected = inject_homophones(&sentences, CONTEXT_SEED);
     injected.truncate(n);
     Ok(injected)
