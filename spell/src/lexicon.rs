@@ -400,11 +400,27 @@ impl Lexicon {
 
     /// The id of `word` (already lowercased), if it is in the lexicon.
     pub fn id(&self, word: &str) -> Option<LexId> {
+        self.id_hashed(word, hash_str(word))
+    }
+
+    /// The first table slot that a look-up of a word with this [`hash_str`] reads (0 for an empty lexicon).
+    /// Loading the slots of several words first, in a pass whose loads do not depend on each other, lets their
+    /// cache misses overlap before [`Lexicon::id_hashed`] resolves them one by one.
+    #[inline]
+    pub(crate) fn first_slot(&self, hash: u64) -> u64 {
+        if self.slots.is_empty() {
+            return 0;
+        }
+        self.slots[hash as usize & (self.slots.len() - 1)]
+    }
+
+    /// [`Lexicon::id`] given `word`'s [`hash_str`].
+    #[inline]
+    pub(crate) fn id_hashed(&self, word: &str, hash: u64) -> Option<LexId> {
         if self.slots.is_empty() {
             return None;
         }
         let mask = self.slots.len() - 1;
-        let hash = hash_str(word);
         let fingerprint = hash & !0xFFFF_FFFF;
         let mut slot = hash as usize & mask;
         loop {

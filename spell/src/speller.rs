@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::edit::{ErrorModel, Scratch};
 use crate::index::{DeleteIndex, Pattern};
-use crate::lexicon::{LexId, Lexicon, is_word};
+use crate::lexicon::{LexId, Lexicon, hash_str, is_word};
 use crate::model::{Manifest, Ranking, WrittenCase, default_model_dir, open_language_model};
 use crate::phonetic::phonetic_key;
 use crate::{Error, Result};
@@ -45,6 +45,8 @@ pub const RECORD_CHARS: usize = 19;
 pub const NEIGHBOUR_BATCH: usize = 32;
 /// Sound-alike candidates are looked for only for tokens of at least this many letters.
 pub const SOUND_MIN_LETTERS: usize = 4;
+/// How many cuts of a token [`Words::splits`] looks up together (see there).
+const SPLIT_GROUP: usize = 16;
 /// A character belongs to the lexicon's alphabet when it makes up at least this share of the letters of the
 /// lexicon's words (weighted by count); unknown tokens mostly in other characters (another script, emoji) get no
 /// candidates, so `日本語` is never "corrected" to `i`.
@@ -1327,27 +1329,44 @@ impl Words {
         }
         // Single letters other than `a` and `i` are almost never words of their own.
         let single = |s: &[char]| s.len() == 1 && s[0] != 'a' && s[0] != 'i';
+        // The halves' look-ups land on random slots of the lexicon's table: the cuts are taken in groups whose
+        // slots are first loaded in one pass (the loads do not depend on each other, so their misses overlap),
+        // then resolved in order.
+        let mut cuts = [(0usize, 0u64, 0u64); SPLIT_GROUP];
         let mut at = 0;
-        for cut in 1..word.len() {
-            // `text[..at]` is `word[..cut]`.
-            at += word[cut - 1].len_utf8();
-            if single(&word[..cut]) || single(&word[cut..]) {
-                continue;
+        let mut cut = 1;
+        while cut < word.len() {
+            let mut n = 0;
+            while cut < word.len() && n < SPLIT_GROUP {
+                // `text[..at]` is `word[..cut]`.
+                at += word[cut - 1].len_utf8();
+                if !single(&word[..cut]) && !single(&word[cut..]) {
+                    cuts[n] = (at, hash_str(&text[..at]), hash_str(&text[at..]));
+                    n += 1;
+                }
+                cut += 1;
             }
-            let Some(a) = self.lexicon.id(&text[..at]) else {
-                continue;
-            };
-            let Some(b) = self.lexicon.id(&text[at..]) else {
-                continue;
-            };
-            out.push(Candidate {
-                id: a,
-                second: Some(b),
-                clitic: None,
-                error: ranking.split_cost,
-                distance: 1,
-                score: weight * (self.log_prior[a as usize] + self.log_prior[b as usize]) - ranking.split_cost,
-            });
+            let mut touched = 0u64;
+            for &(_, left, right) in &cuts[..n] {
+                touched ^= self.lexicon.first_slot(left) ^ self.lexicon.first_slot(right);
+            }
+            std::hint::black_box(touched);
+            for &(at, left, right) in &cuts[..n] {
+                let Some(a) = self.lexicon.id_hashed(&text[..at], left) else {
+                    continue;
+                };
+                let Some(b) = self.lexicon.id_hashed(&text[at..], right) else {
+                    continue;
+                };
+                out.push(Candidate {
+                    id: a,
+                    second: Some(b),
+                    clitic: None,
+                    error: ranking.split_cost,
+                    distance: 1,
+                    score: weight * (self.log_prior[a as usize] + self.log_prior[b as usize]) - ranking.split_cost,
+                });
+            }
         }
     }
 

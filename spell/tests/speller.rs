@@ -1211,3 +1211,34 @@ fn a_document_s_names_are_left_alone_once_seen_twice() {
     assert_eq!(names.names().collect::<Vec<_>>(), ["bundict"]);
     assert_eq!(speller.correct_in(texts[1], &names).text, texts[1]);
 }
+
+/// A token read as two words: the cuts are looked up in groups ([`Words::splits`]), so a cut far into a long
+/// token, past the first group, is found as well as an early one, and a token with no two-word reading gets none.
+#[test]
+fn splits_are_found_at_any_cut_of_a_long_token() {
+    let lexicon = Lexicon::from_counts([
+        ("internationalisation", 300),
+        ("procedures", 500),
+        ("breakfast", 250),
+        ("is", 20_000),
+        ("a", 30_000),
+    ]);
+    let lm = ArpaModel::from_arpa_text("toy.arpa", ARPA).expect("toy ARPA");
+    let speller = Speller::new(Lang::En, lexicon, ErrorModel::default(), lm, Ranking::default());
+    let first = |token: &str| speller.suggest(token, 1).first().map(|s| s.word.clone());
+    // The cut after 20 letters is the eighteenth a token of 30 letters offers (single letters other than `a`
+    // and `i` are skipped).
+    assert_eq!(
+        first("internationalisationprocedures").as_deref(),
+        Some("internationalisation procedures")
+    );
+    assert_eq!(first("breakfastprocedures").as_deref(), Some("breakfast procedures"));
+    assert_eq!(first("isbreakfast").as_deref(), Some("is breakfast"));
+    assert_eq!(first("Breakfastprocedures").as_deref(), Some("Breakfast procedures"));
+    assert!(
+        speller
+            .suggest("zzzzqqqqxxxxwwwwvvvvyyyykkkk", 5)
+            .iter()
+            .all(|s| !s.word.contains(' '))
+    );
+}
