@@ -273,9 +273,16 @@ impl Pattern {
 
     /// Prepares `word`, reusing the buffers.
     pub fn set(&mut self, word: &[char]) {
+        // Only the masks of the previous word's characters are set: they are cleared, not the whole table.
+        if self.chars.len() <= 64 {
+            for &c in &self.chars {
+                if (c as u32) < 128 {
+                    self.ascii[c as usize] = 0;
+                }
+            }
+        }
         self.chars.clear();
         self.chars.extend_from_slice(word);
-        self.ascii.fill(0);
         self.other.clear();
         if word.len() > 64 {
             return;
@@ -454,6 +461,24 @@ mod tests {
             // The same text given as one byte per character (all of them are below U+0100).
             let bytes: Vec<u8> = b.iter().map(|&c| c as u32 as u8).collect();
             proptest::prop_assert_eq!(Pattern::new(&a).distance_latin1(&bytes, max), osa_distance(&a, &b, max));
+        }
+
+        /// A pattern set again (it clears only the masks of its previous word) answers like a new one, whatever
+        /// it held before, a word over 64 characters included.
+        #[test]
+        fn a_reused_pattern_answers_like_a_new_one(
+            words in proptest::collection::vec("[abcdé]{0,12}|[ab]{65,70}", 1..6),
+            b in "[abcdé]{0,12}",
+            max in 0usize..6,
+        ) {
+            let b = chars(&b);
+            let mut reused = Pattern::default();
+            for word in &words {
+                let a = chars(word);
+                reused.set(&a);
+                proptest::prop_assert_eq!(reused.distance(&b, max), osa_distance(&a, &b, max));
+                proptest::prop_assert_eq!(reused.distance(&b, max), Pattern::new(&a).distance(&b, max));
+            }
         }
     }
 

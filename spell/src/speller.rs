@@ -8,7 +8,7 @@ use fivegram_lm::model::{LanguageModel, Scored, State, WordId};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::edit::{ErrorModel, Scratch};
+use crate::edit::{BuildFx, ErrorModel, Scratch};
 use crate::index::{DeleteIndex, Pattern};
 use crate::lexicon::{LexId, Lexicon, hash_str, is_word};
 use crate::model::{Manifest, Ranking, WrittenCase, default_model_dir, open_language_model};
@@ -45,6 +45,8 @@ pub const RECORD_CHARS: usize = 19;
 pub const NEIGHBOUR_BATCH: usize = 32;
 /// Sound-alike candidates are looked for only for tokens of at least this many letters.
 pub const SOUND_MIN_LETTERS: usize = 4;
+/// Up to this many hits, [`Words::order_hits`] sorts them instead of counting them out by class.
+const FEW_HITS: usize = 16;
 /// How many cuts of a token [`Words::splits`] looks up together (see there).
 const SPLIT_GROUP: usize = 16;
 /// A character belongs to the lexicon's alphabet when it makes up at least this share of the letters of the
@@ -362,7 +364,7 @@ thread_local! {
     static SUGGESTED: RefCell<(u64, SuggestCache)> = RefCell::new((0, SuggestCache::default()));
 }
 
-type SuggestCache = std::collections::HashMap<(String, usize), Vec<Candidate>>;
+type SuggestCache = std::collections::HashMap<(String, usize), Vec<Candidate>, BuildFx>;
 
 /// The most edits between a lexicon word and a homophone added to its context candidates
 /// ([`crate::model::Ranking::context_homophones`]).
@@ -1174,6 +1176,14 @@ impl Words {
                 work.unsorted.push(key);
             }
         }
+        // A few hits (the first stage's usual case) are sorted directly: the running sums would cover the classes
+        // between them.
+        if work.unsorted.len() <= FEW_HITS {
+            work.order.clear();
+            work.order.extend_from_slice(&work.unsorted);
+            work.order.sort_unstable();
+            return;
+        }
         for c in low..high {
             counts[c + 1] += counts[c];
         }
@@ -1774,36 +1784,40 @@ impl Speller {
             let mut chars = std::mem::take(&mut work.chars);
             chars.clear();
             chars.extend(lower.chars());
-            let mut found = Vec::new();
-            if lower.len() <= SUGGEST_CACHE_MAX_BYTES {
+            let suggestions = |found: &[Candidate]| -> Vec<Suggestion> {
+                found
+                    .iter()
+                    .map(|c| Suggestion {
+                        word: case_like(word, self.candidate_text(c)),
+                        score: c.score,
+                        error: c.error,
+                        distance: c.distance,
+                    })
+                    .collect()
+            };
+            let out = if lower.len() <= SUGGEST_CACHE_MAX_BYTES {
                 SUGGESTED.with(|cache| {
                     let mut cache = cache.borrow_mut();
                     if cache.0 != self.generation || cache.1.len() >= SUGGEST_CACHE {
                         cache.1.clear();
                         cache.0 = self.generation;
                     }
-                    let key = (lower, k);
-                    match cache.1.get(&key) {
-                        Some(cached) => found.extend_from_slice(cached),
-                        None => {
+                    match cache.1.entry((lower, k)) {
+                        std::collections::hash_map::Entry::Occupied(cached) => suggestions(cached.get()),
+                        std::collections::hash_map::Entry::Vacant(slot) => {
+                            let mut found = Vec::new();
                             self.candidates(&chars, k, true, work, &mut found);
-                            cache.1.insert(key, found.clone());
+                            suggestions(slot.insert(found))
                         }
                     }
-                });
-            } else {
-                self.candidates(&chars, k, true, work, &mut found);
-            }
-            work.chars = chars;
-            found
-                .iter()
-                .map(|c| Suggestion {
-                    word: case_like(word, self.candidate_text(c)),
-                    score: c.score,
-                    error: c.error,
-                    distance: c.distance,
                 })
-                .collect()
+            } else {
+                let mut found = Vec::new();
+                self.candidates(&chars, k, true, work, &mut found);
+                suggestions(&found)
+            };
+            work.chars = chars;
+            out
         })
     }
 
